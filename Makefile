@@ -1,0 +1,46 @@
+# HPMS developer commands. Without DATABASE_URL / DATABASE_ADMIN_URL in the environment, every
+# target uses the private PostgreSQL cluster of scripts/devdb.sh (under .pg/, git-ignored).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+CARGO ?= cargo
+HPMS := target/debug/hpms
+# Evaluated per recipe: the cluster's URLs unless the caller gave its own.
+DB_ENV = if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${DATABASE_ADMIN_URL:-}" ]; then eval "$$(scripts/devdb.sh env)"; fi
+
+.PHONY: run test migrate schema db-env db-stop build check
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## run: database up, migrate, serve GraphiQL on http://127.0.0.1:8080/graphql
+run: build
+	@$(DB_ENV); $(HPMS) migrate && \
+	  echo "HPMS is starting: GraphiQL on http://$${HPMS_LISTEN:-127.0.0.1:8080}/graphql" && \
+	  exec $(HPMS) serve
+
+## test: formatting and lints, then database up, migrate a template database, run every test against clones of it
+test: check build
+	@$(DB_ENV); scripts/test.sh
+
+## migrate: apply pending migrations to the database
+migrate: build
+	@$(DB_ENV); $(HPMS) migrate
+
+## schema: regenerate schema.graphql from the code
+schema: build
+	$(HPMS) schema > schema.graphql
+
+## db-env: print export lines for the private cluster's URLs (starting it if needed)
+db-env:
+	@scripts/devdb.sh env
+
+## db-stop: stop the private cluster
+db-stop:
+	@scripts/devdb.sh stop
+
+## check: formatting and lints, as CI expects them
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,21 @@
+//! HPMS schema migrations.
+//!
+//! Tables are declared with SeaQuery; row-level security, triggers and functions live in the
+//! hand-written files of `../sql`, included at compile time. Migrations run as the owner role and
+//! never import the application's entities. An applied migration is never edited: change the
+//! schema with a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261126_000001_foundation;
+mod tenant_table;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The private PostgreSQL cluster that `make run` and `make test` use when no DATABASE_URL is given.
+#
+#   scripts/devdb.sh start   initialise (first time) and start the cluster under .pg/, create the roles
+#   scripts/devdb.sh env     print `export DATABASE_URL=… DATABASE_ADMIN_URL=…` for it (starting it if needed)
+#   scripts/devdb.sh stop    stop it
+#   scripts/devdb.sh psql    a superuser psql on it (for debugging)
+#
+# The cluster lives in the git-ignored .pg/ folder of this checkout and listens on 127.0.0.1 only,
+# on a port derived from the checkout's path so two clones on one machine do not collide.
+# PostgreSQL refuses to run as root, so when invoked as root the server runs as the `postgres`
+# OS user.
+set -euo pipefail
+
+root_dir=$(cd "$(dirname "$0")/.." && pwd)
+pg_dir="$root_dir/.pg"
+data_dir="$pg_dir/data"
+log_file="$pg_dir/server.log"
+port=${HPMS_DEVDB_PORT:-$((20000 + $(printf %s "$root_dir" | cksum | cut -d' ' -f1) % 10000))}
+database=${HPMS_DEVDB_NAME:-hpms}
+
+# Development-only credentials: the cluster accepts TCP connections from 127.0.0.1 only.
+owner_role=hpms_owner
+owner_password=hpms_owner
+app_role=hpms_app
+app_password=hpms_app
+
+die() { echo "devdb: $*" >&2; exit 1; }
+
+find_pg_bin() {
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(readlink -f "$(command -v pg_ctl)")"
+    return
+  fi
+  local candidate
+  for candidate in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+    if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then
+      echo "$candidate"
+      return
+    fi
+  done
+  die "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found.
+Install PostgreSQL 15, for example:
+  Debian/Ubuntu:  apt-get install postgresql-15 postgresql-contrib   (or: apt-get install postgresql)
+  Fedora/RHEL:    dnf install postgresql15-server postgresql15-contrib
+  macOS:          brew install postgresql@15
+or point DATABASE_URL and DATABASE_ADMIN_URL at an existing server (see README.md)."
+}
+
+pg_bin=$(find_pg_bin)
+
+# Runs a PostgreSQL binary as the cluster's OS user: `postgres` when we are root, ourselves otherwise.
+as_pg_user() {
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' OS user to run the server as (useradd --system postgres)"
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+superuser_psql() {
+  as_pg_user "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir" -p "$port" -U postgres "$@"
+}
+
+is_running() {
+  [ -f "$data_dir/postmaster.pid" ] && as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" status >/dev/null 2>&1
+}
+
+initialise() {
+  mkdir -p "$pg_dir"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$pg_dir"; fi
+  as_pg_user "$pg_bin/initdb" -D "$data_dir" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 >"$pg_dir/initdb.log" 2>&1 ||
+    die "initdb failed; see $pg_dir/initdb.log"
+  cat >>"$data_dir/postgresql.conf" <<CONF
+# HPMS private cluster
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$pg_dir'
+max_connections = 300
+shared_buffers = 256MB
+fsync = on
+shared_preload_libraries = 'pg_stat_statements'
+CONF
+}
+
+create_roles_and_database() {
+  superuser_psql -d postgres -v owner_role="$owner_role" -v owner_password="$owner_password" \
+    -v app_role="$app_role" -v app_password="$app_password" -f "$root_dir/sql/roles.sql"
+  if ! superuser_psql -d postgres -tAc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
+    superuser_psql -d postgres -c "create database \"$database\" owner $owner_role"
+  fi
+}
+
+start() {
+  [ -d "$data_dir" ] || initialise
+  if ! is_running; then
+    as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 60 start >/dev/null ||
+      die "the server did not start; see $log_file"
+  fi
+  create_roles_and_database
+}
+
+print_env() {
+  echo "export DATABASE_URL=postgres://$app_role:$app_password@127.0.0.1:$port/$database"
+  echo "export DATABASE_ADMIN_URL=postgres://$owner_role:$owner_password@127.0.0.1:$port/$database"
+}
+
+case "${1:-}" in
+  start) start ;;
+  env) start >&2; print_env ;;
+  stop) if is_running; then as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -m fast -w stop >/dev/null; fi ;;
+  psql) shift; superuser_psql -d "$database" "$@" ;;
+  *) die "usage: $0 start|env|stop|psql" ;;
+esac

@@ -1,0 +1,62 @@
+-- Audit: every INSERT, UPDATE and DELETE of every tenant table (and of tenants) leaves one row in
+-- audit_logs, written by a trigger so that no code path can change data without a trace.
+--
+-- The trigger function is SECURITY DEFINER (it runs as the owner): the application role has no
+-- INSERT on audit_logs, so audit rows cannot be forged or skipped by the server. audit_logs is
+-- append-only for everyone, owner included: UPDATE, DELETE and TRUNCATE are refused by triggers.
+-- Secrets never reach a snapshot: password hashes and API key material are removed, encrypted
+-- PHI is replaced by a marker (ciphertext is useless to an auditor and would outlive key rotation).
+
+create function audit_snapshot(row_image jsonb) returns jsonb
+language sql immutable as $$
+  select case
+           when row_image ? 'phi_data' and row_image ->> 'phi_data' is not null
+             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext'], '{phi_data}', '"[encrypted]"')
+           else row_image - array['password_hash', 'secret_ciphertext']
+         end
+$$;
+
+create function audit_row_change() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  old_values jsonb := case when tg_op in ('UPDATE', 'DELETE') then audit_snapshot(to_jsonb(old)) end;
+  new_values jsonb := case when tg_op in ('INSERT', 'UPDATE') then audit_snapshot(to_jsonb(new)) end;
+  subject jsonb := coalesce(new_values, old_values);
+begin
+  insert into audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values, new_values)
+  values (
+    -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
+    coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid,
+    tg_table_name,
+    -- Tables keyed by tenant alone (the event counters) are identified by the tenant.
+    coalesce(subject ->> 'id', subject ->> 'tenant_id'),
+    nullif(current_setting('app.user_id', true), '')::uuid,
+    case
+      when tg_op = 'INSERT' then 'Create'
+      when tg_op = 'DELETE' then 'Delete'
+      when not coalesce((old_values ->> 'is_deleted')::boolean, false)
+           and coalesce((new_values ->> 'is_deleted')::boolean, false) then 'Delete'
+      else 'Update'
+    end,
+    old_values,
+    new_values);
+  return null;
+end
+$$;
+
+alter table audit_logs enable row level security;
+alter table audit_logs force row level security;
+-- Readers (a ClinicAdmin's audit log) see their clinic's rows only.
+create policy tenant_isolation on audit_logs for select
+  using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid));
+-- Only the owner appends, and only through audit_row_change(): a SystemAdmin onboarding a clinic
+-- writes audit rows under the new clinic's id, not its own.
+create policy append_by_audit_trigger on audit_logs for insert to current_user
+  with check (true);
+create trigger append_only before update or delete on audit_logs
+  for each statement execute function forbid_change();
+create trigger forbid_truncate before truncate on audit_logs
+  for each statement execute function forbid_change();
+
+create trigger audit after insert or update or delete on tenants
+  for each row execute function audit_row_change();

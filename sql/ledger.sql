@@ -1,0 +1,44 @@
+-- Ledger: the financial record is double-entry and immutable.
+--
+--   * journal_entries groups the lines of one posting (a charge, payment, refund, write-off or
+--     void reversal); ledger_lines holds its debits and credits, each a positive amount.
+--   * Balanced at commit: a deferred constraint trigger checks, when the transaction commits,
+--     that every entry touched has at least two lines and debits = credits. A violation is a
+--     check_violation on constraint journal_entry_balanced and the whole transaction rolls back.
+--   * Immutable: no UPDATE or DELETE, for the owner too (triggers) and for the application role
+--     (no grant). Corrections are new entries.
+--   * A payment's idempotency key is unique per clinic (constraint in the migration), so a
+--     retried payment is recorded once.
+
+create function check_journal_entry_balanced() returns trigger
+language plpgsql as $$
+declare
+  -- tg_argv[0] names the column holding the entry id: `id` on journal_entries, `entry_id` on lines.
+  checked_entry constant uuid := (to_jsonb(new) ->> tg_argv[0])::uuid;
+  line_count bigint;
+  debits_minus_credits numeric;
+begin
+  select count(*), coalesce(sum(case side when 'Debit' then amount else -amount end), 0)
+    into line_count, debits_minus_credits
+    from ledger_lines
+   where tenant_id = new.tenant_id and entry_id = checked_entry;
+  if line_count < 2 or debits_minus_credits <> 0 then
+    raise exception 'journal entry % is not balanced: % lines, debits minus credits = %',
+                    checked_entry, line_count, debits_minus_credits
+      using errcode = 'check_violation', constraint = 'journal_entry_balanced';
+  end if;
+  return null;
+end
+$$;
+
+create constraint trigger journal_entry_balanced after insert on journal_entries
+  deferrable initially deferred
+  for each row execute function check_journal_entry_balanced('id');
+create constraint trigger journal_entry_balanced after insert on ledger_lines
+  deferrable initially deferred
+  for each row execute function check_journal_entry_balanced('entry_id');
+
+create trigger immutable before update on journal_entries
+  for each statement execute function forbid_change();
+create trigger immutable before update on ledger_lines
+  for each statement execute function forbid_change();

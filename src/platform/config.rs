@@ -1,0 +1,96 @@
+//! The one place configuration is read: command-line flags, each with an environment variable of
+//! the same meaning. `hpms --help` and `hpms <command> --help` list them; README.md has the table.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hpms",
+    version,
+    about = "HPMS: practice management GraphQL API over PostgreSQL"
+)]
+pub struct Cli {
+    /// Log filter in tracing's EnvFilter syntax, such as `info` or `hpms=debug,info`.
+    #[arg(
+        long,
+        env = "HPMS_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API (POST /graphql, GraphiQL on GET /graphql, /healthz, /readyz).
+    Serve(ServeSettings),
+    /// Apply pending database migrations, as the owner role. Safe to run again.
+    Migrate(MigrateSettings),
+    /// Print the GraphQL schema (SDL) that `serve` exposes.
+    Schema,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeSettings {
+    /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Secret,
+
+    /// Address and port to listen on; port 0 picks a free one.
+    #[arg(long, env = "HPMS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "HPMS_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct MigrateSettings {
+    /// The owner role's connection URL: migrations create and own every table.
+    #[arg(long, env = "DATABASE_ADMIN_URL")]
+    pub database_admin_url: Secret,
+}
+
+/// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}

@@ -1,0 +1,67 @@
+//! Database access. `begin_tenant_transaction` is the only way to talk to the database on behalf
+//! of a clinic: it opens one transaction and, before any other statement, sets the
+//! transaction-local settings that the row-level security policies in `sql/rls.sql` key on.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, Statement, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::identity::Role;
+use crate::platform::config::Secret;
+
+/// On whose behalf a transaction runs.
+#[derive(Clone, Copy, Debug)]
+pub struct TenantScope {
+    pub tenant_id: Uuid,
+    /// The acting user, recorded in every audit row; `None` for actions of the platform itself.
+    pub user_id: Option<Uuid>,
+    pub role: Role,
+}
+
+/// Opens the pool of application-role connections.
+pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.expose());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Begins a transaction scoped to one clinic. The settings are transaction-local
+/// (`set_config(..., true)`), so they vanish at commit or rollback and a pooled connection never
+/// carries one request's tenant into the next.
+pub async fn begin_tenant_transaction(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+) -> Result<DatabaseTransaction, DbErr> {
+    let transaction = db.begin().await?;
+    transaction
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "select set_config('app.tenant_id', $1, true), \
+                    set_config('app.user_id', $2, true), \
+                    set_config('app.role', $3, true)",
+            [
+                scope.tenant_id.to_string().into(),
+                scope
+                    .user_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default()
+                    .into(),
+                scope.role.name().into(),
+            ],
+        ))
+        .await?;
+    Ok(transaction)
+}
+
+/// Whether the database answers; `/readyz` reports it.
+pub async fn is_reachable(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}

@@ -1,0 +1,159 @@
+//! The application role can do only what the server needs: it deletes nothing, truncates
+//! nothing, cannot change the schema or its policies, cannot become the owner, and has no function
+//! or view that reads past row-level security.
+
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+use crate::helpers::{TestDb, assert_sqlstate, exec, scalar};
+
+async fn public_tables(db: &TestDb) -> Vec<String> {
+    scalar(
+        &db.app,
+        "select array_agg(tablename::text order by tablename) from pg_tables where schemaname = 'public'",
+        [],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_tests_connect_as_an_unprivileged_role_that_owns_nothing() {
+    let db = TestDb::new().await;
+    let (superuser, bypass_rls): (bool, bool) = (
+        scalar(
+            &db.app,
+            "select rolsuper from pg_roles where rolname = current_user",
+            [],
+        )
+        .await,
+        scalar(
+            &db.app,
+            "select rolbypassrls from pg_roles where rolname = current_user",
+            [],
+        )
+        .await,
+    );
+    assert!(
+        !superuser && !bypass_rls,
+        "the application role must be NOSUPERUSER and NOBYPASSRLS"
+    );
+    let owned: i64 = scalar(
+        &db.app,
+        "select count(*) from pg_class where relowner = (select oid from pg_roles where rolname = current_user)",
+        [],
+    )
+    .await;
+    assert_eq!(
+        owned, 0,
+        "the application role must own no table, view or sequence"
+    );
+}
+
+#[tokio::test]
+async fn delete_and_truncate_are_denied_on_every_table() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tables = public_tables(&db).await;
+    assert!(
+        tables.len() >= 13,
+        "expected the whole schema, found {tables:?}"
+    );
+
+    for table in &tables {
+        for statement in [format!("delete from {table}"), format!("truncate {table}")] {
+            let tx = db.begin(clinic.admin()).await;
+            assert_sqlstate(exec(&tx, &statement, []).await, "42501", &statement);
+        }
+    }
+}
+
+#[tokio::test]
+async fn ledger_audit_and_event_rows_cannot_be_updated() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for statement in [
+        "update journal_entries set memo = 'edited'",
+        "update ledger_lines set amount = 1",
+        "update audit_logs set action = 'Read'",
+        "update appointment_events set new_status = 'Completed'",
+        "update appointment_event_counters set last_event_id = 0",
+    ] {
+        let tx = db.begin(clinic.admin()).await;
+        assert_sqlstate(exec(&tx, statement, []).await, "42501", statement);
+    }
+}
+
+#[tokio::test]
+async fn row_level_security_and_the_schema_cannot_be_altered() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for statement in [
+        "alter table patients disable row level security",
+        "alter table patients no force row level security",
+        "drop policy tenant_isolation on patients",
+        "create policy everything on patients using (true)",
+        "alter table patients drop constraint patients_pkey",
+        "drop trigger audit on patients",
+        "alter table audit_logs disable trigger append_only",
+        "create table public.escape (id int)",
+        "create or replace function forbid_change() returns trigger language plpgsql as $$ begin return null; end $$",
+    ] {
+        let tx = db.begin(clinic.admin()).await;
+        assert_sqlstate(exec(&tx, statement, []).await, "42501", statement);
+    }
+}
+
+#[tokio::test]
+async fn the_owner_role_cannot_be_assumed() {
+    let db = TestDb::new().await;
+    let owner: String = scalar(&db.owner, "select current_user::text", []).await;
+
+    for statement in [
+        format!("set role {owner}"),
+        format!("set session authorization {owner}"),
+    ] {
+        let tx = db.app.begin().await.unwrap();
+        assert_sqlstate(exec(&tx, &statement, []).await, "42501", &statement);
+    }
+}
+
+#[tokio::test]
+async fn no_function_or_view_reads_past_row_level_security() {
+    let db = TestDb::new().await;
+
+    let definer_functions: Option<Vec<String>> = scalar(
+        &db.app,
+        "select array_agg(p.oid::regprocedure::text)
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where n.nspname not in ('pg_catalog', 'information_schema')
+            and p.prosecdef and has_function_privilege(p.oid, 'execute')",
+        [],
+    )
+    .await;
+    assert_eq!(
+        definer_functions, None,
+        "SECURITY DEFINER functions the application role can call"
+    );
+
+    let views: Option<Vec<String>> = scalar(
+        &db.app,
+        "select array_agg(c.oid::regclass::text)
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname not in ('pg_catalog', 'information_schema') and c.relkind in ('v', 'm')
+            and has_table_privilege(c.oid, 'select')
+            and not coalesce('security_invoker=true' = any(c.reloptions), false)",
+        [],
+    )
+    .await;
+    assert_eq!(
+        views, None,
+        "views that run with their owner's rights and are readable by the application role"
+    );
+
+    let triggers_called_directly = db.app.execute_unprepared("select audit_row_change()").await;
+    assert!(
+        triggers_called_directly.is_err(),
+        "trigger functions must not be callable"
+    );
+}

@@ -1,0 +1,287 @@
+//! Every INSERT, UPDATE and soft delete of every tenant table leaves exactly one audit row, written
+//! by a trigger with the acting user from the session; secrets never reach it; and the audit
+//! trail itself can only grow.
+
+use hpms::platform::db::TenantScope;
+use uuid::Uuid;
+
+use crate::helpers::{
+    API_KEY_SECRET_MARKER, PASSWORD_HASH_MARKER, SOFT_DELETABLE_TABLES, TENANT_TABLES, TestDb,
+    UPDATABLE_TENANT_TABLES, assert_sqlstate, count, exec, scalar,
+};
+
+/// The audit rows of `table` with `action`, as the clinic's ClinicAdmin sees them.
+async fn audit_rows(tx: &impl sea_orm::ConnectionTrait, table: &str, action: &str) -> i64 {
+    scalar(
+        tx,
+        "select count(*) from audit_logs where entity_name = $1 and action = $2",
+        [table.into(), action.into()],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_inserted_row_of_every_tenant_table_has_one_create_audit_row() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+
+    for table in TENANT_TABLES
+        .into_iter()
+        .filter(|table| *table != "audit_logs")
+    {
+        let rows = count(&tx, table).await;
+        let creates = audit_rows(&tx, table, "Create").await;
+        assert_eq!(
+            creates, rows,
+            "{table}: {rows} rows but {creates} Create audit rows"
+        );
+    }
+    assert_eq!(
+        audit_rows(&tx, "tenants", "Create").await,
+        1,
+        "the clinic's own onboarding is audited"
+    );
+}
+
+#[tokio::test]
+async fn every_update_and_soft_delete_writes_exactly_one_audit_row_with_the_acting_user() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let actor = clinic.admin();
+
+    for table in UPDATABLE_TENANT_TABLES {
+        let tx = db.begin(actor).await;
+        let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
+        let before = count(&tx, "audit_logs").await;
+        exec(
+            &tx,
+            &format!("update {table} set tenant_id = tenant_id where id = $1"),
+            [id.into()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            count(&tx, "audit_logs").await,
+            before + 1,
+            "{table}: one UPDATE, one audit row"
+        );
+        let (action, user, has_old, has_new): (String, Uuid, bool, bool) = (
+            scalar(
+                &tx,
+                "select action from audit_logs order by id desc limit 1",
+                [],
+            )
+            .await,
+            scalar(
+                &tx,
+                "select user_id from audit_logs order by id desc limit 1",
+                [],
+            )
+            .await,
+            scalar(
+                &tx,
+                "select old_values is not null from audit_logs order by id desc limit 1",
+                [],
+            )
+            .await,
+            scalar(
+                &tx,
+                "select new_values ->> 'id' = $1 from audit_logs order by id desc limit 1",
+                [id.to_string().into()],
+            )
+            .await,
+        );
+        assert_eq!(action, "Update", "{table}");
+        assert_eq!(
+            Some(user),
+            actor.user_id,
+            "{table}: the acting user comes from app.user_id"
+        );
+        assert!(
+            has_old && has_new,
+            "{table}: old and new values are recorded"
+        );
+        tx.commit().await.unwrap();
+    }
+
+    for table in SOFT_DELETABLE_TABLES {
+        let tx = db.begin(actor).await;
+        let id: Uuid = scalar(
+            &tx,
+            &format!("select id from {table} where not is_deleted limit 1"),
+            [],
+        )
+        .await;
+        let before = count(&tx, "audit_logs").await;
+        exec(
+            &tx,
+            &format!("update {table} set is_deleted = true where id = $1"),
+            [id.into()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            count(&tx, "audit_logs").await,
+            before + 1,
+            "{table}: one soft delete, one audit row"
+        );
+        let action: String = scalar(
+            &tx,
+            "select action from audit_logs order by id desc limit 1",
+            [],
+        )
+        .await;
+        assert_eq!(
+            action, "Delete",
+            "{table}: a soft delete is audited as a Delete"
+        );
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_delete_by_the_owner_becomes_a_soft_delete_audited_once() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for table in SOFT_DELETABLE_TABLES {
+        let tx = db.begin_as_owner(clinic.admin()).await;
+        let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
+        let before = count(&tx, "audit_logs").await;
+        exec(
+            &tx,
+            &format!("delete from {table} where id = $1"),
+            [id.into()],
+        )
+        .await
+        .unwrap();
+        let still_there: bool = scalar(
+            &tx,
+            &format!("select is_deleted from {table} where id = $1"),
+            [id.into()],
+        )
+        .await;
+        assert!(still_there, "{table}: the row must remain, flagged deleted");
+        assert_eq!(count(&tx, "audit_logs").await, before + 1, "{table}");
+        let action: String = scalar(
+            &tx,
+            "select action from audit_logs order by id desc limit 1",
+            [],
+        )
+        .await;
+        assert_eq!(action, "Delete");
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn no_password_hash_or_secret_reaches_the_audit_log() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+    exec(
+        &tx,
+        "update users set password_hash = $1 || '-rotated'",
+        [PASSWORD_HASH_MARKER.into()],
+    )
+    .await
+    .unwrap();
+    exec(&tx, "update patients set phi_data = '\\x0102'::bytea", [])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let tx = db.begin(clinic.admin()).await;
+    for marker in [
+        PASSWORD_HASH_MARKER,
+        "TEST-HASH-MARKER",
+        API_KEY_SECRET_MARKER,
+    ] {
+        let leaks: i64 = scalar(
+            &tx,
+            "select count(*) from audit_logs where concat(old_values::text, new_values::text) like '%' || $1 || '%'",
+            [marker.into()],
+        )
+        .await;
+        assert_eq!(leaks, 0, "{marker} found in the audit log");
+    }
+    let ciphertext_hex: i64 = scalar(
+        &tx,
+        "select count(*) from audit_logs where entity_name = 'patients' and new_values ->> 'phi_data' <> '[encrypted]'",
+        [],
+    )
+    .await;
+    assert_eq!(ciphertext_hex, 0, "PHI ciphertext is replaced by a marker");
+    let user_rows: i64 = scalar(
+        &tx,
+        "select count(*) from audit_logs where entity_name = 'users' and new_values ? 'username'",
+        [],
+    )
+    .await;
+    assert!(
+        user_rows >= 4,
+        "user snapshots are still recorded, minus the hash"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_cannot_be_changed_even_by_the_owner() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for statement in [
+        "update audit_logs set action = 'Read'",
+        "delete from audit_logs",
+        "truncate audit_logs",
+        "insert into audit_logs (tenant_id, entity_name, entity_id, action) select tenant_id, 'x', 'y', 'Read' from users limit 1",
+    ] {
+        let tx = db.begin_as_owner(clinic.admin()).await;
+        let outcome = exec(&tx, statement, []).await;
+        // The owner may append (the audit trigger runs as the owner); it may never rewrite.
+        if statement.starts_with("insert") {
+            assert!(outcome.is_ok(), "the owner appends: {outcome:?}");
+        } else {
+            assert_sqlstate(outcome, "42501", statement);
+        }
+    }
+    let tx = db.begin(clinic.admin()).await;
+    let forged = exec(
+        &tx,
+        "insert into audit_logs (tenant_id, entity_name, entity_id, action) values ($1, 'x', 'y', 'Read')",
+        [clinic.tenant_id.into()],
+    )
+    .await;
+    assert_sqlstate(forged, "42501", "the application role forging an audit row");
+}
+
+#[tokio::test]
+async fn platform_actions_are_audited_under_the_clinic_they_touch() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let system_admin = Uuid::new_v4();
+    let platform = TenantScope {
+        tenant_id: Uuid::new_v4(),
+        user_id: Some(system_admin),
+        role: hpms::identity::Role::SystemAdmin,
+    };
+
+    let tx = db.begin(platform).await;
+    exec(
+        &tx,
+        "update tenants set is_active = false where id = $1",
+        [clinic.tenant_id.into()],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let tx = db.begin(clinic.admin()).await;
+    let deactivated_by: Uuid = scalar(
+        &tx,
+        "select user_id from audit_logs where entity_name = 'tenants' and action = 'Update' and new_values ->> 'is_active' = 'false'",
+        [],
+    )
+    .await;
+    assert_eq!(deactivated_by, system_admin);
+}

@@ -1,0 +1,121 @@
+//! A provider can never be double-booked: an exclusion constraint over each provider's active
+//! appointments rejects overlaps with SQLSTATE 23P01, even between transactions that run at the
+//! same time. Back-to-back slots are fine; cancelled and no-show appointments free their slot.
+
+use crate::helpers::{
+    TestDb, assert_sqlstate, count, exec, insert_user, violated_constraint,
+    wait_for_blocked_sessions,
+};
+use hpms::identity::Role;
+
+#[tokio::test]
+async fn overlapping_bookings_committed_concurrently_leave_exactly_one() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    let first = db.begin(clinic.admin()).await;
+    clinic
+        .book(&first, "2030-03-04 10:00+00", "2030-03-04 10:30+00")
+        .await
+        .expect("first booking");
+
+    let second = db.begin(clinic.admin()).await;
+    let contender = tokio::spawn(async move {
+        let outcome = clinic
+            .book(&second, "2030-03-04 10:15+00", "2030-03-04 10:45+00")
+            .await;
+        (outcome, second)
+    });
+    // The second insert must wait for the first transaction: the two really overlap in time.
+    wait_for_blocked_sessions(&db, 1).await;
+    first.commit().await.expect("first booking commits");
+
+    let (outcome, second) = contender.await.unwrap();
+    let error = outcome.expect_err("the overlapping booking must fail");
+    assert_eq!(
+        crate::helpers::sqlstate(&error).as_deref(),
+        Some("23P01"),
+        "{error}"
+    );
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("appointments_no_double_booking")
+    );
+    second.rollback().await.unwrap();
+
+    let tx = db.begin(clinic.admin()).await;
+    assert_eq!(
+        count(&tx, "appointments").await,
+        2,
+        "the fixture's appointment and exactly one of the two"
+    );
+}
+
+#[tokio::test]
+async fn back_to_back_appointments_are_allowed() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+
+    clinic
+        .book(&tx, "2030-03-04 10:00+00", "2030-03-04 10:30+00")
+        .await
+        .expect("first slot");
+    clinic
+        .book(&tx, "2030-03-04 10:30+00", "2030-03-04 11:00+00")
+        .await
+        .expect("the slot that starts when the first ends");
+    clinic
+        .book(&tx, "2030-03-04 09:30+00", "2030-03-04 10:00+00")
+        .await
+        .expect("the slot that ends when the first starts");
+    let overlap = clinic
+        .book(&tx, "2030-03-04 10:29+00", "2030-03-04 10:31+00")
+        .await;
+    assert_sqlstate(overlap, "23P01", "a slot straddling the boundary");
+}
+
+#[tokio::test]
+async fn a_cancelled_or_no_show_appointment_frees_its_slot() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for freeing_change in [
+        "update appointments set status = 'Cancelled', cancel_reason = 'Patient called' where id = $1",
+        "update appointments set status = 'NoShow' where id = $1",
+        "update appointments set is_deleted = true where id = $1",
+    ] {
+        let tx = db.begin(clinic.admin()).await;
+        let taken = clinic
+            .book(&tx, "2030-03-05 08:00+00", "2030-03-05 08:30+00")
+            .await
+            .unwrap();
+        assert_eq!(
+            exec(&tx, freeing_change, [taken.into()]).await.unwrap(),
+            1,
+            "{freeing_change}"
+        );
+        clinic
+            .book(&tx, "2030-03-05 08:00+00", "2030-03-05 08:30+00")
+            .await
+            .unwrap_or_else(|error| panic!("slot not freed by `{freeing_change}`: {error}"));
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn different_providers_can_be_booked_at_the_same_time() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+    let colleague = insert_user(&tx, clinic.tenant_id, "dr.two@alpha", Role::Provider).await;
+
+    clinic
+        .book(&tx, "2030-03-06 14:00+00", "2030-03-06 15:00+00")
+        .await
+        .expect("first provider");
+    clinic
+        .book_with(&tx, colleague, "2030-03-06 14:00+00", "2030-03-06 15:00+00")
+        .await
+        .expect("second provider, same time");
+}

@@ -1,0 +1,437 @@
+//! Shared setup: a private database per test, cloned from the template that `make test` migrates,
+//! reached as the application role (and, where a test needs to show what even the owner cannot
+//! do, as the owner role).
+
+use std::time::Duration;
+
+use hpms::identity::Role;
+use hpms::platform::config::Secret;
+use hpms::platform::db::{self, TenantScope};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    RuntimeErr, Statement, TransactionTrait, TryGetable, Value,
+};
+use url::Url;
+use uuid::Uuid;
+
+/// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
+pub const TENANT_TABLES: [&str; 11] = [
+    "users",
+    "patients",
+    "appointment_types",
+    "appointments",
+    "invoices",
+    "journal_entries",
+    "ledger_lines",
+    "tenant_api_keys",
+    "appointment_events",
+    "appointment_event_counters",
+    "audit_logs",
+];
+
+/// Tables the application role may UPDATE (subject to RLS).
+pub const UPDATABLE_TENANT_TABLES: [&str; 6] = [
+    "users",
+    "patients",
+    "appointment_types",
+    "appointments",
+    "invoices",
+    "tenant_api_keys",
+];
+
+/// Tables whose rows are soft-deleted.
+pub const SOFT_DELETABLE_TABLES: [&str; 4] =
+    ["users", "patients", "appointment_types", "appointments"];
+
+/// A password hash as the identity module will store it; it must never appear in audit rows.
+pub const PASSWORD_HASH_MARKER: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dGVzdC1zYWx0$TEST-HASH-MARKER";
+/// Stand-in API key ciphertext; it must never appear in audit rows either.
+pub const API_KEY_SECRET_MARKER: &str = "TEST-API-KEY-SECRET-MARKER";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which migrates the template database and sets it")
+    })
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let mut url = Url::parse(url).expect("database URL parses");
+    url.set_path(database);
+    url.to_string()
+}
+
+/// A database of this test's own, cloned from the migrated template.
+pub struct TestDb {
+    pub app: DatabaseConnection,
+    pub owner: DatabaseConnection,
+    app_url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let template = env("HPMS_TEST_TEMPLATE");
+        let admin_url = env("DATABASE_ADMIN_URL");
+        let app_url = env("DATABASE_URL");
+        let name = format!("hpms_test_{}", Uuid::new_v4().simple());
+
+        let maintenance = db::connect(&Secret::from(with_database(&admin_url, "postgres")), 1)
+            .await
+            .expect("owner connects to the maintenance database");
+        maintenance
+            .execute_unprepared(&format!(
+                r#"create database "{name}" template "{template}""#
+            ))
+            .await
+            .expect("the template database clones");
+        maintenance
+            .close()
+            .await
+            .expect("maintenance connection closes");
+
+        let app_url = with_database(&app_url, &name);
+        TestDb {
+            app: db::connect(&Secret::from(app_url.clone()), 8)
+                .await
+                .expect("application role connects"),
+            owner: db::connect(&Secret::from(with_database(&admin_url, &name)), 2)
+                .await
+                .expect("owner role connects"),
+            app_url,
+        }
+    }
+
+    /// The application role's URL for this database (for a LISTEN connection).
+    pub fn app_url(&self) -> &str {
+        &self.app_url
+    }
+
+    /// A transaction as the application role on behalf of `scope`, opened the server's way.
+    pub async fn begin(&self, scope: TenantScope) -> DatabaseTransaction {
+        db::begin_tenant_transaction(&self.app, &scope)
+            .await
+            .expect("tenant transaction opens")
+    }
+
+    /// A transaction as the application role with no tenant setting at all.
+    pub async fn begin_without_tenant(&self) -> DatabaseTransaction {
+        self.app.begin().await.expect("transaction opens")
+    }
+
+    /// A transaction as the owner role on behalf of `scope`: to show what even the owner cannot do.
+    pub async fn begin_as_owner(&self, scope: TenantScope) -> DatabaseTransaction {
+        db::begin_tenant_transaction(&self.owner, &scope)
+            .await
+            .expect("owner transaction opens")
+    }
+
+    /// Creates a clinic with one row in every tenant table, committed.
+    pub async fn create_clinic(&self, slug: &str) -> Clinic {
+        let tenant_id = Uuid::new_v4();
+        let onboarding = TenantScope {
+            tenant_id,
+            user_id: None,
+            role: Role::SystemAdmin,
+        };
+        let tx = self.begin(onboarding).await;
+        exec(
+            &tx,
+            "insert into tenants (id, name, slug) values ($1, $2, $3)",
+            [
+                tenant_id.into(),
+                format!("Clinic {slug}").into(),
+                slug.into(),
+            ],
+        )
+        .await
+        .expect("tenant inserts");
+        let admin_id =
+            insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
+        let provider_id = insert_user(&tx, tenant_id, &format!("dr@{slug}"), Role::Provider).await;
+        let patient_id = insert_patient(&tx, tenant_id, "Ada", "Lovelace").await;
+        let type_id: Uuid = scalar(
+            &tx,
+            "insert into appointment_types (tenant_id, name, duration_minutes, price)
+             values ($1, 'Consultation', 30, 80.00) returning id",
+            [tenant_id.into()],
+        )
+        .await;
+        let clinic = Clinic {
+            tenant_id,
+            admin_id,
+            provider_id,
+            patient_id,
+            type_id,
+        };
+        let appointment_id = clinic
+            .book(&tx, "2030-01-07 09:00:00+00", "2030-01-07 09:30:00+00")
+            .await
+            .expect("first appointment books");
+        let invoice_id: Uuid = scalar(
+            &tx,
+            "insert into invoices (tenant_id, appointment_id, total_amount) values ($1, $2, 80.00) returning id",
+            [tenant_id.into(), appointment_id.into()],
+        )
+        .await;
+        clinic
+            .post_entry(
+                &tx,
+                invoice_id,
+                "Charge",
+                None,
+                &[
+                    ("AccountsReceivable", "Debit", "80.00"),
+                    ("Revenue", "Credit", "80.00"),
+                ],
+            )
+            .await
+            .expect("the charge posts");
+        exec(
+            &tx,
+            "insert into tenant_api_keys (tenant_id, name, key_prefix, secret_ciphertext, scopes, created_by)
+             values ($1, 'Lab partner', $2, convert_to($3, 'UTF8'), '{appointments:read}', $4)",
+            [
+                tenant_id.into(),
+                format!("hpk_{}", &slug).into(),
+                API_KEY_SECRET_MARKER.into(),
+                admin_id.into(),
+            ],
+        )
+        .await
+        .expect("API key inserts");
+        tx.commit().await.expect("clinic commits");
+        clinic
+    }
+}
+
+/// The ids of a clinic created by `TestDb::create_clinic`.
+#[derive(Clone, Copy, Debug)]
+pub struct Clinic {
+    pub tenant_id: Uuid,
+    pub admin_id: Uuid,
+    pub provider_id: Uuid,
+    pub patient_id: Uuid,
+    pub type_id: Uuid,
+}
+
+impl Clinic {
+    /// Acting as this clinic's ClinicAdmin.
+    pub fn admin(&self) -> TenantScope {
+        TenantScope {
+            tenant_id: self.tenant_id,
+            user_id: Some(self.admin_id),
+            role: Role::ClinicAdmin,
+        }
+    }
+
+    /// Books this clinic's patient with its provider from `start` to `end` (timestamptz literals).
+    pub async fn book(
+        &self,
+        tx: &impl ConnectionTrait,
+        start: &str,
+        end: &str,
+    ) -> Result<Uuid, DbErr> {
+        self.book_with(tx, self.provider_id, start, end).await
+    }
+
+    pub async fn book_with(
+        &self,
+        tx: &impl ConnectionTrait,
+        provider_id: Uuid,
+        start: &str,
+        end: &str,
+    ) -> Result<Uuid, DbErr> {
+        try_scalar(
+            tx,
+            "insert into appointments (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price)
+             values ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 80.00) returning id",
+            [
+                self.tenant_id.into(),
+                self.patient_id.into(),
+                provider_id.into(),
+                self.type_id.into(),
+                start.into(),
+                end.into(),
+            ],
+        )
+        .await
+    }
+
+    /// Posts a journal entry with `lines` of (account, side, amount); returns the entry id.
+    pub async fn post_entry(
+        &self,
+        tx: &DatabaseTransaction,
+        invoice_id: Uuid,
+        kind: &str,
+        idempotency_key: Option<&str>,
+        lines: &[(&str, &str, &str)],
+    ) -> Result<Uuid, DbErr> {
+        let entry_id: Uuid = try_scalar(
+            tx,
+            "insert into journal_entries (tenant_id, invoice_id, kind, idempotency_key) values ($1, $2, $3, $4) returning id",
+            [
+                self.tenant_id.into(),
+                invoice_id.into(),
+                kind.into(),
+                idempotency_key.map(str::to_owned).into(),
+            ],
+        )
+        .await?;
+        for (account, side, amount) in lines {
+            exec(
+                tx,
+                "insert into ledger_lines (tenant_id, entry_id, account, side, amount) values ($1, $2, $3, $4, $5::numeric)",
+                [
+                    self.tenant_id.into(),
+                    entry_id.into(),
+                    (*account).into(),
+                    (*side).into(),
+                    (*amount).into(),
+                ],
+            )
+            .await?;
+        }
+        Ok(entry_id)
+    }
+}
+
+pub async fn insert_user(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    username: &str,
+    role: Role,
+) -> Uuid {
+    scalar(
+        tx,
+        "insert into users (tenant_id, username, password_hash, role_id) values ($1, $2, $3, $4) returning id",
+        [
+            tenant_id.into(),
+            username.into(),
+            PASSWORD_HASH_MARKER.into(),
+            role.id().into(),
+        ],
+    )
+    .await
+}
+
+pub async fn insert_patient(
+    tx: &DatabaseTransaction,
+    tenant_id: Uuid,
+    first: &str,
+    last: &str,
+) -> Uuid {
+    scalar(
+        tx,
+        "insert into patients (tenant_id, first_name, last_name, dob, phi_data)
+         values ($1, $2, $3, '1990-12-10', '\\x00ff'::bytea) returning id",
+        [tenant_id.into(), first.into(), last.into()],
+    )
+    .await
+}
+
+fn statement<I: IntoIterator<Item = Value>>(sql: &str, values: I) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// Runs a statement; returns the number of rows it affected.
+pub async fn exec<I: IntoIterator<Item = Value>>(
+    tx: &impl ConnectionTrait,
+    sql: &str,
+    values: I,
+) -> Result<u64, DbErr> {
+    Ok(tx
+        .execute_raw(statement(sql, values))
+        .await?
+        .rows_affected())
+}
+
+/// The first column of the only row a query returns, or the database's error.
+pub async fn try_scalar<T: TryGetable, I: IntoIterator<Item = Value>>(
+    tx: &impl ConnectionTrait,
+    sql: &str,
+    values: I,
+) -> Result<T, DbErr> {
+    let row: QueryResult = tx
+        .query_one_raw(statement(sql, values))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(sql.to_owned()))?;
+    row.try_get_by_index(0)
+}
+
+/// The first column of the only row a query returns; the test fails if the query does.
+pub async fn scalar<T: TryGetable, I: IntoIterator<Item = Value>>(
+    tx: &impl ConnectionTrait,
+    sql: &str,
+    values: I,
+) -> T {
+    try_scalar(tx, sql, values)
+        .await
+        .unwrap_or_else(|error| panic!("query failed: {sql}: {error}"))
+}
+
+/// `select count(*)` of a table, as seen by `tx`.
+pub async fn count(tx: &impl ConnectionTrait, table: &str) -> i64 {
+    scalar(tx, &format!("select count(*) from {table}"), []).await
+}
+
+/// The SQLSTATE of a database error ("42501", "23P01", …), if it came from PostgreSQL.
+pub fn sqlstate(error: &DbErr) -> Option<String> {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner))
+        | DbErr::Conn(RuntimeErr::SqlxError(inner)) => inner
+            .as_database_error()
+            .and_then(|database_error| database_error.code().map(|code| code.into_owned())),
+        _ => None,
+    }
+}
+
+/// The constraint a database error names, if any.
+pub fn violated_constraint(error: &DbErr) -> Option<String> {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            inner
+                .as_database_error()
+                .and_then(|database_error| database_error.constraint().map(str::to_owned))
+        }
+        _ => None,
+    }
+}
+
+/// Asserts that `result` failed with `expected` SQLSTATE.
+#[track_caller]
+pub fn assert_sqlstate<T: std::fmt::Debug>(result: Result<T, DbErr>, expected: &str, what: &str) {
+    match result {
+        Ok(value) => {
+            panic!("{what}: expected SQLSTATE {expected}, but it succeeded with {value:?}")
+        }
+        Err(error) => assert_eq!(
+            sqlstate(&error).as_deref(),
+            Some(expected),
+            "{what}: expected SQLSTATE {expected}, got {error}"
+        ),
+    }
+}
+
+/// Waits until `count` application-role sessions of this database are blocked on a lock: proof
+/// that concurrent transactions really collided. Polls pg_stat_activity (visible to the role for
+/// its own sessions), since no event announces the wait.
+pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let blocked: i64 = scalar(
+            &db.app,
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+            [],
+        )
+        .await;
+        if blocked >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expected {count} session(s) blocked on a lock within 10 s, saw {blocked}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -1,0 +1,148 @@
+//! The ledger is double-entry and immutable: every journal entry balances (checked at commit),
+//! no one (not even the owner) changes or removes a ledger row, and a payment's idempotency key
+//! records it once per clinic.
+
+use uuid::Uuid;
+
+use crate::helpers::{
+    Clinic, TestDb, assert_sqlstate, count, exec, scalar, sqlstate, violated_constraint,
+};
+
+async fn fixture_invoice(db: &TestDb, clinic: &Clinic) -> Uuid {
+    let tx = db.begin(clinic.admin()).await;
+    scalar(&tx, "select id from invoices limit 1", []).await
+}
+
+#[tokio::test]
+async fn an_unbalanced_journal_entry_fails_at_commit_and_leaves_nothing() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let invoice = fixture_invoice(&db, &clinic).await;
+    let before = count(&db.begin(clinic.admin()).await, "ledger_lines").await;
+
+    for (what, lines) in [
+        (
+            "debits exceed credits",
+            vec![
+                ("Cash", "Debit", "50.00"),
+                ("AccountsReceivable", "Credit", "40.00"),
+            ],
+        ),
+        ("a single line", vec![("Cash", "Debit", "50.00")]),
+        ("no lines at all", vec![]),
+    ] {
+        let tx = db.begin(clinic.admin()).await;
+        clinic
+            .post_entry(&tx, invoice, "Payment", None, &lines)
+            .await
+            .expect("each statement is fine on its own; the balance is checked at commit");
+        let error = tx.commit().await.expect_err(what);
+        assert_eq!(
+            sqlstate(&error).as_deref(),
+            Some("23514"),
+            "{what}: {error}"
+        );
+        assert_eq!(
+            violated_constraint(&error).as_deref(),
+            Some("journal_entry_balanced"),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        count(&db.begin(clinic.admin()).await, "ledger_lines").await,
+        before
+    );
+}
+
+#[tokio::test]
+async fn a_balanced_journal_entry_commits() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let invoice = fixture_invoice(&db, &clinic).await;
+
+    let tx = db.begin(clinic.admin()).await;
+    clinic
+        .post_entry(
+            &tx,
+            invoice,
+            "Payment",
+            Some("pay-1"),
+            &[
+                ("Cash", "Debit", "30.00"),
+                ("AccountsReceivable", "Credit", "20.00"),
+                ("AccountsReceivable", "Credit", "10.00"),
+            ],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.expect("a balanced entry commits");
+
+    let tx = db.begin(clinic.admin()).await;
+    let receivable: String = scalar(
+        &tx,
+        "select sum(case side when 'Debit' then amount else -amount end)::text
+           from ledger_lines where account = 'AccountsReceivable'",
+        [],
+    )
+    .await;
+    assert_eq!(
+        receivable, "50.00",
+        "80.00 charged by the fixture, 30.00 paid"
+    );
+}
+
+#[tokio::test]
+async fn ledger_rows_cannot_be_changed_or_removed_even_by_the_owner() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for statement in [
+        "update ledger_lines set amount = amount + 1",
+        "delete from ledger_lines",
+        "update journal_entries set kind = 'Void'",
+        "delete from journal_entries",
+        "truncate ledger_lines cascade",
+    ] {
+        let tx = db.begin_as_owner(clinic.admin()).await;
+        assert_sqlstate(exec(&tx, statement, []).await, "42501", statement);
+    }
+    let tx = db.begin(clinic.admin()).await;
+    assert_eq!(count(&tx, "ledger_lines").await, 2);
+}
+
+#[tokio::test]
+async fn a_payment_idempotency_key_is_recorded_once_per_clinic() {
+    let db = TestDb::new().await;
+    let a = db.create_clinic("alpha").await;
+    let b = db.create_clinic("beta").await;
+    let payment = [
+        ("Cash", "Debit", "10.00"),
+        ("AccountsReceivable", "Credit", "10.00"),
+    ];
+
+    let a_invoice = fixture_invoice(&db, &a).await;
+    let tx = db.begin(a.admin()).await;
+    a.post_entry(&tx, a_invoice, "Payment", Some("retry-me"), &payment)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let tx = db.begin(a.admin()).await;
+    let retried = a
+        .post_entry(&tx, a_invoice, "Payment", Some("retry-me"), &payment)
+        .await;
+    let error = retried.expect_err("the retried payment must not record twice");
+    assert_eq!(sqlstate(&error).as_deref(), Some("23505"));
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("journal_entries_idempotency_key")
+    );
+    tx.rollback().await.unwrap();
+
+    let b_invoice = fixture_invoice(&db, &b).await;
+    let tx = db.begin(b.admin()).await;
+    b.post_entry(&tx, b_invoice, "Payment", Some("retry-me"), &payment)
+        .await
+        .expect("another clinic may use the same key");
+    tx.commit().await.unwrap();
+}
