@@ -10,9 +10,11 @@ cd "$root_dir"
 : "${DATABASE_ADMIN_URL:?DATABASE_ADMIN_URL must be set (make test sets it)}"
 export HPMS_TEST_TEMPLATE=${HPMS_TEST_TEMPLATE:-hpms_test_template}
 
+# Swaps the database name (the URL path, before any ?query) of a postgres:// URL.
+with_database() { sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$2#" <<<"$1"; }
 # The owner's connection to the maintenance database, from which databases are created and dropped.
-maintenance_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/postgres")))' "$DATABASE_ADMIN_URL")
-template_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_ADMIN_URL" "$HPMS_TEST_TEMPLATE")
+maintenance_url=$(with_database "$DATABASE_ADMIN_URL" postgres)
+template_url=$(with_database "$DATABASE_ADMIN_URL" "$HPMS_TEST_TEMPLATE")
 
 psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1)
 [ -n "$psql_bin" ] || { echo "test.sh: psql not found; install the PostgreSQL client (apt-get install postgresql-client)" >&2; exit 1; }

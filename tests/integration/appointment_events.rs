@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use crate::helpers::{Clinic, TestDb, count, exec, scalar, wait_for_blocked_sessions};
+use crate::helpers::{Clinic, TestDb, count, scalar, set_status, wait_for_blocked_sessions};
 
 async fn listen(db: &TestDb) -> PgListener {
     let mut listener = PgListener::connect(db.app_url())
@@ -45,13 +45,7 @@ async fn a_status_change_writes_one_event_and_notifies_after_commit() {
     let mut listener = listen(&db).await;
 
     let tx = db.begin(clinic.admin()).await;
-    exec(
-        &tx,
-        "update appointments set status = 'Arrived' where id = $1",
-        [appointment.into()],
-    )
-    .await
-    .unwrap();
+    set_status(&tx, appointment, "Arrived").await.unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(
@@ -95,23 +89,13 @@ async fn a_rolled_back_status_change_leaves_no_event_and_no_notification() {
     let mut listener = listen(&db).await;
 
     let abandoned = db.begin(clinic.admin()).await;
-    exec(
-        &abandoned,
-        "update appointments set status = 'NoShow' where id = $1",
-        [appointment.into()],
-    )
-    .await
-    .unwrap();
+    set_status(&abandoned, appointment, "NoShow").await.unwrap();
     abandoned.rollback().await.unwrap();
 
     let committed = db.begin(clinic.admin()).await;
-    exec(
-        &committed,
-        "update appointments set status = 'Arrived' where id = $1",
-        [appointment.into()],
-    )
-    .await
-    .unwrap();
+    set_status(&committed, appointment, "Arrived")
+        .await
+        .unwrap();
     committed.commit().await.unwrap();
 
     // Notifications arrive in commit order: had the rolled-back change notified, it would come first.
@@ -148,22 +132,10 @@ async fn a_clinics_events_are_numbered_in_commit_order() {
     // The first transaction changes a status and stays open; a second one, started later, must
     // wait for it instead of taking the next number and committing ahead of it.
     let first = db.begin(clinic.admin()).await;
-    exec(
-        &first,
-        "update appointments set status = 'Arrived' where id = $1",
-        [early.into()],
-    )
-    .await
-    .unwrap();
+    set_status(&first, early, "Arrived").await.unwrap();
     let second = db.begin(clinic.admin()).await;
     let racer = tokio::spawn(async move {
-        exec(
-            &second,
-            "update appointments set status = 'Arrived' where id = $1",
-            [late.into()],
-        )
-        .await
-        .unwrap();
+        set_status(&second, late, "Arrived").await.unwrap();
         second.commit().await.unwrap();
     });
     wait_for_blocked_sessions(&db, 1).await;

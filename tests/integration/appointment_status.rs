@@ -1,7 +1,7 @@
 //! Appointment status follows the state machine of DESIGN.md, enforced by PostgreSQL, and every
 //! update bumps row_version so that writers holding a stale version change nothing.
 
-use crate::helpers::{TestDb, exec, scalar, sqlstate, try_scalar, violated_constraint};
+use crate::helpers::{TestDb, exec, scalar, set_status, sqlstate, try_scalar, violated_constraint};
 
 const STATUSES: [&str; 6] = [
     "Scheduled",
@@ -34,10 +34,6 @@ fn path_to(status: &str) -> &'static [&'static str] {
     }
 }
 
-const SET_STATUS: &str = "update appointments
-    set status = $2, cancel_reason = case when $2 = 'Cancelled' then 'Patient called' else cancel_reason end
-  where id = $1";
-
 #[tokio::test]
 async fn every_status_transition_is_allowed_or_refused_as_specified() {
     let db = TestDb::new().await;
@@ -52,11 +48,9 @@ async fn every_status_transition_is_allowed_or_refused_as_specified() {
                 .await
                 .unwrap();
             for step in path_to(from) {
-                exec(&tx, SET_STATUS, [appointment.into(), (*step).into()])
-                    .await
-                    .unwrap();
+                set_status(&tx, appointment, step).await.unwrap();
             }
-            let outcome = exec(&tx, SET_STATUS, [appointment.into(), to.into()]).await;
+            let outcome = set_status(&tx, appointment, to).await;
             if ALLOWED.contains(&(from, to)) {
                 assert_eq!(
                     outcome.unwrap_or_else(|e| panic!("{from} → {to} must be allowed: {e}")),
@@ -124,13 +118,7 @@ async fn every_update_bumps_the_row_version_whatever_it_says() {
     };
     assert_eq!(version(&tx).await, 1);
 
-    exec(
-        &tx,
-        "update appointments set status = 'Arrived' where id = $1",
-        [appointment.into()],
-    )
-    .await
-    .unwrap();
+    set_status(&tx, appointment, "Arrived").await.unwrap();
     assert_eq!(version(&tx).await, 2);
     exec(
         &tx,

@@ -44,8 +44,51 @@ async fn every_inserted_row_of_every_tenant_table_has_one_create_audit_row() {
     );
 }
 
+/// What the audit trigger recorded for one change.
+#[derive(Debug)]
+struct AuditRow {
+    action: String,
+    entity_id: String,
+    user_id: Option<Uuid>,
+    has_old_and_new_values: bool,
+}
+
+/// Runs `change` (a statement on the row `id` of `table`, with `$1` bound to `id`) and returns the
+/// audit row it wrote, failing unless it wrote exactly one.
+async fn the_one_audit_row_of(
+    tx: &impl sea_orm::ConnectionTrait,
+    table: &str,
+    id: Uuid,
+    change: &str,
+) -> AuditRow {
+    let before = count(tx, "audit_logs").await;
+    exec(tx, change, [id.into()])
+        .await
+        .unwrap_or_else(|error| panic!("{change}: {error}"));
+    assert_eq!(
+        count(tx, "audit_logs").await,
+        before + 1,
+        "{table}: `{change}` must write exactly one audit row"
+    );
+    let row = tx
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "select action, entity_id, user_id, (old_values is not null and new_values is not null)
+               from audit_logs order by id desc limit 1",
+        ))
+        .await
+        .unwrap()
+        .expect("the audit row");
+    AuditRow {
+        action: row.try_get_by_index(0).unwrap(),
+        entity_id: row.try_get_by_index(1).unwrap(),
+        user_id: row.try_get_by_index(2).unwrap(),
+        has_old_and_new_values: row.try_get_by_index(3).unwrap(),
+    }
+}
+
 #[tokio::test]
-async fn every_update_and_soft_delete_writes_exactly_one_audit_row_with_the_acting_user() {
+async fn every_update_writes_one_audit_row_with_the_acting_user_and_both_snapshots() {
     let db = TestDb::new().await;
     let clinic = db.create_clinic("alpha").await;
     let actor = clinic.admin();
@@ -53,125 +96,64 @@ async fn every_update_and_soft_delete_writes_exactly_one_audit_row_with_the_acti
     for table in UPDATABLE_TENANT_TABLES {
         let tx = db.begin(actor).await;
         let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
-        let before = count(&tx, "audit_logs").await;
-        exec(
+        let audit = the_one_audit_row_of(
             &tx,
+            table,
+            id,
             &format!("update {table} set tenant_id = tenant_id where id = $1"),
-            [id.into()],
         )
-        .await
-        .unwrap();
+        .await;
+        assert_eq!(audit.action, "Update", "{table}");
+        assert_eq!(audit.entity_id, id.to_string(), "{table}");
         assert_eq!(
-            count(&tx, "audit_logs").await,
-            before + 1,
-            "{table}: one UPDATE, one audit row"
-        );
-        let (action, user, has_old, has_new): (String, Uuid, bool, bool) = (
-            scalar(
-                &tx,
-                "select action from audit_logs order by id desc limit 1",
-                [],
-            )
-            .await,
-            scalar(
-                &tx,
-                "select user_id from audit_logs order by id desc limit 1",
-                [],
-            )
-            .await,
-            scalar(
-                &tx,
-                "select old_values is not null from audit_logs order by id desc limit 1",
-                [],
-            )
-            .await,
-            scalar(
-                &tx,
-                "select new_values ->> 'id' = $1 from audit_logs order by id desc limit 1",
-                [id.to_string().into()],
-            )
-            .await,
-        );
-        assert_eq!(action, "Update", "{table}");
-        assert_eq!(
-            Some(user),
-            actor.user_id,
+            audit.user_id, actor.user_id,
             "{table}: the acting user comes from app.user_id"
         );
         assert!(
-            has_old && has_new,
+            audit.has_old_and_new_values,
             "{table}: old and new values are recorded"
         );
-        tx.commit().await.unwrap();
-    }
-
-    for table in SOFT_DELETABLE_TABLES {
-        let tx = db.begin(actor).await;
-        let id: Uuid = scalar(
-            &tx,
-            &format!("select id from {table} where not is_deleted limit 1"),
-            [],
-        )
-        .await;
-        let before = count(&tx, "audit_logs").await;
-        exec(
-            &tx,
-            &format!("update {table} set is_deleted = true where id = $1"),
-            [id.into()],
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            count(&tx, "audit_logs").await,
-            before + 1,
-            "{table}: one soft delete, one audit row"
-        );
-        let action: String = scalar(
-            &tx,
-            "select action from audit_logs order by id desc limit 1",
-            [],
-        )
-        .await;
-        assert_eq!(
-            action, "Delete",
-            "{table}: a soft delete is audited as a Delete"
-        );
-        tx.rollback().await.unwrap();
     }
 }
 
 #[tokio::test]
-async fn a_delete_by_the_owner_becomes_a_soft_delete_audited_once() {
+async fn every_soft_delete_writes_one_delete_audit_row_whoever_deletes() {
     let db = TestDb::new().await;
     let clinic = db.create_clinic("alpha").await;
 
     for table in SOFT_DELETABLE_TABLES {
-        let tx = db.begin_as_owner(clinic.admin()).await;
-        let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
-        let before = count(&tx, "audit_logs").await;
-        exec(
-            &tx,
-            &format!("delete from {table} where id = $1"),
-            [id.into()],
-        )
-        .await
-        .unwrap();
-        let still_there: bool = scalar(
-            &tx,
-            &format!("select is_deleted from {table} where id = $1"),
-            [id.into()],
-        )
-        .await;
-        assert!(still_there, "{table}: the row must remain, flagged deleted");
-        assert_eq!(count(&tx, "audit_logs").await, before + 1, "{table}");
-        let action: String = scalar(
-            &tx,
-            "select action from audit_logs order by id desc limit 1",
-            [],
-        )
-        .await;
-        assert_eq!(action, "Delete");
-        tx.rollback().await.unwrap();
+        // The server soft-deletes with an UPDATE; the owner's DELETE is turned into the same.
+        for (as_owner, change) in [
+            (
+                false,
+                format!("update {table} set is_deleted = true where id = $1"),
+            ),
+            (true, format!("delete from {table} where id = $1")),
+        ] {
+            let tx = if as_owner {
+                db.begin_as_owner(clinic.admin()).await
+            } else {
+                db.begin(clinic.admin()).await
+            };
+            let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
+            let audit = the_one_audit_row_of(&tx, table, id, &change).await;
+            assert_eq!(
+                audit.action, "Delete",
+                "{table}: `{change}` is audited as a Delete"
+            );
+            assert_eq!(audit.user_id, clinic.admin().user_id, "{table}");
+            let flagged: bool = scalar(
+                &tx,
+                &format!("select is_deleted from {table} where id = $1"),
+                [id.into()],
+            )
+            .await;
+            assert!(
+                flagged,
+                "{table}: after `{change}` the row remains, flagged deleted"
+            );
+            tx.rollback().await.unwrap();
+        }
     }
 }
 

@@ -295,6 +295,23 @@ impl Clinic {
     }
 }
 
+/// Moves an appointment to `status` (with a cancel reason when cancelling); returns rows changed.
+pub async fn set_status(
+    tx: &impl ConnectionTrait,
+    appointment_id: Uuid,
+    status: &str,
+) -> Result<u64, DbErr> {
+    exec(
+        tx,
+        "update appointments
+            set status = $2,
+                cancel_reason = case when $2 = 'Cancelled' then 'Patient called' else cancel_reason end
+          where id = $1",
+        [appointment_id.into(), status.into()],
+    )
+    .await
+}
+
 pub async fn insert_user(
     tx: &DatabaseTransaction,
     tenant_id: Uuid,
