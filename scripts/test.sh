@@ -28,5 +28,12 @@ sql "create database \"$HPMS_TEST_TEMPLATE\""
 DATABASE_ADMIN_URL=$template_url target/debug/hpms migrate
 
 started=$(date +%s)
-cargo test --workspace -- --test-threads "${HPMS_TEST_THREADS:-8}"
-echo "test suite: $(( $(date +%s) - started )) s"
+threads=${HPMS_TEST_THREADS:-8}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# Unit tests first, the integration suite last, so the run closes on the suite's own summary.
+cargo test --workspace --lib --bins -- --test-threads "$threads" 2>&1 | tee -a "$log"
+cargo test --test integration -- --test-threads "$threads" 2>&1 | tee -a "$log"
+echo "test suite took $(( $(date +%s) - started )) s"
+awk '/^test result:/ { passed += $4; failed += $6 }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

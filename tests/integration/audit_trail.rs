@@ -21,7 +21,7 @@ async fn audit_rows(tx: &impl sea_orm::ConnectionTrait, table: &str, action: &st
 }
 
 #[tokio::test]
-async fn every_inserted_row_of_every_tenant_table_has_one_create_audit_row() {
+async fn every_inserted_row_of_every_tenant_table_has_one_create_audit_row_naming_its_author() {
     let db = TestDb::new().await;
     let clinic = db.create_clinic("alpha").await;
     let tx = db.begin(clinic.admin()).await;
@@ -37,11 +37,23 @@ async fn every_inserted_row_of_every_tenant_table_has_one_create_audit_row() {
             "{table}: {rows} rows but {creates} Create audit rows"
         );
     }
-    assert_eq!(
-        audit_rows(&tx, "tenants", "Create").await,
-        1,
-        "the clinic's own onboarding is audited"
-    );
+    // The platform onboarded the clinic and its admin (no acting user); the admin did the rest.
+    let authors: Vec<String> = scalar(
+        &tx,
+        "select array_agg(distinct entity_name || ':' || coalesce(user_id::text, 'platform') order by entity_name || ':' || coalesce(user_id::text, 'platform'))
+           from audit_logs where action = 'Create'",
+        [],
+    )
+    .await;
+    let admin = clinic.admin_id;
+    let mut expected: Vec<String> = TENANT_TABLES
+        .into_iter()
+        .filter(|table| *table != "audit_logs")
+        .map(|table| format!("{table}:{admin}"))
+        .chain(["tenants:platform".to_owned(), "users:platform".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(authors, expected);
 }
 
 /// What the audit trigger recorded for one change.

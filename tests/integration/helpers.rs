@@ -125,7 +125,8 @@ impl TestDb {
             .expect("owner transaction opens")
     }
 
-    /// Creates a clinic with one row in every tenant table, committed.
+    /// Creates a clinic with one row in every tenant table, committed. The platform onboards the
+    /// clinic and its ClinicAdmin; that admin creates everything else.
     pub async fn create_clinic(&self, slug: &str) -> Clinic {
         let tenant_id = Uuid::new_v4();
         let onboarding = TenantScope {
@@ -147,6 +148,14 @@ impl TestDb {
         .expect("tenant inserts");
         let admin_id =
             insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
+        // From here on the clinic's own admin sets the clinic up, so its audit rows name a user.
+        exec(
+            &tx,
+            "select set_config('app.user_id', $1, true)",
+            [admin_id.to_string().into()],
+        )
+        .await
+        .expect("acting user switches to the clinic admin");
         let provider_id = insert_user(&tx, tenant_id, &format!("dr@{slug}"), Role::Provider).await;
         let patient_id = insert_patient(&tx, tenant_id, "Ada", "Lovelace").await;
         let type_id: Uuid = scalar(
