@@ -2,7 +2,9 @@
 -- audit_logs, written by a trigger so that no code path can change data without a trace.
 --
 -- The trigger function is SECURITY DEFINER (it runs as the owner): the application role has no
--- INSERT on audit_logs, so audit rows cannot be forged or skipped by the server. audit_logs is
+-- INSERT on audit_logs, so audit rows cannot be forged or skipped by the server. Like every
+-- function here that touches a table, it names the table with its schema and pins search_path
+-- with pg_temp last: otherwise a session's temporary table of the same name would be found first. audit_logs is
 -- append-only for everyone, owner included: UPDATE, DELETE and TRUNCATE are refused by triggers.
 -- Secrets never reach a snapshot: password hashes and API key material are removed, encrypted
 -- PHI is replaced by a marker (ciphertext is useless to an auditor and would outlive key rotation).
@@ -17,13 +19,13 @@ language sql immutable as $$
 $$;
 
 create function audit_row_change() returns trigger
-language plpgsql security definer set search_path = pg_catalog, public as $$
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
 declare
   old_values jsonb := case when tg_op in ('UPDATE', 'DELETE') then audit_snapshot(to_jsonb(old)) end;
   new_values jsonb := case when tg_op in ('INSERT', 'UPDATE') then audit_snapshot(to_jsonb(new)) end;
   subject jsonb := coalesce(new_values, old_values);
 begin
-  insert into audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values, new_values)
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values, new_values)
   values (
     -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
     coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid,

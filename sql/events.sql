@@ -13,16 +13,16 @@
 -- listeners read the rows themselves, under RLS.
 
 create function record_appointment_event() returns trigger
-language plpgsql security definer set search_path = pg_catalog, public as $$
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
 declare
   event_id bigint;
 begin
-  insert into appointment_event_counters as counter (tenant_id, last_event_id)
+  insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
   values (new.tenant_id, 1)
   on conflict (tenant_id) do update set last_event_id = counter.last_event_id + 1
   returning counter.last_event_id into event_id;
 
-  insert into appointment_events (tenant_id, id, appointment_id, provider_id, old_status, new_status)
+  insert into public.appointment_events (tenant_id, id, appointment_id, provider_id, old_status, new_status)
   values (new.tenant_id, event_id, new.id, new.provider_id,
           case when tg_op = 'UPDATE' then old.status end, new.status);
 

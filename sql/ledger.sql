@@ -10,8 +10,9 @@
 --   * A payment's idempotency key is unique per clinic (constraint in the migration), so a
 --     retried payment is recorded once.
 
+-- search_path pinned and the table qualified, so a temporary table named ledger_lines cannot stand in.
 create function check_journal_entry_balanced() returns trigger
-language plpgsql as $$
+language plpgsql set search_path = pg_catalog, public, pg_temp as $$
 declare
   -- tg_argv[0] names the column holding the entry id: `id` on journal_entries, `entry_id` on lines.
   checked_entry constant uuid := (to_jsonb(new) ->> tg_argv[0])::uuid;
@@ -20,7 +21,7 @@ declare
 begin
   select count(*), coalesce(sum(case side when 'Debit' then amount else -amount end), 0)
     into line_count, debits_minus_credits
-    from ledger_lines
+    from public.ledger_lines
    where tenant_id = new.tenant_id and entry_id = checked_entry;
   if line_count < 2 or debits_minus_credits <> 0 then
     raise exception 'journal entry % is not balanced: % lines, debits minus credits = %',

@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use crate::helpers::{TestDb, assert_sqlstate, exec, scalar};
+use crate::helpers::{TestDb, assert_sqlstate, exec, scalar, set_status, violated_constraint};
 
 async fn public_tables(db: &TestDb) -> Vec<String> {
     scalar(
@@ -155,5 +155,85 @@ async fn no_function_or_view_reads_past_row_level_security() {
     assert!(
         triggers_called_directly.is_err(),
         "trigger functions must not be callable"
+    );
+}
+
+#[tokio::test]
+async fn temporary_tables_cannot_stand_in_for_the_audit_log_the_events_or_the_ledger() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+    // Temporary tables come first in a session's default search_path: a trigger function that
+    // named these tables without their schema would write to (or read from) the decoys.
+    for decoy in [
+        "audit_logs",
+        "appointment_events",
+        "appointment_event_counters",
+        "ledger_lines",
+    ] {
+        exec(
+            &tx,
+            &format!("create temporary table {decoy} (like public.{decoy} including all)"),
+            [],
+        )
+        .await
+        .unwrap();
+    }
+    let audit_before: i64 = scalar(&tx, "select count(*) from public.audit_logs", []).await;
+    let appointment: uuid::Uuid = scalar(&tx, "select id from appointments limit 1", []).await;
+    set_status(&tx, appointment, "Arrived").await.unwrap();
+
+    let audited: i64 = scalar(&tx, "select count(*) from public.audit_logs", []).await;
+    assert!(
+        audited > audit_before,
+        "the status change must be audited in the real audit log"
+    );
+    let events: i64 = scalar(&tx, "select count(*) from public.appointment_events", []).await;
+    assert_eq!(
+        events, 2,
+        "the real outbox holds the booking and the status change"
+    );
+    for decoy in [
+        "audit_logs",
+        "appointment_events",
+        "appointment_event_counters",
+    ] {
+        assert_eq!(
+            scalar::<i64, _>(&tx, &format!("select count(*) from pg_temp.{decoy}"), []).await,
+            0,
+            "{decoy} decoy written"
+        );
+    }
+
+    // An unbalanced entry whose decoy lines balance must still fail at commit.
+    let invoice: uuid::Uuid = scalar(&tx, "select id from invoices limit 1", []).await;
+    let entry: uuid::Uuid = scalar(
+        &tx,
+        "insert into journal_entries (tenant_id, invoice_id, kind) values ($1, $2, 'Payment') returning id",
+        [clinic.tenant_id.into(), invoice.into()],
+    )
+    .await;
+    exec(
+        &tx,
+        "insert into public.ledger_lines (tenant_id, entry_id, account, side, amount) values ($1, $2, 'Cash', 'Debit', 500)",
+        [clinic.tenant_id.into(), entry.into()],
+    )
+    .await
+    .unwrap();
+    exec(
+        &tx,
+        "insert into pg_temp.ledger_lines (tenant_id, entry_id, account, side, amount)
+         values ($1, $2, 'Cash', 'Debit', 1), ($1, $2, 'AccountsReceivable', 'Credit', 1)",
+        [clinic.tenant_id.into(), entry.into()],
+    )
+    .await
+    .unwrap();
+    let error = tx
+        .commit()
+        .await
+        .expect_err("the real, unbalanced entry must fail at commit");
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("journal_entry_balanced")
     );
 }
