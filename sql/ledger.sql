@@ -6,7 +6,8 @@
 --     that every entry touched has at least two lines and debits = credits. A violation is a
 --     check_violation on constraint journal_entry_balanced and the whole transaction rolls back.
 --   * Immutable: no UPDATE or DELETE, for the owner too (triggers) and for the application role
---     (no grant). Corrections are new entries.
+--     (no grant), and no line can be added to an entry after the transaction that posted it
+--     (balanced pairs slipped into an old entry would rewrite it). Corrections are new entries.
 --   * A payment's idempotency key is unique per clinic (constraint in the migration), so a
 --     retried payment is recorded once.
 
@@ -38,6 +39,33 @@ create constraint trigger journal_entry_balanced after insert on journal_entries
 create constraint trigger journal_entry_balanced after insert on ledger_lines
   deferrable initially deferred
   for each row execute function check_journal_entry_balanced('entry_id');
+
+create function stamp_posting_transaction() returns trigger
+language plpgsql as $$
+begin
+  new.posted_in_transaction := pg_current_xact_id();
+  return new;
+end
+$$;
+
+create function refuse_lines_for_earlier_entries() returns trigger
+language plpgsql set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if not exists (select from public.journal_entries
+                  where tenant_id = new.tenant_id and id = new.entry_id
+                    and posted_in_transaction = pg_current_xact_id()) then
+    raise exception 'journal entry % was posted by an earlier transaction: post a new entry instead', new.entry_id
+      using errcode = 'check_violation', constraint = 'ledger_lines_same_transaction';
+  end if;
+  return null;
+end
+$$;
+
+create trigger stamp_posting_transaction before insert on journal_entries
+  for each row execute function stamp_posting_transaction();
+-- AFTER, so that row-level security and the foreign key (whose trigger sorts first) speak first.
+create trigger same_transaction_as_entry after insert on ledger_lines
+  for each row execute function refuse_lines_for_earlier_entries();
 
 create trigger immutable before update on journal_entries
   for each statement execute function forbid_change();

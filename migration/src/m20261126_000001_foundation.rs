@@ -91,6 +91,7 @@ enum JournalEntries {
     IdempotencyKey,
     Memo,
     CreatedBy,
+    PostedInTransaction,
 }
 
 #[derive(DeriveIden)]
@@ -338,6 +339,13 @@ impl MigrationTrait for Migration {
             .col(ColumnDef::new(JournalEntries::IdempotencyKey).text())
             .col(ColumnDef::new(JournalEntries::Memo).text())
             .col(ColumnDef::new(JournalEntries::CreatedBy).uuid())
+            // Set by sql/ledger.sql: lines may join an entry only in the transaction that posts it.
+            .col(
+                ColumnDef::new(JournalEntries::PostedInTransaction)
+                    .custom(Alias::new("xid8"))
+                    .not_null()
+                    .default(Expr::cust("pg_current_xact_id()")),
+            )
             .col(timestamp_now(Common::CreatedAt))
             .check("kind in ('Charge', 'Payment', 'Refund', 'WriteOff', 'Void')")
             .check("idempotency_key is null or length(idempotency_key) between 1 and 200")

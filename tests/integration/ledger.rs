@@ -146,3 +146,26 @@ async fn a_payment_idempotency_key_is_recorded_once_per_clinic() {
         .expect("another clinic may use the same key");
     tx.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn no_line_can_join_an_entry_after_the_transaction_that_posted_it() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+    let committed_entry: Uuid = scalar(&tx, "select id from journal_entries limit 1", []).await;
+
+    // A balanced pair would pass the balance check, yet it would rewrite a posted entry.
+    let appended = exec(
+        &tx,
+        "insert into ledger_lines (tenant_id, entry_id, account, side, amount)
+         values ($1, $2, 'Cash', 'Debit', 5), ($1, $2, 'Revenue', 'Credit', 5)",
+        [clinic.tenant_id.into(), committed_entry.into()],
+    )
+    .await;
+    let error = appended.expect_err("lines for an entry posted earlier are refused");
+    assert_eq!(sqlstate(&error).as_deref(), Some("23514"));
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("ledger_lines_same_transaction")
+    );
+}
