@@ -2,7 +2,8 @@
 -- audit_logs, written by a trigger so that no code path can change data without a trace.
 --
 -- The trigger function is SECURITY DEFINER (it runs as the owner): the application role has no
--- INSERT on audit_logs, so audit rows cannot be forged or skipped by the server. Like every
+-- INSERT on audit_logs, so it can neither forge nor skip audit rows. Reads of decrypted PHI are
+-- recorded through record_read(), which can add Read rows for the current clinic and nothing else. Like every
 -- function here that touches a table, it names the table with its schema and pins search_path
 -- with pg_temp last: otherwise a session's temporary table of the same name would be found first. audit_logs is
 -- append-only for everyone, owner included: UPDATE, DELETE and TRUNCATE are refused by triggers.
@@ -48,11 +49,12 @@ $$;
 
 alter table audit_logs enable row level security;
 alter table audit_logs force row level security;
--- Readers (a ClinicAdmin's audit log) see their clinic's rows only.
+-- The audit log is a ClinicAdmin's, and shows their clinic's rows only.
 create policy tenant_isolation on audit_logs for select
-  using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid));
--- Only the owner appends, and only through audit_row_change(): a SystemAdmin onboarding a clinic
--- writes audit rows under the new clinic's id, not its own.
+  using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)
+         and (select current_setting('app.role', true)) = 'ClinicAdmin');
+-- Only the owner appends (audit_row_change() and record_read() run as the owner). It may write
+-- under any clinic: a SystemAdmin onboarding a clinic is audited under that clinic, not its own.
 create policy append_by_audit_trigger on audit_logs for insert to current_user
   with check (true);
 create trigger append_only before update or delete on audit_logs
@@ -62,3 +64,22 @@ create trigger forbid_truncate before truncate on audit_logs
 
 create trigger audit after insert or update or delete on tenants
   for each row execute function audit_row_change();
+
+-- The server calls this with the ids of the rows whose PHI it decrypted for the current user.
+create function record_read(entity_name text, entity_ids uuid[]) returns void
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
+declare
+  tenant constant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+begin
+  if tenant is null then
+    raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
+  end if;
+  if to_regclass(format('public.%I', entity_name)) is null then
+    raise exception 'unknown entity %', entity_name using errcode = 'invalid_parameter_value';
+  end if;
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action)
+  select tenant, record_read.entity_name, read_id::text,
+         nullif(current_setting('app.user_id', true), '')::uuid, 'Read'
+    from unnest(entity_ids) as read_id;
+end
+$$;

@@ -62,12 +62,14 @@ begin
 end
 $$;
 
--- tenants is global (it has no tenant_id: its id is the tenant): a clinic's users see their own
--- clinic only; the platform's SystemAdmin sees and onboards all of them. app.role is set by the
--- server from the authenticated principal, in the same statement as app.tenant_id.
+-- tenants is global (it has no tenant_id: its id is the tenant): every user reads their own
+-- clinic's row; only the platform's SystemAdmin sees all of them and onboards, renames or
+-- deactivates clinics (so a deactivated clinic cannot reactivate itself). app.role is set by the
+-- server from the authenticated principal, in the same statement as app.tenant_id; who may hold
+-- the SystemAdmin role is guarded by sql/identity.sql.
 alter table tenants enable row level security;
 alter table tenants force row level security;
-create policy own_clinic on tenants
+create policy own_clinic on tenants for select
   using (id = (select nullif(current_setting('app.tenant_id', true), '')::uuid));
 create policy platform_admin on tenants
   using ((select current_setting('app.role', true)) = 'SystemAdmin')

@@ -183,6 +183,8 @@ impl MigrationTrait for Migration {
                             .check(Expr::cust("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'")),
                     )
                     .col(flag(Tenants::IsActive, true))
+                    // The one tenant that holds the SystemAdmin accounts (sql/identity.sql).
+                    .col(flag(Tenants::IsPlatform, false))
                     // An IANA zone name; the clinic's schedule (working hours, days) is read in it.
                     .col(text(Tenants::TimeZone).default("UTC"))
                     .col(timestamp_now(Tenants::CreatedAt))
@@ -236,6 +238,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
+        db.execute_unprepared(
+            "create unique index tenants_one_platform on tenants (is_platform) where is_platform",
+        )
+        .await?;
         db.execute_unprepared(include_str!("../../sql/rls.sql"))
             .await?;
         db.execute_unprepared(include_str!("../../sql/audit.sql"))
@@ -331,6 +337,11 @@ impl MigrationTrait for Migration {
             .references(Invoices::AppointmentId, Appointments::Table)
             .create(manager)
             .await?;
+        db.execute_unprepared(
+            "alter table invoices add constraint invoices_one_per_appointment
+               unique (tenant_id, appointment_id)",
+        )
+        .await?;
 
         TenantTable::new(JournalEntries::Table)
             .col(uuid_key(JournalEntries::Id))
@@ -349,6 +360,8 @@ impl MigrationTrait for Migration {
             .col(timestamp_now(Common::CreatedAt))
             .check("kind in ('Charge', 'Payment', 'Refund', 'WriteOff', 'Void')")
             .check("idempotency_key is null or length(idempotency_key) between 1 and 200")
+            // Money moving in or out must be retry-safe: the key records it once.
+            .check("kind not in ('Payment', 'Refund') or idempotency_key is not null")
             .check("memo is null or length(memo) <= 500")
             .references(JournalEntries::InvoiceId, Invoices::Table)
             .references(JournalEntries::CreatedBy, Users::Table)
@@ -432,6 +445,8 @@ impl MigrationTrait for Migration {
             .await?;
 
         db.execute_unprepared(INDEXES).await?;
+        db.execute_unprepared(include_str!("../../sql/identity.sql"))
+            .await?;
         db.execute_unprepared(include_str!("../../sql/scheduling.sql"))
             .await?;
         db.execute_unprepared(include_str!("../../sql/ledger.sql"))

@@ -18,6 +18,7 @@ pub enum Tenants {
     Name,
     Slug,
     IsActive,
+    IsPlatform,
     TimeZone,
     CreatedAt,
 }

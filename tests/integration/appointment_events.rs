@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use crate::helpers::{Clinic, TestDb, count, scalar, set_status, wait_for_blocked_sessions};
+use crate::helpers::{Clinic, TestDb, count, exec, scalar, set_status, wait_for_blocked_sessions};
 
 async fn listen(db: &TestDb) -> PgListener {
     let mut listener = PgListener::connect(db.app_url())
@@ -46,8 +46,18 @@ async fn a_status_change_writes_one_event_and_notifies_after_commit() {
 
     let tx = db.begin(clinic.admin()).await;
     set_status(&tx, appointment, "Arrived").await.unwrap();
+    // While the change is uncommitted, another session's notification gets through first:
+    // nothing of the change may precede it.
+    exec(
+        &db.app,
+        "select pg_notify('appointment_events', 'before-commit')",
+        [],
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
+    assert_eq!(next_payload(&mut listener).await, "before-commit");
     assert_eq!(
         next_payload(&mut listener).await,
         format!("{}:2", clinic.tenant_id),

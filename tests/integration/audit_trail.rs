@@ -2,6 +2,7 @@
 //! by a trigger with the acting user from the session; secrets never reach it; and the audit
 //! trail itself can only grow.
 
+use hpms::identity::Role;
 use hpms::platform::db::TenantScope;
 use uuid::Uuid;
 
@@ -105,14 +106,14 @@ async fn every_update_writes_one_audit_row_with_the_acting_user_and_both_snapsho
     let clinic = db.create_clinic("alpha").await;
     let actor = clinic.admin();
 
-    for table in UPDATABLE_TENANT_TABLES {
+    for (table, no_op) in UPDATABLE_TENANT_TABLES {
         let tx = db.begin(actor).await;
         let id: Uuid = scalar(&tx, &format!("select id from {table} limit 1"), []).await;
         let audit = the_one_audit_row_of(
             &tx,
             table,
             id,
-            &format!("update {table} set tenant_id = tenant_id where id = $1"),
+            &format!("update {table} set {no_op} where id = $1"),
         )
         .await;
         assert_eq!(audit.action, "Update", "{table}");
@@ -187,10 +188,30 @@ async fn no_password_hash_or_secret_reaches_the_audit_log() {
     tx.commit().await.unwrap();
 
     let tx = db.begin(clinic.admin()).await;
+    let secret_columns: i64 = scalar(
+        &tx,
+        "select count(*) from audit_logs
+          where old_values ?| array['password_hash', 'secret_ciphertext']
+             or new_values ?| array['password_hash', 'secret_ciphertext']",
+        [],
+    )
+    .await;
+    assert_eq!(
+        secret_columns, 0,
+        "password hashes and key material are left out of snapshots"
+    );
+    // The API key is bytea: JSON would show it hex-encoded, so look for both spellings.
+    let api_key_hex: String = scalar(
+        &tx,
+        "select encode(convert_to($1, 'UTF8'), 'hex')",
+        [API_KEY_SECRET_MARKER.into()],
+    )
+    .await;
     for marker in [
         PASSWORD_HASH_MARKER,
         "TEST-HASH-MARKER",
         API_KEY_SECRET_MARKER,
+        &api_key_hex,
     ] {
         let leaks: i64 = scalar(
             &tx,
@@ -278,4 +299,85 @@ async fn platform_actions_are_audited_under_the_clinic_they_touch() {
     )
     .await;
     assert_eq!(deactivated_by, system_admin);
+}
+
+#[tokio::test]
+async fn a_phi_read_is_recorded_for_the_current_clinic_and_user_only() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let other = db.create_clinic("beta").await;
+
+    let tx = db.begin(clinic.admin()).await;
+    exec(
+        &tx,
+        "select record_read('patients', array[$1::uuid])",
+        [clinic.patient_id.into()],
+    )
+    .await
+    .unwrap();
+    let (entity, user): (String, Uuid) = (
+        scalar(
+            &tx,
+            "select entity_id from audit_logs where action = 'Read'",
+            [],
+        )
+        .await,
+        scalar(
+            &tx,
+            "select user_id from audit_logs where action = 'Read'",
+            [],
+        )
+        .await,
+    );
+    assert_eq!(
+        (entity, Some(user)),
+        (clinic.patient_id.to_string(), clinic.admin().user_id)
+    );
+    tx.commit().await.unwrap();
+
+    let other_view = db.begin(other.admin()).await;
+    assert_eq!(
+        audit_rows(&other_view, "patients", "Read").await,
+        0,
+        "the Read row belongs to its clinic"
+    );
+
+    let without_clinic = db.begin_without_tenant().await;
+    let refused = exec(
+        &without_clinic,
+        "select record_read('patients', array[gen_random_uuid()])",
+        [],
+    )
+    .await;
+    assert_sqlstate(refused, "42501", "recording a read with no clinic set");
+
+    let unknown = db.begin(clinic.admin()).await;
+    let refused = exec(
+        &unknown,
+        "select record_read('no_such_table', array[gen_random_uuid()])",
+        [],
+    )
+    .await;
+    assert_sqlstate(refused, "22023", "recording a read of an unknown entity");
+}
+
+#[tokio::test]
+async fn only_a_clinic_admin_reads_the_audit_log() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for role in Role::ALL {
+        let tx = db
+            .begin(TenantScope {
+                role,
+                ..clinic.admin()
+            })
+            .await;
+        let visible = count(&tx, "audit_logs").await;
+        if role == Role::ClinicAdmin {
+            assert!(visible > 0, "the ClinicAdmin reads the clinic's audit log");
+        } else {
+            assert_eq!(visible, 0, "{role:?} must not read the audit log");
+        }
+    }
 }

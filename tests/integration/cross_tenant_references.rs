@@ -69,7 +69,7 @@ async fn billing_rows_cannot_reference_another_clinics_appointment_invoice_or_en
         ),
         (
             "journal entry for another clinic's invoice",
-            "insert into journal_entries (tenant_id, invoice_id, kind) values ($1, $2, 'Payment')",
+            "insert into journal_entries (tenant_id, invoice_id, kind) values ($1, $2, 'WriteOff')",
             a_invoice,
         ),
         (

@@ -29,14 +29,15 @@ pub const TENANT_TABLES: [&str; 11] = [
     "audit_logs",
 ];
 
-/// Tables the application role may UPDATE (subject to RLS).
-pub const UPDATABLE_TENANT_TABLES: [&str; 6] = [
-    "users",
-    "patients",
-    "appointment_types",
-    "appointments",
-    "invoices",
-    "tenant_api_keys",
+/// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
+/// that changes nothing.
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 6] = [
+    ("users", "updated_at = updated_at"),
+    ("patients", "updated_at = updated_at"),
+    ("appointment_types", "updated_at = updated_at"),
+    ("appointments", "updated_at = updated_at"),
+    ("invoices", "status = status"),
+    ("tenant_api_keys", "name = name"),
 ];
 
 /// Tables whose rows are soft-deleted.

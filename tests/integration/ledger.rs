@@ -33,7 +33,7 @@ async fn an_unbalanced_journal_entry_fails_at_commit_and_leaves_nothing() {
     ] {
         let tx = db.begin(clinic.admin()).await;
         clinic
-            .post_entry(&tx, invoice, "Payment", None, &lines)
+            .post_entry(&tx, invoice, "Payment", Some(what), &lines)
             .await
             .expect("each statement is fine on its own; the balance is checked at commit");
         let error = tx.commit().await.expect_err(what);
@@ -168,4 +168,42 @@ async fn no_line_can_join_an_entry_after_the_transaction_that_posted_it() {
         violated_constraint(&error).as_deref(),
         Some("ledger_lines_same_transaction")
     );
+}
+
+#[tokio::test]
+async fn an_appointment_has_at_most_one_invoice() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let tx = db.begin(clinic.admin()).await;
+
+    let second = exec(
+        &tx,
+        "insert into invoices (tenant_id, appointment_id, total_amount)
+         select tenant_id, appointment_id, total_amount from invoices limit 1",
+        [],
+    )
+    .await;
+    let error = second.expect_err("a second invoice for the same appointment");
+    assert_eq!(sqlstate(&error).as_deref(), Some("23505"));
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("invoices_one_per_appointment")
+    );
+}
+
+#[tokio::test]
+async fn payments_and_refunds_carry_an_idempotency_key() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let invoice = fixture_invoice(&db, &clinic).await;
+
+    for kind in ["Payment", "Refund"] {
+        let tx = db.begin(clinic.admin()).await;
+        let keyless = clinic.post_entry(&tx, invoice, kind, None, &[]).await;
+        assert_sqlstate(
+            keyless,
+            "23514",
+            &format!("a {kind} without an idempotency key"),
+        );
+    }
 }

@@ -12,5 +12,6 @@ mod cross_tenant_references;
 mod double_booking;
 mod graphql_schema;
 mod ledger;
+mod platform_roles;
 mod schema_catalog;
 mod tenant_isolation;

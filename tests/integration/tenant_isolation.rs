@@ -110,7 +110,7 @@ async fn rows_cannot_be_moved_to_another_clinic() {
     let a = db.create_clinic("alpha").await;
     let b = db.create_clinic("beta").await;
 
-    for table in UPDATABLE_TENANT_TABLES {
+    for (table, _) in UPDATABLE_TENANT_TABLES {
         let tx = db.begin(a.admin()).await;
         let moved = exec(
             &tx,
@@ -133,10 +133,10 @@ async fn another_clinics_rows_cannot_be_updated() {
     let b = db.create_clinic("beta").await;
 
     let tx = db.begin(a.admin()).await;
-    for table in UPDATABLE_TENANT_TABLES {
+    for (table, no_op) in UPDATABLE_TENANT_TABLES {
         let touched = exec(
             &tx,
-            &format!("update {table} set tenant_id = tenant_id where tenant_id = $1"),
+            &format!("update {table} set {no_op} where tenant_id = $1"),
             [b.tenant_id.into()],
         )
         .await
@@ -164,7 +164,7 @@ async fn another_clinics_rows_cannot_be_updated() {
 }
 
 #[tokio::test]
-async fn a_clinic_sees_only_its_own_tenant_row_and_the_platform_admin_sees_all() {
+async fn a_clinic_reads_only_its_own_tenant_row_and_only_the_platform_admin_changes_clinics() {
     let db = TestDb::new().await;
     let a = db.create_clinic("alpha").await;
     let b = db.create_clinic("beta").await;
@@ -177,14 +177,19 @@ async fn a_clinic_sees_only_its_own_tenant_row_and_the_platform_admin_sees_all()
     )
     .await;
     assert_eq!(visible, vec!["alpha".to_owned()]);
-    let renamed = exec(
-        &clinic_view,
-        "update tenants set name = 'Taken over' where id = $1",
-        [b.tenant_id.into()],
-    )
-    .await
-    .unwrap();
-    assert_eq!(renamed, 0, "a clinic renamed another clinic");
+    for target in [b.tenant_id, a.tenant_id] {
+        let changed = exec(
+            &clinic_view,
+            "update tenants set name = 'Taken over', is_active = true where id = $1",
+            [target.into()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            changed, 0,
+            "only the platform renames, deactivates or reactivates a clinic"
+        );
+    }
     let onboarded = exec(
         &clinic_view,
         "insert into tenants (name, slug) values ('Rogue', 'rogue')",

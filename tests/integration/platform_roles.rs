@@ -1,0 +1,94 @@
+//! Only the platform tenant holds SystemAdmin accounts, and it holds nothing else: a clinic user
+//! given role 1 would otherwise become a platform administrator, because the tenants policy
+//! trusts the role the server sets.
+
+use hpms::identity::Role;
+use hpms::platform::db::TenantScope;
+use uuid::Uuid;
+
+use crate::helpers::{TestDb, assert_sqlstate, exec, insert_user, violated_constraint};
+
+async fn create_platform(db: &TestDb) -> TenantScope {
+    let platform = TenantScope {
+        tenant_id: Uuid::new_v4(),
+        user_id: None,
+        role: Role::SystemAdmin,
+    };
+    let tx = db.begin(platform).await;
+    exec(
+        &tx,
+        "insert into tenants (id, name, slug, is_platform) values ($1, 'HPMS platform', 'platform', true)",
+        [platform.tenant_id.into()],
+    )
+    .await
+    .unwrap();
+    insert_user(&tx, platform.tenant_id, "root@platform", Role::SystemAdmin).await;
+    tx.commit().await.unwrap();
+    platform
+}
+
+#[tokio::test]
+async fn a_clinic_user_can_never_hold_the_system_admin_role() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+
+    for (what, statement) in [
+        (
+            "promoting a clinic user",
+            "update users set role_id = $1 where id = $2",
+        ),
+        (
+            "creating a clinic SystemAdmin",
+            "insert into users (tenant_id, username, password_hash, role_id)
+             select tenant_id, 'mallory', 'x', $1 from users where id = $2",
+        ),
+    ] {
+        let tx = db.begin(clinic.admin()).await;
+        let outcome = exec(
+            &tx,
+            statement,
+            [Role::SystemAdmin.id().into(), clinic.admin_id.into()],
+        )
+        .await;
+        let error = outcome.expect_err(what);
+        assert_eq!(
+            violated_constraint(&error).as_deref(),
+            Some("users_system_admin_only_on_platform"),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_platform_tenant_holds_only_system_admins() {
+    let db = TestDb::new().await;
+    let platform = create_platform(&db).await;
+
+    let tx = db.begin(platform).await;
+    let clinic_role_on_platform = exec(
+        &tx,
+        "insert into users (tenant_id, username, password_hash, role_id) values ($1, 'frontdesk', 'x', $2)",
+        [platform.tenant_id.into(), Role::FrontDesk.id().into()],
+    )
+    .await;
+    assert_sqlstate(
+        clinic_role_on_platform,
+        "23514",
+        "a clinic role on the platform tenant",
+    );
+}
+
+#[tokio::test]
+async fn there_is_at_most_one_platform_tenant() {
+    let db = TestDb::new().await;
+    let platform = create_platform(&db).await;
+
+    let tx = db.begin(platform).await;
+    let second = exec(
+        &tx,
+        "insert into tenants (name, slug, is_platform) values ('Shadow platform', 'shadow', true)",
+        [],
+    )
+    .await;
+    assert_sqlstate(second, "23505", "a second platform tenant");
+}
