@@ -6,8 +6,11 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 HPMS := target/debug/hpms
-# Evaluated per recipe: the cluster's URLs unless the caller gave its own.
-DB_ENV = if [ -z "$${DATABASE_URL:-}" ] || [ -z "$${DATABASE_ADMIN_URL:-}" ]; then eval "$$(scripts/devdb.sh env)"; fi
+# Evaluated per recipe: the caller's URLs when both are given, else the private cluster's.
+DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then :; \
+	elif [ -n "$${DATABASE_URL:-}$${DATABASE_ADMIN_URL:-}" ]; then \
+	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
+	else cluster_env=$$(scripts/devdb.sh env) && eval "$$cluster_env"; fi
 
 .PHONY: run test migrate schema db-env db-stop build check
 

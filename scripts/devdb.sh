@@ -7,19 +7,21 @@
 #   scripts/devdb.sh psql    a superuser psql on it (for debugging)
 #
 # The cluster lives in the git-ignored .pg/ folder of this checkout and listens on 127.0.0.1 only,
-# on a port derived from the checkout's path so two clones on one machine do not collide.
+# on a port derived from the checkout's path so two clones on one machine do not collide; its
+# Unix socket is in /tmp, whose path is short enough for any checkout (sockets allow ~107 bytes).
 # PostgreSQL refuses to run as root, so when invoked as root the server runs as the `postgres`
-# OS user.
+# OS user; if that user cannot reach the checkout (a clone under /root, say), the cluster lives
+# in /var/tmp instead and .pg/ is a link to it.
 set -euo pipefail
 
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
-pg_dir="$root_dir/.pg"
-data_dir="$pg_dir/data"
-log_file="$pg_dir/server.log"
-port=${HPMS_DEVDB_PORT:-$((20000 + $(printf %s "$root_dir" | cksum | cut -d' ' -f1) % 10000))}
+checkout_hash=$(printf %s "$root_dir" | cksum | cut -d' ' -f1)
+port=${HPMS_DEVDB_PORT:-$((20000 + checkout_hash % 10000))}
 database=${HPMS_DEVDB_NAME:-hpms}
+socket_dir=/tmp
 
-# Development-only credentials: the cluster accepts TCP connections from 127.0.0.1 only.
+# The role names are fixed by sql/roles.sql and sql/grants.sql. Development-only passwords:
+# the cluster accepts TCP connections from 127.0.0.1 only.
 owner_role=hpms_owner
 owner_password=hpms_owner
 app_role=hpms_app
@@ -33,7 +35,8 @@ find_pg_bin() {
     return
   fi
   local candidate
-  for candidate in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+  # Newest installed major version first.
+  for candidate in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) /usr/local/pgsql/bin; do
     if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then
       echo "$candidate"
       return
@@ -49,18 +52,29 @@ or point DATABASE_URL and DATABASE_ADMIN_URL at an existing server (see README.m
 
 pg_bin=$(find_pg_bin)
 
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root_dir" 2>/dev/null; then
+  pg_dir="/var/tmp/hpms-devdb-$checkout_hash"
+  mkdir -p "$pg_dir"
+  [ -e "$root_dir/.pg" ] || ln -s "$pg_dir" "$root_dir/.pg"
+else
+  pg_dir="$root_dir/.pg"
+fi
+data_dir="$pg_dir/data"
+log_file="$pg_dir/server.log"
+
 # Runs a PostgreSQL binary as the cluster's OS user: `postgres` when we are root, ourselves otherwise.
 as_pg_user() {
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' OS user to run the server as (useradd --system postgres)"
-    runuser -u postgres -- "$@"
+    # From /, since the postgres user may not be allowed into the current directory.
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
 }
 
 superuser_psql() {
-  as_pg_user "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir" -p "$port" -U postgres "$@"
+  as_pg_user "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -p "$port" -U postgres "$@"
 }
 
 is_running() {
@@ -71,23 +85,21 @@ initialise() {
   mkdir -p "$pg_dir"
   if [ "$(id -u)" = 0 ]; then chown postgres: "$pg_dir"; fi
   as_pg_user "$pg_bin/initdb" -D "$data_dir" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-    --encoding=UTF8 --locale=C.UTF-8 >"$pg_dir/initdb.log" 2>&1 ||
+    --encoding=UTF8 --no-locale >"$pg_dir/initdb.log" 2>&1 ||
     die "initdb failed; see $pg_dir/initdb.log"
   cat >>"$data_dir/postgresql.conf" <<CONF
 # HPMS private cluster
 listen_addresses = '127.0.0.1'
 port = $port
-unix_socket_directories = '$pg_dir'
+unix_socket_directories = '$socket_dir'
 max_connections = 300
 shared_buffers = 256MB
-fsync = on
-shared_preload_libraries = 'pg_stat_statements'
 CONF
 }
 
 create_roles_and_database() {
-  superuser_psql -d postgres -v owner_role="$owner_role" -v owner_password="$owner_password" \
-    -v app_role="$app_role" -v app_password="$app_password" -f "$root_dir/sql/roles.sql"
+  superuser_psql -d postgres -v owner_password="$owner_password" -v app_password="$app_password" \
+    <"$root_dir/sql/roles.sql"
   if ! superuser_psql -d postgres -tAc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
     superuser_psql -d postgres -c "create database \"$database\" owner $owner_role"
   fi

@@ -16,7 +16,7 @@ with_database() { sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$2#" <<<"$1"; }
 maintenance_url=$(with_database "$DATABASE_ADMIN_URL" postgres)
 template_url=$(with_database "$DATABASE_ADMIN_URL" "$HPMS_TEST_TEMPLATE")
 
-psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1)
+psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$psql_bin" ] || { echo "test.sh: psql not found; install the PostgreSQL client (apt-get install postgresql-client)" >&2; exit 1; }
 sql() { "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$maintenance_url" -tAc "$1"; }
 
@@ -24,6 +24,7 @@ sql() { "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$maintenance_url" -tAc "$1"; }
 for leftover in $(sql "select datname from pg_database where datname like 'hpms\_test\_%'"); do
   sql "drop database \"$leftover\" with (force)"
 done
+sql "drop database if exists \"$HPMS_TEST_TEMPLATE\" with (force)"
 sql "create database \"$HPMS_TEST_TEMPLATE\""
 DATABASE_ADMIN_URL=$template_url target/debug/hpms migrate
 

@@ -4,7 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 use crate::columns::{flag, identity_key, money, text, timestamp_now, uuid, uuid_key};
-use crate::tenant_table::{TenantTable, Tenants};
+use crate::tenant_table::{Lifecycle, TenantTable, Tenants};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -132,12 +132,6 @@ enum AppointmentEvents {
 enum AppointmentEventCounters {
     Table,
     LastEventId,
-}
-
-#[derive(DeriveIden)]
-enum Common {
-    CreatedAt,
-    UpdatedAt,
 }
 
 const PREPARE: &str = "
@@ -330,8 +324,8 @@ impl MigrationTrait for Migration {
             .col(uuid(Invoices::AppointmentId))
             .col(money(Invoices::TotalAmount))
             .col(text(Invoices::Status).default("Open"))
-            .col(timestamp_now(Common::CreatedAt))
-            .col(timestamp_now(Common::UpdatedAt))
+            .col(timestamp_now(Lifecycle::CreatedAt))
+            .col(timestamp_now(Lifecycle::UpdatedAt))
             .check("total_amount >= 0")
             .check("status in ('Draft', 'Open', 'Paid', 'Void')")
             .references(Invoices::AppointmentId, Appointments::Table)
@@ -357,7 +351,7 @@ impl MigrationTrait for Migration {
                     .not_null()
                     .default(Expr::cust("pg_current_xact_id()")),
             )
-            .col(timestamp_now(Common::CreatedAt))
+            .col(timestamp_now(Lifecycle::CreatedAt))
             .check("kind in ('Charge', 'Payment', 'Refund', 'WriteOff', 'Void')")
             .check("idempotency_key is null or length(idempotency_key) between 1 and 200")
             // Money moving in or out must be retry-safe: the key records it once.
@@ -379,7 +373,7 @@ impl MigrationTrait for Migration {
             .col(text(LedgerLines::Account))
             .col(text(LedgerLines::Side))
             .col(money(LedgerLines::Amount))
-            .col(timestamp_now(Common::CreatedAt))
+            .col(timestamp_now(Lifecycle::CreatedAt))
             .check("account in ('AccountsReceivable', 'Revenue', 'Cash', 'BadDebt')")
             .check("side in ('Debit', 'Credit')")
             .check("amount > 0")
@@ -405,7 +399,7 @@ impl MigrationTrait for Migration {
                     .default(Expr::cust("'{}'")),
             )
             .col(ColumnDef::new(TenantApiKeys::CreatedBy).uuid())
-            .col(timestamp_now(Common::CreatedAt))
+            .col(timestamp_now(Lifecycle::CreatedAt))
             .col(ColumnDef::new(TenantApiKeys::LastUsedAt).timestamp_with_time_zone())
             .col(ColumnDef::new(TenantApiKeys::RevokedAt).timestamp_with_time_zone())
             .check("length(btrim(name)) between 1 and 100")

@@ -1,10 +1,11 @@
 //! The one way a table becomes a tenant table.
 //!
 //! `create` declares the table with `tenant_id` (referencing `tenants`) and a primary key that
-//! leads with it, then hands the table to the SQL helper
-//! `protect_tenant_table` (sql/rls.sql): forced RLS with the fail-closed policy, the audit
-//! trigger, soft delete or delete refusal, and truncate refusal. No table can be created
-//! half-protected because there is no other path.
+//! leads with it, then hands the table to the SQL helper `protect_tenant_table` (sql/rls.sql):
+//! forced RLS with the fail-closed policy, the audit trigger, soft delete or delete refusal, and
+//! truncate refusal. Every table with a tenant_id is created this way except `audit_logs`, the
+//! audit trail itself, which sql/audit.sql protects by hand; tests/integration/schema_catalog.rs
+//! checks them all.
 
 use sea_orm_migration::prelude::*;
 
@@ -28,8 +29,9 @@ enum TenantColumn {
     TenantId,
 }
 
+/// Bookkeeping columns most tables carry.
 #[derive(DeriveIden)]
-enum Lifecycle {
+pub enum Lifecycle {
     IsDeleted,
     CreatedAt,
     UpdatedAt,

@@ -22,7 +22,8 @@ pub struct TenantScope {
     pub role: Role,
 }
 
-/// Opens the pool of application-role connections.
+/// Opens a connection pool. The server opens it with the application role's URL and never
+/// another; `hpms migrate` opens one with the owner's.
 pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.expose());
     options
