@@ -126,6 +126,23 @@ impl TestDb {
             .expect("owner transaction opens")
     }
 
+    /// Runs each statement in a transaction of its own and asserts PostgreSQL refuses it with
+    /// SQLSTATE 42501: insufficient privilege, or one of the refusal triggers.
+    pub async fn assert_refused<S: AsRef<str>>(
+        &self,
+        actor: Actor,
+        statements: impl IntoIterator<Item = S>,
+    ) {
+        for statement in statements {
+            let statement = statement.as_ref();
+            let tx = match actor {
+                Actor::App(scope) => self.begin(scope).await,
+                Actor::Owner(scope) => self.begin_as_owner(scope).await,
+            };
+            assert_sqlstate(exec(&tx, statement, []).await, "42501", statement);
+        }
+    }
+
     /// Creates a clinic with one row in every tenant table, committed. The platform onboards the
     /// clinic and its ClinicAdmin; that admin creates everything else.
     pub async fn create_clinic(&self, slug: &str) -> Clinic {
@@ -212,6 +229,13 @@ impl TestDb {
         tx.commit().await.expect("clinic commits");
         clinic
     }
+}
+
+/// Who runs the statements of `TestDb::assert_refused`, on behalf of which clinic.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor {
+    App(TenantScope),
+    Owner(TenantScope),
 }
 
 /// The ids of a clinic created by `TestDb::create_clinic`.
