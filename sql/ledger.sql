@@ -8,8 +8,8 @@
 --   * Immutable: no UPDATE or DELETE, for the owner too (triggers) and for the application role
 --     (no grant), and no line can be added to an entry after the transaction that posted it
 --     (balanced pairs slipped into an old entry would rewrite it). Corrections are new entries.
---   * A payment's idempotency key is unique per clinic (constraint in the migration), so a
---     retried payment is recorded once.
+--   * Payments and refunds carry an idempotency key, unique per clinic (constraints in the
+--     migration), so a retried payment is recorded once.
 
 -- search_path pinned and the table qualified, so a temporary table named ledger_lines cannot stand in.
 create function check_journal_entry_balanced() returns trigger

@@ -1,6 +1,7 @@
 -- Tenant isolation: row-level security, soft delete, and protect_tenant_table(), the one helper
--- every tenant table goes through (migration/src/tenant_table.rs calls it), so that none can be
--- half-protected. tests/integration/schema_catalog.rs walks the catalog to prove it.
+-- every tenant table goes through (migration/src/tenant_table.rs calls it; audit_logs, the audit
+-- trail itself, is protected by sql/audit.sql), so that none can be half-protected.
+-- tests/integration/schema_catalog.rs walks the catalog to prove it.
 --
 -- The policy is keyed on the transaction-local setting app.tenant_id, set by the server before
 -- any other statement of a request (src/platform/db.rs). It fails closed: with no setting,
