@@ -15,7 +15,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 .PHONY: run test migrate schema db-env db-stop build check
 
 build:
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace
 
 ## run: database up, migrate, serve GraphiQL on http://127.0.0.1:8080/graphql
 run: build

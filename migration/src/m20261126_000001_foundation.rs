@@ -142,8 +142,10 @@ create extension if not exists btree_gist schema extensions;
 alter default privileges revoke execute on functions from public;
 ";
 
-/// Indexes beyond the primary keys; every one leads with tenant_id.
+/// Indexes beyond the primary keys and unique constraints; on tenant tables every one leads with
+/// tenant_id.
 const INDEXES: &str = "
+create unique index tenants_one_platform on tenants (is_platform) where is_platform;
 create unique index users_username_key on users (tenant_id, username) where not is_deleted;
 create unique index appointment_types_name_key on appointment_types (tenant_id, name) where not is_deleted;
 create index appointments_start_time_idx on appointments (tenant_id, start_time);
@@ -232,10 +234,6 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        db.execute_unprepared(
-            "create unique index tenants_one_platform on tenants (is_platform) where is_platform",
-        )
-        .await?;
         db.execute_unprepared(include_str!("../../sql/rls.sql"))
             .await?;
         db.execute_unprepared(include_str!("../../sql/audit.sql"))
@@ -329,13 +327,9 @@ impl MigrationTrait for Migration {
             .check("total_amount >= 0")
             .check("status in ('Draft', 'Open', 'Paid', 'Void')")
             .references(Invoices::AppointmentId, Appointments::Table)
+            .unique_per_tenant("invoices_one_per_appointment", Invoices::AppointmentId)
             .create(manager)
             .await?;
-        db.execute_unprepared(
-            "alter table invoices add constraint invoices_one_per_appointment
-               unique (tenant_id, appointment_id)",
-        )
-        .await?;
 
         TenantTable::new(JournalEntries::Table)
             .col(uuid_key(JournalEntries::Id))
@@ -359,13 +353,12 @@ impl MigrationTrait for Migration {
             .check("memo is null or length(memo) <= 500")
             .references(JournalEntries::InvoiceId, Invoices::Table)
             .references(JournalEntries::CreatedBy, Users::Table)
+            .unique_per_tenant(
+                "journal_entries_idempotency_key",
+                JournalEntries::IdempotencyKey,
+            )
             .create(manager)
             .await?;
-        db.execute_unprepared(
-            "alter table journal_entries add constraint journal_entries_idempotency_key
-               unique (tenant_id, idempotency_key)",
-        )
-        .await?;
 
         TenantTable::new(LedgerLines::Table)
             .col(identity_key(LedgerLines::Id))
@@ -404,13 +397,9 @@ impl MigrationTrait for Migration {
             .col(ColumnDef::new(TenantApiKeys::RevokedAt).timestamp_with_time_zone())
             .check("length(btrim(name)) between 1 and 100")
             .references(TenantApiKeys::CreatedBy, Users::Table)
+            .unique_per_tenant("tenant_api_keys_prefix_key", TenantApiKeys::KeyPrefix)
             .create(manager)
             .await?;
-        db.execute_unprepared(
-            "alter table tenant_api_keys add constraint tenant_api_keys_prefix_key
-               unique (tenant_id, key_prefix)",
-        )
-        .await?;
 
         // id is the clinic's own event number (1, 2, 3, …) handed out by the trigger in
         // sql/events.sql; it is the cursor partners resume from.

@@ -92,6 +92,19 @@ impl TenantTable {
         self
     }
 
+    /// A named unique constraint on `(tenant_id, column)`: unique within a clinic, never across
+    /// clinics (which also keeps it within Citus' rules).
+    pub fn unique_per_tenant<C: IntoIden>(mut self, name: &str, column: C) -> Self {
+        self.statement.index(
+            Index::create()
+                .name(name)
+                .unique()
+                .col(TenantColumn::TenantId)
+                .col(column),
+        );
+        self
+    }
+
     /// A foreign key to another tenant table: always `(tenant_id, column) → target(tenant_id, id)`,
     /// so a row can never point at another clinic's row, even by a guessed id (foreign-key
     /// checks bypass RLS).
