@@ -6,6 +6,8 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 HPMS := target/debug/hpms
+# The demo users' password (src/platform/demo.rs); development only.
+DEMO_PASSWORD := demo-password-123
 # Evaluated per recipe: the caller's URLs when both are given, else the private cluster's.
 DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then :; \
 	elif [ -n "$${DATABASE_URL:-}$${DATABASE_ADMIN_URL:-}" ]; then \
@@ -17,10 +19,18 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 build:
 	$(CARGO) build --workspace
 
-## run: database up, migrate, serve GraphiQL on http://127.0.0.1:8080/graphql
+## run: database up, migrate, load the demo, serve GraphiQL on http://127.0.0.1:8080/graphql
 run: build
 	@$(DB_ENV); $(HPMS) migrate && \
-	  echo "HPMS is starting: GraphiQL on http://$${HPMS_LISTEN:-127.0.0.1:8080}/graphql" && \
+	  HPMS_SYSTEM_ADMIN_PASSWORD=$(DEMO_PASSWORD) $(HPMS) create-system-admin --username sysadmin && \
+	  $(HPMS) seed-demo && \
+	  printf '%s\n' "" \
+	    "HPMS is starting: GraphiQL on http://$${HPMS_LISTEN:-127.0.0.1:8080}/graphql" \
+	    "Demo logins (password $(DEMO_PASSWORD) for all):" \
+	    "  tenant platform:              sysadmin (SystemAdmin)" \
+	    "  tenant northside, riverside:  admin (ClinicAdmin), provider, billing, frontdesk" \
+	    "Sign in:  mutation { login(tenant: \"northside\", username: \"frontdesk\", password: \"$(DEMO_PASSWORD)\") { token } }" \
+	    "then add the header  {\"Authorization\": \"Bearer <token>\"}  in GraphiQL's Headers tab." "" && \
 	  exec $(HPMS) serve
 
 ## test: formatting and lints, then database up, migrate a template database, run every test against clones of it

@@ -2,7 +2,8 @@
 # The private PostgreSQL cluster that `make run` and `make test` use when no DATABASE_URL is given.
 #
 #   scripts/devdb.sh start   initialise (first time) and start the cluster under .pg/, create the roles
-#   scripts/devdb.sh env     print `export DATABASE_URL=… DATABASE_ADMIN_URL=…` for it (starting it if needed)
+#   scripts/devdb.sh env     print `export DATABASE_URL=… DATABASE_ADMIN_URL=…` for it (starting it if needed),
+#                            plus development secrets HPMS_TOKEN_SECRET and HPMS_PHI_KEYS
 #   scripts/devdb.sh stop    stop it
 #   scripts/devdb.sh psql    a superuser psql on it (for debugging)
 #
@@ -114,9 +115,23 @@ start() {
   create_roles_and_database
 }
 
+# Development secrets (token signing, PHI encryption), made once per cluster and kept beside it:
+# the demo data stays readable across restarts, and no secret is ever committed.
+dev_secrets() {
+  local file="$pg_dir/dev-secrets.env"
+  if [ ! -s "$file" ]; then
+    (umask 077 && {
+      echo "export HPMS_TOKEN_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
+      echo "export HPMS_PHI_KEYS=dev-1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+    } >"$file.tmp" && mv "$file.tmp" "$file")
+  fi
+  cat "$file"
+}
+
 print_env() {
   echo "export DATABASE_URL=postgres://$app_role:$app_password@127.0.0.1:$port/$database"
   echo "export DATABASE_ADMIN_URL=postgres://$owner_role:$owner_password@127.0.0.1:$port/$database"
+  dev_secrets
 }
 
 case "${1:-}" in

@@ -1,9 +1,11 @@
 //! HPMS: a multi-clinic practice management backend. PostgreSQL enforces tenant isolation, audit
 //! and the clinical and financial invariants (see `sql/`); this crate serves them as GraphQL.
 //!
-//! Organised by domain: `identity` (who is acting) and `platform` (configuration, the tenant
-//! transaction, HTTP and GraphQL wiring). Patients, scheduling, billing and audit join as their
-//! APIs are built.
+//! Organised by domain: `identity` (clinics, users, sign-in, who may do what), `patients`,
+//! `audit`, and `platform` (configuration, the tenant transaction, errors, HTTP and GraphQL
+//! wiring, demo data). Scheduling and billing join as their APIs are built.
 
+pub mod audit;
 pub mod identity;
+pub mod patients;
 pub mod platform;

@@ -2,9 +2,11 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
+use hpms::identity::bootstrap::{self, Outcome};
+use hpms::patients::PhiKeyring;
 use hpms::platform::config::{Cli, Command};
 use hpms::platform::http::App;
-use hpms::platform::{db, graphql};
+use hpms::platform::{db, demo, graphql};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +36,39 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("database schema is up to date");
         }
         Command::Schema => print!("{}", graphql::sdl()),
+        Command::CreateSystemAdmin(settings) => {
+            let pool = db::connect(&settings.database.database_url, 2)
+                .await
+                .context("connecting to the database (DATABASE_URL)")?;
+            let outcome = bootstrap::create_system_admin(
+                &pool,
+                &settings.username,
+                settings.password.expose(),
+            )
+            .await
+            .context("creating the SystemAdmin")?;
+            let what = match outcome {
+                Outcome::Created => "created",
+                Outcome::PasswordReset => "already existed; password set to the one given",
+                Outcome::Unchanged => "already exists",
+            };
+            tracing::info!(
+                username = %settings.username,
+                tenant = bootstrap::PLATFORM_SLUG,
+                "SystemAdmin {what}"
+            );
+        }
+        Command::SeedDemo(settings) => {
+            let phi = PhiKeyring::from_config(&settings.phi.phi_keys)?;
+            let pool = db::connect(&settings.database.database_url, 2)
+                .await
+                .context("connecting to the database (DATABASE_URL)")?;
+            let created = demo::seed(&pool, &phi).await.context("loading demo data")?;
+            tracing::info!(
+                ?created,
+                "demo clinics loaded (existing ones left as they were)"
+            );
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod columns;
 mod m20261126_000001_foundation;
+mod m20261126_000002_api_core;
 mod tenant_table;
 
 pub struct Migrator;
@@ -16,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261126_000001_foundation::Migration),
+            Box::new(m20261126_000002_api_core::Migration),
+        ]
     }
 }

@@ -1,6 +1,8 @@
+use async_graphql::Enum;
+
 /// The static roles of the `roles` table. The database receives the role's name as `app.role`
 /// (policies such as the tenants table's key on it), so names here and in SQL must agree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Enum)]
 pub enum Role {
     /// Platform operator: onboards clinics and their first ClinicAdmin; sees no PHI.
     SystemAdmin,
@@ -42,5 +44,13 @@ impl Role {
             Role::BillingManager => 4,
             Role::FrontDesk => 5,
         }
+    }
+
+    pub fn from_id(id: i16) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.id() == id)
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name() == name)
     }
 }

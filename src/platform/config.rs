@@ -35,13 +35,18 @@ pub enum Command {
     Migrate(MigrateSettings),
     /// Print the GraphQL schema (SDL) that `serve` exposes.
     Schema,
+    /// Create the platform tenant and a SystemAdmin who signs in to it (tenant `platform`).
+    /// Safe to run again: an existing account keeps its id and gets the given password.
+    CreateSystemAdmin(CreateSystemAdminSettings),
+    /// Load demonstration data: two clinics with one user per role, patients, appointment
+    /// types and a week of appointments. Skips clinics that already exist.
+    SeedDemo(SeedDemoSettings),
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct ServeSettings {
-    /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Secret,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 
     /// Address and port to listen on; port 0 picks a free one.
     #[arg(long, env = "HPMS_LISTEN", default_value = "127.0.0.1:8080")]
@@ -50,6 +55,43 @@ pub struct ServeSettings {
     /// Maximum number of pooled database connections.
     #[arg(long, env = "HPMS_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+
+    #[command(flatten)]
+    pub auth: AuthSettings,
+
+    #[command(flatten)]
+    pub phi: PhiSettings,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DatabaseSettings {
+    /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Secret,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct AuthSettings {
+    /// Secret that signs access tokens (HS256); at least 32 bytes. Every instance of one
+    /// deployment needs the same value.
+    #[arg(long, env = "HPMS_TOKEN_SECRET")]
+    pub token_secret: Secret,
+
+    /// How long an access token stays valid, in seconds.
+    #[arg(long, env = "HPMS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub token_ttl_seconds: u64,
+
+    /// How long an account stays locked after repeated failed sign-ins, in seconds.
+    #[arg(long, env = "HPMS_LOGIN_LOCKOUT_SECONDS", default_value_t = 300)]
+    pub login_lockout_seconds: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct PhiSettings {
+    /// Keys that encrypt patients' PHI: `key-id:base64-of-32-bytes`, comma-separated, the key
+    /// for new writes first. Keep retired keys listed until no row uses them.
+    #[arg(long, env = "HPMS_PHI_KEYS")]
+    pub phi_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -57,6 +99,30 @@ pub struct MigrateSettings {
     /// The owner role's connection URL: migrations create and own every table.
     #[arg(long, env = "DATABASE_ADMIN_URL")]
     pub database_admin_url: Secret,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct CreateSystemAdminSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// The SystemAdmin's username.
+    #[arg(long, env = "HPMS_SYSTEM_ADMIN_USERNAME")]
+    pub username: String,
+
+    /// The SystemAdmin's password (12 characters or more). Prefer the environment variable:
+    /// command-line arguments are visible to other users of the machine.
+    #[arg(long, env = "HPMS_SYSTEM_ADMIN_PASSWORD")]
+    pub password: Secret,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct SeedDemoSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub phi: PhiSettings,
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.

@@ -2,6 +2,8 @@
 //! of a clinic: it opens one transaction and, before any other statement, sets the
 //! transaction-local settings that the row-level security policies in `sql/rls.sql` key on.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
@@ -32,6 +34,26 @@ pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConne
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     Database::connect(options).await
+}
+
+/// Counts the statements a pool has sent (all of them, including those inside transactions):
+/// the N+1 test reads it, and so will the metrics endpoint.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn attach(db: &mut DatabaseConnection) -> StatementCounter {
+        let counter = StatementCounter::default();
+        let count = Arc::clone(&counter.0);
+        db.set_metric_callback(move |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        counter
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Begins a transaction scoped to one clinic. The settings are transaction-local

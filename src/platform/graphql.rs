@@ -1,33 +1,172 @@
-//! The GraphQL schema: the domain roots merged into one, with the limits every request obeys.
+//! The GraphQL schema (the domain roots merged into one, with the limits every request obeys)
+//! and the execution of one request: authenticate, open the tenant transaction, run the
+//! operation inside it, commit or roll back.
 
-use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use std::sync::Arc;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Context, EmptySubscription, MergedObject, Object, Request, Response, Schema};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+
+use crate::audit::{AuditQuery, ReadLog};
+use crate::identity::{
+    IdentityMutation, IdentityQuery, LoginService, Permission, Principal, TokenKeys, store,
+};
+use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
+use crate::platform::db;
+use crate::platform::error::{ApiError, assign_missing_codes};
 
 /// Deepest selection a request may nest; deeper queries are rejected before execution.
 const MAX_DEPTH: usize = 12;
 /// Largest total complexity (roughly, fields resolved) a request may ask for.
 const MAX_COMPLEXITY: usize = 2_000;
 
-pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+#[derive(MergedObject, Default)]
+pub struct Query(ServerQuery, IdentityQuery, PatientsQuery, AuditQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation, PatientsMutation);
 
 #[derive(Default)]
-pub struct Query;
+pub struct ServerQuery;
 
 #[Object]
-impl Query {
+impl ServerQuery {
     /// The server's build version, so clients and load balancers can tell which build answers.
     async fn version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
     }
 }
 
-pub fn build_schema() -> ApiSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema().sdl()
+    schema_builder().finish().sdl()
+}
+
+/// What the resolvers of an authenticated request work with: who is acting, the one tenant
+/// transaction of the request, and the PHI reads to audit before it commits.
+pub struct Session {
+    pub principal: Principal,
+    transaction: Arc<DatabaseTransaction>,
+    read_log: Arc<ReadLog>,
+}
+
+impl Session {
+    pub fn db(&self) -> &DatabaseTransaction {
+        &self.transaction
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        self.principal.require(permission)
+    }
+
+    /// Notes that decrypted PHI of `entity` row `id` is in the response (audited as a `Read`).
+    pub fn record_read(&self, entity: &'static str, id: uuid::Uuid) {
+        self.read_log.record(entity, id);
+    }
+}
+
+/// The session of the current request, or UNAUTHENTICATED when it carries no credentials.
+pub fn session<'a>(ctx: &Context<'a>) -> Result<&'a Session, ApiError> {
+    ctx.data_opt::<Session>().ok_or_else(|| {
+        ApiError::unauthenticated(
+            "sign in first: send `Authorization: Bearer <token>` with a token from `login`",
+        )
+    })
+}
+
+/// The schema plus what executing a request needs. The pool stays here, outside the schema's
+/// data: resolvers reach the database only through their request's `Session`.
+#[derive(Clone)]
+pub struct Api {
+    schema: ApiSchema,
+    db: DatabaseConnection,
+    tokens: Arc<TokenKeys>,
+}
+
+impl Api {
+    pub fn new(
+        db: DatabaseConnection,
+        tokens: Arc<TokenKeys>,
+        login: LoginService,
+        phi: Arc<PhiKeyring>,
+    ) -> Api {
+        let schema = schema_builder().data(login).data(phi).finish();
+        Api { schema, db, tokens }
+    }
+
+    /// Executes one GraphQL request. With a bearer token the operation runs inside one tenant
+    /// transaction that commits only if the response has no errors (queries commit regardless:
+    /// their only writes are the audit rows of what they showed); without one, only what needs
+    /// no session (sign-in, the version) can succeed.
+    pub async fn execute(&self, bearer_token: Option<&str>, request: Request) -> Response {
+        let query = request.query.clone();
+        let mut response = match bearer_token {
+            None => self.schema.execute(request).await,
+            Some(token) => self
+                .execute_authenticated(token, request)
+                .await
+                .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
+        };
+        assign_missing_codes(&mut response, &query);
+        response
+    }
+
+    async fn execute_authenticated(
+        &self,
+        token: &str,
+        request: Request,
+    ) -> Result<Response, ApiError> {
+        let principal = self.tokens.verify(token)?;
+        let is_query = is_query(&request);
+        let transaction = db::begin_tenant_transaction(&self.db, &principal.scope()).await?;
+        if !store::principal_is_current(&transaction, &principal).await? {
+            return Err(crate::identity::rejected_credentials());
+        }
+        let transaction = Arc::new(transaction);
+        let read_log = Arc::new(ReadLog::default());
+        let session = Session {
+            principal,
+            transaction: Arc::clone(&transaction),
+            read_log: Arc::clone(&read_log),
+        };
+        let response = self.schema.execute(request.data(session)).await;
+        // Executing consumed the request and its data, so this is the last handle.
+        let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
+        if response.is_ok() || is_query {
+            read_log.flush(&transaction).await?;
+            transaction.commit().await?;
+        } else {
+            transaction.rollback().await?;
+        }
+        Ok(response)
+    }
+}
+
+/// Whether the request's operation is certainly a query. Anything unparsable counts as not, so
+/// it commits only if it ran without errors (which it will not).
+fn is_query(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+}
+
+impl ApiError {
+    fn into_server_error(self) -> async_graphql::ServerError {
+        async_graphql::Error::from(self).into_server_error(async_graphql::Pos::default())
+    }
 }

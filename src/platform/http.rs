@@ -2,27 +2,34 @@
 //! exactly what production serves.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Router, extract::DefaultBodyLimit};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::identity::{LoginService, LoginThrottle, TokenKeys};
+use crate::patients::PhiKeyring;
 use crate::platform::config::ServeSettings;
-use crate::platform::db;
-use crate::platform::graphql::{ApiSchema, build_schema};
+use crate::platform::db::{self, StatementCounter};
+use crate::platform::graphql::Api;
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing.
 const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Shortest token-signing secret accepted (HS256 wants at least its 256-bit output).
+const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
 #[derive(Clone)]
 struct AppState {
-    schema: ApiSchema,
+    api: Api,
     db: DatabaseConnection,
 }
 
@@ -30,13 +37,31 @@ struct AppState {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    statements: StatementCounter,
 }
 
 impl App {
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<App> {
-        let db = db::connect(&settings.database_url, settings.db_pool_size).await?;
+        let auth = &settings.auth;
+        anyhow::ensure!(
+            auth.token_secret.expose().len() >= MIN_TOKEN_SECRET_BYTES,
+            "HPMS_TOKEN_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
+        );
+        let phi = PhiKeyring::from_config(&settings.phi.phi_keys)?;
+        let mut db = db::connect(&settings.database.database_url, settings.db_pool_size)
+            .await
+            .context("connecting to the database (DATABASE_URL)")?;
+        let statements = StatementCounter::attach(&mut db);
+        let tokens = Arc::new(TokenKeys::new(
+            &auth.token_secret,
+            Duration::from_secs(auth.token_ttl_seconds),
+        ));
+        let throttle = Arc::new(LoginThrottle::new(Duration::from_secs(
+            auth.login_lockout_seconds,
+        )));
+        let login = LoginService::new(db.clone(), Arc::clone(&tokens), throttle);
         let state = AppState {
-            schema: build_schema(),
+            api: Api::new(db.clone(), tokens, login, Arc::new(phi)),
             db,
         };
         let router = Router::new()
@@ -46,11 +71,20 @@ impl App {
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(state);
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(App { listener, router })
+        Ok(App {
+            listener,
+            router,
+            statements,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Counts the SQL statements this app has sent to the database.
+    pub fn statement_counter(&self) -> StatementCounter {
+        self.statements.clone()
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
@@ -68,8 +102,28 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    state.schema.execute(request.into_inner()).await.into()
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    // An Authorization header that is not a bearer token is treated as a bad token rather than
+    // ignored, so a misconfigured client hears UNAUTHENTICATED instead of "sign in first".
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| bearer_token(value.to_str().unwrap_or_default()));
+    state
+        .api
+        .execute(token.as_deref(), request.into_inner())
+        .await
+        .into()
+}
+
+fn bearer_token(authorization: &str) -> String {
+    match authorization.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_owned(),
+        _ => String::new(),
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,6 +1,11 @@
-//! Technical glue, one place each: configuration, the tenant transaction, GraphQL and HTTP.
+//! Technical glue, one place each: configuration, the tenant transaction, errors, input checks,
+//! paging, GraphQL and HTTP; plus the demo data `make run` loads.
 
 pub mod config;
 pub mod db;
+pub mod demo;
+pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod input;
+pub mod paging;

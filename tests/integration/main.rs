@@ -4,14 +4,22 @@
 
 mod helpers;
 
+mod access_tokens;
 mod app_role_privileges;
 mod appointment_events;
 mod appointment_status;
+mod audit_of_api_actions;
 mod audit_trail;
+mod clinic_boundaries;
 mod cross_tenant_references;
 mod double_booking;
 mod graphql_schema;
+mod input_validation;
 mod ledger;
+mod phi_encryption;
 mod platform_roles;
+mod rbac_matrix;
 mod schema_catalog;
+mod sign_in;
+mod statement_counts;
 mod tenant_isolation;

@@ -2,6 +2,8 @@
 //! reached as the application role (and, where a test needs to show what even the owner cannot
 //! do, as the owner role).
 
+mod api;
+
 use std::time::Duration;
 
 use hpms::identity::Role;
@@ -13,6 +15,8 @@ use sea_orm::{
 };
 use url::Url;
 use uuid::Uuid;
+
+pub use api::{ApiClinic, CLINIC_ROLES, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp};
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
 pub const TENANT_TABLES: [&str; 11] = [

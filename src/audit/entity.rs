@@ -1,0 +1,26 @@
+//! The SeaORM entity of `audit_logs` (written only by database triggers and `record_read()`).
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_logs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+        pub entity_name: String,
+        pub entity_id: String,
+        pub user_id: Option<Uuid>,
+        pub action: String,
+        pub old_values: Option<Json>,
+        pub new_values: Option<Json>,
+        pub occurred_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

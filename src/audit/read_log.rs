@@ -1,0 +1,49 @@
+//! Reads of decrypted PHI, gathered while a request runs and written as `Read` audit rows in
+//! one statement per entity just before its transaction commits, so a list of 100 patients
+//! costs one audit statement, not 100.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use uuid::Uuid;
+
+#[derive(Default)]
+pub struct ReadLog {
+    reads: Mutex<BTreeMap<&'static str, Vec<Uuid>>>,
+}
+
+impl ReadLog {
+    pub fn record(&self, entity: &'static str, id: Uuid) {
+        let mut reads = self
+            .reads
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let ids = reads.entry(entity).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    /// Writes the gathered reads through `record_read()` (sql/audit.sql), which stamps them with
+    /// the transaction's clinic and user.
+    pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let reads = std::mem::take(&mut *self.reads.lock().unwrap_or_else(|p| p.into_inner()));
+        for (entity, ids) in reads {
+            let id_array = format!(
+                "{{{}}}",
+                ids.iter()
+                    .map(Uuid::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            db.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "select record_read($1, $2::uuid[])",
+                [entity.into(), id_array.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}

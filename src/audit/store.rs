@@ -1,0 +1,52 @@
+//! Audit log queries, on the request's tenant transaction. The database shows the rows only to
+//! a ClinicAdmin of the clinic (sql/audit.sql), whatever the API asks.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::audit::entity::audit_log;
+
+#[derive(Default)]
+pub struct AuditFilter {
+    pub entity_name: Option<String>,
+    pub entity_id: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A page of audit rows, newest first, older than `before_id`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<audit_log::Model>, DbErr> {
+    let mut query = audit_log::Entity::find();
+    if let Some(entity_name) = &filter.entity_name {
+        query = query.filter(audit_log::Column::EntityName.eq(entity_name.as_str()));
+    }
+    if let Some(entity_id) = &filter.entity_id {
+        query = query.filter(audit_log::Column::EntityId.eq(entity_id.as_str()));
+    }
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(audit_log::Column::UserId.eq(user_id));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::Column::OccurredAt.lt(to));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(audit_log::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,0 +1,249 @@
+//! Identity queries. Everything but `login_account` takes the request's tenant transaction, so
+//! row-level security scopes it to the caller's clinic (or, for a SystemAdmin, to all clinics'
+//! `tenants` rows and nothing else).
+
+use chrono::{DateTime, FixedOffset};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
+};
+use uuid::Uuid;
+
+use crate::identity::entity::{tenant, user};
+use crate::identity::{Principal, Role};
+
+/// Whether the principal's user is still active, undeleted, in an active clinic and in the role
+/// the token claims. Checked on every request, so deactivation and role changes act at once.
+pub async fn principal_is_current(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "select 1 from users u join tenants t on t.id = u.tenant_id
+             where u.tenant_id = $1 and u.id = $2 and u.role_id = $3
+               and u.is_active and not u.is_deleted and t.is_active",
+            [
+                principal.tenant_id.into(),
+                principal.user_id.into(),
+                principal.role.id().into(),
+            ],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+/// An account that may sign in, as `login_account()` in sql/login.sql returns it.
+pub struct LoginAccount {
+    pub principal: Principal,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// The active account `username` of the active clinic `clinic` (slug or id), if there is one.
+/// The only identity query that runs outside a tenant transaction: before sign-in there is no
+/// clinic to scope by, so it goes through the narrow SECURITY DEFINER function.
+pub async fn login_account(
+    pool: &DatabaseConnection,
+    clinic: &str,
+    username: &str,
+) -> Result<Option<LoginAccount>, DbErr> {
+    let Some(row) = pool
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "select tenant_id, user_id, username, role_id, password_hash, created_at
+             from login_account($1, $2)",
+            [clinic.into(), username.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let role_id: i16 = row.try_get_by_index(3)?;
+    let Some(role) = Role::from_id(role_id) else {
+        return Ok(None);
+    };
+    Ok(Some(LoginAccount {
+        principal: Principal {
+            tenant_id: row.try_get_by_index(0)?,
+            user_id: row.try_get_by_index(1)?,
+            role,
+        },
+        username: row.try_get_by_index(2)?,
+        password_hash: row.try_get_by_index(4)?,
+        created_at: row.try_get_by_index(5)?,
+    }))
+}
+
+pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// A page of the clinic's users ordered by username, after `after_username`.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    role: Option<Role>,
+    after_username: Option<&str>,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let mut query = user::Entity::find().filter(user::Column::IsDeleted.eq(false));
+    if let Some(role) = role {
+        query = query.filter(user::Column::RoleId.eq(role.id()));
+    }
+    if let Some(after) = after_username {
+        query = query.filter(user::Column::Username.gt(after));
+    }
+    query
+        .order_by_asc(user::Column::Username)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Inserts a user without reading it back: onboarding inserts into a clinic it cannot read.
+pub async fn insert_user(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+    username: &str,
+    password_hash: String,
+    role: Role,
+) -> Result<(), DbErr> {
+    user::Entity::insert(user::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(id),
+        username: Set(username.to_owned()),
+        password_hash: Set(password_hash),
+        role_id: Set(role.id()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Changes a user's role and/or password; false when no such user is in the clinic.
+pub async fn update_user(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    role: Option<Role>,
+    password_hash: Option<String>,
+) -> Result<bool, DbErr> {
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::IsDeleted.eq(false));
+    if let Some(role) = role {
+        update = update.col_expr(user::Column::RoleId, Expr::value(role.id()));
+    }
+    if let Some(hash) = password_hash {
+        update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Deactivates a user; false when no such user is in the clinic.
+pub async fn deactivate_user(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let result = user::Entity::update_many()
+        .col_expr(user::Column::IsActive, Expr::value(false))
+        .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn find_tenant(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find_by_id(id).one(db).await
+}
+
+/// A page of clinics ordered by slug, after `after_slug` (the platform's own tenant excluded).
+pub async fn list_clinics(
+    db: &impl ConnectionTrait,
+    after_slug: Option<&str>,
+    limit: u64,
+) -> Result<Vec<tenant::Model>, DbErr> {
+    let mut query = tenant::Entity::find().filter(tenant::Column::IsPlatform.eq(false));
+    if let Some(after) = after_slug {
+        query = query.filter(tenant::Column::Slug.gt(after));
+    }
+    query
+        .order_by_asc(tenant::Column::Slug)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn insert_tenant(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    name: &str,
+    slug: &str,
+    is_platform: bool,
+) -> Result<(), DbErr> {
+    tenant::Entity::insert(tenant::ActiveModel {
+        id: Set(id),
+        name: Set(name.to_owned()),
+        slug: Set(slug.to_owned()),
+        is_platform: Set(is_platform),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Activates or deactivates a clinic (never the platform itself); false when there is none.
+pub async fn set_clinic_active(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    active: bool,
+) -> Result<bool, DbErr> {
+    let result = tenant::Entity::update_many()
+        .col_expr(tenant::Column::IsActive, Expr::value(active))
+        .filter(tenant::Column::Id.eq(id))
+        .filter(tenant::Column::IsPlatform.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The platform's own tenant, if bootstrapped.
+pub async fn platform_tenant(db: &impl ConnectionTrait) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::IsPlatform.eq(true))
+        .one(db)
+        .await
+}
+
+pub async fn find_user_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .filter(user::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+pub async fn find_tenant_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<tenant::Model>, DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}

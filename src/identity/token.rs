@@ -1,0 +1,95 @@
+//! Short-lived signed access tokens (JWT, HS256). A token says who signed in, to which clinic,
+//! in which role and until when; each request still checks the user and clinic are active, so
+//! deactivation takes effect at once rather than at expiry.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::identity::{Principal, Role};
+use crate::platform::config::Secret;
+use crate::platform::error::ApiError;
+
+const ISSUER: &str = "hpms";
+/// Clock skew tolerated between server instances, in seconds.
+const LEEWAY_SECONDS: u64 = 5;
+/// The one answer to every bad token, so a client learns nothing about why.
+const INVALID_TOKEN: &str = "invalid or expired token; sign in again";
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    /// The user's id.
+    sub: String,
+    /// The clinic's id.
+    tid: String,
+    role: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+}
+
+/// Issues and verifies tokens with one secret.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    lifetime: Duration,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &Secret, lifetime: Duration) -> TokenKeys {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            lifetime,
+        }
+    }
+
+    /// A signed token for `principal` and the moment it expires.
+    pub fn issue(&self, principal: &Principal) -> Result<(String, DateTime<Utc>), ApiError> {
+        let now = Utc::now();
+        let expires_at = now
+            + chrono::Duration::from_std(self.lifetime).map_err(|e| ApiError::internal_from(&e))?;
+        let claims = Claims {
+            iss: ISSUER.to_owned(),
+            sub: principal.user_id.to_string(),
+            tid: principal.tenant_id.to_string(),
+            role: principal.role.name().to_owned(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|error| ApiError::internal_from(&error))?;
+        Ok((token, expires_at))
+    }
+
+    /// The principal a token names, if its signature, algorithm, issuer and times are right.
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = || ApiError::unauthenticated(INVALID_TOKEN);
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid())?
+            .claims;
+        Ok(Principal {
+            tenant_id: Uuid::parse_str(&claims.tid).map_err(|_| invalid())?,
+            user_id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
+            role: Role::from_name(&claims.role).ok_or_else(invalid)?,
+        })
+    }
+}
+
+/// The message every rejected credential gets (token or sign-in), so that the shape of an
+/// error never tells an unknown user from a wrong password or a deactivated clinic.
+pub fn rejected_credentials() -> ApiError {
+    ApiError::unauthenticated(INVALID_TOKEN)
+}

@@ -1,0 +1,369 @@
+//! Patients over GraphQL. Names and dates of birth are plain columns; contact details and
+//! medical information are decrypted only when a role allowed to see that section asks for it,
+//! and every such read is audited.
+
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::identity::Permission;
+use crate::patients::entity::patient;
+use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
+use crate::patients::phi::PhiKeyring;
+use crate::patients::store::{self, NewPatient, PatientChanges, PatientFilter};
+use crate::platform::error::ApiError;
+use crate::platform::graphql::{Session, session};
+use crate::platform::input::optional_line;
+use crate::platform::paging::{PageRequest, connection};
+
+/// The entity name PHI reads are audited under (the table's name, as the audit trigger uses).
+const AUDITED_ENTITY: &str = "patients";
+
+pub struct Patient {
+    model: patient::Model,
+    /// Decrypted at most once per request, however many PHI fields are asked for.
+    document: OnceLock<Option<PhiDocument>>,
+}
+
+impl Patient {
+    fn new(model: patient::Model) -> Patient {
+        Patient {
+            model,
+            document: OnceLock::new(),
+        }
+    }
+
+    fn document(&self, ctx: &Context<'_>) -> Result<&PhiDocument, ApiError> {
+        let keyring = ctx
+            .data::<Arc<PhiKeyring>>()
+            .map_err(|_| ApiError::internal())?;
+        self.document
+            .get_or_init(|| {
+                open_document(keyring, &self.model)
+                    .inspect_err(|error| {
+                        tracing::error!(patient_id = %self.model.id, %error, "PHI does not decrypt");
+                    })
+                    .ok()
+            })
+            .as_ref()
+            .ok_or_else(|| {
+                ApiError::internal_with(
+                    "this patient's protected data could not be decrypted; the incident is logged",
+                )
+            })
+    }
+
+    /// Decrypts the section `permission` guards, audits the read and returns the document.
+    fn read_section(
+        &self,
+        ctx: &Context<'_>,
+        permission: Permission,
+    ) -> Result<&PhiDocument, ApiError> {
+        let session = session(ctx)?;
+        session.require(permission)?;
+        let document = self.document(ctx)?;
+        session.record_read(AUDITED_ENTITY, self.model.id);
+        Ok(document)
+    }
+}
+
+fn open_document(
+    keyring: &PhiKeyring,
+    model: &patient::Model,
+) -> Result<PhiDocument, Box<dyn std::error::Error>> {
+    match &model.phi_data {
+        None => Ok(PhiDocument::default()),
+        Some(sealed) => {
+            let plaintext = keyring.open(model.tenant_id, model.id, sealed)?;
+            Ok(serde_json::from_slice(&plaintext)?)
+        }
+    }
+}
+
+#[Object]
+impl Patient {
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    async fn first_name(&self) -> &str {
+        &self.model.first_name
+    }
+
+    async fn last_name(&self) -> &str {
+        &self.model.last_name
+    }
+
+    async fn date_of_birth(&self) -> NaiveDate {
+        self.model.dob
+    }
+
+    /// Phone, email, address. FrontDesk, Provider and ClinicAdmin; each read is audited.
+    /// Null, with a FORBIDDEN error, for other roles.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>, ApiError> {
+        Ok(Some(
+            self.read_section(ctx, Permission::ReadContact)?
+                .contact
+                .clone(),
+        ))
+    }
+
+    /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited.
+    /// Null, with a FORBIDDEN error, for other roles.
+    async fn medical(&self, ctx: &Context<'_>) -> Result<Option<Medical>, ApiError> {
+        Ok(Some(
+            self.read_section(ctx, Permission::ReadMedical)?
+                .medical
+                .clone(),
+        ))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at.into()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at.into()
+    }
+}
+
+#[derive(InputObject)]
+pub struct ContactInput {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct MedicalInput {
+    pub allergies: Option<String>,
+    pub medications: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreatePatientInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    /// Needs a role that may change contact details.
+    pub contact: Option<ContactInput>,
+    /// Needs a role that may change medical information.
+    pub medical: Option<MedicalInput>,
+}
+
+/// Fields left out keep their value; a section given replaces that whole section.
+#[derive(InputObject)]
+pub struct UpdatePatientInput {
+    pub id: Uuid,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub contact: Option<ContactInput>,
+    pub medical: Option<MedicalInput>,
+}
+
+impl ContactInput {
+    fn parse(&self, field: &str) -> Result<Contact, ApiError> {
+        Contact::parse(
+            field,
+            self.phone.as_deref(),
+            self.email.as_deref(),
+            self.address.as_deref(),
+        )
+    }
+}
+
+impl MedicalInput {
+    fn parse(&self, field: &str) -> Result<Medical, ApiError> {
+        Medical::parse(
+            field,
+            self.allergies.as_deref(),
+            self.medications.as_deref(),
+            self.notes.as_deref(),
+        )
+    }
+}
+
+/// Checks the section permissions for what the input touches, then validates it.
+fn parse_sections(
+    session: &Session,
+    contact: Option<&ContactInput>,
+    medical: Option<&MedicalInput>,
+) -> Result<(Option<Contact>, Option<Medical>), ApiError> {
+    if contact.is_some() {
+        session.require(Permission::WriteContact)?;
+    }
+    if medical.is_some() {
+        session.require(Permission::WriteMedical)?;
+    }
+    Ok((
+        contact.map(|c| c.parse("input.contact")).transpose()?,
+        medical.map(|m| m.parse("input.medical")).transpose()?,
+    ))
+}
+
+fn seal(
+    keyring: &PhiKeyring,
+    tenant_id: Uuid,
+    patient_id: Uuid,
+    document: &PhiDocument,
+) -> Result<Vec<u8>, ApiError> {
+    let plaintext = serde_json::to_vec(document).map_err(|e| ApiError::internal_from(&e))?;
+    keyring
+        .seal(tenant_id, patient_id, &plaintext)
+        .map_err(|e| ApiError::internal_from(&e))
+}
+
+fn keyring<'a>(ctx: &Context<'a>) -> Result<&'a Arc<PhiKeyring>, ApiError> {
+    ctx.data::<Arc<PhiKeyring>>()
+        .map_err(|_| ApiError::internal())
+}
+
+#[derive(Default)]
+pub struct PatientsQuery;
+
+#[Object]
+impl PatientsQuery {
+    /// One patient of the clinic; NOT_FOUND for unknown, deleted and other clinics' ids alike.
+    async fn patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Patient, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadPatients)?;
+        store::find(session.db(), id)
+            .await?
+            .map(Patient::new)
+            .ok_or_else(|| ApiError::not_found("patient"))
+    }
+
+    /// The clinic's patients by last name, then first name. `search` matches the start of the
+    /// name in either order ("lov", "ada lov", "lovelace a"), ignoring case and accents.
+    async fn patients(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        date_of_birth: Option<NaiveDate>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Patient>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadPatients)?;
+        let page = PageRequest::<(String, Uuid)>::new(first, after.as_deref())?;
+        let filter = PatientFilter {
+            name_prefix: optional_line("search", search.as_deref(), 100)?,
+            dob: date_of_birth,
+        };
+        let rows = store::list(session.db(), &filter, page.after.as_ref(), page.limit())
+            .await?
+            .into_iter()
+            .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
+            .collect();
+        Ok(connection(&page, rows))
+    }
+}
+
+#[derive(Default)]
+pub struct PatientsMutation;
+
+#[Object]
+impl PatientsMutation {
+    /// Registers a patient. FrontDesk, Provider, ClinicAdmin (medical: Provider, ClinicAdmin).
+    async fn create_patient(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePatientInput,
+    ) -> Result<Patient, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::WritePatients)?;
+        let first_name = person_name("input.firstName", &input.first_name)?;
+        let last_name = person_name("input.lastName", &input.last_name)?;
+        let dob = date_of_birth("input.dateOfBirth", input.date_of_birth)?;
+        let (contact, medical) =
+            parse_sections(session, input.contact.as_ref(), input.medical.as_ref())?;
+        let document = PhiDocument {
+            contact: contact.unwrap_or_default(),
+            medical: medical.unwrap_or_default(),
+        };
+        let tenant_id = session.principal.tenant_id;
+        let id = Uuid::new_v4();
+        let phi_data = seal(keyring(ctx)?, tenant_id, id, &document)?;
+        let model = store::insert(
+            session.db(),
+            NewPatient {
+                tenant_id,
+                id,
+                first_name,
+                last_name,
+                dob,
+                phi_data,
+            },
+        )
+        .await?;
+        Ok(Patient::new(model))
+    }
+
+    /// Changes a patient. Same roles as `createPatient`.
+    async fn update_patient(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePatientInput,
+    ) -> Result<Patient, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::WritePatients)?;
+        let mut changes = PatientChanges {
+            first_name: input
+                .first_name
+                .as_deref()
+                .map(|name| person_name("input.firstName", name))
+                .transpose()?,
+            last_name: input
+                .last_name
+                .as_deref()
+                .map(|name| person_name("input.lastName", name))
+                .transpose()?,
+            dob: input
+                .date_of_birth
+                .map(|dob| date_of_birth("input.dateOfBirth", dob))
+                .transpose()?,
+            phi_data: None,
+        };
+        let (contact, medical) =
+            parse_sections(session, input.contact.as_ref(), input.medical.as_ref())?;
+        let existing = store::find(session.db(), input.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("patient"))?;
+        if contact.is_some() || medical.is_some() {
+            // The untouched section is carried over without being shown to the caller.
+            let keyring = keyring(ctx)?;
+            let mut document =
+                open_document(keyring, &existing).map_err(|e| ApiError::internal_from(&*e))?;
+            if let Some(contact) = contact {
+                document.contact = contact;
+            }
+            if let Some(medical) = medical {
+                document.medical = medical;
+            }
+            changes.phi_data = Some(seal(keyring, existing.tenant_id, existing.id, &document)?);
+        }
+        if !store::update(session.db(), input.id, changes).await? {
+            return Err(ApiError::not_found("patient"));
+        }
+        store::find(session.db(), input.id)
+            .await?
+            .map(Patient::new)
+            .ok_or_else(|| ApiError::not_found("patient"))
+    }
+
+    /// Removes a patient from every list and lookup; the row stays for the audit trail.
+    /// ClinicAdmin only. Returns the id.
+    async fn delete_patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::DeletePatients)?;
+        if !store::soft_delete(session.db(), id).await? {
+            return Err(ApiError::not_found("patient"));
+        }
+        Ok(id)
+    }
+}

@@ -1,0 +1,219 @@
+//! `hpms seed-demo`: two clinics to explore in GraphiQL, each with one user per role,
+//! patients (with encrypted PHI), appointment types and a week of appointments. Every clinic's
+//! data is written by its own ClinicAdmin, so the audit log reads like a real clinic's.
+//! Clinics that already exist are left alone, so the command is safe to repeat.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use uuid::Uuid;
+
+use crate::identity::{Role, password, store as identity_store};
+use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
+use crate::platform::db::{self, TenantScope};
+
+/// The password of every demo user. Printed by `make run`; never use outside a demo.
+pub const DEMO_PASSWORD: &str = "demo-password-123";
+
+/// (slug, clinic name)
+pub const DEMO_CLINICS: [(&str, &str); 2] = [
+    ("northside", "Northside Family Practice"),
+    ("riverside", "Riverside Pediatrics"),
+];
+
+/// (username, role) of each clinic's users.
+pub const DEMO_USERS: [(&str, Role); 4] = [
+    ("admin", Role::ClinicAdmin),
+    ("provider", Role::Provider),
+    ("billing", Role::BillingManager),
+    ("frontdesk", Role::FrontDesk),
+];
+
+/// (first name, last name, year of birth, allergies)
+const DEMO_PATIENTS: [(&str, &str, i32, &str); 10] = [
+    ("Ada", "Lovelace", 1985, "penicillin"),
+    ("José", "Álvarez", 1972, ""),
+    ("Zoë", "Müller", 2015, "peanuts"),
+    ("Grace", "Hopper", 1990, ""),
+    ("Alan", "Turing", 1968, "latex"),
+    ("Chloé", "Dubois", 2001, ""),
+    ("Søren", "Kierkegaard", 1979, ""),
+    ("Mary", "Jackson", 1994, "sulfa drugs"),
+    ("Katherine", "Johnson", 1960, ""),
+    ("Björn", "Åström", 2010, "bee stings"),
+];
+
+/// (name, minutes, price)
+const DEMO_APPOINTMENT_TYPES: [(&str, i32, &str); 3] = [
+    ("Consultation", 30, "80.00"),
+    ("Follow-up", 15, "45.00"),
+    ("Annual physical", 60, "150.00"),
+];
+
+/// Seeds the demo clinics; returns the slugs it created.
+pub async fn seed(pool: &DatabaseConnection, phi: &PhiKeyring) -> anyhow::Result<Vec<String>> {
+    let password_hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
+    let mut created = Vec::new();
+    for (slug, name) in DEMO_CLINICS {
+        if clinic_exists(pool, slug).await? {
+            continue;
+        }
+        seed_clinic(pool, phi, slug, name, &password_hash).await?;
+        created.push(slug.to_owned());
+    }
+    Ok(created)
+}
+
+async fn clinic_exists(pool: &DatabaseConnection, slug: &str) -> anyhow::Result<bool> {
+    let tx = db::begin_tenant_transaction(pool, &platform_scope(Uuid::nil())).await?;
+    let exists = identity_store::find_tenant_by_slug(&tx, slug)
+        .await?
+        .is_some();
+    tx.rollback().await?;
+    Ok(exists)
+}
+
+fn platform_scope(tenant_id: Uuid) -> TenantScope {
+    TenantScope {
+        tenant_id,
+        user_id: None,
+        role: Role::SystemAdmin,
+    }
+}
+
+async fn seed_clinic(
+    pool: &DatabaseConnection,
+    phi: &PhiKeyring,
+    slug: &str,
+    name: &str,
+    password_hash: &str,
+) -> anyhow::Result<()> {
+    let tenant_id = Uuid::new_v4();
+    let admin_id = Uuid::new_v4();
+    let onboarding = db::begin_tenant_transaction(pool, &platform_scope(tenant_id)).await?;
+    identity_store::insert_tenant(&onboarding, tenant_id, name, slug, false).await?;
+    identity_store::insert_user(
+        &onboarding,
+        tenant_id,
+        admin_id,
+        "admin",
+        password_hash.to_owned(),
+        Role::ClinicAdmin,
+    )
+    .await?;
+    onboarding.commit().await?;
+
+    let tx = db::begin_tenant_transaction(
+        pool,
+        &TenantScope {
+            tenant_id,
+            user_id: Some(admin_id),
+            role: Role::ClinicAdmin,
+        },
+    )
+    .await?;
+    let mut provider_id = admin_id;
+    for (username, role) in DEMO_USERS.into_iter().skip(1) {
+        let id = Uuid::new_v4();
+        identity_store::insert_user(&tx, tenant_id, id, username, password_hash.to_owned(), role)
+            .await?;
+        if role == Role::Provider {
+            provider_id = id;
+        }
+    }
+
+    let mut patient_ids = Vec::new();
+    for (index, (first, last, year, allergies)) in DEMO_PATIENTS.into_iter().enumerate() {
+        let id = Uuid::new_v4();
+        let document = PhiDocument {
+            contact: Contact {
+                phone: Some(format!("+1 555 01{index:02}")),
+                email: Some(format!("patient{}@example.org", index + 1)),
+                address: Some(format!("{} Main Street, Springfield", 10 + index)),
+            },
+            medical: Medical {
+                allergies: (!allergies.is_empty()).then(|| allergies.to_owned()),
+                medications: None,
+                notes: Some(format!("Demo patient {} of {name}.", index + 1)),
+            },
+        };
+        let phi_data = phi.seal(tenant_id, id, &serde_json::to_vec(&document)?)?;
+        insert_patient(
+            &tx,
+            NewPatient {
+                tenant_id,
+                id,
+                first_name: first.to_owned(),
+                last_name: last.to_owned(),
+                dob: NaiveDate::from_ymd_opt(year, (index % 12 + 1) as u32, 10).unwrap_or_default(),
+                phi_data,
+            },
+        )
+        .await?;
+        patient_ids.push(id);
+    }
+
+    let mut type_ids = Vec::new();
+    for (type_name, minutes, price) in DEMO_APPOINTMENT_TYPES {
+        let id = Uuid::new_v4();
+        execute(
+            &tx,
+            "insert into appointment_types (tenant_id, id, name, duration_minutes, price)
+             values ($1, $2, $3, $4, $5::numeric)",
+            [
+                tenant_id.into(),
+                id.into(),
+                type_name.into(),
+                minutes.into(),
+                price.into(),
+            ],
+        )
+        .await?;
+        type_ids.push(id);
+    }
+
+    // A week of weekday mornings from today: a Consultation every hour from 09:00 UTC.
+    let mut day = Utc::now().date_naive();
+    let mut booked = 0;
+    for _ in 0..7 {
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            for hour in 9..12 {
+                let patient_id = patient_ids[booked % patient_ids.len()];
+                let start = day.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc();
+                execute(
+                    &tx,
+                    "insert into appointments
+                       (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price)
+                     values ($1, $2, $3, $4, $5, $6, $7::numeric)",
+                    [
+                        tenant_id.into(),
+                        patient_id.into(),
+                        provider_id.into(),
+                        type_ids[0].into(),
+                        start.into(),
+                        (start + Duration::minutes(30)).into(),
+                        DEMO_APPOINTMENT_TYPES[0].2.into(),
+                    ],
+                )
+                .await?;
+                booked += 1;
+            }
+        }
+        day += Duration::days(1);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn execute(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> anyhow::Result<()> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}

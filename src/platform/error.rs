@@ -1,0 +1,262 @@
+//! The one place errors become what a client sees: a GraphQL error with `extensions.code` and a
+//! message that says what was wrong and how to fix it.
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql turns anything `Display`
+//! into an error carrying its text, so a `?` on a database error could send SQL or PHI to a
+//! client. Database errors become `ApiError` through `From<DbErr>` below, which maps known
+//! constraints by name and logs everything else as INTERNAL.
+
+use async_graphql::{ErrorExtensions, Response, Value};
+use sea_orm::{DbErr, RuntimeErr};
+
+/// The codes a client can act on, as listed in DESIGN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No valid credentials: sign in (again).
+    Unauthenticated,
+    /// Signed in, but the role may not do this.
+    Forbidden,
+    /// No such record in the caller's clinic (also what another clinic's record looks like).
+    NotFound,
+    /// The request itself is wrong; the message names the field.
+    BadUserInput,
+    /// The request clashed with the current state (a duplicate, a moved version); re-read and retry.
+    Conflict,
+    /// Our fault; details are in the server log, never in the response.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// An error on its way to a client.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The input field at fault, as the client spelled it (`input.dateOfBirth`).
+    pub field: Option<String>,
+    /// For throttled sign-ins: how long to wait.
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl ApiError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Forbidden, message)
+    }
+
+    /// `what` names the kind of record, e.g. "patient".
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no {what} with this id in your clinic"),
+        )
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let field = field.into();
+        ApiError {
+            message: format!("{field}: {}", message.into()),
+            field: Some(field),
+            ..ApiError::new(ErrorCode::BadUserInput, "")
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal error; it has been logged, please try again later",
+        )
+    }
+
+    /// INTERNAL with a message of our choosing, which must hold nothing but what the client may
+    /// know.
+    pub fn internal_with(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Internal, message)
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// Logs an unexpected failure with its cause chain and hides it from the client.
+    pub fn internal_from(cause: &(dyn std::error::Error + 'static)) -> ApiError {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(next) = source {
+            chain.push_str(": ");
+            chain.push_str(&next.to_string());
+            source = next.source();
+        }
+        tracing::error!(error = %chain, "internal error");
+        ApiError::internal()
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        async_graphql::Error::new(error.message).extend_with(|_, extensions| {
+            extensions.set("code", error.code.as_str());
+            if let Some(field) = &error.field {
+                extensions.set("field", field.as_str());
+            }
+            if let Some(seconds) = error.retry_after_seconds {
+                extensions.set("retryAfterSeconds", seconds);
+            }
+        })
+    }
+}
+
+/// For start-up code and commands, where an `ApiError` (a bad flag value, say) ends the program.
+impl From<ApiError> for anyhow::Error {
+    fn from(error: ApiError) -> Self {
+        anyhow::anyhow!(error.message)
+    }
+}
+
+/// Constraints whose violation is the client's to fix, by name: (constraint, code, field, message).
+/// Anything not listed is a bug on our side and answers INTERNAL.
+const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
+    (
+        "tenants_slug_key",
+        ErrorCode::Conflict,
+        "slug",
+        "a clinic with this slug already exists; choose another",
+    ),
+    (
+        "users_username_key",
+        ErrorCode::Conflict,
+        "username",
+        "a user with this username already exists in your clinic",
+    ),
+    (
+        "users_system_admin_only_on_platform",
+        ErrorCode::BadUserInput,
+        "role",
+        "the SystemAdmin role exists only on the platform",
+    ),
+];
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        if let Some((sqlstate, constraint)) = database_error_details(&error) {
+            if let Some(constraint) = constraint.as_deref()
+                && let Some((_, code, field, message)) = KNOWN_CONSTRAINTS
+                    .iter()
+                    .find(|(name, ..)| *name == constraint)
+            {
+                return ApiError {
+                    field: Some((*field).to_owned()),
+                    ..ApiError::new(*code, *message)
+                };
+            }
+            // Serialization failures and deadlocks: nothing was written; the client may retry.
+            if sqlstate == "40001" || sqlstate == "40P01" {
+                return ApiError::conflict(
+                    "the request collided with a concurrent change and was not applied; retry it",
+                );
+            }
+        }
+        ApiError::internal_from(&error)
+    }
+}
+
+/// The SQLSTATE and constraint name of an error PostgreSQL raised, if that is what it is.
+fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
+    let runtime = match error {
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        DbErr::Conn(runtime) => runtime,
+        _ => return None,
+    };
+    let RuntimeErr::SqlxError(sqlx_error) = runtime else {
+        return None;
+    };
+    let database_error = sqlx_error.as_database_error()?;
+    Some((
+        database_error.code()?.into_owned(),
+        database_error.constraint().map(str::to_owned),
+    ))
+}
+
+/// Gives every error of a response a code. Ours carry one already; the rest come from
+/// async-graphql rejecting the request before any resolver ran (syntax, unknown fields or enum
+/// values, unparsable UUIDs and dates, depth and complexity limits): all the client's to fix.
+/// A value that failed to parse is reported at its position only, so the argument it was given
+/// for is looked up in `query` and named, as our own input errors do.
+pub fn assign_missing_codes(response: &mut Response, query: &str) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let argument = error
+            .locations
+            .first()
+            .filter(|_| error.message.starts_with("Failed to parse"))
+            .and_then(|position| argument_at(query, position.line, position.column));
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", Value::from(ErrorCode::BadUserInput.as_str()));
+        if let Some(argument) = argument {
+            extensions.set("field", Value::from(argument));
+            error.message = format!("{argument}: {}", error.message);
+        }
+    }
+}
+
+/// The name written just before the value at `line`:`column` (1-based) of `query`: the `id` of
+/// `patient(id: "oops")` or of `patient(id: $id)`.
+fn argument_at(query: &str, line: usize, column: usize) -> Option<&str> {
+    let text = query.lines().nth(line.checked_sub(1)?)?;
+    let before: &str = &text[..text.char_indices().nth(column.checked_sub(1)?)?.0];
+    let before = before.trim_end().strip_suffix(':')?.trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |index| index + 1);
+    Some(&before[start..]).filter(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_argument_before_a_value_is_found_by_position() {
+        let query = "{ patient(id: \"oops\") { id } }";
+        assert_eq!(argument_at(query, 1, 15), Some("id"));
+        let query = "query($id: UUID!) {\n  patient(id:$id) { id }\n}";
+        assert_eq!(argument_at(query, 2, 14), Some("id"));
+        assert_eq!(argument_at(query, 1, 1), None);
+        assert_eq!(argument_at(query, 9, 1), None);
+    }
+}

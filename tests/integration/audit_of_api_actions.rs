@@ -1,0 +1,231 @@
+//! Every mutation through the API leaves audit rows naming the acting user, and every read of
+//! decrypted PHI leaves a `Read` row; a ClinicAdmin reads them, newest first, with filters.
+
+use hpms::identity::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{ApiClinic, TestApp};
+
+const AUDIT: &str =
+    "query($entity: String, $id: String, $user: UUID, $first: Int, $after: String) {
+  auditLogs(entityName: $entity, entityId: $id, userId: $user, first: $first, after: $after) {
+    edges { node { id entityName entityId userId action oldValues newValues occurredAt } }
+    pageInfo { hasNextPage endCursor } } }";
+
+async fn audit(app: &TestApp, clinic: &ApiClinic, filter: Value) -> Vec<Value> {
+    let response = app
+        .graphql(Some(clinic.token(Role::ClinicAdmin)), AUDIT, filter)
+        .await;
+    response.ok()["auditLogs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_mutation_is_audited_with_the_acting_user() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let admin = clinic.user(Role::ClinicAdmin);
+    let provider = clinic.user(Role::Provider);
+
+    let created = app
+        .graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation { createUser(input: {username: \"nurse\", password: \"a long enough password\", role: FRONT_DESK}) { id } }",
+            json!({}),
+        )
+        .await;
+    let nurse = created.ok()["createUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rows = audit(&app, &clinic, json!({"entity": "users", "id": nurse})).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["action"], "CREATE");
+    assert_eq!(rows[0]["userId"], admin.to_string());
+    assert!(
+        !rows[0].to_string().contains("argon2"),
+        "no password hash in the audit log: {}",
+        rows[0]
+    );
+
+    app.graphql(
+        Some(clinic.token(Role::Provider)),
+        "mutation($i: UpdatePatientInput!) { updatePatient(input: $i) { id } }",
+        json!({"i": {"id": clinic.patient_id, "lastName": "King"}}),
+    )
+    .await
+    .ok();
+    app.graphql(
+        Some(clinic.token(Role::ClinicAdmin)),
+        "mutation($id: UUID!) { deletePatient(id: $id) }",
+        json!({"id": clinic.patient_id}),
+    )
+    .await
+    .ok();
+    let rows = audit(
+        &app,
+        &clinic,
+        json!({"entity": "patients", "id": clinic.patient_id.to_string()}),
+    )
+    .await;
+    let actions: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["action"].as_str().unwrap(),
+                row["userId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (admin, provider) = (admin.to_string(), provider.to_string());
+    assert_eq!(
+        actions,
+        vec![
+            ("DELETE", admin.as_str()),
+            ("UPDATE", provider.as_str()),
+            ("CREATE", admin.as_str())
+        ],
+        "newest first"
+    );
+    assert_eq!(rows[1]["oldValues"]["last_name"], "Lovelace");
+    assert_eq!(rows[1]["newValues"]["last_name"], "King");
+    assert_eq!(rows[1]["newValues"]["phi_data"], "[encrypted]");
+}
+
+#[tokio::test]
+async fn phi_reads_are_audited_and_name_only_reads_are_not() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let second = app.create_patient(&clinic, "Grace", "Hopper").await;
+    let reads = |user: Role| json!({"entity": "patients", "user": clinic.user(user)});
+
+    app.graphql(
+        Some(clinic.token(Role::BillingManager)),
+        "{ patients { edges { node { firstName lastName dateOfBirth } } } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    assert!(
+        audit(&app, &clinic, reads(Role::BillingManager))
+            .await
+            .is_empty()
+    );
+
+    app.graphql(
+        Some(clinic.token(Role::FrontDesk)),
+        "{ patients { edges { node { lastName contact { phone } } } } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let rows = audit(&app, &clinic, reads(Role::FrontDesk)).await;
+    let mut read_ids: Vec<_> = rows
+        .iter()
+        .filter(|row| row["action"] == "READ")
+        .map(|row| row["entityId"].as_str().unwrap().to_owned())
+        .collect();
+    read_ids.sort();
+    let mut expected = vec![clinic.patient_id.to_string(), second.to_string()];
+    expected.sort();
+    assert_eq!(read_ids, expected, "one Read row per patient shown");
+
+    // A refused PHI read shows nothing and records nothing.
+    let refused = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            "query($id: UUID!) { patient(id: $id) { medical { notes } } }",
+            json!({"id": second}),
+        )
+        .await;
+    assert_eq!(refused.code(), "FORBIDDEN");
+    assert_eq!(audit(&app, &clinic, reads(Role::FrontDesk)).await.len(), 2);
+}
+
+#[tokio::test]
+async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
+    let app = TestApp::spawn().await;
+    let sysadmin = app.system_admin().await;
+    let created = app
+        .graphql(
+            Some(&sysadmin),
+            "mutation { createTenant(input: {name: \"East Clinic\", slug: \"east\", adminUsername: \"boss\", adminPassword: \"correct horse battery staple\"}) { tenant { id } admin { id } } }",
+            json!({}),
+        )
+        .await;
+    let admin_id = created.ok()["createTenant"]["admin"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = app
+        .graphql(Some(&sysadmin), "{ me { id } }", json!({}))
+        .await;
+    let sysadmin_id = me.ok()["me"]["id"].as_str().unwrap().to_owned();
+
+    let boss = app.login("east", "boss").await;
+    let rows = app
+        .graphql(
+            Some(&boss),
+            "{ auditLogs { edges { node { entityName entityId userId action } } } }",
+            json!({}),
+        )
+        .await;
+    let rows = rows.ok()["auditLogs"]["edges"].as_array().unwrap().clone();
+    let entities: Vec<_> = rows
+        .iter()
+        .map(|edge| edge["node"]["entityName"].as_str().unwrap())
+        .collect();
+    assert_eq!(entities, vec!["users", "tenants"]);
+    assert_eq!(rows[0]["node"]["entityId"], admin_id.as_str());
+    assert!(
+        rows.iter()
+            .all(|edge| edge["node"]["userId"] == sysadmin_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    for index in 0..6 {
+        app.create_patient(&clinic, "Page", &format!("Patient{index}"))
+            .await;
+    }
+    let everything = audit(&app, &clinic, json!({"first": 100})).await;
+    let mut paged = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let response = app
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                AUDIT,
+                json!({"first": 4, "after": after}),
+            )
+            .await;
+        let page = &response.ok()["auditLogs"];
+        paged.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"].clone()),
+        );
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(paged, everything);
+    let ids: Vec<i64> = paged
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] > pair[1]),
+        "newest first: {ids:?}"
+    );
+}

@@ -1,0 +1,335 @@
+//! The real server on port 0, against a test database, spoken to over HTTP: `TestApp` and the
+//! clinics, users and tokens API tests act with.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use hpms::identity::{Role, bootstrap, password};
+use hpms::patients::PhiKeyring;
+use hpms::platform::config::{AuthSettings, DatabaseSettings, PhiSettings, Secret, ServeSettings};
+use hpms::platform::db::{StatementCounter, TenantScope};
+use hpms::platform::http::App;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::{TestDb, exec};
+
+/// The password of every user the API tests create.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+/// The token-signing secret of test servers (tests forge tokens with it, and without it).
+pub const TEST_TOKEN_SECRET: &str = "test-token-secret-of-at-least-32-bytes!!";
+
+/// The server's settings for a test: this database, port 0, test secrets, the given PHI keys.
+fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
+    ServeSettings {
+        database: DatabaseSettings {
+            database_url: Secret::from(db.app_url().to_owned()),
+        },
+        listen: "127.0.0.1:0".parse().expect("loopback address parses"),
+        db_pool_size: 8,
+        auth: AuthSettings {
+            token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
+            token_ttl_seconds: 900,
+            login_lockout_seconds: 300,
+        },
+        phi: PhiSettings {
+            phi_keys: Secret::from(phi_keys.to_owned()),
+        },
+    }
+}
+
+/// A running server and the database behind it.
+pub struct TestApp {
+    pub db: TestDb,
+    pub address: SocketAddr,
+    pub statements: StatementCounter,
+    client: reqwest::Client,
+}
+
+impl TestApp {
+    /// A server on a fresh database with one PHI key.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with_phi_keys(&PhiKeyring::generate_config_entry("test-1")).await
+    }
+
+    /// A server on a fresh database with the given `HPMS_PHI_KEYS`.
+    pub async fn spawn_with_phi_keys(phi_keys: &str) -> TestApp {
+        let db = TestDb::new().await;
+        let (address, statements) = start_server(&settings(&db, phi_keys)).await;
+        TestApp {
+            db,
+            address,
+            statements,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Starts another server on the same database with other PHI keys (a key rotation) and
+    /// sends this test's requests to it from now on.
+    pub async fn switch_server(&mut self, phi_keys: &str) {
+        (self.address, self.statements) = start_server(&settings(&self.db, phi_keys)).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// POSTs a GraphQL operation, with a bearer token when given.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
+        assert_eq!(response.status(), 200, "GraphQL answers with HTTP 200");
+        Gql(response.json().await.expect("the response is JSON"))
+    }
+
+    /// Signs in through the API and returns the token; the test fails if sign-in does.
+    pub async fn login(&self, tenant: &str, username: &str) -> String {
+        let response = self
+            .graphql(
+                None,
+                "mutation($t: String!, $u: String!, $p: String!) {
+                   login(tenant: $t, username: $u, password: $p) { token } }",
+                json!({ "t": tenant, "u": username, "p": TEST_PASSWORD }),
+            )
+            .await;
+        response.data()["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{username}@{tenant} signs in: {response:?}"))
+            .to_owned()
+    }
+
+    /// The platform tenant with a SystemAdmin `sysadmin`, signed in.
+    pub async fn system_admin(&self) -> String {
+        bootstrap::create_system_admin(&self.db.app, "sysadmin", TEST_PASSWORD)
+            .await
+            .expect("the platform bootstraps");
+        self.login(bootstrap::PLATFORM_SLUG, "sysadmin").await
+    }
+
+    /// A clinic with one signed-in user per clinic role and one patient (created through the
+    /// API by its ClinicAdmin, with contact and medical details).
+    pub async fn clinic(&self, slug: &str) -> ApiClinic {
+        let tenant_id = Uuid::new_v4();
+        let hash = test_password_hash().await;
+        let mut users = HashMap::new();
+        let tx = self
+            .db
+            .begin(TenantScope {
+                tenant_id,
+                user_id: None,
+                role: Role::SystemAdmin,
+            })
+            .await;
+        exec(
+            &tx,
+            "insert into tenants (id, name, slug) values ($1, $2, $3)",
+            [
+                tenant_id.into(),
+                format!("Clinic {slug}").into(),
+                slug.into(),
+            ],
+        )
+        .await
+        .expect("tenant inserts");
+        for role in CLINIC_ROLES {
+            let id = Uuid::new_v4();
+            exec(
+                &tx,
+                "insert into users (tenant_id, id, username, password_hash, role_id)
+                 values ($1, $2, $3, $4, $5)",
+                [
+                    tenant_id.into(),
+                    id.into(),
+                    username_for(role).into(),
+                    hash.clone().into(),
+                    role.id().into(),
+                ],
+            )
+            .await
+            .expect("user inserts");
+            users.insert(role, id);
+        }
+        tx.commit().await.expect("clinic commits");
+
+        let mut tokens = HashMap::new();
+        for role in CLINIC_ROLES {
+            tokens.insert(role, self.login(slug, username_for(role)).await);
+        }
+        let mut clinic = ApiClinic {
+            slug: slug.to_owned(),
+            tenant_id,
+            users,
+            tokens,
+            patient_id: Uuid::nil(),
+        };
+        clinic.patient_id = self.create_patient(&clinic, "Ada", "Lovelace").await;
+        clinic
+    }
+
+    /// Creates a patient as the clinic's ClinicAdmin, with contact and medical details.
+    pub async fn create_patient(&self, clinic: &ApiClinic, first: &str, last: &str) -> Uuid {
+        let response = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($input: CreatePatientInput!) { createPatient(input: $input) { id } }",
+                json!({ "input": {
+                    "firstName": first, "lastName": last, "dateOfBirth": "1985-12-10",
+                    "contact": { "phone": "+44 20 7946 0000", "email": "ada@example.org" },
+                    "medical": { "allergies": "penicillin", "notes": "Prefers mornings." },
+                }}),
+            )
+            .await;
+        response.data()["createPatient"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("the patient is created: {response:?}"))
+    }
+}
+
+/// Builds and starts the app; it serves until the test's runtime ends. Once `App::build`
+/// returns the listener is bound, so requests can be sent at once.
+async fn start_server(settings: &ServeSettings) -> (SocketAddr, StatementCounter) {
+    let app = App::build(settings).await.expect("the app builds");
+    let address = app.local_addr().expect("the app is bound");
+    let statements = app.statement_counter();
+    tokio::spawn(app.serve(std::future::pending()));
+    (address, statements)
+}
+
+/// The roles a clinic's users can have.
+pub const CLINIC_ROLES: [Role; 4] = [
+    Role::ClinicAdmin,
+    Role::Provider,
+    Role::BillingManager,
+    Role::FrontDesk,
+];
+
+fn username_for(role: Role) -> &'static str {
+    match role {
+        Role::SystemAdmin => "sysadmin",
+        Role::ClinicAdmin => "admin",
+        Role::Provider => "provider",
+        Role::BillingManager => "billing",
+        Role::FrontDesk => "frontdesk",
+    }
+}
+
+/// Argon2 is slow by design: hash the test password once per test binary.
+async fn test_password_hash() -> String {
+    static HASH: OnceCell<String> = OnceCell::const_new();
+    HASH.get_or_init(|| async {
+        password::hash(TEST_PASSWORD.to_owned())
+            .await
+            .unwrap_or_else(|_| panic!("the test password hashes"))
+    })
+    .await
+    .clone()
+}
+
+/// A clinic made by `TestApp::clinic`.
+pub struct ApiClinic {
+    pub slug: String,
+    pub tenant_id: Uuid,
+    pub users: HashMap<Role, Uuid>,
+    pub tokens: HashMap<Role, String>,
+    pub patient_id: Uuid,
+}
+
+impl ApiClinic {
+    pub fn token(&self, role: Role) -> &str {
+        &self.tokens[&role]
+    }
+
+    pub fn user(&self, role: Role) -> Uuid {
+        self.users[&role]
+    }
+}
+
+/// A GraphQL response.
+#[derive(Debug)]
+pub struct Gql(pub Value);
+
+impl Gql {
+    pub fn data(&self) -> &Value {
+        &self.0["data"]
+    }
+
+    /// The `extensions.code` of every error, in order.
+    pub fn codes(&self) -> Vec<String> {
+        self.errors()
+            .iter()
+            .map(|error| {
+                error["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("<none>")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    pub fn errors(&self) -> Vec<Value> {
+        self.0["errors"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The single error's code; the test fails unless there is exactly one error.
+    #[track_caller]
+    pub fn code(&self) -> String {
+        let codes = self.codes();
+        assert_eq!(codes.len(), 1, "expected exactly one error: {self:?}");
+        codes[0].clone()
+    }
+
+    /// The single error's `extensions.field`.
+    #[track_caller]
+    pub fn field(&self) -> String {
+        let errors = self.errors();
+        assert_eq!(errors.len(), 1, "expected exactly one error: {self:?}");
+        errors[0]["extensions"]["field"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_owned()
+    }
+
+    /// The data, after asserting there were no errors.
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert!(self.errors().is_empty(), "expected no errors: {self:?}");
+        self.data()
+    }
+}
+
+impl TestApp {
+    /// What a refused request must leave unchanged: the clinic's audit rows, users and
+    /// patients (deleted ones included), and the number of clinics.
+    pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 4] {
+        let as_admin = self
+            .db
+            .begin(TenantScope {
+                tenant_id: clinic.tenant_id,
+                user_id: Some(clinic.user(Role::ClinicAdmin)),
+                role: Role::ClinicAdmin,
+            })
+            .await;
+        let as_platform = self
+            .db
+            .begin(TenantScope {
+                tenant_id: Uuid::nil(),
+                user_id: None,
+                role: Role::SystemAdmin,
+            })
+            .await;
+        [
+            super::count(&as_admin, "audit_logs").await,
+            super::count(&as_admin, "users").await,
+            super::count(&as_admin, "patients").await,
+            super::count(&as_platform, "tenants").await,
+        ]
+    }
+}

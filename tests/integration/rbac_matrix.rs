@@ -1,0 +1,324 @@
+//! Role-based access, cell by cell: every role × every operation of the API core is either
+//! allowed (answers without errors) or FORBIDDEN — and a forbidden request writes nothing, not
+//! even an audit row.
+
+use hpms::identity::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{ApiClinic, TestApp};
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Me,
+    Users,
+    CreateUser,
+    UpdateUser,
+    DeactivateUser,
+    AuditLogs,
+    Tenants,
+    CreateTenant,
+    SetTenantActive,
+    Patient,
+    Patients,
+    CreatePatient,
+    CreatePatientWithContact,
+    CreatePatientWithMedical,
+    UpdatePatientDemographics,
+    UpdatePatientContact,
+    UpdatePatientMedical,
+    DeletePatient,
+    ReadContact,
+    ReadMedical,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    Allowed,
+    Forbidden,
+}
+use Expect::{Allowed, Forbidden};
+use Op::*;
+use Role::{BillingManager, ClinicAdmin, FrontDesk, Provider, SystemAdmin};
+
+/// DESIGN.md's RBAC paragraph, one row per cell.
+const MATRIX: &[(Op, Role, Expect)] = &[
+    (Me, SystemAdmin, Allowed),
+    (Me, ClinicAdmin, Allowed),
+    (Me, Provider, Allowed),
+    (Me, BillingManager, Allowed),
+    (Me, FrontDesk, Allowed),
+    (Users, SystemAdmin, Forbidden),
+    (Users, ClinicAdmin, Allowed),
+    (Users, Provider, Forbidden),
+    (Users, BillingManager, Forbidden),
+    (Users, FrontDesk, Forbidden),
+    (CreateUser, SystemAdmin, Forbidden),
+    (CreateUser, ClinicAdmin, Allowed),
+    (CreateUser, Provider, Forbidden),
+    (CreateUser, BillingManager, Forbidden),
+    (CreateUser, FrontDesk, Forbidden),
+    (UpdateUser, SystemAdmin, Forbidden),
+    (UpdateUser, ClinicAdmin, Allowed),
+    (UpdateUser, Provider, Forbidden),
+    (UpdateUser, BillingManager, Forbidden),
+    (UpdateUser, FrontDesk, Forbidden),
+    (DeactivateUser, SystemAdmin, Forbidden),
+    (DeactivateUser, ClinicAdmin, Allowed),
+    (DeactivateUser, Provider, Forbidden),
+    (DeactivateUser, BillingManager, Forbidden),
+    (DeactivateUser, FrontDesk, Forbidden),
+    (AuditLogs, SystemAdmin, Forbidden),
+    (AuditLogs, ClinicAdmin, Allowed),
+    (AuditLogs, Provider, Forbidden),
+    (AuditLogs, BillingManager, Forbidden),
+    (AuditLogs, FrontDesk, Forbidden),
+    (Tenants, SystemAdmin, Allowed),
+    (Tenants, ClinicAdmin, Forbidden),
+    (Tenants, Provider, Forbidden),
+    (Tenants, BillingManager, Forbidden),
+    (Tenants, FrontDesk, Forbidden),
+    (CreateTenant, SystemAdmin, Allowed),
+    (CreateTenant, ClinicAdmin, Forbidden),
+    (CreateTenant, Provider, Forbidden),
+    (CreateTenant, BillingManager, Forbidden),
+    (CreateTenant, FrontDesk, Forbidden),
+    (SetTenantActive, SystemAdmin, Allowed),
+    (SetTenantActive, ClinicAdmin, Forbidden),
+    (SetTenantActive, Provider, Forbidden),
+    (SetTenantActive, BillingManager, Forbidden),
+    (SetTenantActive, FrontDesk, Forbidden),
+    (Patient, SystemAdmin, Forbidden),
+    (Patient, ClinicAdmin, Allowed),
+    (Patient, Provider, Allowed),
+    (Patient, BillingManager, Allowed),
+    (Patient, FrontDesk, Allowed),
+    (Patients, SystemAdmin, Forbidden),
+    (Patients, ClinicAdmin, Allowed),
+    (Patients, Provider, Allowed),
+    (Patients, BillingManager, Allowed),
+    (Patients, FrontDesk, Allowed),
+    (CreatePatient, SystemAdmin, Forbidden),
+    (CreatePatient, ClinicAdmin, Allowed),
+    (CreatePatient, Provider, Allowed),
+    (CreatePatient, BillingManager, Forbidden),
+    (CreatePatient, FrontDesk, Allowed),
+    (CreatePatientWithContact, SystemAdmin, Forbidden),
+    (CreatePatientWithContact, ClinicAdmin, Allowed),
+    (CreatePatientWithContact, Provider, Allowed),
+    (CreatePatientWithContact, BillingManager, Forbidden),
+    (CreatePatientWithContact, FrontDesk, Allowed),
+    (CreatePatientWithMedical, SystemAdmin, Forbidden),
+    (CreatePatientWithMedical, ClinicAdmin, Allowed),
+    (CreatePatientWithMedical, Provider, Allowed),
+    (CreatePatientWithMedical, BillingManager, Forbidden),
+    (CreatePatientWithMedical, FrontDesk, Forbidden),
+    (UpdatePatientDemographics, SystemAdmin, Forbidden),
+    (UpdatePatientDemographics, ClinicAdmin, Allowed),
+    (UpdatePatientDemographics, Provider, Allowed),
+    (UpdatePatientDemographics, BillingManager, Forbidden),
+    (UpdatePatientDemographics, FrontDesk, Allowed),
+    (UpdatePatientContact, SystemAdmin, Forbidden),
+    (UpdatePatientContact, ClinicAdmin, Allowed),
+    (UpdatePatientContact, Provider, Allowed),
+    (UpdatePatientContact, BillingManager, Forbidden),
+    (UpdatePatientContact, FrontDesk, Allowed),
+    (UpdatePatientMedical, SystemAdmin, Forbidden),
+    (UpdatePatientMedical, ClinicAdmin, Allowed),
+    (UpdatePatientMedical, Provider, Allowed),
+    (UpdatePatientMedical, BillingManager, Forbidden),
+    (UpdatePatientMedical, FrontDesk, Forbidden),
+    (DeletePatient, SystemAdmin, Forbidden),
+    (DeletePatient, ClinicAdmin, Allowed),
+    (DeletePatient, Provider, Forbidden),
+    (DeletePatient, BillingManager, Forbidden),
+    (DeletePatient, FrontDesk, Forbidden),
+    (ReadContact, SystemAdmin, Forbidden),
+    (ReadContact, ClinicAdmin, Allowed),
+    (ReadContact, Provider, Allowed),
+    (ReadContact, BillingManager, Forbidden),
+    (ReadContact, FrontDesk, Allowed),
+    (ReadMedical, SystemAdmin, Forbidden),
+    (ReadMedical, ClinicAdmin, Allowed),
+    (ReadMedical, Provider, Allowed),
+    (ReadMedical, BillingManager, Forbidden),
+    (ReadMedical, FrontDesk, Forbidden),
+];
+
+#[tokio::test]
+async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let sysadmin = app.system_admin().await;
+
+    let operations = 20;
+    assert_eq!(
+        MATRIX.len(),
+        operations * Role::ALL.len(),
+        "one row per cell"
+    );
+
+    let mut failures = Vec::new();
+    for &(op, role, expected) in MATRIX {
+        let token = match role {
+            SystemAdmin => sysadmin.clone(),
+            _ => clinic.token(role).to_owned(),
+        };
+        let (query, variables) = request(&app, &clinic, &sysadmin, op).await;
+        let before = app.footprint(&clinic).await;
+        let response = app.graphql(Some(&token), query, variables).await;
+        let after = app.footprint(&clinic).await;
+
+        let outcome = match response.codes().as_slice() {
+            [] => Allowed,
+            [code] if code == "FORBIDDEN" => Forbidden,
+            other => {
+                failures.push(format!(
+                    "{op:?} as {role:?}: unexpected errors {other:?}: {response:?}"
+                ));
+                continue;
+            }
+        };
+        if outcome != expected {
+            failures.push(format!(
+                "{op:?} as {role:?}: expected {expected:?}, got {outcome:?}"
+            ));
+        }
+        if outcome == Forbidden && before != after {
+            failures.push(format!(
+                "{op:?} as {role:?} was refused but wrote: {before:?} -> {after:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The request for `op`, after creating whatever it acts on (a user to update, a patient to
+/// delete, a clinic to deactivate) so that every cell starts from the same state.
+async fn request(
+    app: &TestApp,
+    clinic: &ApiClinic,
+    sysadmin: &str,
+    op: Op,
+) -> (&'static str, Value) {
+    let admin = clinic.token(ClinicAdmin);
+    let patient = clinic.patient_id;
+    let unique = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    match op {
+        Me => ("{ me { id } }", json!({})),
+        Users => ("{ users { edges { node { id } } } }", json!({})),
+        CreateUser => (
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"username": format!("u{unique}"), "password": "a long enough password", "role": "FRONT_DESK"}}),
+        ),
+        UpdateUser => (
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }",
+            json!({"i": {"id": throwaway_user(app, admin, &unique).await, "role": "PROVIDER"}}),
+        ),
+        DeactivateUser => (
+            "mutation($id: UUID!) { deactivateUser(id: $id) { id } }",
+            json!({"id": throwaway_user(app, admin, &unique).await}),
+        ),
+        AuditLogs => (
+            "{ auditLogs(first: 5) { edges { node { id } } } }",
+            json!({}),
+        ),
+        Tenants => ("{ tenants { edges { node { id } } } }", json!({})),
+        CreateTenant => (
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { tenant { id } } }",
+            json!({"i": {"name": "New clinic", "slug": format!("c{unique}"),
+                         "adminUsername": "admin", "adminPassword": "a long enough password"}}),
+        ),
+        SetTenantActive => (
+            "mutation($id: UUID!) { setTenantActive(id: $id, active: false) { id } }",
+            json!({"id": throwaway_clinic(app, sysadmin, &unique).await}),
+        ),
+        Patient => (
+            "query($id: UUID!) { patient(id: $id) { id firstName } }",
+            json!({"id": patient}),
+        ),
+        Patients => ("{ patients { edges { node { id lastName } } } }", json!({})),
+        CreatePatient => (CREATE_PATIENT, json!({"i": new_patient(json!({}))})),
+        CreatePatientWithContact => (
+            CREATE_PATIENT,
+            json!({"i": new_patient(json!({"contact": {"phone": "555 0100"}}))}),
+        ),
+        CreatePatientWithMedical => (
+            CREATE_PATIENT,
+            json!({"i": new_patient(json!({"medical": {"allergies": "none"}}))}),
+        ),
+        UpdatePatientDemographics => (
+            UPDATE_PATIENT,
+            json!({"i": {"id": patient, "lastName": "Byron"}}),
+        ),
+        UpdatePatientContact => (
+            UPDATE_PATIENT,
+            json!({"i": {"id": patient, "contact": {"email": "ada@example.com"}}}),
+        ),
+        UpdatePatientMedical => (
+            UPDATE_PATIENT,
+            json!({"i": {"id": patient, "medical": {"notes": "Seen today."}}}),
+        ),
+        DeletePatient => (
+            "mutation($id: UUID!) { deletePatient(id: $id) }",
+            json!({"id": app.create_patient(clinic, "Temp", &unique).await}),
+        ),
+        ReadContact => (
+            "query($id: UUID!) { patient(id: $id) { contact { phone } } }",
+            json!({"id": patient}),
+        ),
+        ReadMedical => (
+            "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": patient}),
+        ),
+    }
+}
+
+const CREATE_PATIENT: &str =
+    "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }";
+const UPDATE_PATIENT: &str =
+    "mutation($i: UpdatePatientInput!) { updatePatient(input: $i) { id } }";
+
+fn new_patient(sections: Value) -> Value {
+    let mut input =
+        json!({"firstName": "Grace", "lastName": "Hopper", "dateOfBirth": "1990-12-09"});
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(sections.as_object().unwrap().clone());
+    input
+}
+
+async fn throwaway_user(app: &TestApp, admin: &str, unique: &str) -> String {
+    let response = app
+        .graphql(
+            Some(admin),
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"username": format!("t{unique}"), "password": "a long enough password", "role": "FRONT_DESK"}}),
+        )
+        .await;
+    response.ok()["createUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn throwaway_clinic(app: &TestApp, sysadmin: &str, unique: &str) -> String {
+    let response = app
+        .graphql(
+            Some(sysadmin),
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { tenant { id } } }",
+            json!({"i": {"name": "Throwaway", "slug": format!("t{unique}"),
+                         "adminUsername": "admin", "adminPassword": "a long enough password"}}),
+        )
+        .await;
+    response.ok()["createTenant"]["tenant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

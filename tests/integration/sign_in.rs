@@ -1,0 +1,143 @@
+//! Signing in: the right clinic, username and password give a short-lived token that `me`
+//! honours; every wrong combination gets the same UNAUTHENTICATED answer, and repeated failures
+//! lock the account for a while.
+
+use hpms::identity::Role;
+use serde_json::json;
+
+use crate::helpers::{TEST_PASSWORD, TestApp};
+
+const LOGIN: &str = "mutation($t: String!, $u: String!, $p: String!) {
+  login(tenant: $t, username: $u, password: $p) { token expiresAt user { id username role } } }";
+
+#[tokio::test]
+async fn a_user_signs_in_by_slug_or_id_and_me_returns_them() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+
+    for tenant in [clinic.slug.clone(), clinic.tenant_id.to_string()] {
+        let response = app
+            .graphql(
+                None,
+                LOGIN,
+                json!({"t": tenant, "u": "Provider", "p": TEST_PASSWORD}),
+            )
+            .await;
+        let login = &response.ok()["login"];
+        assert_eq!(login["user"]["role"], "PROVIDER");
+        let expires_at: chrono::DateTime<chrono::Utc> =
+            login["expiresAt"].as_str().unwrap().parse().unwrap();
+        let lifetime = expires_at - chrono::Utc::now();
+        assert!(
+            lifetime > chrono::Duration::minutes(14) && lifetime <= chrono::Duration::minutes(15),
+            "tokens live 15 minutes by default, this one {lifetime}"
+        );
+
+        let token = login["token"].as_str().unwrap();
+        let me = app
+            .graphql(
+                Some(token),
+                "{ me { id username role isActive } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(me.ok()["me"]["id"], clinic.user(Role::Provider).to_string());
+        assert_eq!(me.ok()["me"]["username"], "provider");
+    }
+}
+
+#[tokio::test]
+async fn every_failed_sign_in_looks_the_same() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let admin = clinic.token(Role::ClinicAdmin);
+    let deactivated = clinic.user(Role::BillingManager);
+    app.graphql(
+        Some(admin),
+        "mutation($id: UUID!) { deactivateUser(id: $id) { isActive } }",
+        json!({"id": deactivated}),
+    )
+    .await
+    .ok();
+    let dormant = app.clinic("dormant").await;
+    let sysadmin = app.system_admin().await;
+    app.graphql(
+        Some(&sysadmin),
+        "mutation($id: UUID!) { setTenantActive(id: $id, active: false) { isActive } }",
+        json!({"id": dormant.tenant_id}),
+    )
+    .await
+    .ok();
+
+    let attempts = [
+        (
+            "wrong password",
+            "north",
+            "provider",
+            "not the password at all",
+        ),
+        ("unknown user", "north", "nobody", TEST_PASSWORD),
+        ("unknown clinic", "south", "provider", TEST_PASSWORD),
+        ("deactivated user", "north", "billing", TEST_PASSWORD),
+        ("deactivated clinic", "dormant", "provider", TEST_PASSWORD),
+    ];
+    let mut answers = Vec::new();
+    for (case, tenant, username, password) in attempts {
+        let response = app
+            .graphql(
+                None,
+                LOGIN,
+                json!({"t": tenant, "u": username, "p": password}),
+            )
+            .await;
+        assert_eq!(response.code(), "UNAUTHENTICATED", "{case}");
+        assert!(response.data().is_null(), "{case}: no data");
+        answers.push(response.errors()[0]["message"].clone());
+    }
+    assert!(
+        answers.windows(2).all(|pair| pair[0] == pair[1]),
+        "one message for every failure, so none tells which part was wrong: {answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let app = TestApp::spawn().await;
+    app.clinic("north").await;
+    for _ in 0..5 {
+        let response = app
+            .graphql(
+                None,
+                LOGIN,
+                json!({"t": "north", "u": "frontdesk", "p": "wrong guess!!"}),
+            )
+            .await;
+        assert_eq!(response.code(), "UNAUTHENTICATED");
+    }
+    let locked = app
+        .graphql(
+            None,
+            LOGIN,
+            json!({"t": "north", "u": "frontdesk", "p": TEST_PASSWORD}),
+        )
+        .await;
+    assert_eq!(locked.code(), "UNAUTHENTICATED");
+    let error = &locked.errors()[0];
+    assert!(
+        error["message"].as_str().unwrap().contains("try again in"),
+        "{error}"
+    );
+    assert!(error["extensions"]["retryAfterSeconds"].as_u64().unwrap() > 0);
+
+    // Other accounts are unaffected.
+    app.login("north", "provider").await;
+}
+
+#[tokio::test]
+async fn requests_without_a_token_can_only_sign_in() {
+    let app = TestApp::spawn().await;
+    let response = app.graphql(None, "{ me { id } }", json!({})).await;
+    assert_eq!(response.code(), "UNAUTHENTICATED");
+    let response = app.graphql(None, "{ version }", json!({})).await;
+    assert_eq!(response.ok()["version"], env!("CARGO_PKG_VERSION"));
+}

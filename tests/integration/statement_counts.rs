@@ -1,0 +1,42 @@
+//! No N+1: a page of patients with their decrypted PHI costs the same handful of SQL statements
+//! whether it holds 5 patients or 50 (PHI reads are audited in one statement per request).
+
+use hpms::identity::Role;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+const PAGE: &str = "query($first: Int!) { patients(first: $first) { edges { node {
+  id firstName lastName dateOfBirth contact { phone email } medical { allergies } } } } }";
+
+#[tokio::test]
+async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    for index in 0..54 {
+        app.create_patient(&clinic, "Many", &format!("Patient{index:02}"))
+            .await;
+    }
+
+    let mut costs = Vec::new();
+    for first in [5, 50] {
+        let before = app.statements.get();
+        let response = app
+            .graphql(
+                Some(clinic.token(Role::Provider)),
+                PAGE,
+                json!({"first": first}),
+            )
+            .await;
+        let shown = response.ok()["patients"]["edges"].as_array().unwrap().len();
+        assert_eq!(shown, first);
+        costs.push(app.statements.get() - before);
+    }
+    println!(
+        "statements for 5 patients: {}, for 50: {}",
+        costs[0], costs[1]
+    );
+    assert_eq!(costs[0], costs[1], "statements must not grow with the page");
+    // Tenant settings, principal check, the page, the Read audit.
+    assert!(costs[1] <= 4, "{} statements for one page", costs[1]);
+}
