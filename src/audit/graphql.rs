@@ -66,6 +66,7 @@ impl AuditQuery {
     /// The clinic's audit log, newest first. ClinicAdmin only. `from` is inclusive, `to`
     /// exclusive.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

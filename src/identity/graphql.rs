@@ -114,6 +114,7 @@ impl IdentityQuery {
     }
 
     /// The clinic's users, by username. ClinicAdmin only.
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -133,6 +134,7 @@ impl IdentityQuery {
     }
 
     /// All clinics, by slug. SystemAdmin only.
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,

@@ -240,6 +240,7 @@ impl PatientsQuery {
 
     /// The clinic's patients by last name, then first name. `search` matches the start of the
     /// name in either order ("lov", "ada lov", "lovelace a"), ignoring case and accents.
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
     async fn patients(
         &self,
         ctx: &Context<'_>,

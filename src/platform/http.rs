@@ -8,13 +8,14 @@ use std::time::Duration;
 use anyhow::Context;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::{Router, extract::DefaultBodyLimit};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::identity::{LoginService, LoginThrottle, TokenKeys};
 use crate::patients::PhiKeyring;
@@ -22,7 +23,8 @@ use crate::platform::config::ServeSettings;
 use crate::platform::db::{self, StatementCounter};
 use crate::platform::graphql::Api;
 
-/// Largest request body accepted; bigger bodies get 413 before any parsing.
+/// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
+/// axum's DefaultBodyLimit, which the GraphQL extractor's streaming read does not consult.)
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Shortest token-signing secret accepted (HS256 wants at least its 256-bit output).
 const MIN_TOKEN_SECRET_BYTES: usize = 32;
@@ -68,7 +70,7 @@ impl App {
             .route("/graphql", get(graphiql).post(graphql))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             .with_state(state);
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(App {

@@ -43,6 +43,15 @@ impl<K: DeserializeOwned> PageRequest<K> {
     }
 }
 
+/// A list's share of a request's complexity budget: its page size times what each row asks for,
+/// so `first: 100` with a deep selection costs what it will cost to resolve.
+pub fn complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.map_or(DEFAULT_PAGE_SIZE, |n| {
+        n.clamp(1, MAX_PAGE_SIZE as i32) as u64
+    });
+    rows as usize * child_complexity.max(1)
+}
+
 /// Builds a connection from up to `limit()` rows, each with its sort key.
 pub fn connection<K: Serialize, N: OutputType>(
     request: &PageRequest<K>,

@@ -138,9 +138,14 @@ async fn no_function_or_view_reads_past_row_level_security() {
     .await;
     assert_eq!(
         definer_functions,
-        Some(vec!["record_read(text,uuid[])".to_owned()]),
-        "the one SECURITY DEFINER function the application role may call adds Read audit rows \
-         for its own clinic (audit_trail.rs tests it); any other would need the same scrutiny"
+        Some(vec![
+            "record_read(text,uuid[])".to_owned(),
+            "login_account(text,text)".to_owned()
+        ]),
+        "the SECURITY DEFINER functions the application role may call: record_read adds Read \
+         audit rows for its own clinic (audit_trail.rs tests it); login_account returns the \
+         sign-in data of active accounts of active clinics only (sign_in.rs tests it); any other \
+         would need the same scrutiny"
     );
 
     let views: Option<Vec<String>> = scalar(

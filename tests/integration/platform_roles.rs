@@ -1,6 +1,7 @@
 //! Only the platform tenant holds SystemAdmin accounts, and it holds nothing else: a clinic user
 //! given role 1 would otherwise become a platform administrator, because the tenants policy
-//! trusts the role the server sets.
+//! trusts the role the server sets. The one write across clinics, onboarding, lets a SystemAdmin
+//! add a ClinicAdmin to a clinic and nothing more.
 
 use hpms::identity::Role;
 use hpms::platform::db::TenantScope;
@@ -91,4 +92,66 @@ async fn there_is_at_most_one_platform_tenant() {
     )
     .await;
     assert_sqlstate(second, "23505", "a second platform tenant");
+}
+
+#[tokio::test]
+async fn onboarding_lets_a_system_admin_add_a_clinic_admin_and_nothing_else() {
+    let db = TestDb::new().await;
+    let platform = create_platform(&db).await;
+    let clinic = db.create_clinic("alpha").await;
+    let add_user =
+        "insert into users (tenant_id, username, password_hash, role_id) values ($1, $2, 'x', $3)";
+
+    for (who, scope, username, role) in [
+        (
+            "a SystemAdmin adding a Provider",
+            platform,
+            "dr.new",
+            Role::Provider,
+        ),
+        (
+            "a ClinicAdmin of another clinic",
+            TenantScope {
+                tenant_id: Uuid::new_v4(),
+                ..clinic.admin()
+            },
+            "boss2",
+            Role::ClinicAdmin,
+        ),
+        (
+            "a SystemAdmin adding a SystemAdmin",
+            platform,
+            "root2",
+            Role::SystemAdmin,
+        ),
+    ] {
+        let tx = db.begin(scope).await;
+        let result = exec(
+            &tx,
+            add_user,
+            [clinic.tenant_id.into(), username.into(), role.id().into()],
+        )
+        .await;
+        assert!(result.is_err(), "{who} must be refused");
+    }
+
+    let tx = db.begin(platform).await;
+    exec(
+        &tx,
+        add_user,
+        [
+            clinic.tenant_id.into(),
+            "boss2".into(),
+            Role::ClinicAdmin.id().into(),
+        ],
+    )
+    .await
+    .expect("a SystemAdmin adds a clinic's ClinicAdmin");
+    let visible: i64 = crate::helpers::scalar(
+        &tx,
+        "select count(*) from users where tenant_id = $1",
+        [clinic.tenant_id.into()],
+    )
+    .await;
+    assert_eq!(visible, 0, "and still reads nothing of the clinic");
 }

@@ -89,14 +89,19 @@ impl TestApp {
         Gql(response.json().await.expect("the response is JSON"))
     }
 
-    /// Signs in through the API and returns the token; the test fails if sign-in does.
+    /// Signs in with the test password through the API and returns the token; the test fails if
+    /// sign-in does.
     pub async fn login(&self, tenant: &str, username: &str) -> String {
+        self.login_with(tenant, username, TEST_PASSWORD).await
+    }
+
+    pub async fn login_with(&self, tenant: &str, username: &str, password: &str) -> String {
         let response = self
             .graphql(
                 None,
                 "mutation($t: String!, $u: String!, $p: String!) {
                    login(tenant: $t, username: $u, password: $p) { token } }",
-                json!({ "t": tenant, "u": username, "p": TEST_PASSWORD }),
+                json!({ "t": tenant, "u": username, "p": password }),
             )
             .await;
         response.data()["login"]["token"]
