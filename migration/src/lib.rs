@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261126_000001_foundation;
 mod m20261126_000002_api_core;
+mod m20261126_000003_scheduling_api;
 mod tenant_table;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_api_core::Migration),
+            Box::new(m20261126_000003_scheduling_api::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! What the GraphQL API core needs beyond the foundation: the sign-in lookup and onboarding
-//! policy (`sql/login.sql`) and indexed accent-insensitive patient search
-//! (`sql/patient_search.sql`).
+//! (`sql/login.sql`), indexed accent-insensitive patient search (`sql/patient_search.sql`) and
+//! Read audit rows that say which PHI sections were shown (`sql/audit_reads.sql`).
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +14,8 @@ impl MigrationTrait for Migration {
         db.execute_unprepared(include_str!("../../sql/login.sql"))
             .await?;
         db.execute_unprepared(include_str!("../../sql/patient_search.sql"))
+            .await?;
+        db.execute_unprepared(include_str!("../../sql/audit_reads.sql"))
             .await?;
         Ok(())
     }

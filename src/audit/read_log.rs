@@ -1,6 +1,6 @@
 //! Reads of decrypted PHI, gathered while a request runs and written as `Read` audit rows in
-//! one statement per entity just before its transaction commits, so a list of 100 patients
-//! costs one audit statement, not 100.
+//! one statement per entity and section just before its transaction commits, so a list of 100
+//! patients costs one audit statement per section shown, not 100.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -10,26 +10,27 @@ use uuid::Uuid;
 
 #[derive(Default)]
 pub struct ReadLog {
-    reads: Mutex<BTreeMap<&'static str, Vec<Uuid>>>,
+    /// (entity, section) → ids.
+    reads: Mutex<BTreeMap<(&'static str, &'static str), Vec<Uuid>>>,
 }
 
 impl ReadLog {
-    pub fn record(&self, entity: &'static str, id: Uuid) {
+    pub fn record(&self, entity: &'static str, section: &'static str, id: Uuid) {
         let mut reads = self
             .reads
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let ids = reads.entry(entity).or_default();
+        let ids = reads.entry((entity, section)).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }
     }
 
-    /// Writes the gathered reads through `record_read()` (sql/audit.sql), which stamps them with
-    /// the transaction's clinic and user.
+    /// Writes the gathered reads through `record_read()` (sql/audit_reads.sql), which stamps
+    /// them with the transaction's clinic and user.
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let reads = std::mem::take(&mut *self.reads.lock().unwrap_or_else(|p| p.into_inner()));
-        for (entity, ids) in reads {
+        for ((entity, section), ids) in reads {
             let id_array = format!(
                 "{{{}}}",
                 ids.iter()
@@ -39,8 +40,8 @@ impl ReadLog {
             );
             db.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "select record_read($1, $2::uuid[])",
-                [entity.into(), id_array.into()],
+                "select record_read($1, $2::uuid[], array[$3])",
+                [entity.into(), id_array.into(), section.into()],
             ))
             .await?;
         }

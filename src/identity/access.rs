@@ -75,13 +75,25 @@ impl Permission {
 }
 
 impl Role {
-    /// The RBAC paragraph of DESIGN.md as a table. Deleting a patient hides their clinical
+    /// The RBAC paragraph of DESIGN.md as a table: each role lists what it may do, so a new
+    /// permission is granted to no one until added here. Deleting a patient hides their clinical
     /// history from everyone, so it is an administrator's act, not the front desk's.
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::SystemAdmin => matches!(permission, ManageClinics),
-            Role::ClinicAdmin => !matches!(permission, ManageClinics),
+            Role::ClinicAdmin => matches!(
+                permission,
+                ManageUsers
+                    | ReadAuditLog
+                    | ReadPatients
+                    | WritePatients
+                    | DeletePatients
+                    | ReadContact
+                    | WriteContact
+                    | ReadMedical
+                    | WriteMedical
+            ),
             Role::Provider => matches!(
                 permission,
                 ReadPatients

@@ -15,9 +15,13 @@ pub mod user {
         pub password_hash: String,
         pub role_id: i16,
         pub is_active: bool,
+        /// Goes up with every password change; tokens of older versions are refused.
+        pub credential_version: i32,
         pub is_deleted: bool,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
+        /// A provider's weekly hours, as `scheduling::WorkingHours` writes them.
+        pub working_hours: Json,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::identity::entity::{tenant, user};
+use crate::identity::login::SignInBudget;
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
 use crate::identity::{LoginService, Permission, Role, password, store};
 use crate::platform::error::ApiError;
@@ -24,15 +25,17 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<user::Model> for User {
-    fn from(model: user::Model) -> Self {
-        User {
+impl TryFrom<user::Model> for User {
+    type Error = ApiError;
+
+    fn try_from(model: user::Model) -> Result<Self, ApiError> {
+        Ok(User {
             id: model.id,
             username: model.username,
-            role: Role::from_id(model.role_id).unwrap_or(Role::FrontDesk),
+            role: Role::from_id(model.role_id).ok_or_else(ApiError::internal)?,
             is_active: model.is_active,
             created_at: model.created_at.into(),
-        }
+        })
     }
 }
 
@@ -109,8 +112,8 @@ impl IdentityQuery {
         let session = session(ctx)?;
         store::find_user(session.db(), session.principal.user_id)
             .await?
-            .map(User::from)
-            .ok_or_else(crate::identity::rejected_credentials)
+            .ok_or_else(crate::identity::rejected_token)?
+            .try_into()
     }
 
     /// The clinic's users, by username. ClinicAdmin only.
@@ -128,8 +131,8 @@ impl IdentityQuery {
         let rows = store::list_users(session.db(), role, page.after.as_deref(), page.limit())
             .await?
             .into_iter()
-            .map(|model| (model.username.clone(), User::from(model)))
-            .collect();
+            .map(|model| Ok((model.username.clone(), User::try_from(model)?)))
+            .collect::<Result<_, ApiError>>()?;
         Ok(connection(&page, rows))
     }
 
@@ -167,6 +170,15 @@ impl IdentityMutation {
         username: String,
         password: String,
     ) -> Result<LoginPayload, ApiError> {
+        let budget = ctx
+            .data::<SignInBudget>()
+            .map_err(|_| ApiError::internal())?;
+        if !budget.take() {
+            return Err(ApiError::bad_input(
+                "login",
+                "sign in once per request; send each login separately",
+            ));
+        }
         let signed_in = ctx
             .data::<LoginService>()
             .map_err(|_| ApiError::internal())?
@@ -202,14 +214,10 @@ impl IdentityMutation {
         let tenant_id = Uuid::new_v4();
         let admin_id = Uuid::new_v4();
         let hash = password::hash(password.into_inner()).await?;
-        store::insert_tenant(session.db(), tenant_id, &name, slug.as_str(), false).await?;
-        store::insert_user(
+        store::onboard_clinic(
             session.db(),
-            tenant_id,
-            admin_id,
-            username.as_str(),
-            hash,
-            Role::ClinicAdmin,
+            (tenant_id, &name, slug.as_str()),
+            (admin_id, username.as_str(), hash),
         )
         .await?;
         let tenant = store::find_tenant(session.db(), tenant_id)
@@ -324,6 +332,6 @@ impl IdentityMutation {
 async fn found_user(db: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<User, ApiError> {
     store::find_user(db, id)
         .await?
-        .map(User::from)
-        .ok_or_else(|| ApiError::not_found("user"))
+        .ok_or_else(|| ApiError::not_found("user"))?
+        .try_into()
 }

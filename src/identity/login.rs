@@ -1,6 +1,7 @@
 //! Sign-in: clinic + username + password in, a short-lived token out.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sea_orm::DatabaseConnection;
 
@@ -10,8 +11,11 @@ use crate::identity::throttle::LoginThrottle;
 use crate::identity::token::TokenKeys;
 use crate::platform::error::ApiError;
 
-/// Longest password even looked at: anything longer is no password of ours, and hashing it
-/// would only cost CPU.
+/// Inputs longer than these cannot belong to an account (a clinic is named by a slug of at most
+/// 63 characters or a 36-character id; usernames have at most 100), so they are refused before
+/// any lookup, hashing or lockout bookkeeping.
+const MAX_CLINIC_BYTES: usize = 64;
+const MAX_USERNAME_BYTES: usize = 100;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The sign-in capability, in the schema's data. It holds the pool privately and uses it for
@@ -28,6 +32,10 @@ pub struct SignedIn {
     pub token: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     pub account: LoginAccount,
+}
+
+fn failed() -> ApiError {
+    ApiError::unauthenticated("sign-in failed: check the clinic, username and password")
 }
 
 impl LoginService {
@@ -51,35 +59,55 @@ impl LoginService {
         username: &str,
         password: &str,
     ) -> Result<SignedIn, ApiError> {
-        if let Some(seconds) = self.throttle.locked_for(clinic, username) {
-            return Err(ApiError::unauthenticated(format!(
+        let (clinic, username) = (clinic.trim(), username.trim());
+        if clinic.len() > MAX_CLINIC_BYTES
+            || username.len() > MAX_USERNAME_BYTES
+            || password.len() > MAX_PASSWORD_BYTES
+        {
+            return Err(failed());
+        }
+        let account = store::login_account(&self.pool, clinic, username).await?;
+        // One count per account however it is named (slug or id, any case); names that match
+        // no account are counted by name.
+        let throttle_key = match &account {
+            Some(account) => account.principal.user_id.to_string(),
+            None => format!("{}\u{0}{}", clinic.to_lowercase(), username.to_lowercase()),
+        };
+        self.throttle
+            .try_attempt(&throttle_key)
+            .map_err(|seconds| {
+                ApiError::unauthenticated(format!(
                 "too many failed sign-in attempts for this account; try again in {seconds} seconds"
             ))
-            .with_retry_after(seconds));
-        }
-        let account = if password.len() <= MAX_PASSWORD_BYTES {
-            store::login_account(&self.pool, clinic.trim(), username.trim()).await?
-        } else {
-            None
-        };
+            .with_retry_after(seconds)
+            })?;
         let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = password::verify(password.to_owned(), stored_hash).await;
         match account {
             Some(account) if matches => {
-                self.throttle.record_success(clinic, username);
-                let (token, expires_at) = self.tokens.issue(&account.principal)?;
+                self.throttle.succeeded(&throttle_key);
+                let (token, expires_at) = self
+                    .tokens
+                    .issue(&account.principal, account.credential_version)?;
                 Ok(SignedIn {
                     token,
                     expires_at,
                     account,
                 })
             }
-            _ => {
-                self.throttle.record_failure(clinic, username);
-                Err(ApiError::unauthenticated(
-                    "sign-in failed: check the clinic, username and password",
-                ))
-            }
+            _ => Err(failed()),
         }
+    }
+}
+
+/// Allows one sign-in per request: aliases could otherwise repeat `login` hundreds of times in
+/// one request and turn it into a password-spraying tool.
+#[derive(Default)]
+pub struct SignInBudget(AtomicBool);
+
+impl SignInBudget {
+    /// True the first time in a request, false after.
+    pub fn take(&self) -> bool {
+        !self.0.swap(true, Ordering::Relaxed)
     }
 }

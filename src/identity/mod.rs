@@ -14,8 +14,8 @@ mod token;
 
 pub use access::{Permission, Principal};
 pub use graphql::{IdentityMutation, IdentityQuery};
-pub use login::LoginService;
+pub use login::{LoginService, SignInBudget};
 pub use model::{ClinicSlug, NewPassword, Username};
 pub use role::Role;
 pub use throttle::LoginThrottle;
-pub use token::{TokenKeys, rejected_credentials};
+pub use token::{TokenKeys, rejected_token};

@@ -74,6 +74,10 @@ impl ClinicSlug {
                 "must be 2 to 63 characters of letters, digits and hyphens, not starting with a hyphen",
             ));
         }
+        // Sign-in takes a slug or a clinic id; a slug that reads as an id would be ambiguous.
+        if uuid::Uuid::parse_str(&slug).is_ok() {
+            return Err(ApiError::bad_input(field, "must not look like a clinic id"));
+        }
         Ok(ClinicSlug(slug))
     }
 
@@ -118,6 +122,7 @@ mod tests {
         assert!(ClinicSlug::parse("s", "-north").is_err());
         assert!(ClinicSlug::parse("s", "n").is_err());
         assert!(ClinicSlug::parse("s", "north_side").is_err());
+        assert!(ClinicSlug::parse("s", "67e55044-10b1-426f-9247-bb680e5fe0c8").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `tenants` rows and nothing else).
 
 use chrono::{DateTime, FixedOffset};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, Statement,
@@ -13,22 +13,25 @@ use uuid::Uuid;
 use crate::identity::entity::{tenant, user};
 use crate::identity::{Principal, Role};
 
-/// Whether the principal's user is still active, undeleted, in an active clinic and in the role
-/// the token claims. Checked on every request, so deactivation and role changes act at once.
+/// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
+/// token claims and at the credential version it was issued under. Checked on every request, so
+/// deactivation, role and password changes act at once.
 pub async fn principal_is_current(
     db: &impl ConnectionTrait,
     principal: &Principal,
+    credential_version: i32,
 ) -> Result<bool, DbErr> {
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "select 1 from users u join tenants t on t.id = u.tenant_id
-             where u.tenant_id = $1 and u.id = $2 and u.role_id = $3
+             where u.tenant_id = $1 and u.id = $2 and u.role_id = $3 and u.credential_version = $4
                and u.is_active and not u.is_deleted and t.is_active",
             [
                 principal.tenant_id.into(),
                 principal.user_id.into(),
                 principal.role.id().into(),
+                credential_version.into(),
             ],
         ))
         .await?;
@@ -40,6 +43,7 @@ pub struct LoginAccount {
     pub principal: Principal,
     pub username: String,
     pub password_hash: String,
+    pub credential_version: i32,
     pub created_at: DateTime<FixedOffset>,
 }
 
@@ -54,7 +58,8 @@ pub async fn login_account(
     let Some(row) = pool
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "select tenant_id, user_id, username, role_id, password_hash, created_at
+            "select tenant_id, user_id, username, role_id, password_hash, credential_version,
+                    created_at
              from login_account($1, $2)",
             [clinic.into(), username.into()],
         ))
@@ -74,7 +79,8 @@ pub async fn login_account(
         },
         username: row.try_get_by_index(2)?,
         password_hash: row.try_get_by_index(4)?,
-        created_at: row.try_get_by_index(5)?,
+        credential_version: row.try_get_by_index(5)?,
+        created_at: row.try_get_by_index(6)?,
     }))
 }
 
@@ -107,7 +113,7 @@ pub async fn list_users(
         .await
 }
 
-/// Inserts a user without reading it back: onboarding inserts into a clinic it cannot read.
+/// Inserts a user without reading it back (bootstrap inserts before any read policy applies).
 pub async fn insert_user(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -129,7 +135,8 @@ pub async fn insert_user(
     Ok(())
 }
 
-/// Changes a user's role and/or password; false when no such user is in the clinic.
+/// Changes a user's role and/or password (a new password ends the user's sessions); false when
+/// no such user is in the clinic.
 pub async fn update_user(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -144,7 +151,12 @@ pub async fn update_user(
         update = update.col_expr(user::Column::RoleId, Expr::value(role.id()));
     }
     if let Some(hash) = password_hash {
-        update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
+        update = update
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(
+                user::Column::CredentialVersion,
+                Expr::col(user::Column::CredentialVersion).add(1),
+            );
     }
     Ok(update.exec(db).await?.rows_affected == 1)
 }
@@ -183,6 +195,31 @@ pub async fn list_clinics(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// Creates a clinic and its first ClinicAdmin through `onboard_clinic()` (sql/login.sql), the
+/// one write across clinics; the transaction must carry the SystemAdmin role.
+pub async fn onboard_clinic(
+    db: &impl ConnectionTrait,
+    clinic: (Uuid, &str, &str),
+    admin: (Uuid, &str, String),
+) -> Result<(), DbErr> {
+    let (clinic_id, name, slug) = clinic;
+    let (admin_id, username, password_hash) = admin;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "select onboard_clinic($1, $2, $3, $4, $5, $6)",
+        [
+            clinic_id.into(),
+            name.into(),
+            slug.into(),
+            admin_id.into(),
+            username.into(),
+            password_hash.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
 }
 
 pub async fn insert_tenant(

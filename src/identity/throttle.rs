@@ -1,6 +1,8 @@
-//! Slows password guessing: after `MAX_FAILURES` failed sign-ins for one clinic and username
-//! within the lockout window, further attempts are refused until the window passes, whether or
-//! not the account exists (so the lockout reveals nothing either).
+//! Slows password guessing: each sign-in attempt for an account is counted before its password
+//! is checked, and once `MAX_FAILURES` attempts within the lockout window have not succeeded,
+//! further attempts are refused until the window passes. Counting first means parallel guesses
+//! cannot slip past the limit while earlier ones are still being verified. Attempts for names
+//! that match no account are counted too, so the lockout reveals nothing either.
 //!
 //! The counts live in this server instance's memory: N instances behind a load balancer allow
 //! N times as many guesses. Argon2's cost bounds the rate anyway; a shared limiter belongs with
@@ -10,17 +12,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failed attempts allowed before an account is locked.
+/// Attempts allowed per account and window before it is locked.
 pub const MAX_FAILURES: u32 = 5;
-/// Beyond this many tracked accounts, expired entries are swept so memory stays bounded.
-const SWEEP_ABOVE: usize = 10_000;
+/// Beyond this many tracked accounts, expired and then unlocked entries are dropped, so an
+/// attacker inventing names cannot grow the map without bound.
+const MAX_TRACKED: usize = 50_000;
 
 pub struct LoginThrottle {
     lockout: Duration,
-    failures: Mutex<HashMap<String, Failures>>,
+    attempts: Mutex<HashMap<String, Attempts>>,
 }
 
-struct Failures {
+struct Attempts {
     count: u32,
     first_at: Instant,
 }
@@ -29,59 +32,46 @@ impl LoginThrottle {
     pub fn new(lockout: Duration) -> LoginThrottle {
         LoginThrottle {
             lockout,
-            failures: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn key(clinic: &str, username: &str) -> String {
-        format!(
-            "{}\u{0}{}",
-            clinic.trim().to_lowercase(),
-            username.trim().to_lowercase()
-        )
-    }
-
-    /// `Some(seconds to wait)` while the account is locked.
-    pub fn locked_for(&self, clinic: &str, username: &str) -> Option<u64> {
-        let failures = self
-            .failures
+    /// Counts an attempt for `account`; `Err(seconds to wait)` while it is locked.
+    pub fn try_attempt(&self, account: &str) -> Result<(), u64> {
+        let mut attempts = self
+            .attempts
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let entry = failures.get(&Self::key(clinic, username))?;
+        if attempts.len() >= MAX_TRACKED {
+            attempts.retain(|_, entry| entry.first_at.elapsed() < self.lockout);
+        }
+        if attempts.len() >= MAX_TRACKED {
+            attempts.retain(|_, entry| entry.count >= MAX_FAILURES);
+        }
+        let entry = attempts.entry(account.to_owned()).or_insert(Attempts {
+            count: 0,
+            first_at: Instant::now(),
+        });
         let elapsed = entry.first_at.elapsed();
-        (entry.count >= MAX_FAILURES && elapsed < self.lockout)
-            .then(|| (self.lockout - elapsed).as_secs().max(1))
-    }
-
-    pub fn record_failure(&self, clinic: &str, username: &str) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, entry| entry.first_at.elapsed() < self.lockout);
-        }
-        let entry = failures
-            .entry(Self::key(clinic, username))
-            .or_insert(Failures {
-                count: 0,
-                first_at: Instant::now(),
-            });
-        if entry.first_at.elapsed() >= self.lockout {
-            *entry = Failures {
+        if elapsed >= self.lockout {
+            *entry = Attempts {
                 count: 0,
                 first_at: Instant::now(),
             };
+        } else if entry.count >= MAX_FAILURES {
+            return Err((self.lockout - elapsed).as_secs().max(1));
         }
         entry.count += 1;
+        Ok(())
     }
 
-    pub fn record_success(&self, clinic: &str, username: &str) {
-        let mut failures = self
-            .failures
+    /// Forgets the attempts of an account that has just signed in.
+    pub fn succeeded(&self, account: &str) {
+        let mut attempts = self
+            .attempts
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        failures.remove(&Self::key(clinic, username));
+        attempts.remove(account);
     }
 }
 
@@ -90,29 +80,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_locks_after_the_allowed_failures_and_unlocks_on_success() {
+    fn an_account_locks_after_the_allowed_attempts_and_unlocks_on_success() {
         let throttle = LoginThrottle::new(Duration::from_secs(60));
-        for _ in 0..MAX_FAILURES - 1 {
-            throttle.record_failure("clinic", "Ann");
+        for _ in 0..MAX_FAILURES {
+            assert!(throttle.try_attempt("ann").is_ok());
         }
-        assert_eq!(throttle.locked_for("clinic", "ann"), None);
-        throttle.record_failure("CLINIC", "ann");
         assert!(
             throttle
-                .locked_for("clinic", "ann")
-                .is_some_and(|s| s <= 60)
+                .try_attempt("ann")
+                .is_err_and(|seconds| seconds <= 60)
         );
-        assert_eq!(throttle.locked_for("clinic", "bob"), None);
-        throttle.record_success("clinic", "ann");
-        assert_eq!(throttle.locked_for("clinic", "ann"), None);
+        assert!(throttle.try_attempt("bob").is_ok());
+        throttle.succeeded("ann");
+        assert!(throttle.try_attempt("ann").is_ok());
     }
 
     #[test]
     fn a_lock_expires_with_its_window() {
         let throttle = LoginThrottle::new(Duration::ZERO);
-        for _ in 0..MAX_FAILURES {
-            throttle.record_failure("clinic", "ann");
+        for _ in 0..MAX_FAILURES + 1 {
+            assert!(throttle.try_attempt("ann").is_ok());
         }
-        assert_eq!(throttle.locked_for("clinic", "ann"), None);
     }
 }

@@ -27,6 +27,8 @@ struct Claims {
     /// The clinic's id.
     tid: String,
     role: String,
+    /// The user's credential version when issued (see sql/login.sql).
+    ver: i32,
     iat: i64,
     nbf: i64,
     exp: i64,
@@ -55,8 +57,12 @@ impl TokenKeys {
         }
     }
 
-    /// A signed token for `principal` and the moment it expires.
-    pub fn issue(&self, principal: &Principal) -> Result<(String, DateTime<Utc>), ApiError> {
+    /// A signed token for `principal` at `credential_version`, and the moment it expires.
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        credential_version: i32,
+    ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
         let expires_at = now
             + chrono::Duration::from_std(self.lifetime).map_err(|e| ApiError::internal_from(&e))?;
@@ -65,6 +71,7 @@ impl TokenKeys {
             sub: principal.user_id.to_string(),
             tid: principal.tenant_id.to_string(),
             role: principal.role.name().to_owned(),
+            ver: credential_version,
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
@@ -74,22 +81,24 @@ impl TokenKeys {
         Ok((token, expires_at))
     }
 
-    /// The principal a token names, if its signature, algorithm, issuer and times are right.
-    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+    /// The principal a token names and the credential version it was issued under, if its
+    /// signature, algorithm, issuer and times are right.
+    pub fn verify(&self, token: &str) -> Result<(Principal, i32), ApiError> {
         let invalid = || ApiError::unauthenticated(INVALID_TOKEN);
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?
             .claims;
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: Uuid::parse_str(&claims.tid).map_err(|_| invalid())?,
             user_id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
             role: Role::from_name(&claims.role).ok_or_else(invalid)?,
-        })
+        };
+        Ok((principal, claims.ver))
     }
 }
 
-/// The message every rejected credential gets (token or sign-in), so that the shape of an
-/// error never tells an unknown user from a wrong password or a deactivated clinic.
-pub fn rejected_credentials() -> ApiError {
+/// The answer to every rejected token, whatever was wrong with it: forged, expired, or naming a
+/// user who is deactivated, changed role or password, or whose clinic is deactivated.
+pub fn rejected_token() -> ApiError {
     ApiError::unauthenticated(INVALID_TOKEN)
 }

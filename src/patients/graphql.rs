@@ -37,9 +37,7 @@ impl Patient {
     }
 
     fn document(&self, ctx: &Context<'_>) -> Result<&PhiDocument, ApiError> {
-        let keyring = ctx
-            .data::<Arc<PhiKeyring>>()
-            .map_err(|_| ApiError::internal())?;
+        let keyring = keyring(ctx)?;
         self.document
             .get_or_init(|| {
                 open_document(keyring, &self.model)
@@ -56,16 +54,18 @@ impl Patient {
             })
     }
 
-    /// Decrypts the section `permission` guards, audits the read and returns the document.
+    /// Decrypts the `section` that `permission` guards, audits the read and returns the
+    /// document.
     fn read_section(
         &self,
         ctx: &Context<'_>,
         permission: Permission,
+        section: &'static str,
     ) -> Result<&PhiDocument, ApiError> {
         let session = session(ctx)?;
         session.require(permission)?;
         let document = self.document(ctx)?;
-        session.record_read(AUDITED_ENTITY, self.model.id);
+        session.record_read(AUDITED_ENTITY, section, self.model.id);
         Ok(document)
     }
 }
@@ -101,21 +101,21 @@ impl Patient {
         self.model.dob
     }
 
-    /// Phone, email, address. FrontDesk, Provider and ClinicAdmin; each read is audited.
-    /// Null, with a FORBIDDEN error, for other roles.
+    /// Phone, email, address. FrontDesk, Provider and ClinicAdmin; each read is audited. For
+    /// other roles, a FORBIDDEN error and no value.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>, ApiError> {
         Ok(Some(
-            self.read_section(ctx, Permission::ReadContact)?
+            self.read_section(ctx, Permission::ReadContact, "contact")?
                 .contact
                 .clone(),
         ))
     }
 
-    /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited.
-    /// Null, with a FORBIDDEN error, for other roles.
+    /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited. For other
+    /// roles, a FORBIDDEN error and no value.
     async fn medical(&self, ctx: &Context<'_>) -> Result<Option<Medical>, ApiError> {
         Ok(Some(
-            self.read_section(ctx, Permission::ReadMedical)?
+            self.read_section(ctx, Permission::ReadMedical, "medical")?
                 .medical
                 .clone(),
         ))

@@ -148,19 +148,19 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
     (
         "tenants_slug_key",
         ErrorCode::Conflict,
-        "slug",
+        "input.slug",
         "a clinic with this slug already exists; choose another",
     ),
     (
         "users_username_key",
         ErrorCode::Conflict,
-        "username",
+        "input.username",
         "a user with this username already exists in your clinic",
     ),
     (
         "users_system_admin_only_on_platform",
         ErrorCode::BadUserInput,
-        "role",
+        "input.role",
         "the SystemAdmin role exists only on the platform",
     ),
 ];
@@ -240,10 +240,14 @@ fn argument_at(query: &str, line: usize, column: usize) -> Option<&str> {
     let text = query.lines().nth(line.checked_sub(1)?)?;
     let before: &str = &text[..text.char_indices().nth(column.checked_sub(1)?)?.0];
     let before = before.trim_end().strip_suffix(':')?.trim_end();
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |index| index + 1);
-    Some(&before[start..]).filter(|name| !name.is_empty())
+    // A GraphQL name is ASCII, so the name is the trailing run of ASCII name characters; cutting
+    // where that run starts is always on a character boundary.
+    let name_length = before
+        .bytes()
+        .rev()
+        .take_while(|byte| byte.is_ascii_alphanumeric() || *byte == b'_')
+        .count();
+    Some(&before[before.len() - name_length..]).filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
@@ -257,6 +261,10 @@ mod tests {
         let query = "query($id: UUID!) {\n  patient(id:$id) { id }\n}";
         assert_eq!(argument_at(query, 2, 14), Some("id"));
         assert_eq!(argument_at(query, 1, 1), None);
+        let query = "{ patient(\u{feff}id: \"oops\") { id } }";
+        assert_eq!(argument_at(query, 1, 16), Some("id"));
+        let query = "{ patient(\u{feff}: \"oops\") { id } }";
+        assert_eq!(argument_at(query, 1, 14), None);
         assert_eq!(argument_at(query, 9, 1), None);
     }
 }

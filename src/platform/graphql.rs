@@ -4,20 +4,26 @@
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Context, EmptySubscription, MergedObject, Object, Request, Response, Schema};
+use async_graphql::parser::types::{
+    DocumentOperations, OperationDefinition, OperationType, Selection,
+};
+use async_graphql::{
+    Context, EmptySubscription, MergedObject, Object, Request, Response, Schema, Value,
+};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::audit::{AuditQuery, ReadLog};
 use crate::identity::{
-    IdentityMutation, IdentityQuery, LoginService, Permission, Principal, TokenKeys, store,
+    IdentityMutation, IdentityQuery, LoginService, Permission, Principal, SignInBudget, TokenKeys,
+    rejected_token, store,
 };
 use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
 use crate::platform::db;
 use crate::platform::error::{ApiError, assign_missing_codes};
 
-/// Deepest selection a request may nest; deeper queries are rejected before execution.
-const MAX_DEPTH: usize = 12;
+/// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
+/// introspection query nests 13 deep; the complexity limit is what bounds the cost of a request.
+const MAX_DEPTH: usize = 16;
 /// Largest total complexity (roughly, fields resolved) a request may ask for.
 const MAX_COMPLEXITY: usize = 2_000;
 
@@ -68,9 +74,10 @@ impl Session {
         self.principal.require(permission)
     }
 
-    /// Notes that decrypted PHI of `entity` row `id` is in the response (audited as a `Read`).
-    pub fn record_read(&self, entity: &'static str, id: uuid::Uuid) {
-        self.read_log.record(entity, id);
+    /// Notes that the `section` of `entity` row `id` was decrypted into the response (audited
+    /// as a `Read` naming the section).
+    pub fn record_read(&self, entity: &'static str, section: &'static str, id: uuid::Uuid) {
+        self.read_log.record(entity, section, id);
     }
 }
 
@@ -106,15 +113,18 @@ impl Api {
     /// Executes one GraphQL request. With a bearer token the operation runs inside one tenant
     /// transaction that commits only if the response has no errors (queries commit regardless:
     /// their only writes are the audit rows of what they showed); without one, only what needs
-    /// no session (sign-in, the version) can succeed.
+    /// no session (sign-in, the version) can succeed. A request that only signs in ignores any
+    /// token, so a stale token left in a client's headers cannot stop a new sign-in.
     pub async fn execute(&self, bearer_token: Option<&str>, request: Request) -> Response {
         let query = request.query.clone();
+        let kind = OperationKind::of(&request);
+        let request = request.data(SignInBudget::default());
         let mut response = match bearer_token {
-            None => self.schema.execute(request).await,
-            Some(token) => self
-                .execute_authenticated(token, request)
+            Some(token) if kind != OperationKind::SignIn => self
+                .execute_authenticated(token, kind, request)
                 .await
                 .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
+            _ => self.schema.execute(request).await,
         };
         assign_missing_codes(&mut response, &query);
         response
@@ -123,13 +133,13 @@ impl Api {
     async fn execute_authenticated(
         &self,
         token: &str,
+        kind: OperationKind,
         request: Request,
     ) -> Result<Response, ApiError> {
-        let principal = self.tokens.verify(token)?;
-        let is_query = is_query(&request);
+        let (principal, credential_version) = self.tokens.verify(token)?;
         let transaction = db::begin_tenant_transaction(&self.db, &principal.scope()).await?;
-        if !store::principal_is_current(&transaction, &principal).await? {
-            return Err(crate::identity::rejected_credentials());
+        if !store::principal_is_current(&transaction, &principal, credential_version).await? {
+            return Err(rejected_token());
         }
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
@@ -138,31 +148,59 @@ impl Api {
             transaction: Arc::clone(&transaction),
             read_log: Arc::clone(&read_log),
         };
-        let response = self.schema.execute(request.data(session)).await;
+        let mut response = self.schema.execute(request.data(session)).await;
         // Executing consumed the request and its data, so this is the last handle.
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
-        if response.is_ok() || is_query {
+        if response.is_ok() || kind == OperationKind::Query {
             read_log.flush(&transaction).await?;
             transaction.commit().await?;
         } else {
             transaction.rollback().await?;
+            // async-graphql keeps the fields that succeeded; after a rollback they describe
+            // changes that did not happen (and could show PHI whose read was not audited).
+            response.data = Value::Null;
         }
         Ok(response)
     }
 }
 
-/// Whether the request's operation is certainly a query. Anything unparsable counts as not, so
-/// it commits only if it ran without errors (which it will not).
-fn is_query(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+/// What a request's operation is, as far as committing is concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OperationKind {
+    /// Certainly a query: commits whatever its errors.
+    Query,
+    /// A mutation of nothing but `login`: needs no session.
+    SignIn,
+    /// A mutation, or anything unparsable: commits only without errors (and will have some).
+    Other,
+}
+
+impl OperationKind {
+    fn of(request: &Request) -> OperationKind {
+        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+            return OperationKind::Other;
+        };
+        let operation = match (&document.operations, request.operation_name.as_deref()) {
+            (DocumentOperations::Single(operation), _) => Some(&operation.node),
+            (DocumentOperations::Multiple(operations), Some(name)) => {
+                operations.get(name).map(|operation| &operation.node)
+            }
+            (DocumentOperations::Multiple(_), None) => None,
+        };
+        match operation {
+            Some(operation) if operation.ty == OperationType::Query => OperationKind::Query,
+            Some(operation) if only_signs_in(operation) => OperationKind::SignIn,
+            _ => OperationKind::Other,
+        }
+    }
+}
+
+fn only_signs_in(operation: &OperationDefinition) -> bool {
+    operation.ty == OperationType::Mutation
+        && operation.selection_set.node.items.iter().all(|item| {
+            matches!(&item.node, Selection::Field(field)
+                if matches!(field.node.name.node.as_str(), "login" | "__typename"))
+        })
 }
 
 impl ApiError {

@@ -50,6 +50,7 @@ impl App {
             "HPMS_TOKEN_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
         );
         let phi = PhiKeyring::from_config(&settings.phi.phi_keys)?;
+        crate::identity::password::warm_up();
         let mut db = db::connect(&settings.database.database_url, settings.db_pool_size)
             .await
             .context("connecting to the database (DATABASE_URL)")?;

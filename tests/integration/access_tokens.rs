@@ -17,7 +17,7 @@ fn claims(clinic: &ApiClinic, role: Role, issued_offset: i64, lifetime: i64) -> 
     let now = chrono::Utc::now().timestamp() + issued_offset;
     json!({
         "iss": "hpms", "sub": clinic.user(role).to_string(), "tid": clinic.tenant_id.to_string(),
-        "role": role.name(), "iat": now, "nbf": now, "exp": now + lifetime,
+        "role": role.name(), "ver": 1, "iat": now, "nbf": now, "exp": now + lifetime,
     })
 }
 
@@ -198,4 +198,31 @@ async fn deactivating_a_clinic_ends_its_tokens_and_reactivating_restores_sign_in
     .await
     .ok();
     app.login("north", "admin").await;
+}
+
+#[tokio::test]
+async fn changing_a_password_ends_the_sessions_opened_with_the_old_one() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let old_session = clinic.token(Role::Provider);
+    app.graphql(
+        Some(clinic.token(Role::ClinicAdmin)),
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }",
+        json!({"i": {"id": clinic.user(Role::Provider), "password": "a brand new password"}}),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        app.graphql(Some(old_session), ME, json!({})).await.code(),
+        "UNAUTHENTICATED"
+    );
+    let new_session = app
+        .login_with("north", "provider", "a brand new password")
+        .await;
+    assert!(
+        app.graphql(Some(&new_session), ME, json!({}))
+            .await
+            .errors()
+            .is_empty()
+    );
 }

@@ -94,6 +94,43 @@ async fn each_mutation_is_audited_with_the_acting_user() {
     assert_eq!(rows[1]["oldValues"]["last_name"], "Lovelace");
     assert_eq!(rows[1]["newValues"]["last_name"], "King");
     assert_eq!(rows[1]["newValues"]["phi_data"], "[encrypted]");
+
+    let admin_token = clinic.token(Role::ClinicAdmin);
+    app.graphql(
+        Some(admin_token),
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }",
+        json!({"i": {"id": nurse, "role": "PROVIDER", "password": "another long password"}}),
+    )
+    .await
+    .ok();
+    app.graphql(
+        Some(admin_token),
+        "mutation($id: UUID!) { deactivateUser(id: $id) { id } }",
+        json!({"id": nurse}),
+    )
+    .await
+    .ok();
+    let rows = audit(&app, &clinic, json!({"entity": "users", "id": nurse})).await;
+    let changes: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["action"].as_str().unwrap(),
+                row["newValues"]["role_id"].as_i64().unwrap(),
+                row["newValues"]["is_active"].as_bool().unwrap(),
+                row["userId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("UPDATE", 3, false, admin.as_str()),
+            ("UPDATE", 3, true, admin.as_str()),
+            ("CREATE", 5, true, admin.as_str())
+        ]
+    );
+    assert!(!rows[1].to_string().contains("argon2"), "{}", rows[1]);
 }
 
 #[tokio::test]
@@ -133,6 +170,11 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
     let mut expected = vec![clinic.patient_id.to_string(), second.to_string()];
     expected.sort();
     assert_eq!(read_ids, expected, "one Read row per patient shown");
+    assert!(
+        rows.iter()
+            .all(|row| row["newValues"] == json!({"shown": ["contact"]})),
+        "each Read row names the section shown: {rows:?}"
+    );
 
     // A refused PHI read shows nothing and records nothing.
     let refused = app
@@ -166,6 +208,14 @@ async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
         .await;
     let sysadmin_id = me.ok()["me"]["id"].as_str().unwrap().to_owned();
 
+    let tenant_id = created.ok()["createTenant"]["tenant"]["id"].clone();
+    app.graphql(
+        Some(&sysadmin),
+        "mutation($id: UUID!) { setTenantActive(id: $id, active: true) { id } }",
+        json!({"id": tenant_id}),
+    )
+    .await
+    .ok();
     let boss = app.login("east", "boss").await;
     let rows = app
         .graphql(
@@ -179,8 +229,13 @@ async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
         .iter()
         .map(|edge| edge["node"]["entityName"].as_str().unwrap())
         .collect();
-    assert_eq!(entities, vec!["users", "tenants"]);
-    assert_eq!(rows[0]["node"]["entityId"], admin_id.as_str());
+    assert_eq!(
+        entities,
+        vec!["tenants", "users", "tenants"],
+        "reactivation, admin, clinic"
+    );
+    assert_eq!(rows[0]["node"]["action"], "UPDATE");
+    assert_eq!(rows[1]["node"]["entityId"], admin_id.as_str());
     assert!(
         rows.iter()
             .all(|edge| edge["node"]["userId"] == sysadmin_id.as_str())

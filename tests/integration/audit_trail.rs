@@ -305,11 +305,18 @@ async fn a_phi_read_is_recorded_for_the_current_clinic_and_user_only() {
     let tx = db.begin(clinic.admin()).await;
     exec(
         &tx,
-        "select record_read('patients', array[$1::uuid])",
+        "select record_read('patients', array[$1::uuid], array['medical'])",
         [clinic.patient_id.into()],
     )
     .await
     .unwrap();
+    let shown: String = scalar(
+        &tx,
+        "select new_values::text from audit_logs where action = 'Read'",
+        [],
+    )
+    .await;
+    assert_eq!(shown, r#"{"shown": ["medical"]}"#);
     let (entity, user): (String, Uuid) = (
         scalar(
             &tx,
@@ -340,16 +347,29 @@ async fn a_phi_read_is_recorded_for_the_current_clinic_and_user_only() {
     let without_clinic = db.begin_without_tenant().await;
     let refused = exec(
         &without_clinic,
-        "select record_read('patients', array[gen_random_uuid()])",
+        "select record_read('patients', array[gen_random_uuid()], array['contact'])",
         [],
     )
     .await;
     assert_sqlstate(refused, "42501", "recording a read with no clinic set");
 
+    let without_sections = db.begin(clinic.admin()).await;
+    let refused = exec(
+        &without_sections,
+        "select record_read('patients', array[gen_random_uuid()])",
+        [],
+    )
+    .await;
+    assert_sqlstate(
+        refused,
+        "42501",
+        "the application role records reads only with the sections shown",
+    );
+
     let unknown = db.begin(clinic.admin()).await;
     let refused = exec(
         &unknown,
-        "select record_read('no_such_table', array[gen_random_uuid()])",
+        "select record_read('no_such_table', array[gen_random_uuid()], array['contact'])",
         [],
     )
     .await;

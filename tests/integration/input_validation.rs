@@ -194,5 +194,5 @@ async fn a_duplicate_username_is_a_conflict_naming_the_field() {
         )
         .await;
     assert_eq!(response.code(), "CONFLICT");
-    assert_eq!(response.field(), "username");
+    assert_eq!(response.field(), "input.username");
 }

@@ -14,6 +14,7 @@ mod clinic_boundaries;
 mod cross_tenant_references;
 mod demo_data;
 mod double_booking;
+mod failed_requests;
 mod graphql_schema;
 mod input_validation;
 mod ledger;

@@ -25,6 +25,13 @@ async fn the_stored_column_never_holds_plaintext() {
     assert_eq!(response.ok()["updatePatient"]["medical"]["notes"], MARKER);
 
     let owner = app.db.begin_as_owner(admin_scope(&clinic)).await;
+    let sealed_rows: i64 = scalar(
+        &owner,
+        "select count(*) from patients where phi_data is not null",
+        [],
+    )
+    .await;
+    assert_eq!(sealed_rows, 1, "the owner sees the row it searches");
     let plaintext_rows: i64 = scalar(
         &owner,
         "select count(*) from patients

@@ -1,7 +1,7 @@
 //! Only the platform tenant holds SystemAdmin accounts, and it holds nothing else: a clinic user
 //! given role 1 would otherwise become a platform administrator, because the tenants policy
-//! trusts the role the server sets. The one write across clinics, onboarding, lets a SystemAdmin
-//! add a ClinicAdmin to a clinic and nothing more.
+//! trusts the role the server sets. The one write across clinics, onboarding, creates a new
+//! clinic with its first admin and cannot reach an existing clinic.
 
 use hpms::identity::Role;
 use hpms::platform::db::TenantScope;
@@ -95,63 +95,58 @@ async fn there_is_at_most_one_platform_tenant() {
 }
 
 #[tokio::test]
-async fn onboarding_lets_a_system_admin_add_a_clinic_admin_and_nothing_else() {
+async fn onboarding_creates_a_new_clinic_with_its_admin_and_cannot_reach_an_existing_one() {
     let db = TestDb::new().await;
     let platform = create_platform(&db).await;
     let clinic = db.create_clinic("alpha").await;
-    let add_user =
-        "insert into users (tenant_id, username, password_hash, role_id) values ($1, $2, 'x', $3)";
-
-    for (who, scope, username, role) in [
-        (
-            "a SystemAdmin adding a Provider",
-            platform,
-            "dr.new",
-            Role::Provider,
-        ),
-        (
-            "a ClinicAdmin of another clinic",
-            TenantScope {
-                tenant_id: Uuid::new_v4(),
-                ..clinic.admin()
-            },
-            "boss2",
-            Role::ClinicAdmin,
-        ),
-        (
-            "a SystemAdmin adding a SystemAdmin",
-            platform,
-            "root2",
-            Role::SystemAdmin,
-        ),
-    ] {
-        let tx = db.begin(scope).await;
-        let result = exec(
-            &tx,
-            add_user,
-            [clinic.tenant_id.into(), username.into(), role.id().into()],
-        )
-        .await;
-        assert!(result.is_err(), "{who} must be refused");
-    }
+    let add_admin = "insert into users (tenant_id, username, password_hash, role_id) values ($1, 'boss2', 'x', 2)";
+    let onboard = "select onboard_clinic($1, 'New clinic', $2, gen_random_uuid(), 'boss', 'x')";
 
     let tx = db.begin(platform).await;
-    exec(
+    let refused = exec(&tx, add_admin, [clinic.tenant_id.into()]).await;
+    assert_sqlstate(
+        refused,
+        "42501",
+        "a SystemAdmin adding an admin to an existing clinic",
+    );
+    let tx = db.begin(platform).await;
+    let refused = exec(
         &tx,
-        add_user,
-        [
-            clinic.tenant_id.into(),
-            "boss2".into(),
-            Role::ClinicAdmin.id().into(),
-        ],
+        onboard,
+        [clinic.tenant_id.into(), "alpha-again".into()],
     )
-    .await
-    .expect("a SystemAdmin adds a clinic's ClinicAdmin");
+    .await;
+    assert_sqlstate(refused, "23505", "onboarding into an existing clinic's id");
+
+    let tx = db.begin(clinic.admin()).await;
+    let refused = exec(&tx, onboard, [Uuid::new_v4().into(), "sneaky".into()]).await;
+    assert_sqlstate(refused, "42501", "a ClinicAdmin onboarding a clinic");
+
+    let new_clinic = Uuid::new_v4();
+    let tx = db.begin(platform).await;
+    exec(&tx, onboard, [new_clinic.into(), "gamma".into()])
+        .await
+        .expect("a SystemAdmin onboards a clinic");
     let visible: i64 = crate::helpers::scalar(
         &tx,
         "select count(*) from users where tenant_id = $1",
-        [clinic.tenant_id.into()],
+        [new_clinic.into()],
     )
     .await;
-    assert_eq!(visible, 0, "and still reads nothing of the clinic");
+    assert_eq!(visible, 0, "and reads nothing of it");
+    tx.commit().await.unwrap();
+    let as_new_admin = db
+        .begin(TenantScope {
+            tenant_id: new_clinic,
+            user_id: None,
+            role: Role::ClinicAdmin,
+        })
+        .await;
+    let admins: i64 = crate::helpers::scalar(
+        &as_new_admin,
+        "select count(*) from users where role_id = 2",
+        [],
+    )
+    .await;
+    assert_eq!(admins, 1);
 }

@@ -55,11 +55,9 @@ async fn every_tenant_table_has_forced_rls_and_a_fail_closed_tenant_policy() {
     ))
     .await;
     let app_role: String = scalar(&db.app, "select current_user::text", []).await;
-    // The one exception, onboarding, admits only a SystemAdmin inserting a ClinicAdmin
-    // (platform_roles.rs proves it narrow).
     assert_none(&db, "every policy that applies to the application role is keyed on app.tenant_id in USING and WITH CHECK", &rule(&format!(
         "select array_agg(t.name || '.' || p.polname) from tenant_tables t join pg_policy p on p.polrelid = t.oid
-          where (t.name, p.polname) <> ('users', 'platform_onboards_clinic_admin') and exists (select from unnest(p.polroles) as r(role_oid)
+          where exists (select from unnest(p.polroles) as r(role_oid)
                          where r.role_oid = 0 or pg_has_role('{app_role}', r.role_oid, 'member'))
             and (coalesce(pg_get_expr(p.polqual, p.polrelid), 'app.tenant_id') not like '%app.tenant_id%'
               or coalesce(pg_get_expr(p.polwithcheck, p.polrelid), 'app.tenant_id') not like '%app.tenant_id%')"

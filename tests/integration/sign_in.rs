@@ -141,3 +141,67 @@ async fn requests_without_a_token_can_only_sign_in() {
     let response = app.graphql(None, "{ version }", json!({})).await;
     assert_eq!(response.ok()["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    let app = TestApp::spawn().await;
+    app.clinic("north").await;
+    let guesses = (0..20).map(|index| {
+        let app = &app;
+        async move {
+            app.graphql(
+                None,
+                LOGIN,
+                json!({"t": "north", "u": "frontdesk", "p": format!("guess number {index}")}),
+            )
+            .await
+        }
+    });
+    let responses = futures::future::join_all(guesses).await;
+    let checked = responses
+        .iter()
+        .filter(|response| {
+            !response.errors()[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("try again in")
+        })
+        .count();
+    assert_eq!(
+        checked, 5,
+        "only five of twenty parallel guesses get their password checked"
+    );
+}
+
+#[tokio::test]
+async fn one_request_signs_in_once() {
+    let app = TestApp::spawn().await;
+    app.clinic("north").await;
+    let aliases = format!(
+        "mutation {{ {} }}",
+        (0..3)
+            .map(|i| format!("a{i}: login(tenant: \"north\", username: \"frontdesk\", password: \"{TEST_PASSWORD}\") {{ token }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let response = app.graphql(None, &aliases, json!({})).await;
+    assert_eq!(response.codes(), ["BAD_USER_INPUT", "BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn a_stale_token_in_the_headers_does_not_stop_a_new_sign_in() {
+    let app = TestApp::spawn().await;
+    app.clinic("north").await;
+    let response = app
+        .graphql(
+            Some("expired.or.garbage"),
+            LOGIN,
+            json!({"t": "north", "u": "provider", "p": TEST_PASSWORD}),
+        )
+        .await;
+    assert!(response.ok()["login"]["token"].is_string());
+    let response = app
+        .graphql(Some("expired.or.garbage"), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(response.code(), "UNAUTHENTICATED");
+}

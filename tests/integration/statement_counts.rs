@@ -1,5 +1,5 @@
 //! No N+1: a page of patients with their decrypted PHI costs the same handful of SQL statements
-//! whether it holds 5 patients or 50 (PHI reads are audited in one statement per request).
+//! whether it holds 5 patients or 50 (PHI reads are audited in one statement per section shown).
 
 use hpms::identity::Role;
 use serde_json::json;
@@ -37,6 +37,6 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
         costs[0], costs[1]
     );
     assert_eq!(costs[0], costs[1], "statements must not grow with the page");
-    // Tenant settings, principal check, the page, the Read audit.
-    assert!(costs[1] <= 4, "{} statements for one page", costs[1]);
+    // Tenant settings, principal check, the page, one Read audit per section shown.
+    assert!(costs[1] <= 5, "{} statements for one page", costs[1]);
 }

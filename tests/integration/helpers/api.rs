@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::{TestDb, exec};
+use super::{TestDb, exec, insert_tenant};
 
 /// The password of every user the API tests create.
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
@@ -132,17 +132,7 @@ impl TestApp {
                 role: Role::SystemAdmin,
             })
             .await;
-        exec(
-            &tx,
-            "insert into tenants (id, name, slug) values ($1, $2, $3)",
-            [
-                tenant_id.into(),
-                format!("Clinic {slug}").into(),
-                slug.into(),
-            ],
-        )
-        .await
-        .expect("tenant inserts");
+        insert_tenant(&tx, tenant_id, slug).await;
         for role in CLINIC_ROLES {
             let id = Uuid::new_v4();
             exec(
@@ -312,8 +302,9 @@ impl Gql {
 
 impl TestApp {
     /// What a refused request must leave unchanged: the clinic's audit rows, users and
-    /// patients (deleted ones included), and the number of clinics.
-    pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 4] {
+    /// patients (deleted ones included), the number of clinics, and every audit row of any
+    /// clinic (counted as the owner, one clinic at a time).
+    pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 5] {
         let as_admin = self
             .db
             .begin(TenantScope {
@@ -330,11 +321,30 @@ impl TestApp {
                 role: Role::SystemAdmin,
             })
             .await;
+        let clinics: Vec<Uuid> = super::scalar(
+            &as_platform,
+            "select coalesce(array_agg(id), '{}') from tenants",
+            [],
+        )
+        .await;
+        let mut all_audit_rows = 0;
+        for tenant_id in clinics {
+            let as_owner = self
+                .db
+                .begin_as_owner(TenantScope {
+                    tenant_id,
+                    user_id: None,
+                    role: Role::ClinicAdmin,
+                })
+                .await;
+            all_audit_rows += super::count(&as_owner, "audit_logs").await;
+        }
         [
             super::count(&as_admin, "audit_logs").await,
             super::count(&as_admin, "users").await,
             super::count(&as_admin, "patients").await,
             super::count(&as_platform, "tenants").await,
+            all_audit_rows,
         ]
     }
 }

@@ -157,17 +157,7 @@ impl TestDb {
             role: Role::SystemAdmin,
         };
         let tx = self.begin(onboarding).await;
-        exec(
-            &tx,
-            "insert into tenants (id, name, slug) values ($1, $2, $3)",
-            [
-                tenant_id.into(),
-                format!("Clinic {slug}").into(),
-                slug.into(),
-            ],
-        )
-        .await
-        .expect("tenant inserts");
+        insert_tenant(&tx, tenant_id, slug).await;
         let admin_id =
             insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
         // From here on the clinic's own admin sets the clinic up, so its audit rows name a user.
@@ -382,6 +372,21 @@ pub async fn insert_patient(
         [tenant_id.into(), first.into(), last.into()],
     )
     .await
+}
+
+/// Inserts clinic `slug`'s tenants row, in a transaction with the SystemAdmin role.
+pub async fn insert_tenant(tx: &DatabaseTransaction, tenant_id: Uuid, slug: &str) {
+    exec(
+        tx,
+        "insert into tenants (id, name, slug) values ($1, $2, $3)",
+        [
+            tenant_id.into(),
+            format!("Clinic {slug}").into(),
+            slug.into(),
+        ],
+    )
+    .await
+    .expect("tenant inserts");
 }
 
 fn statement<I: IntoIterator<Item = Value>>(sql: &str, values: I) -> Statement {
