@@ -55,6 +55,18 @@ pub enum Permission {
     WriteContact,
     ReadMedical,
     WriteMedical,
+    ManageAppointmentTypes,
+    ManageWorkingHours,
+    /// See appointments, free slots and who they are with.
+    ReadSchedule,
+    /// Book, reschedule and cancel appointments.
+    Book,
+    /// Book outside a provider's working hours.
+    OverrideWorkingHours,
+    /// Record that a patient arrived or did not show up.
+    RecordArrival,
+    /// Start and complete visits.
+    RecordVisit,
 }
 
 impl Permission {
@@ -70,6 +82,13 @@ impl Permission {
             Permission::WriteContact => "change patients' contact details",
             Permission::ReadMedical => "read patients' medical information",
             Permission::WriteMedical => "change patients' medical information",
+            Permission::ManageAppointmentTypes => "manage appointment types",
+            Permission::ManageWorkingHours => "set providers' working hours",
+            Permission::ReadSchedule => "read the schedule",
+            Permission::Book => "book, reschedule or cancel appointments",
+            Permission::OverrideWorkingHours => "book outside a provider's working hours",
+            Permission::RecordArrival => "record arrivals and no-shows",
+            Permission::RecordVisit => "start or complete visits",
         }
     }
 }
@@ -93,6 +112,13 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ManageAppointmentTypes
+                    | ManageWorkingHours
+                    | ReadSchedule
+                    | Book
+                    | OverrideWorkingHours
+                    | RecordArrival
+                    | RecordVisit
             ),
             Role::Provider => matches!(
                 permission,
@@ -102,11 +128,21 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ReadSchedule
+                    | Book
+                    | RecordArrival
+                    | RecordVisit
             ),
-            Role::BillingManager => matches!(permission, ReadPatients),
+            Role::BillingManager => matches!(permission, ReadPatients | ReadSchedule),
             Role::FrontDesk => matches!(
                 permission,
-                ReadPatients | WritePatients | ReadContact | WriteContact
+                ReadPatients
+                    | WritePatients
+                    | ReadContact
+                    | WriteContact
+                    | ReadSchedule
+                    | Book
+                    | RecordArrival
             ),
         }
     }

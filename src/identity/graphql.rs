@@ -13,6 +13,7 @@ use crate::identity::{LoginService, Permission, Role, password, store};
 use crate::platform::error::ApiError;
 use crate::platform::graphql::session;
 use crate::platform::paging::{PageRequest, connection};
+use crate::scheduling::WorkingHours;
 
 /// A user of a clinic (or, for SystemAdmins, of the platform).
 #[derive(SimpleObject, Clone)]
@@ -23,6 +24,8 @@ pub struct User {
     /// Deactivated users cannot sign in, and their tokens stop working at once.
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    /// A provider's weekly working hours, in the clinic's time zone; empty for other roles.
+    pub working_hours: Vec<WorkingHours>,
 }
 
 impl TryFrom<user::Model> for User {
@@ -35,6 +38,8 @@ impl TryFrom<user::Model> for User {
             role: Role::from_id(model.role_id).ok_or_else(ApiError::internal)?,
             is_active: model.is_active,
             created_at: model.created_at.into(),
+            working_hours: serde_json::from_value(model.working_hours)
+                .map_err(|error| ApiError::internal_from(&error))?,
         })
     }
 }
@@ -194,6 +199,7 @@ impl IdentityMutation {
                 role: account.principal.role,
                 is_active: true,
                 created_at: account.created_at.into(),
+                working_hours: Vec::new(),
             },
         })
     }
@@ -231,6 +237,7 @@ impl IdentityMutation {
                 role: Role::ClinicAdmin,
                 is_active: true,
                 created_at: tenant.created_at,
+                working_hours: Vec::new(),
             },
             tenant,
         })

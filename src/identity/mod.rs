@@ -2,7 +2,7 @@
 
 mod access;
 pub mod bootstrap;
-mod entity;
+pub(crate) mod entity;
 mod graphql;
 mod login;
 mod model;
@@ -13,7 +13,7 @@ mod throttle;
 mod token;
 
 pub use access::{Permission, Principal};
-pub use graphql::{IdentityMutation, IdentityQuery};
+pub use graphql::{IdentityMutation, IdentityQuery, User};
 pub use login::{LoginService, SignInBudget};
 pub use model::{ClinicSlug, NewPassword, Username};
 pub use role::Role;

@@ -284,3 +284,20 @@ pub async fn find_tenant_by_slug(
         .one(db)
         .await
 }
+
+/// Replaces a live provider's working hours (validated by the scheduling module).
+pub async fn set_working_hours(
+    db: &impl ConnectionTrait,
+    provider_id: Uuid,
+    hours: serde_json::Value,
+) -> Result<bool, DbErr> {
+    let result = user::Entity::update_many()
+        .col_expr(user::Column::WorkingHours, Expr::value(hours))
+        .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::Id.eq(provider_id))
+        .filter(user::Column::RoleId.eq(Role::Provider.id()))
+        .filter(user::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -29,7 +29,7 @@ pub struct Patient {
 }
 
 impl Patient {
-    fn new(model: patient::Model) -> Patient {
+    pub fn new(model: patient::Model) -> Patient {
         Patient {
             model,
             document: OnceLock::new(),

@@ -1,12 +1,12 @@
 //! Patients: demographics in plain columns, contact and medical details encrypted per row.
 
-mod entity;
+pub(crate) mod entity;
 mod graphql;
 mod model;
 mod phi;
 mod store;
 
-pub use graphql::{PatientsMutation, PatientsQuery};
+pub use graphql::{Patient, PatientsMutation, PatientsQuery};
 pub use model::{Contact, Medical, PhiDocument};
 pub use phi::{PhiError, PhiKeyring};
-pub use store::{NewPatient, insert as insert_patient};
+pub use store::{NewPatient, find as find_live, insert as insert_patient};

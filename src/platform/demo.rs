@@ -1,15 +1,17 @@
-//! `hpms seed-demo`: two clinics to explore in GraphiQL, each with one user per role,
-//! patients (with encrypted PHI), appointment types and a week of appointments. Every clinic's
+//! `hpms seed-demo`: two clinics to explore in GraphiQL, each with one user per role, a
+//! provider working 08:00–17:00 on weekdays (UTC clinics), patients (with encrypted PHI),
+//! appointment types and a week of appointments. Every clinic's
 //! data is written by its own ClinicAdmin, so the audit log reads like a real clinic's.
 //! Clinics that already exist are left alone, so the command is safe to repeat.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::identity::{Role, password, store as identity_store};
 use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
 use crate::platform::db::{self, TenantScope};
+use crate::scheduling::{DayOfWeek, WorkingHours};
 
 /// The password of every demo user. Printed by `make run`; never use outside a demo.
 pub const DEMO_PASSWORD: &str = "demo-password-123";
@@ -120,6 +122,23 @@ async fn seed_clinic(
             provider_id = id;
         }
     }
+    let weekdays = [
+        DayOfWeek::Monday,
+        DayOfWeek::Tuesday,
+        DayOfWeek::Wednesday,
+        DayOfWeek::Thursday,
+        DayOfWeek::Friday,
+    ];
+    let office_hours: Vec<WorkingHours> = weekdays
+        .into_iter()
+        .map(|day| WorkingHours {
+            day,
+            start: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+        })
+        .collect();
+    identity_store::set_working_hours(&tx, provider_id, serde_json::to_value(office_hours)?)
+        .await?;
 
     let mut patient_ids = Vec::new();
     for (index, (first, last, year, allergies)) in DEMO_PATIENTS.into_iter().enumerate() {

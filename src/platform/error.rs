@@ -189,6 +189,11 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// The SQLSTATE of an error PostgreSQL raised ("23P01", …), for domain code that handles one.
+pub fn sqlstate(error: &DbErr) -> Option<String> {
+    database_error_details(error).map(|(code, _)| code)
+}
+
 /// The SQLSTATE and constraint name of an error PostgreSQL raised, if that is what it is.
 fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
     let runtime = match error {

@@ -13,13 +13,18 @@ use async_graphql::{
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::audit::{AuditQuery, ReadLog};
+use crate::identity::entity::user;
 use crate::identity::{
     IdentityMutation, IdentityQuery, LoginService, Permission, Principal, SignInBudget, TokenKeys,
     rejected_token, store,
 };
+use crate::patients::entity::patient;
 use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
 use crate::platform::db;
 use crate::platform::error::{ApiError, assign_missing_codes};
+use crate::platform::loader::{ByIdLoader, by_id};
+use crate::scheduling::entity::appointment_type;
+use crate::scheduling::{SchedulingMutation, SchedulingQuery};
 
 /// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
 /// introspection query nests 13 deep; the complexity limit is what bounds the cost of a request.
@@ -30,10 +35,16 @@ const MAX_COMPLEXITY: usize = 2_000;
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct Query(ServerQuery, IdentityQuery, PatientsQuery, AuditQuery);
+pub struct Query(
+    ServerQuery,
+    IdentityQuery,
+    PatientsQuery,
+    SchedulingQuery,
+    AuditQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, PatientsMutation);
+pub struct Mutation(IdentityMutation, PatientsMutation, SchedulingMutation);
 
 #[derive(Default)]
 pub struct ServerQuery;
@@ -58,11 +69,46 @@ pub fn sdl() -> String {
 }
 
 /// What the resolvers of an authenticated request work with: who is acting, the one tenant
-/// transaction of the request, and the PHI reads to audit before it commits.
+/// transaction of the request, the batched lookups that run on it, and the PHI reads to audit
+/// before it commits.
 pub struct Session {
     pub principal: Principal,
+    pub loaders: Loaders,
     transaction: Arc<DatabaseTransaction>,
     read_log: Arc<ReadLog>,
+}
+
+/// One request's DataLoaders, all on its transaction.
+pub struct Loaders {
+    pub patients: ByIdLoader<patient::Entity>,
+    pub users: ByIdLoader<user::Entity>,
+    pub appointment_types: ByIdLoader<appointment_type::Entity>,
+}
+
+impl Loaders {
+    fn new(transaction: &Arc<DatabaseTransaction>) -> Loaders {
+        let weak = Arc::downgrade(transaction);
+        Loaders {
+            patients: by_id(
+                weak.clone(),
+                patient::Column::Id,
+                Some(patient::Column::IsDeleted),
+                |row: &patient::Model| row.id,
+            ),
+            users: by_id(
+                weak.clone(),
+                user::Column::Id,
+                Some(user::Column::IsDeleted),
+                |row: &user::Model| row.id,
+            ),
+            appointment_types: by_id(
+                weak,
+                appointment_type::Column::Id,
+                Some(appointment_type::Column::IsDeleted),
+                |row: &appointment_type::Model| row.id,
+            ),
+        }
+    }
 }
 
 impl Session {
@@ -145,6 +191,7 @@ impl Api {
         let read_log = Arc::new(ReadLog::default());
         let session = Session {
             principal,
+            loaders: Loaders::new(&transaction),
             transaction: Arc::clone(&transaction),
             read_log: Arc::clone(&read_log),
         };

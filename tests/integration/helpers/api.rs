@@ -163,9 +163,49 @@ impl TestApp {
             users,
             tokens,
             patient_id: Uuid::nil(),
+            type_id: Uuid::nil(),
         };
         clinic.patient_id = self.create_patient(&clinic, "Ada", "Lovelace").await;
+        let consultation = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation { createAppointmentType(input: {name: \"Consultation\", durationMinutes: 30, price: \"80.00\"}) { id } }",
+                json!({}),
+            )
+            .await;
+        clinic.type_id = consultation.ok()["createAppointmentType"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("the appointment type is created");
+        self.set_working_hours(
+            &clinic,
+            clinic.user(Role::Provider),
+            ALL_DAY_EVERY_DAY.clone(),
+        )
+        .await;
         clinic
+    }
+
+    /// Sets a provider's weekly hours as the clinic's ClinicAdmin.
+    pub async fn set_working_hours(&self, clinic: &ApiClinic, provider: Uuid, hours: Value) {
+        self.graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation($p: UUID!, $h: [WorkingHoursInput!]!) { setProviderWorkingHours(providerId: $p, hours: $h) { id } }",
+            json!({"p": provider, "h": hours}),
+        )
+        .await
+        .ok();
+    }
+
+    /// Books the clinic's patient with `provider` from `start` for the type's 30 minutes, as the
+    /// front desk; returns the response.
+    pub async fn book(&self, clinic: &ApiClinic, provider: Uuid, start: &str) -> Gql {
+        self.graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id version status start end } }",
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider, "typeId": clinic.type_id, "start": start}}),
+        )
+        .await
     }
 
     /// Creates a patient as the clinic's ClinicAdmin, with contact and medical details.
@@ -197,6 +237,24 @@ async fn start_server(settings: &ServeSettings) -> (SocketAddr, StatementCounter
     tokio::spawn(app.serve(std::future::pending()));
     (address, statements)
 }
+
+/// Working hours covering the whole of every day, so that tests not about hours can book any time.
+pub static ALL_DAY_EVERY_DAY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    let days = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ];
+    Value::Array(
+        days.iter()
+            .map(|day| json!({"day": day, "start": "00:00:00", "end": "00:00:00"}))
+            .collect(),
+    )
+});
 
 /// The roles a clinic's users can have.
 pub const CLINIC_ROLES: [Role; 4] = [
@@ -235,6 +293,8 @@ pub struct ApiClinic {
     pub users: HashMap<Role, Uuid>,
     pub tokens: HashMap<Role, String>,
     pub patient_id: Uuid,
+    /// A 30-minute, 80.00 "Consultation".
+    pub type_id: Uuid,
 }
 
 impl ApiClinic {

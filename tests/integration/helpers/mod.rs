@@ -16,7 +16,9 @@ use sea_orm::{
 use url::Url;
 use uuid::Uuid;
 
-pub use api::{ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp};
+pub use api::{
+    ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
+};
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
 pub const TENANT_TABLES: [&str; 11] = [

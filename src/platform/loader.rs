@@ -1,0 +1,74 @@
+//! Batched lookups by id for the fields that follow a reference (an appointment's patient,
+//! provider, type): async-graphql's DataLoader gathers the ids a response needs and this loader
+//! fetches them in one query on the request's transaction, so a page costs the same number of
+//! statements whatever its size.
+//!
+//! The loader holds the transaction weakly: DataLoader batches run on spawned tasks, and the
+//! request must be able to take its transaction back to commit the moment execution ends.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::platform::error::ApiError;
+
+/// Loads live rows of entity `E` by id.
+pub struct RowsById<E: EntityTrait> {
+    transaction: Weak<DatabaseTransaction>,
+    id: E::Column,
+    is_deleted: Option<E::Column>,
+    id_of: fn(&E::Model) -> Uuid,
+}
+
+/// A request's DataLoader over `E`.
+pub type ByIdLoader<E> = DataLoader<RowsById<E>>;
+
+/// A DataLoader over `E` for one request. `is_deleted`, when the table has it, hides
+/// soft-deleted rows as everywhere else.
+pub fn by_id<E>(
+    transaction: Weak<DatabaseTransaction>,
+    id: E::Column,
+    is_deleted: Option<E::Column>,
+    id_of: fn(&E::Model) -> Uuid,
+) -> ByIdLoader<E>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+    E::Column: Send + Sync,
+{
+    DataLoader::new(
+        RowsById {
+            transaction,
+            id,
+            is_deleted,
+            id_of,
+        },
+        tokio::spawn,
+    )
+}
+
+impl<E> Loader<Uuid> for RowsById<E>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync + Clone,
+    E::Column: Send + Sync,
+{
+    type Value = E::Model;
+    type Error = ApiError;
+
+    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, ApiError> {
+        let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
+        let mut query = E::find().filter(self.id.is_in(ids.iter().copied()));
+        if let Some(is_deleted) = self.is_deleted {
+            query = query.filter(is_deleted.eq(false));
+        }
+        let rows = query.all(&*transaction).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ((self.id_of)(&row), row))
+            .collect())
+    }
+}

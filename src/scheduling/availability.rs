@@ -1,0 +1,220 @@
+//! Working hours against the clock: which starts of a day are free, and whether an appointment
+//! fits a provider's hours. Working hours are wall-clock times in the clinic's time zone, so a
+//! day with a daylight-saving change has an hour more or less of them; appointments are instants.
+//! A period ending at 00:00 runs to midnight at the end of its day.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::scheduling::model::{DayOfWeek, WorkingHours};
+
+/// Free starts are offered on this grid, counted from the start of each working period.
+pub const SLOT_STEP_MINUTES: i64 = 15;
+
+/// An instant for a wall-clock time in `zone`: the earlier of two in a repeated hour, none in a
+/// skipped one.
+fn instant(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+/// The wall-clock bounds of `period` on `day`.
+fn bounds(day: NaiveDate, period: &WorkingHours) -> (NaiveDateTime, NaiveDateTime) {
+    let end = if period.end == NaiveTime::MIN {
+        (day + Duration::days(1)).and_time(NaiveTime::MIN)
+    } else {
+        day.and_time(period.end)
+    };
+    (day.and_time(period.start), end)
+}
+
+fn periods_on(day: NaiveDate, hours: &[WorkingHours]) -> impl Iterator<Item = &WorkingHours> {
+    let weekday = DayOfWeek::of(day.weekday());
+    hours.iter().filter(move |period| period.day == weekday)
+}
+
+/// Whether [start, end) lies within one working period, read on the clinic's wall clock.
+pub fn fits(hours: &[WorkingHours], zone: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    let local_start = start.with_timezone(&zone).naive_local();
+    let local_end = end.with_timezone(&zone).naive_local();
+    periods_on(local_start.date(), hours).any(|period| {
+        let (open, close) = bounds(local_start.date(), period);
+        open <= local_start && local_end <= close
+    })
+}
+
+/// The starts on `day` (clinic time) from which `duration` fits the working hours without
+/// touching `busy` intervals, not before `not_before`, in time order.
+pub fn free_starts(
+    hours: &[WorkingHours],
+    zone: Tz,
+    day: NaiveDate,
+    duration: Duration,
+    busy: &[(DateTime<Utc>, DateTime<Utc>)],
+    not_before: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let step = Duration::minutes(SLOT_STEP_MINUTES);
+    let mut starts = Vec::new();
+    for period in periods_on(day, hours) {
+        let (open, close) = bounds(day, period);
+        let mut candidate = open;
+        while candidate < close {
+            if let Some(start) = instant(zone, candidate) {
+                let end = start + duration;
+                let free = busy.iter().all(|(from, to)| end <= *from || *to <= start);
+                if start >= not_before && free && fits(hours, zone, start, end) {
+                    starts.push(start);
+                }
+            }
+            candidate += step;
+        }
+    }
+    starts.sort();
+    starts.dedup();
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32, minute: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(hour, minute, 0).unwrap()
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn hhmm(zone: Tz, starts: &[DateTime<Utc>]) -> Vec<String> {
+        starts
+            .iter()
+            .map(|start| start.with_timezone(&zone).format("%H:%M").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn free_starts_skip_bookings_and_stop_where_the_slot_would_overrun() {
+        let zone: Tz = "UTC".parse().unwrap();
+        let hours = [WorkingHours {
+            day: DayOfWeek::Monday,
+            start: at(9, 0),
+            end: at(10, 30),
+        }];
+        let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let busy = [(utc("2030-01-07T09:30:00Z"), utc("2030-01-07T10:00:00Z"))];
+        let starts = free_starts(
+            &hours,
+            zone,
+            day,
+            Duration::minutes(30),
+            &busy,
+            DateTime::<Utc>::MIN_UTC,
+        );
+        assert_eq!(hhmm(zone, &starts), ["09:00", "10:00"]);
+        let tuesday = day + Duration::days(1);
+        assert!(
+            free_starts(
+                &hours,
+                zone,
+                tuesday,
+                Duration::minutes(30),
+                &[],
+                DateTime::<Utc>::MIN_UTC
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_period_ending_at_midnight_offers_the_last_slot_of_the_day() {
+        let zone: Tz = "UTC".parse().unwrap();
+        let hours = [WorkingHours {
+            day: DayOfWeek::Monday,
+            start: at(23, 0),
+            end: at(0, 0),
+        }];
+        let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let starts = free_starts(
+            &hours,
+            zone,
+            day,
+            Duration::minutes(30),
+            &[],
+            DateTime::<Utc>::MIN_UTC,
+        );
+        assert_eq!(hhmm(zone, &starts), ["23:00", "23:15", "23:30"]);
+    }
+
+    #[test]
+    fn on_daylight_saving_days_slots_follow_the_wall_clock() {
+        let zone: Tz = "America/New_York".parse().unwrap();
+        // 2030-03-10: clocks go from 02:00 to 03:00. A night shift 01:00–04:00 is two hours long:
+        // an hour-long visit can start before the jump (ending after it) or at 03:00.
+        let spring = NaiveDate::from_ymd_opt(2030, 3, 10).unwrap();
+        let hours = [WorkingHours {
+            day: DayOfWeek::of(spring.weekday()),
+            start: at(1, 0),
+            end: at(4, 0),
+        }];
+        let starts = free_starts(
+            &hours,
+            zone,
+            spring,
+            Duration::minutes(60),
+            &[],
+            DateTime::<Utc>::MIN_UTC,
+        );
+        assert_eq!(
+            hhmm(zone, &starts),
+            ["01:00", "01:15", "01:30", "01:45", "03:00"]
+        );
+        assert_eq!(starts[0], utc("2030-03-10T06:00:00Z"));
+        // 2030-11-03: clocks go from 02:00 back to 01:00; 09:00 is still 09:00 local.
+        let autumn = NaiveDate::from_ymd_opt(2030, 11, 3).unwrap();
+        let hours = [WorkingHours {
+            day: DayOfWeek::of(autumn.weekday()),
+            start: at(9, 0),
+            end: at(10, 0),
+        }];
+        let starts = free_starts(
+            &hours,
+            zone,
+            autumn,
+            Duration::minutes(60),
+            &[],
+            DateTime::<Utc>::MIN_UTC,
+        );
+        assert_eq!(starts, [utc("2030-11-03T14:00:00Z")]);
+    }
+
+    #[test]
+    fn fitting_is_judged_on_the_clinic_wall_clock() {
+        let zone: Tz = "Europe/Berlin".parse().unwrap();
+        let hours = [WorkingHours {
+            day: DayOfWeek::Monday,
+            start: at(9, 0),
+            end: at(17, 0),
+        }];
+        // 08:00Z is 09:00 in Berlin in winter.
+        assert!(fits(
+            &hours,
+            zone,
+            utc("2030-01-07T08:00:00Z"),
+            utc("2030-01-07T08:30:00Z")
+        ));
+        assert!(!fits(
+            &hours,
+            zone,
+            utc("2030-01-07T07:30:00Z"),
+            utc("2030-01-07T08:30:00Z")
+        ));
+        assert!(!fits(
+            &hours,
+            zone,
+            utc("2030-01-07T15:45:00Z"),
+            utc("2030-01-07T16:15:00Z")
+        ));
+    }
+}

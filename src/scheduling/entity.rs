@@ -1,0 +1,59 @@
+//! SeaORM entities of the scheduling tables; `graphql.rs` decides what a client sees.
+
+pub mod appointment_type {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "appointment_types")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub duration_minutes: i32,
+        pub price: Decimal,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod appointment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "appointments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        pub provider_id: Uuid,
+        pub type_id: Uuid,
+        pub start_time: DateTimeWithTimeZone,
+        pub end_time: DateTimeWithTimeZone,
+        pub status: String,
+        pub cancel_reason: Option<String>,
+        /// The type's price when booked.
+        pub price: Decimal,
+        /// Bumped by a trigger on every update: the optimistic-concurrency version.
+        pub row_version: i64,
+        /// Booked by a ClinicAdmin outside the provider's working hours.
+        pub booked_outside_hours: bool,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,638 @@
+//! Scheduling over GraphQL: appointment types, providers' working hours, booking with no
+//! double-booking, the status flow with optimistic concurrency, and free slots.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::identity::{Permission, Role, User, store as identity_store};
+use crate::patients::Patient;
+use crate::platform::error::ApiError;
+use crate::platform::graphql::{Session, session};
+use crate::platform::input::required_line;
+use crate::platform::paging::{PageRequest, connection};
+use crate::scheduling::availability::{fits, free_starts};
+use crate::scheduling::entity::{appointment, appointment_type};
+use crate::scheduling::model::{
+    AppointmentStatus, WorkingHours, duration_minutes, price, type_name, working_week,
+};
+use crate::scheduling::store::{
+    self, AppointmentChange, AppointmentFilter, Booking, NewAppointment, TypeChanges,
+};
+
+/// A kind of visit: how long it takes and what it costs.
+#[derive(SimpleObject)]
+pub struct AppointmentType {
+    pub id: Uuid,
+    pub name: String,
+    pub duration_minutes: i32,
+    pub price: Decimal,
+}
+
+impl From<appointment_type::Model> for AppointmentType {
+    fn from(model: appointment_type::Model) -> Self {
+        AppointmentType {
+            id: model.id,
+            name: model.name,
+            duration_minutes: model.duration_minutes,
+            price: model.price,
+        }
+    }
+}
+
+/// A booked visit of a patient with a provider.
+pub struct Appointment(appointment::Model);
+
+impl Appointment {
+    fn status_value(&self) -> Result<AppointmentStatus, ApiError> {
+        AppointmentStatus::parse(&self.0.status).ok_or_else(ApiError::internal)
+    }
+}
+
+#[Object]
+impl Appointment {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+
+    async fn start(&self) -> DateTime<Utc> {
+        self.0.start_time.into()
+    }
+
+    async fn end(&self) -> DateTime<Utc> {
+        self.0.end_time.into()
+    }
+
+    async fn status(&self) -> Result<AppointmentStatus, ApiError> {
+        self.status_value()
+    }
+
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.0.cancel_reason.as_deref()
+    }
+
+    /// The type's price when the appointment was booked: what the invoice will bill.
+    async fn price(&self) -> Decimal {
+        self.0.price
+    }
+
+    /// Send it back as `expectedVersion` with any change; a change made meanwhile by someone
+    /// else makes yours a CONFLICT instead of silently overwriting it.
+    async fn version(&self) -> i64 {
+        self.0.row_version
+    }
+
+    /// Booked by a ClinicAdmin outside the provider's working hours.
+    async fn booked_outside_working_hours(&self) -> bool {
+        self.0.booked_outside_hours
+    }
+
+    /// Null if the patient has since been deleted.
+    async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
+        let session = session(ctx)?;
+        Ok(session
+            .loaders
+            .patients
+            .load_one(self.0.patient_id)
+            .await?
+            .map(Patient::new))
+    }
+
+    async fn provider(&self, ctx: &Context<'_>) -> Result<Option<User>, ApiError> {
+        let session = session(ctx)?;
+        session
+            .loaders
+            .users
+            .load_one(self.0.provider_id)
+            .await?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    /// Null if the type has since been deleted.
+    #[graphql(name = "type")]
+    async fn appointment_type(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<AppointmentType>, ApiError> {
+        let session = session(ctx)?;
+        Ok(session
+            .loaders
+            .appointment_types
+            .load_one(self.0.type_id)
+            .await?
+            .map(AppointmentType::from))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.into()
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAppointmentTypeInput {
+    pub name: String,
+    pub duration_minutes: i32,
+    /// At most 2 decimal places, e.g. "80.00".
+    pub price: Decimal,
+}
+
+/// Fields left out keep their value. Appointments already booked keep their times and price.
+#[derive(InputObject)]
+pub struct UpdateAppointmentTypeInput {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub price: Option<Decimal>,
+}
+
+#[derive(InputObject)]
+pub struct BookAppointmentInput {
+    pub patient_id: Uuid,
+    pub provider_id: Uuid,
+    pub type_id: Uuid,
+    pub start: DateTime<Utc>,
+    /// Defaults to start + the type's duration.
+    pub end: Option<DateTime<Utc>>,
+    /// Book outside the provider's working hours (ClinicAdmin only; the appointment is marked).
+    #[graphql(default)]
+    pub override_working_hours: bool,
+}
+
+#[derive(InputObject)]
+pub struct RescheduleAppointmentInput {
+    pub id: Uuid,
+    pub expected_version: i64,
+    pub start: DateTime<Utc>,
+    /// Defaults to the new start + the appointment's current length.
+    pub end: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub override_working_hours: bool,
+}
+
+/// The clinic's time zone, in which working hours are read.
+async fn clinic_zone(session: &Session) -> Result<Tz, ApiError> {
+    let clinic = identity_store::find_tenant(session.db(), session.principal.tenant_id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    clinic.time_zone.parse().map_err(|_| ApiError::internal())
+}
+
+/// An active Provider of the clinic and their working hours; NOT_FOUND for anyone else.
+async fn provider_hours(
+    session: &Session,
+    provider_id: Uuid,
+) -> Result<Vec<WorkingHours>, ApiError> {
+    let provider = identity_store::find_user(session.db(), provider_id)
+        .await?
+        .filter(|user| user.is_active && user.role_id == Role::Provider.id())
+        .ok_or_else(|| ApiError::not_found("active provider"))?;
+    serde_json::from_value(provider.working_hours).map_err(|error| ApiError::internal_from(&error))
+}
+
+/// Checks `[start, end)` against the provider's hours; returns whether it is an override.
+async fn check_working_hours(
+    session: &Session,
+    provider_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    override_requested: bool,
+) -> Result<bool, ApiError> {
+    if end <= start {
+        return Err(ApiError::bad_input("input.end", "must be after the start"));
+    }
+    let hours = provider_hours(session, provider_id).await?;
+    let zone = clinic_zone(session).await?;
+    if fits(&hours, zone, start, end) {
+        return Ok(false);
+    }
+    if !override_requested {
+        return Err(ApiError::bad_input(
+            "input.start",
+            format!(
+                "{start} to {end} is outside the provider's working hours (in {zone}); choose a \
+                 free slot from availableSlots, or ask a ClinicAdmin to override"
+            ),
+        ));
+    }
+    session.require(Permission::OverrideWorkingHours)?;
+    Ok(true)
+}
+
+/// CONFLICT naming the appointment the provider already has at that time.
+async fn clash(
+    session: &Session,
+    provider_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<ApiError, ApiError> {
+    let taken = store::busy(session.db(), provider_id, start, end).await?;
+    Ok(match taken.first() {
+        Some(other) => ApiError::conflict(format!(
+            "the provider is already booked from {} to {} (appointment {}); choose another time",
+            DateTime::<Utc>::from(other.start_time),
+            DateTime::<Utc>::from(other.end_time),
+            other.id
+        )),
+        None => ApiError::conflict(
+            "the provider was booked for that time by a concurrent request; choose another time",
+        ),
+    })
+}
+
+/// Applies a versioned change: NOT_FOUND if the appointment is gone, CONFLICT if its version
+/// moved or the new time clashes; the appointment as it now is otherwise.
+async fn apply_change(
+    session: &Session,
+    current: &appointment::Model,
+    expected_version: i64,
+    change: AppointmentChange,
+) -> Result<Appointment, ApiError> {
+    let new_times = match &change {
+        AppointmentChange::Move { start, end, .. } => Some((*start, *end)),
+        _ => None,
+    };
+    match store::change_appointment(session.db(), current.id, expected_version, change).await? {
+        Booking::Done(true) => {}
+        Booking::Done(false) => {
+            return Err(ApiError::conflict(format!(
+                "the appointment changed since version {expected_version} (it is now version {}); \
+                 reload it and try again",
+                current.row_version
+            )));
+        }
+        Booking::Clash => {
+            let (start, end) = new_times.ok_or_else(ApiError::internal)?;
+            return Err(clash(session, current.provider_id, start, end).await?);
+        }
+    }
+    store::find_appointment(session.db(), current.id)
+        .await?
+        .map(Appointment)
+        .ok_or_else(|| ApiError::not_found("appointment"))
+}
+
+/// The appointment at `expected_version`, or the reason it cannot be changed.
+async fn current_appointment(
+    session: &Session,
+    id: Uuid,
+    expected_version: i64,
+) -> Result<appointment::Model, ApiError> {
+    let current = store::find_appointment(session.db(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("appointment"))?;
+    if current.row_version != expected_version {
+        return Err(ApiError::conflict(format!(
+            "the appointment changed since version {expected_version} (it is now version {}); \
+             reload it and try again",
+            current.row_version
+        )));
+    }
+    Ok(current)
+}
+
+fn transition(from: AppointmentStatus, to: AppointmentStatus) -> Result<(), ApiError> {
+    if from.can_become(to) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "status",
+            format!(
+                "an appointment cannot go from {} to {}",
+                from.as_str(),
+                to.as_str()
+            ),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct SchedulingQuery;
+
+#[Object]
+impl SchedulingQuery {
+    /// The clinic's appointment types, by name.
+    async fn appointment_types(&self, ctx: &Context<'_>) -> Result<Vec<AppointmentType>, ApiError> {
+        let session = session(ctx)?;
+        Ok(store::list_types(session.db())
+            .await?
+            .into_iter()
+            .map(AppointmentType::from)
+            .collect())
+    }
+
+    async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Appointment, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadSchedule)?;
+        store::find_appointment(session.db(), id)
+            .await?
+            .map(Appointment)
+            .ok_or_else(|| ApiError::not_found("appointment"))
+    }
+
+    /// Appointments by start time; `from` inclusive, `to` exclusive.
+    #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    async fn appointments(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        provider_id: Option<Uuid>,
+        patient_id: Option<Uuid>,
+        status: Option<AppointmentStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Appointment>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadSchedule)?;
+        let page = PageRequest::<(DateTime<Utc>, Uuid)>::new(first, after.as_deref())?;
+        let filter = AppointmentFilter {
+            from,
+            to,
+            provider_id,
+            patient_id,
+            status,
+        };
+        let rows =
+            store::list_appointments(session.db(), &filter, page.after.as_ref(), page.limit())
+                .await?
+                .into_iter()
+                .map(|model| ((model.start_time.into(), model.id), Appointment(model)))
+                .collect();
+        Ok(connection(&page, rows))
+    }
+
+    /// The free starts on `date` (in the clinic's time zone) for an appointment of `typeId`
+    /// with the provider: within working hours, clear of booked appointments, not in the past,
+    /// on a 15-minute grid.
+    async fn available_slots(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Uuid,
+        date: NaiveDate,
+        type_id: Uuid,
+    ) -> Result<Vec<DateTime<Utc>>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadSchedule)?;
+        let hours = provider_hours(session, provider_id).await?;
+        let zone = clinic_zone(session).await?;
+        let kind = store::find_type(session.db(), type_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("appointment type"))?;
+        // The day in UTC, widened by a day each side to cover any zone's offset.
+        let from = (date - Duration::days(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        let busy: Vec<_> = store::busy(session.db(), provider_id, from, from + Duration::days(3))
+            .await?
+            .into_iter()
+            .map(|taken| (taken.start_time.into(), taken.end_time.into()))
+            .collect();
+        Ok(free_starts(
+            &hours,
+            zone,
+            date,
+            Duration::minutes(kind.duration_minutes.into()),
+            &busy,
+            Utc::now(),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct SchedulingMutation;
+
+#[Object]
+impl SchedulingMutation {
+    /// ClinicAdmin only.
+    async fn create_appointment_type(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppointmentTypeInput,
+    ) -> Result<AppointmentType, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ManageAppointmentTypes)?;
+        let model = store::insert_type(
+            session.db(),
+            session.principal.tenant_id,
+            type_name("input.name", &input.name)?,
+            duration_minutes("input.durationMinutes", input.duration_minutes)?,
+            price("input.price", input.price)?,
+        )
+        .await?;
+        Ok(model.into())
+    }
+
+    /// ClinicAdmin only.
+    async fn update_appointment_type(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAppointmentTypeInput,
+    ) -> Result<AppointmentType, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ManageAppointmentTypes)?;
+        let changes = TypeChanges {
+            name: input
+                .name
+                .as_deref()
+                .map(|name| type_name("input.name", name))
+                .transpose()?,
+            duration_minutes: input
+                .duration_minutes
+                .map(|minutes| duration_minutes("input.durationMinutes", minutes))
+                .transpose()?,
+            price: input
+                .price
+                .map(|amount| price("input.price", amount))
+                .transpose()?,
+            delete: false,
+        };
+        if !store::update_type(session.db(), input.id, changes).await? {
+            return Err(ApiError::not_found("appointment type"));
+        }
+        store::find_type(session.db(), input.id)
+            .await?
+            .map(AppointmentType::from)
+            .ok_or_else(|| ApiError::not_found("appointment type"))
+    }
+
+    /// Removes a type from new bookings; appointments already booked keep it. ClinicAdmin only.
+    /// Returns the id.
+    async fn delete_appointment_type(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ManageAppointmentTypes)?;
+        let changes = TypeChanges {
+            delete: true,
+            ..TypeChanges::default()
+        };
+        if !store::update_type(session.db(), id, changes).await? {
+            return Err(ApiError::not_found("appointment type"));
+        }
+        Ok(id)
+    }
+
+    /// Replaces a provider's weekly working hours (clinic time zone). ClinicAdmin only.
+    async fn set_provider_working_hours(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Uuid,
+        hours: Vec<WorkingHours>,
+    ) -> Result<User, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ManageWorkingHours)?;
+        provider_hours(session, provider_id).await?;
+        let week = working_week("hours", hours)?;
+        let stored = serde_json::to_value(week).map_err(|error| ApiError::internal_from(&error))?;
+        identity_store::set_working_hours(session.db(), provider_id, stored).await?;
+        identity_store::find_user(session.db(), provider_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("active provider"))?
+            .try_into()
+    }
+
+    /// Books a patient with a provider. FrontDesk, Provider, ClinicAdmin. CONFLICT names the
+    /// appointment already in the way.
+    async fn book_appointment(
+        &self,
+        ctx: &Context<'_>,
+        input: BookAppointmentInput,
+    ) -> Result<Appointment, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::Book)?;
+        crate::patients::find_live(session.db(), input.patient_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("patient"))?;
+        let kind = store::find_type(session.db(), input.type_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("appointment type"))?;
+        let end = input
+            .end
+            .unwrap_or(input.start + Duration::minutes(kind.duration_minutes.into()));
+        let outside_hours = check_working_hours(
+            session,
+            input.provider_id,
+            input.start,
+            end,
+            input.override_working_hours,
+        )
+        .await?;
+        let booking = store::insert_appointment(
+            session.db(),
+            NewAppointment {
+                tenant_id: session.principal.tenant_id,
+                patient_id: input.patient_id,
+                provider_id: input.provider_id,
+                type_id: kind.id,
+                start: input.start,
+                end,
+                price: kind.price,
+                booked_outside_hours: outside_hours,
+            },
+        )
+        .await?;
+        match booking {
+            Booking::Done(model) => Ok(Appointment(model)),
+            Booking::Clash => Err(clash(session, input.provider_id, input.start, end).await?),
+        }
+    }
+
+    /// Moves a Scheduled appointment. FrontDesk, Provider, ClinicAdmin.
+    async fn reschedule_appointment(
+        &self,
+        ctx: &Context<'_>,
+        input: RescheduleAppointmentInput,
+    ) -> Result<Appointment, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::Book)?;
+        let current = current_appointment(session, input.id, input.expected_version).await?;
+        let status = Appointment(current.clone()).status_value()?;
+        if status != AppointmentStatus::Scheduled {
+            return Err(ApiError::bad_input(
+                "input.id",
+                format!(
+                    "only a Scheduled appointment can be rescheduled; this one is {}",
+                    status.as_str()
+                ),
+            ));
+        }
+        let length = current.end_time - current.start_time;
+        let end = input.end.unwrap_or(input.start + length);
+        let outside_hours = check_working_hours(
+            session,
+            current.provider_id,
+            input.start,
+            end,
+            input.override_working_hours,
+        )
+        .await?;
+        let change = AppointmentChange::Move {
+            start: input.start,
+            end,
+            booked_outside_hours: outside_hours,
+        };
+        apply_change(session, &current, input.expected_version, change).await
+    }
+
+    /// Cancels a Scheduled appointment, freeing its slot. FrontDesk, Provider, ClinicAdmin.
+    async fn cancel_appointment(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: i64,
+        reason: String,
+    ) -> Result<Appointment, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::Book)?;
+        let reason = required_line("reason", &reason, 500)?;
+        let current = current_appointment(session, id, expected_version).await?;
+        transition(
+            Appointment(current.clone()).status_value()?,
+            AppointmentStatus::Cancelled,
+        )?;
+        apply_change(
+            session,
+            &current,
+            expected_version,
+            AppointmentChange::Cancel { reason },
+        )
+        .await
+    }
+
+    /// Moves an appointment along Scheduled → Arrived → InSession → Completed, or to NoShow.
+    /// Provider and ClinicAdmin; FrontDesk may record Arrived and NoShow. Cancelling is
+    /// `cancelAppointment`, which takes a reason.
+    async fn set_appointment_status(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        expected_version: i64,
+        status: AppointmentStatus,
+    ) -> Result<Appointment, ApiError> {
+        let session = session(ctx)?;
+        match status {
+            AppointmentStatus::Arrived | AppointmentStatus::NoShow => {
+                session.require(Permission::RecordArrival)?
+            }
+            AppointmentStatus::Cancelled => {
+                return Err(ApiError::bad_input(
+                    "status",
+                    "use cancelAppointment, which records the reason",
+                ));
+            }
+            _ => session.require(Permission::RecordVisit)?,
+        }
+        let current = current_appointment(session, id, expected_version).await?;
+        transition(Appointment(current.clone()).status_value()?, status)?;
+        apply_change(
+            session,
+            &current,
+            expected_version,
+            AppointmentChange::Status(status),
+        )
+        .await
+    }
+}

@@ -1,0 +1,292 @@
+//! Scheduling queries, all on the request's tenant transaction.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::platform::error::sqlstate;
+use crate::scheduling::entity::{appointment, appointment_type};
+use crate::scheduling::model::AppointmentStatus;
+
+pub async fn insert_type(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    name: String,
+    duration_minutes: i32,
+    price: Decimal,
+) -> Result<appointment_type::Model, DbErr> {
+    appointment_type::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v4()),
+        name: Set(name),
+        duration_minutes: Set(duration_minutes),
+        price: Set(price),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_type(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<appointment_type::Model>, DbErr> {
+    appointment_type::Entity::find()
+        .filter(appointment_type::Column::Id.eq(id))
+        .filter(appointment_type::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// The clinic's live appointment types by name (a clinic has a handful: no paging).
+pub async fn list_types(db: &impl ConnectionTrait) -> Result<Vec<appointment_type::Model>, DbErr> {
+    appointment_type::Entity::find()
+        .filter(appointment_type::Column::IsDeleted.eq(false))
+        .order_by_asc(appointment_type::Column::Name)
+        .all(db)
+        .await
+}
+
+/// Changes to a type; `None` keeps the current value.
+#[derive(Default)]
+pub struct TypeChanges {
+    pub name: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub price: Option<Decimal>,
+    pub delete: bool,
+}
+
+/// Applies `changes` to a live type; false when there is none.
+pub async fn update_type(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    changes: TypeChanges,
+) -> Result<bool, DbErr> {
+    let mut update = appointment_type::Entity::update_many()
+        .col_expr(appointment_type::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(appointment_type::Column::Id.eq(id))
+        .filter(appointment_type::Column::IsDeleted.eq(false));
+    if let Some(name) = changes.name {
+        update = update.col_expr(appointment_type::Column::Name, Expr::value(name));
+    }
+    if let Some(minutes) = changes.duration_minutes {
+        update = update.col_expr(
+            appointment_type::Column::DurationMinutes,
+            Expr::value(minutes),
+        );
+    }
+    if let Some(price) = changes.price {
+        update = update.col_expr(appointment_type::Column::Price, Expr::value(price));
+    }
+    if changes.delete {
+        update = update.col_expr(appointment_type::Column::IsDeleted, Expr::value(true));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// A new appointment's validated fields.
+pub struct NewAppointment {
+    pub tenant_id: Uuid,
+    pub patient_id: Uuid,
+    pub provider_id: Uuid,
+    pub type_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub price: Decimal,
+    pub booked_outside_hours: bool,
+}
+
+/// What a write that could double-book a provider came to.
+pub enum Booking<T> {
+    Done(T),
+    /// The provider is busy then; the transaction is still usable.
+    Clash,
+}
+
+/// Runs `write` in a savepoint so that a double-booking (SQLSTATE 23P01) leaves the request's
+/// transaction usable for finding out what it clashed with.
+async fn guard_clash<T>(
+    db: &DatabaseTransaction,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, DbErr>,
+) -> Result<Booking<T>, DbErr> {
+    let savepoint = db.begin().await?;
+    match write(&savepoint).await {
+        Ok(value) => {
+            savepoint.commit().await?;
+            Ok(Booking::Done(value))
+        }
+        Err(error) if sqlstate(&error).as_deref() == Some("23P01") => {
+            savepoint.rollback().await?;
+            Ok(Booking::Clash)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+pub async fn insert_appointment(
+    db: &DatabaseTransaction,
+    new: NewAppointment,
+) -> Result<Booking<appointment::Model>, DbErr> {
+    guard_clash(db, async |savepoint| {
+        appointment::ActiveModel {
+            tenant_id: Set(new.tenant_id),
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(new.patient_id),
+            provider_id: Set(new.provider_id),
+            type_id: Set(new.type_id),
+            start_time: Set(new.start.into()),
+            end_time: Set(new.end.into()),
+            price: Set(new.price),
+            booked_outside_hours: Set(new.booked_outside_hours),
+            ..Default::default()
+        }
+        .insert(savepoint)
+        .await
+    })
+    .await
+}
+
+pub async fn find_appointment(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<appointment::Model>, DbErr> {
+    appointment::Entity::find()
+        .filter(appointment::Column::Id.eq(id))
+        .filter(appointment::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// The provider's appointments that hold their slot and overlap [start, end), earliest first.
+pub async fn busy(
+    db: &impl ConnectionTrait,
+    provider_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    appointment::Entity::find()
+        .filter(appointment::Column::ProviderId.eq(provider_id))
+        .filter(appointment::Column::IsDeleted.eq(false))
+        .filter(
+            appointment::Column::Status.is_not_in(
+                AppointmentStatus::ALL
+                    .into_iter()
+                    .filter(|status| !status.holds_slot())
+                    .map(AppointmentStatus::as_str),
+            ),
+        )
+        .filter(appointment::Column::StartTime.lt(end))
+        .filter(appointment::Column::EndTime.gt(start))
+        .order_by_asc(appointment::Column::StartTime)
+        .all(db)
+        .await
+}
+
+/// Which appointments to list.
+#[derive(Default)]
+pub struct AppointmentFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub provider_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub status: Option<AppointmentStatus>,
+}
+
+/// A page of appointments by start time (then id), after the `after` key.
+pub async fn list_appointments(
+    db: &impl ConnectionTrait,
+    filter: &AppointmentFilter,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    let mut query = appointment::Entity::find().filter(appointment::Column::IsDeleted.eq(false));
+    if let Some(from) = filter.from {
+        query = query.filter(appointment::Column::StartTime.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(appointment::Column::StartTime.lt(to));
+    }
+    if let Some(provider_id) = filter.provider_id {
+        query = query.filter(appointment::Column::ProviderId.eq(provider_id));
+    }
+    if let Some(patient_id) = filter.patient_id {
+        query = query.filter(appointment::Column::PatientId.eq(patient_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(appointment::Column::Status.eq(status.as_str()));
+    }
+    if let Some((start, id)) = after {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(appointment::Column::StartTime),
+                Expr::col(appointment::Column::Id),
+            ])
+            .gt(Expr::tuple([Expr::val(*start), Expr::val(*id)])),
+        );
+    }
+    query
+        .order_by_asc(appointment::Column::StartTime)
+        .order_by_asc(appointment::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A change to an appointment, applied only if it is still at `expected_version`.
+pub enum AppointmentChange {
+    Move {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        booked_outside_hours: bool,
+    },
+    Status(AppointmentStatus),
+    Cancel {
+        reason: String,
+    },
+}
+
+/// Applies `change` if the appointment is still at `expected_version`: `Done(true)` when it
+/// was, `Done(false)` when the version moved (or the appointment is gone).
+pub async fn change_appointment(
+    db: &DatabaseTransaction,
+    id: Uuid,
+    expected_version: i64,
+    change: AppointmentChange,
+) -> Result<Booking<bool>, DbErr> {
+    let mut update = appointment::Entity::update_many()
+        .col_expr(appointment::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(appointment::Column::Id.eq(id))
+        .filter(appointment::Column::IsDeleted.eq(false))
+        .filter(appointment::Column::RowVersion.eq(expected_version));
+    update = match change {
+        AppointmentChange::Move {
+            start,
+            end,
+            booked_outside_hours,
+        } => update
+            .col_expr(appointment::Column::StartTime, Expr::value(start))
+            .col_expr(appointment::Column::EndTime, Expr::value(end))
+            .col_expr(
+                appointment::Column::BookedOutsideHours,
+                Expr::value(booked_outside_hours),
+            ),
+        AppointmentChange::Status(status) => {
+            update.col_expr(appointment::Column::Status, Expr::value(status.as_str()))
+        }
+        AppointmentChange::Cancel { reason } => update
+            .col_expr(
+                appointment::Column::Status,
+                Expr::value(AppointmentStatus::Cancelled.as_str()),
+            )
+            .col_expr(appointment::Column::CancelReason, Expr::value(reason)),
+    };
+    guard_clash(db, async |savepoint| {
+        Ok(update.exec(savepoint).await?.rows_affected == 1)
+    })
+    .await
+}
