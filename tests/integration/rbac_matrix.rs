@@ -30,6 +30,20 @@ enum Op {
     DeletePatient,
     ReadContact,
     ReadMedical,
+    AppointmentTypes,
+    CreateAppointmentType,
+    UpdateAppointmentType,
+    DeleteAppointmentType,
+    SetWorkingHours,
+    Appointment,
+    Appointments,
+    AvailableSlots,
+    BookAppointment,
+    BookOutsideHours,
+    Reschedule,
+    Cancel,
+    MarkArrived,
+    StartVisit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,6 +157,76 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (ReadMedical, Provider, Allowed),
     (ReadMedical, BillingManager, Forbidden),
     (ReadMedical, FrontDesk, Forbidden),
+    (AppointmentTypes, SystemAdmin, Allowed),
+    (AppointmentTypes, ClinicAdmin, Allowed),
+    (AppointmentTypes, Provider, Allowed),
+    (AppointmentTypes, BillingManager, Allowed),
+    (AppointmentTypes, FrontDesk, Allowed),
+    (CreateAppointmentType, SystemAdmin, Forbidden),
+    (CreateAppointmentType, ClinicAdmin, Allowed),
+    (CreateAppointmentType, Provider, Forbidden),
+    (CreateAppointmentType, BillingManager, Forbidden),
+    (CreateAppointmentType, FrontDesk, Forbidden),
+    (UpdateAppointmentType, SystemAdmin, Forbidden),
+    (UpdateAppointmentType, ClinicAdmin, Allowed),
+    (UpdateAppointmentType, Provider, Forbidden),
+    (UpdateAppointmentType, BillingManager, Forbidden),
+    (UpdateAppointmentType, FrontDesk, Forbidden),
+    (DeleteAppointmentType, SystemAdmin, Forbidden),
+    (DeleteAppointmentType, ClinicAdmin, Allowed),
+    (DeleteAppointmentType, Provider, Forbidden),
+    (DeleteAppointmentType, BillingManager, Forbidden),
+    (DeleteAppointmentType, FrontDesk, Forbidden),
+    (SetWorkingHours, SystemAdmin, Forbidden),
+    (SetWorkingHours, ClinicAdmin, Allowed),
+    (SetWorkingHours, Provider, Forbidden),
+    (SetWorkingHours, BillingManager, Forbidden),
+    (SetWorkingHours, FrontDesk, Forbidden),
+    (Appointment, SystemAdmin, Forbidden),
+    (Appointment, ClinicAdmin, Allowed),
+    (Appointment, Provider, Allowed),
+    (Appointment, BillingManager, Allowed),
+    (Appointment, FrontDesk, Allowed),
+    (Appointments, SystemAdmin, Forbidden),
+    (Appointments, ClinicAdmin, Allowed),
+    (Appointments, Provider, Allowed),
+    (Appointments, BillingManager, Allowed),
+    (Appointments, FrontDesk, Allowed),
+    (AvailableSlots, SystemAdmin, Forbidden),
+    (AvailableSlots, ClinicAdmin, Allowed),
+    (AvailableSlots, Provider, Allowed),
+    (AvailableSlots, BillingManager, Allowed),
+    (AvailableSlots, FrontDesk, Allowed),
+    (BookAppointment, SystemAdmin, Forbidden),
+    (BookAppointment, ClinicAdmin, Allowed),
+    (BookAppointment, Provider, Allowed),
+    (BookAppointment, BillingManager, Forbidden),
+    (BookAppointment, FrontDesk, Allowed),
+    (BookOutsideHours, SystemAdmin, Forbidden),
+    (BookOutsideHours, ClinicAdmin, Allowed),
+    (BookOutsideHours, Provider, Forbidden),
+    (BookOutsideHours, BillingManager, Forbidden),
+    (BookOutsideHours, FrontDesk, Forbidden),
+    (Reschedule, SystemAdmin, Forbidden),
+    (Reschedule, ClinicAdmin, Allowed),
+    (Reschedule, Provider, Allowed),
+    (Reschedule, BillingManager, Forbidden),
+    (Reschedule, FrontDesk, Allowed),
+    (Cancel, SystemAdmin, Forbidden),
+    (Cancel, ClinicAdmin, Allowed),
+    (Cancel, Provider, Allowed),
+    (Cancel, BillingManager, Forbidden),
+    (Cancel, FrontDesk, Allowed),
+    (MarkArrived, SystemAdmin, Forbidden),
+    (MarkArrived, ClinicAdmin, Allowed),
+    (MarkArrived, Provider, Allowed),
+    (MarkArrived, BillingManager, Forbidden),
+    (MarkArrived, FrontDesk, Allowed),
+    (StartVisit, SystemAdmin, Forbidden),
+    (StartVisit, ClinicAdmin, Allowed),
+    (StartVisit, Provider, Allowed),
+    (StartVisit, BillingManager, Forbidden),
+    (StartVisit, FrontDesk, Forbidden),
 ];
 
 #[tokio::test]
@@ -150,8 +234,14 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let sysadmin = app.system_admin().await;
+    app.set_working_hours(
+        &clinic,
+        clinic.user(Provider),
+        json!([{"day": "MONDAY", "start": "00:00:00", "end": "00:00:00"}]),
+    )
+    .await;
 
-    let operations = 20;
+    let operations = 34;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -276,7 +366,114 @@ async fn request(
             "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
             json!({"id": patient}),
         ),
+        AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
+        CreateAppointmentType => (
+            "mutation($n: String!) { createAppointmentType(input: {name: $n, durationMinutes: 20, price: \"10\"}) { id } }",
+            json!({"n": format!("Type {unique}")}),
+        ),
+        UpdateAppointmentType => (
+            "mutation($id: UUID!) { updateAppointmentType(input: {id: $id, price: \"12.50\"}) { id } }",
+            json!({"id": throwaway_type(app, admin, &unique).await}),
+        ),
+        DeleteAppointmentType => (
+            "mutation($id: UUID!) { deleteAppointmentType(id: $id) }",
+            json!({"id": throwaway_type(app, admin, &unique).await}),
+        ),
+        SetWorkingHours => (
+            "mutation($p: UUID!) { setProviderWorkingHours(providerId: $p, hours: [{day: MONDAY, start: \"00:00:00\", end: \"00:00:00\"}]) { id } }",
+            json!({"p": clinic.user(Provider)}),
+        ),
+        Appointment => (
+            "query($id: UUID!) { appointment(id: $id) { id } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        Appointments => ("{ appointments { edges { node { id } } } }", json!({})),
+        AvailableSlots => (
+            "query($p: UUID!, $t: UUID!) { availableSlots(providerId: $p, date: \"2031-01-06\", typeId: $t) }",
+            json!({"p": clinic.user(Provider), "t": clinic.type_id}),
+        ),
+        // Outside hours: a Tuesday, when the provider works Mondays only.
+        BookAppointment => book(clinic, next_monday_slot(), false),
+        BookOutsideHours => book(clinic, "2031-01-07T09:00:00Z".to_owned(), true),
+        Reschedule => {
+            let (id, _) = throwaway_appointment(app, clinic).await;
+            (
+                "mutation($id: UUID!, $s: DateTime!) { rescheduleAppointment(input: {id: $id, expectedVersion: 1, start: $s}) { id } }",
+                json!({"id": id, "s": next_monday_slot()}),
+            )
+        }
+        Cancel => (
+            "mutation($id: UUID!) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Called in\") { id } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        MarkArrived => (
+            "mutation($id: UUID!) { setAppointmentStatus(id: $id, expectedVersion: 1, status: ARRIVED) { id } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        StartVisit => {
+            let (id, _) = throwaway_appointment(app, clinic).await;
+            app.graphql(
+                Some(admin),
+                "mutation($id: UUID!) { setAppointmentStatus(id: $id, expectedVersion: 1, status: ARRIVED) { id } }",
+                json!({"id": id}),
+            )
+            .await
+            .ok();
+            (
+                "mutation($id: UUID!) { setAppointmentStatus(id: $id, expectedVersion: 2, status: IN_SESSION) { id } }",
+                json!({"id": id}),
+            )
+        }
     }
+}
+
+/// Hour-long steps through Mondays of 2031, so no two bookings of the matrix clash.
+fn next_monday_slot() -> String {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let monday: chrono::DateTime<chrono::Utc> = "2031-01-06T00:00:00Z".parse().unwrap();
+    (monday + chrono::Duration::weeks(n / 24) + chrono::Duration::hours(n % 24)).to_rfc3339()
+}
+
+/// A Scheduled appointment (version 1) booked by the ClinicAdmin; (id, start).
+async fn throwaway_appointment(app: &TestApp, clinic: &ApiClinic) -> (String, String) {
+    let start = next_monday_slot();
+    let response = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+            json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider), "typeId": clinic.type_id, "start": start}}),
+        )
+        .await;
+    (
+        response.ok()["bookAppointment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        start,
+    )
+}
+
+async fn throwaway_type(app: &TestApp, admin: &str, unique: &str) -> String {
+    let response = app
+        .graphql(
+            Some(admin),
+            "mutation($n: String!) { createAppointmentType(input: {name: $n, durationMinutes: 15, price: \"5\"}) { id } }",
+            json!({"n": format!("Throwaway {unique}")}),
+        )
+        .await;
+    response.ok()["createAppointmentType"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn book(clinic: &ApiClinic, start: String, override_hours: bool) -> (&'static str, Value) {
+    (
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+        json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+                     "typeId": clinic.type_id, "start": start, "overrideWorkingHours": override_hours}}),
+    )
 }
 
 const CREATE_PATIENT: &str =

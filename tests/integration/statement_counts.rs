@@ -40,3 +40,60 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
     // Tenant settings, principal check, the page, one Read audit per section shown.
     assert!(costs[1] <= 5, "{} statements for one page", costs[1]);
 }
+
+const SCHEDULE: &str = "query($first: Int!) { appointments(first: $first) { edges { node {
+  id start end status version patient { firstName lastName } provider { username }
+  type { name durationMinutes price } } } } }";
+
+#[tokio::test]
+async fn a_page_of_appointments_with_patient_provider_and_type_costs_the_same_at_any_size() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let provider = clinic.user(Role::Provider);
+    for index in 0..50 {
+        let patient = app
+            .create_patient(&clinic, "Booked", &format!("Patient{index:02}"))
+            .await;
+        let start = format!("2030-01-{:02}T{:02}:00:00Z", 7 + index / 10, 8 + index % 10);
+        let booked = app
+            .graphql(
+                Some(clinic.token(Role::FrontDesk)),
+                "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+                json!({"i": {"patientId": patient, "providerId": provider, "typeId": clinic.type_id, "start": start}}),
+            )
+            .await;
+        booked.ok();
+    }
+
+    let mut costs = Vec::new();
+    for first in [5, 50] {
+        let before = app.statements.get();
+        let response = app
+            .graphql(
+                Some(clinic.token(Role::FrontDesk)),
+                SCHEDULE,
+                json!({"first": first}),
+            )
+            .await;
+        let edges = response.ok()["appointments"]["edges"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(edges.len(), first);
+        assert!(
+            edges
+                .iter()
+                .all(|edge| edge["node"]["patient"]["lastName"].is_string()
+                    && edge["node"]["provider"]["username"] == "provider"
+                    && edge["node"]["type"]["name"] == "Consultation")
+        );
+        costs.push(app.statements.get() - before);
+    }
+    println!(
+        "statements for 5 appointments: {}, for 50: {}",
+        costs[0], costs[1]
+    );
+    assert_eq!(costs[0], costs[1], "statements must not grow with the page");
+    // Tenant settings, principal check, the page, one batch each for patients, providers, types.
+    assert!(costs[1] <= 6, "{} statements for one page", costs[1]);
+}
