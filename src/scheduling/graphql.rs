@@ -309,6 +309,29 @@ fn transition(from: AppointmentStatus, to: AppointmentStatus) -> Result<(), ApiE
     }
 }
 
+/// Loads the patients, providers and types a page of appointments shows, one query each, so the
+/// fields resolve from the loaders' cache (see `platform::loader`).
+async fn prime_references(
+    ctx: &Context<'_>,
+    session: &Session,
+    rows: &[appointment::Model],
+) -> Result<(), ApiError> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    if node.field("patient").exists() {
+        let ids = rows.iter().map(|row| row.patient_id);
+        session.loaders.patients.load_many(ids).await?;
+    }
+    if node.field("provider").exists() {
+        let ids = rows.iter().map(|row| row.provider_id);
+        session.loaders.users.load_many(ids).await?;
+    }
+    if node.field("type").exists() {
+        let ids = rows.iter().map(|row| row.type_id);
+        session.loaders.appointment_types.load_many(ids).await?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct SchedulingQuery;
 
@@ -359,10 +382,12 @@ impl SchedulingQuery {
         };
         let rows =
             store::list_appointments(session.db(), &filter, page.after.as_ref(), page.limit())
-                .await?
-                .into_iter()
-                .map(|model| ((model.start_time.into(), model.id), Appointment(model)))
-                .collect();
+                .await?;
+        prime_references(ctx, session, &rows).await?;
+        let rows = rows
+            .into_iter()
+            .map(|model| ((model.start_time.into(), model.id), Appointment(model)))
+            .collect();
         Ok(connection(&page, rows))
     }
 
