@@ -255,7 +255,15 @@ async fn apply_change(
         AppointmentChange::Move { start, end, .. } => Some((*start, *end)),
         _ => None,
     };
-    match store::change_appointment(session.db(), current.id, expected_version, change).await? {
+    let changed = store::change_appointment(
+        session.db(),
+        current.provider_id,
+        current.id,
+        expected_version,
+        change,
+    )
+    .await?;
+    match changed {
         Booking::Done(true) => {}
         Booking::Done(false) => {
             return Err(ApiError::conflict(format!(

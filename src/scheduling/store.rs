@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -108,12 +108,30 @@ pub enum Booking<T> {
     Clash,
 }
 
-/// Runs `write` in a savepoint so that a double-booking (SQLSTATE 23P01) leaves the request's
-/// transaction usable for finding out what it clashed with.
+/// Takes the provider's schedule lock until the transaction ends. Two transactions inserting
+/// clashing rows at once each find the other's uncommitted index entry and wait for each other:
+/// PostgreSQL breaks that deadlock only after `deadlock_timeout` (1 s), failing one of them with
+/// no word of what it clashed with. Queueing a provider's bookings first makes the second see
+/// the first's committed row and clash at once.
+async fn lock_schedule(db: &DatabaseTransaction, provider_id: Uuid) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "select pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+        [provider_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Runs `write` in a savepoint, after taking the provider's schedule lock, so that a
+/// double-booking (SQLSTATE 23P01) leaves the request's transaction usable for finding out what
+/// it clashed with.
 async fn guard_clash<T>(
     db: &DatabaseTransaction,
+    provider_id: Uuid,
     write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, DbErr>,
 ) -> Result<Booking<T>, DbErr> {
+    lock_schedule(db, provider_id).await?;
     let savepoint = db.begin().await?;
     match write(&savepoint).await {
         Ok(value) => {
@@ -132,7 +150,7 @@ pub async fn insert_appointment(
     db: &DatabaseTransaction,
     new: NewAppointment,
 ) -> Result<Booking<appointment::Model>, DbErr> {
-    guard_clash(db, async |savepoint| {
+    guard_clash(db, new.provider_id, async |savepoint| {
         appointment::ActiveModel {
             tenant_id: Set(new.tenant_id),
             id: Set(Uuid::new_v4()),
@@ -250,10 +268,11 @@ pub enum AppointmentChange {
     },
 }
 
-/// Applies `change` if the appointment is still at `expected_version`: `Done(true)` when it
-/// was, `Done(false)` when the version moved (or the appointment is gone).
+/// Applies `change` to an appointment of `provider_id` if it is still at `expected_version`:
+/// `Done(true)` when it was, `Done(false)` when the version moved (or the appointment is gone).
 pub async fn change_appointment(
     db: &DatabaseTransaction,
+    provider_id: Uuid,
     id: Uuid,
     expected_version: i64,
     change: AppointmentChange,
@@ -285,7 +304,7 @@ pub async fn change_appointment(
             )
             .col_expr(appointment::Column::CancelReason, Expr::value(reason)),
     };
-    guard_clash(db, async |savepoint| {
+    guard_clash(db, provider_id, async |savepoint| {
         Ok(update.exec(savepoint).await?.rows_affected == 1)
     })
     .await
