@@ -2,10 +2,11 @@
 //! and the clinical and financial invariants (see `sql/`); this crate serves them as GraphQL.
 //!
 //! Organised by domain: `identity` (clinics, users, sign-in, who may do what), `patients`,
-//! `scheduling`, `audit`, and `platform` (configuration, the tenant transaction, errors, HTTP and
-//! GraphQL wiring, demo data). Billing joins as its API is built.
+//! `scheduling`, `billing`, `audit`, and `platform` (configuration, the tenant transaction,
+//! errors, domain events, HTTP and GraphQL wiring, demo data).
 
 pub mod audit;
+pub mod billing;
 pub mod identity;
 pub mod patients;
 pub mod platform;

@@ -27,8 +27,8 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Users::Table)
-                    // [{"weekday": 1..7 (ISO, Monday = 1), "start": "HH:MM", "end": "HH:MM"}, …]
-                    // in the clinic's time zone; written and validated by the scheduling module.
+                    // [{"day": "Monday", "start": "09:00:00", "end": "17:00:00"}, …] in the clinic's
+                    // time zone; written and validated by the scheduling module (WorkingHours).
                     .add_column(
                         ColumnDef::new(Users::WorkingHours)
                             .json_binary()

@@ -67,6 +67,10 @@ pub enum Permission {
     RecordArrival,
     /// Start and complete visits.
     RecordVisit,
+    /// See invoices, their ledger and receivables.
+    ReadBilling,
+    /// Record payments, refunds, write-offs and voids.
+    PostPayments,
 }
 
 impl Permission {
@@ -89,6 +93,8 @@ impl Permission {
             Permission::OverrideWorkingHours => "book outside a provider's working hours",
             Permission::RecordArrival => "record arrivals and no-shows",
             Permission::RecordVisit => "start or complete visits",
+            Permission::ReadBilling => "read invoices",
+            Permission::PostPayments => "post payments, refunds, write-offs or voids",
         }
     }
 }
@@ -119,6 +125,8 @@ impl Role {
                     | OverrideWorkingHours
                     | RecordArrival
                     | RecordVisit
+                    | ReadBilling
+                    | PostPayments
             ),
             Role::Provider => matches!(
                 permission,
@@ -133,7 +141,10 @@ impl Role {
                     | RecordArrival
                     | RecordVisit
             ),
-            Role::BillingManager => matches!(permission, ReadPatients | ReadSchedule),
+            Role::BillingManager => matches!(
+                permission,
+                ReadPatients | ReadSchedule | ReadBilling | PostPayments
+            ),
             Role::FrontDesk => matches!(
                 permission,
                 ReadPatients
@@ -143,6 +154,7 @@ impl Role {
                     | ReadSchedule
                     | Book
                     | RecordArrival
+                    | ReadBilling
             ),
         }
     }

@@ -285,7 +285,8 @@ pub async fn find_tenant_by_slug(
         .await
 }
 
-/// Replaces a live provider's working hours (validated by the scheduling module).
+/// Replaces an active provider's working hours (validated by the scheduling module); false when
+/// there is no such provider in the clinic.
 pub async fn set_working_hours(
     db: &impl ConnectionTrait,
     provider_id: Uuid,
@@ -296,6 +297,7 @@ pub async fn set_working_hours(
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
         .filter(user::Column::Id.eq(provider_id))
         .filter(user::Column::RoleId.eq(Role::Provider.id()))
+        .filter(user::Column::IsActive.eq(true))
         .filter(user::Column::IsDeleted.eq(false))
         .exec(db)
         .await?;

@@ -158,6 +158,12 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
         "a user with this username already exists in your clinic",
     ),
     (
+        "appointment_types_name_key",
+        ErrorCode::Conflict,
+        "input.name",
+        "the clinic already has an appointment type of this name",
+    ),
+    (
         "users_system_admin_only_on_platform",
         ErrorCode::BadUserInput,
         "input.role",

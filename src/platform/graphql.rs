@@ -13,6 +13,7 @@ use async_graphql::{
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::audit::{AuditQuery, ReadLog};
+use crate::billing::{BillingMutation, BillingQuery, InvoiceLoader, invoice_loader};
 use crate::identity::entity::user;
 use crate::identity::{
     IdentityMutation, IdentityQuery, LoginService, Permission, Principal, SignInBudget, TokenKeys,
@@ -23,7 +24,7 @@ use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
 use crate::platform::db;
 use crate::platform::error::{ApiError, assign_missing_codes};
 use crate::platform::loader::{ByIdLoader, by_id};
-use crate::scheduling::entity::appointment_type;
+use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::{SchedulingMutation, SchedulingQuery};
 
 /// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
@@ -40,11 +41,17 @@ pub struct Query(
     IdentityQuery,
     PatientsQuery,
     SchedulingQuery,
+    BillingQuery,
     AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, PatientsMutation, SchedulingMutation);
+pub struct Mutation(
+    IdentityMutation,
+    PatientsMutation,
+    SchedulingMutation,
+    BillingMutation,
+);
 
 #[derive(Default)]
 pub struct ServerQuery;
@@ -83,6 +90,9 @@ pub struct Loaders {
     pub patients: ByIdLoader<patient::Entity>,
     pub users: ByIdLoader<user::Entity>,
     pub appointment_types: ByIdLoader<appointment_type::Entity>,
+    pub appointments: ByIdLoader<appointment::Entity>,
+    /// Invoices by appointment id.
+    pub invoices: InvoiceLoader,
 }
 
 impl Loaders {
@@ -102,11 +112,18 @@ impl Loaders {
                 |row: &user::Model| row.id,
             ),
             appointment_types: by_id(
-                weak,
+                weak.clone(),
                 appointment_type::Column::Id,
                 Some(appointment_type::Column::IsDeleted),
                 |row: &appointment_type::Model| row.id,
             ),
+            appointments: by_id(
+                weak.clone(),
+                appointment::Column::Id,
+                Some(appointment::Column::IsDeleted),
+                |row: &appointment::Model| row.id,
+            ),
+            invoices: invoice_loader(weak),
         }
     }
 }

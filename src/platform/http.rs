@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::identity::{LoginService, LoginThrottle, TokenKeys};
@@ -72,6 +73,8 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            // A bug that panics answers 500 instead of dropping the connection; the server lives on.
+            .layer(CatchPanicLayer::new())
             .with_state(state);
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(App {

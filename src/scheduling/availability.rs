@@ -11,12 +11,17 @@ use crate::scheduling::model::{DayOfWeek, WorkingHours};
 /// Free starts are offered on this grid, counted from the start of each working period.
 pub const SLOT_STEP_MINUTES: i64 = 15;
 
-/// An instant for a wall-clock time in `zone`: the earlier of two in a repeated hour, none in a
-/// skipped one.
-fn instant(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    zone.from_local_datetime(&local)
-        .earliest()
+/// The instants a wall-clock time in `zone` names: two in a repeated hour (when clocks go back),
+/// none in a skipped one.
+fn instants(zone: Tz, local: NaiveDateTime) -> Vec<DateTime<Utc>> {
+    let mapped = zone.from_local_datetime(&local);
+    let mut found: Vec<_> = [mapped.earliest(), mapped.latest()]
+        .into_iter()
+        .flatten()
         .map(|time| time.with_timezone(&Utc))
+        .collect();
+    found.dedup();
+    found
 }
 
 /// The wall-clock bounds of `period` on `day`.
@@ -60,7 +65,7 @@ pub fn free_starts(
         let (open, close) = bounds(day, period);
         let mut candidate = open;
         while candidate < close {
-            if let Some(start) = instant(zone, candidate) {
+            for start in instants(zone, candidate) {
                 let end = start + duration;
                 let free = busy.iter().all(|(from, to)| end <= *from || *to <= start);
                 if start >= not_before && free && fits(hours, zone, start, end) {
@@ -71,7 +76,6 @@ pub fn free_starts(
         }
     }
     starts.sort();
-    starts.dedup();
     starts
 }
 

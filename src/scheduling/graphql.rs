@@ -8,16 +8,19 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::billing::Invoice;
 use crate::identity::{Permission, Role, User, store as identity_store};
 use crate::patients::Patient;
 use crate::platform::error::ApiError;
+use crate::platform::events::{DomainEvent, publish};
 use crate::platform::graphql::{Session, session};
 use crate::platform::input::required_line;
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::availability::{fits, free_starts};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::model::{
-    AppointmentStatus, WorkingHours, duration_minutes, price, type_name, working_week,
+    AppointmentStatus, WorkingHours, calendar_date, duration_minutes, price, type_name,
+    working_week,
 };
 use crate::scheduling::store::{
     self, AppointmentChange, AppointmentFilter, Booking, NewAppointment, TypeChanges,
@@ -47,6 +50,10 @@ impl From<appointment_type::Model> for AppointmentType {
 pub struct Appointment(appointment::Model);
 
 impl Appointment {
+    pub fn new(model: appointment::Model) -> Appointment {
+        Appointment(model)
+    }
+
     fn status_value(&self) -> Result<AppointmentStatus, ApiError> {
         AppointmentStatus::parse(&self.0.status).ok_or_else(ApiError::internal)
     }
@@ -93,6 +100,7 @@ impl Appointment {
     /// Null if the patient has since been deleted.
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
         let session = session(ctx)?;
+        session.require(Permission::ReadPatients)?;
         Ok(session
             .loaders
             .patients
@@ -129,6 +137,16 @@ impl Appointment {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.into()
+    }
+
+    /// The invoice raised when the appointment was completed; null before that, and for roles
+    /// that may not read invoices.
+    async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>, ApiError> {
+        let session = session(ctx)?;
+        if !session.principal.role.may(Permission::ReadBilling) {
+            return Ok(None);
+        }
+        session.loaders.invoices.load_one(self.0.id).await
     }
 }
 
@@ -222,14 +240,14 @@ async fn check_working_hours(
     Ok(true)
 }
 
-/// CONFLICT naming the appointment the provider already has at that time.
+/// CONFLICT naming the appointment (other than `moving`) the provider already has at that time.
 async fn clash(
     session: &Session,
     provider_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    moving: Option<Uuid>,
 ) -> Result<ApiError, ApiError> {
-    let taken = store::busy(session.db(), provider_id, start, end).await?;
+    let taken = store::busy(session.db(), provider_id, (start, end), moving).await?;
     Ok(match taken.first() {
         Some(other) => ApiError::conflict(format!(
             "the provider is already booked from {} to {} (appointment {}); choose another time",
@@ -266,15 +284,14 @@ async fn apply_change(
     match changed {
         Booking::Done(true) => {}
         Booking::Done(false) => {
-            return Err(ApiError::conflict(format!(
-                "the appointment changed since version {expected_version} (it is now version {}); \
-                 reload it and try again",
-                current.row_version
-            )));
+            let now = store::find_appointment(session.db(), current.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("appointment"))?;
+            return Err(version_moved(expected_version, now.row_version));
         }
         Booking::Clash => {
-            let (start, end) = new_times.ok_or_else(ApiError::internal)?;
-            return Err(clash(session, current.provider_id, start, end).await?);
+            let times = new_times.ok_or_else(ApiError::internal)?;
+            return Err(clash(session, current.provider_id, times, Some(current.id)).await?);
         }
     }
     store::find_appointment(session.db(), current.id)
@@ -293,13 +310,16 @@ async fn current_appointment(
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))?;
     if current.row_version != expected_version {
-        return Err(ApiError::conflict(format!(
-            "the appointment changed since version {expected_version} (it is now version {}); \
-             reload it and try again",
-            current.row_version
-        )));
+        return Err(version_moved(expected_version, current.row_version));
     }
     Ok(current)
+}
+
+fn version_moved(expected: i64, now: i64) -> ApiError {
+    ApiError::conflict(format!(
+        "the appointment changed since version {expected} (it is now version {now}); reload it \
+         and try again"
+    ))
 }
 
 fn transition(from: AppointmentStatus, to: AppointmentStatus) -> Result<(), ApiError> {
@@ -348,6 +368,7 @@ impl SchedulingQuery {
     /// The clinic's appointment types, by name.
     async fn appointment_types(&self, ctx: &Context<'_>) -> Result<Vec<AppointmentType>, ApiError> {
         let session = session(ctx)?;
+        session.require(Permission::ReadSchedule)?;
         Ok(store::list_types(session.db())
             .await?
             .into_iter()
@@ -411,6 +432,7 @@ impl SchedulingQuery {
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadSchedule)?;
+        let date = calendar_date("date", date)?;
         let hours = provider_hours(session, provider_id).await?;
         let zone = clinic_zone(session).await?;
         let kind = store::find_type(session.db(), type_id)
@@ -420,11 +442,16 @@ impl SchedulingQuery {
         let from = (date - Duration::days(1))
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
-        let busy: Vec<_> = store::busy(session.db(), provider_id, from, from + Duration::days(3))
-            .await?
-            .into_iter()
-            .map(|taken| (taken.start_time.into(), taken.end_time.into()))
-            .collect();
+        let busy: Vec<_> = store::busy(
+            session.db(),
+            provider_id,
+            (from, from + Duration::days(3)),
+            None,
+        )
+        .await?
+        .into_iter()
+        .map(|taken| (taken.start_time.into(), taken.end_time.into()))
+        .collect();
         Ok(free_starts(
             &hours,
             zone,
@@ -517,10 +544,11 @@ impl SchedulingMutation {
     ) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageWorkingHours)?;
-        provider_hours(session, provider_id).await?;
         let week = working_week("hours", hours)?;
         let stored = serde_json::to_value(week).map_err(|error| ApiError::internal_from(&error))?;
-        identity_store::set_working_hours(session.db(), provider_id, stored).await?;
+        if !identity_store::set_working_hours(session.db(), provider_id, stored).await? {
+            return Err(ApiError::not_found("active provider"));
+        }
         identity_store::find_user(session.db(), provider_id)
             .await?
             .ok_or_else(|| ApiError::not_found("active provider"))?
@@ -569,7 +597,9 @@ impl SchedulingMutation {
         .await?;
         match booking {
             Booking::Done(model) => Ok(Appointment(model)),
-            Booking::Clash => Err(clash(session, input.provider_id, input.start, end).await?),
+            Booking::Clash => {
+                Err(clash(session, input.provider_id, (input.start, end), None).await?)
+            }
         }
     }
 
@@ -582,7 +612,7 @@ impl SchedulingMutation {
         let session = session(ctx)?;
         session.require(Permission::Book)?;
         let current = current_appointment(session, input.id, input.expected_version).await?;
-        let status = Appointment(current.clone()).status_value()?;
+        let status = AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?;
         if status != AppointmentStatus::Scheduled {
             return Err(ApiError::bad_input(
                 "input.id",
@@ -623,7 +653,7 @@ impl SchedulingMutation {
         let reason = required_line("reason", &reason, 500)?;
         let current = current_appointment(session, id, expected_version).await?;
         transition(
-            Appointment(current.clone()).status_value()?,
+            AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?,
             AppointmentStatus::Cancelled,
         )?;
         apply_change(
@@ -659,13 +689,24 @@ impl SchedulingMutation {
             _ => session.require(Permission::RecordVisit)?,
         }
         let current = current_appointment(session, id, expected_version).await?;
-        transition(Appointment(current.clone()).status_value()?, status)?;
-        apply_change(
+        transition(
+            AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?,
+            status,
+        )?;
+        let changed = apply_change(
             session,
             &current,
             expected_version,
             AppointmentChange::Status(status),
         )
-        .await
+        .await?;
+        if status == AppointmentStatus::Completed {
+            let event = DomainEvent::AppointmentCompleted {
+                appointment_id: current.id,
+                price: current.price,
+            };
+            publish(session, event).await?;
+        }
+        Ok(changed)
     }
 }

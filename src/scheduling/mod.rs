@@ -7,5 +7,5 @@ mod graphql;
 mod model;
 mod store;
 
-pub use graphql::{SchedulingMutation, SchedulingQuery};
+pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
 pub use model::{AppointmentStatus, DayOfWeek, WorkingHours};

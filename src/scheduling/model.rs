@@ -2,7 +2,7 @@
 //! hours, appointment type details.
 
 use async_graphql::{Enum, InputObject, SimpleObject};
-use chrono::{NaiveTime, Timelike, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,8 @@ impl DayOfWeek {
 }
 
 /// One working period of a provider on one day of the week, in the clinic's time zone; the end
-/// is exclusive.
+/// is exclusive, and 00:00 as an end means midnight at the end of the day. Stored in
+/// `users.working_hours` as `[{"day": "Monday", "start": "09:00:00", "end": "17:00:00"}, …]`.
 #[derive(SimpleObject, InputObject, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[graphql(input_name = "WorkingHoursInput")]
 pub struct WorkingHours {
@@ -119,15 +120,35 @@ impl WorkingHours {
     }
 }
 
-/// A provider's week: ranges sorted by day and start, none overlapping.
+/// Most working periods a provider can have in one day.
+const MAX_PERIODS_A_DAY: usize = 8;
+
+/// A provider's week: periods on whole minutes, sorted by day and start, none overlapping, at
+/// most `MAX_PERIODS_A_DAY` a day.
 pub fn working_week(
     field: &str,
     mut ranges: Vec<WorkingHours>,
 ) -> Result<Vec<WorkingHours>, ApiError> {
-    if ranges.len() > 7 * 8 {
-        return Err(ApiError::bad_input(field, "at most 8 periods a day"));
-    }
     ranges.sort_by_key(|range| (range.day as u8, range.start));
+    if ranges
+        .chunk_by(|a, b| a.day == b.day)
+        .any(|day| day.len() > MAX_PERIODS_A_DAY)
+    {
+        return Err(ApiError::bad_input(
+            field,
+            format!("at most {MAX_PERIODS_A_DAY} periods a day"),
+        ));
+    }
+    let whole_minutes = |time: NaiveTime| time.second() == 0 && time.nanosecond() == 0;
+    if !ranges
+        .iter()
+        .all(|range| whole_minutes(range.start) && whole_minutes(range.end))
+    {
+        return Err(ApiError::bad_input(
+            field,
+            "times must be whole minutes, like 09:30:00",
+        ));
+    }
     for range in &ranges {
         let (start, end) = range.minutes();
         if start >= end {
@@ -152,6 +173,17 @@ pub fn working_week(
         }
     }
     Ok(ranges)
+}
+
+/// A calendar date the schedule can hold: years 1900 to 9999.
+pub fn calendar_date(field: &str, date: NaiveDate) -> Result<NaiveDate, ApiError> {
+    if !(1900..=9999).contains(&date.year()) {
+        return Err(ApiError::bad_input(
+            field,
+            "must be in the years 1900 to 9999",
+        ));
+    }
+    Ok(date)
 }
 
 pub const MIN_DURATION_MINUTES: i32 = 5;
@@ -243,6 +275,12 @@ mod tests {
         );
         let into_midnight = vec![monday(at(20, 0), at(0, 0)), monday(at(23, 0), at(23, 30))];
         assert!(working_week("h", into_midnight).is_err());
+        let almost_midnight = NaiveTime::from_hms_opt(0, 0, 30).unwrap();
+        assert!(working_week("h", vec![monday(at(20, 0), almost_midnight)]).is_err());
+        let nine_a_day = (0..9)
+            .map(|hour| monday(at(hour, 0), at(hour, 30)))
+            .collect();
+        assert!(working_week("h", nine_a_day).is_err());
     }
 
     #[test]

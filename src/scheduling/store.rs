@@ -180,14 +180,19 @@ pub async fn find_appointment(
         .await
 }
 
-/// The provider's appointments that hold their slot and overlap [start, end), earliest first.
+/// The provider's appointments, other than `except`, that hold their slot and overlap
+/// [start, end), earliest first.
 pub async fn busy(
     db: &impl ConnectionTrait,
     provider_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    except: Option<Uuid>,
 ) -> Result<Vec<appointment::Model>, DbErr> {
-    appointment::Entity::find()
+    let mut query = appointment::Entity::find();
+    if let Some(except) = except {
+        query = query.filter(appointment::Column::Id.ne(except));
+    }
+    query
         .filter(appointment::Column::ProviderId.eq(provider_id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(

@@ -2,6 +2,7 @@
 //! read on the clinic's wall clock, clear of appointments that hold their slot (a cancelled one
 //! does not), up to a slot that ends as the day does, and right on daylight-saving days.
 
+use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use hpms::identity::Role;
 use hpms::platform::db::TenantScope;
 use serde_json::json;
@@ -10,6 +11,17 @@ use uuid::Uuid;
 use crate::helpers::{ApiClinic, TestApp, exec};
 
 const SLOTS: &str = "query($p: UUID!, $d: NaiveDate!, $t: UUID!) { availableSlots(providerId: $p, date: $d, typeId: $t) }";
+
+/// The `n`th `weekday` of `month` next year: slots are offered only from now on, so every date
+/// here lies ahead whenever the test runs.
+fn next_year(month: u32, weekday: Weekday, n: u8) -> NaiveDate {
+    NaiveDate::from_weekday_of_month_opt(Utc::now().year() + 1, month, weekday, n).unwrap()
+}
+
+/// `date` at `time` UTC, as the API writes instants.
+fn at(date: NaiveDate, time: &str) -> String {
+    format!("{date}T{time}+00:00")
+}
 
 async fn set_time_zone(app: &TestApp, clinic: &ApiClinic, zone: &str) {
     let tx = app
@@ -30,7 +42,7 @@ async fn set_time_zone(app: &TestApp, clinic: &ApiClinic, zone: &str) {
     tx.commit().await.unwrap();
 }
 
-async fn slots(app: &TestApp, clinic: &ApiClinic, date: &str, type_id: Uuid) -> Vec<String> {
+async fn slots(app: &TestApp, clinic: &ApiClinic, date: NaiveDate, type_id: Uuid) -> Vec<String> {
     let response = app
         .graphql(
             Some(clinic.token(Role::FrontDesk)),
@@ -60,11 +72,12 @@ async fn slots_are_exact_around_bookings_a_cancellation_and_the_end_of_the_day()
         ]),
     )
     .await;
-    // 2030-01-07 is a Monday. Booked 09:30–10:00; booked and then cancelled 10:00–10:30.
-    app.book(&clinic, provider, "2030-01-07T09:30:00Z")
+    // Booked 09:30–10:00; booked and then cancelled 10:00–10:30.
+    let monday = next_year(1, Weekday::Mon, 2);
+    app.book(&clinic, provider, &at(monday, "09:30:00"))
         .await
         .ok();
-    let cancelled = app.book(&clinic, provider, "2030-01-07T10:00:00Z").await;
+    let cancelled = app.book(&clinic, provider, &at(monday, "10:00:00")).await;
     let id = cancelled.ok()["bookAppointment"]["id"].clone();
     app.graphql(
         Some(clinic.token(Role::FrontDesk)),
@@ -74,33 +87,25 @@ async fn slots_are_exact_around_bookings_a_cancellation_and_the_end_of_the_day()
     .await
     .ok();
 
-    assert_eq!(
-        slots(&app, &clinic, "2030-01-07", clinic.type_id).await,
-        [
-            "2030-01-07T09:00:00+00:00",
-            "2030-01-07T10:00:00+00:00",
-            "2030-01-07T10:15:00+00:00",
-            "2030-01-07T10:30:00+00:00",
-            "2030-01-07T23:00:00+00:00",
-            "2030-01-07T23:15:00+00:00",
-            "2030-01-07T23:30:00+00:00",
-        ]
-    );
+    let expected: Vec<String> = [
+        "09:00:00", "10:00:00", "10:15:00", "10:30:00", "23:00:00", "23:15:00", "23:30:00",
+    ]
+    .iter()
+    .map(|time| at(monday, time))
+    .collect();
+    assert_eq!(slots(&app, &clinic, monday, clinic.type_id).await, expected);
+    let tuesday = monday + Duration::days(1);
     assert!(
-        slots(&app, &clinic, "2030-01-08", clinic.type_id)
+        slots(&app, &clinic, tuesday, clinic.type_id)
             .await
             .is_empty(),
         "no hours on Tuesday"
     );
 
     // A slot it offers books; one it does not is refused as outside working hours.
-    assert!(
-        app.book(&clinic, provider, "2030-01-07T23:30:00Z")
-            .await
-            .errors()
-            .is_empty()
-    );
-    let outside = app.book(&clinic, provider, "2030-01-07T11:00:00Z").await;
+    let last = app.book(&clinic, provider, &at(monday, "23:30:00")).await;
+    assert!(last.errors().is_empty(), "{last:?}");
+    let outside = app.book(&clinic, provider, &at(monday, "11:00:00")).await;
     assert_eq!(outside.code(), "BAD_USER_INPUT");
     assert!(
         outside.errors()[0]["message"]
@@ -111,7 +116,7 @@ async fn slots_are_exact_around_bookings_a_cancellation_and_the_end_of_the_day()
 }
 
 #[tokio::test]
-async fn on_the_spring_forward_day_slots_follow_the_clinic_clock() {
+async fn on_daylight_saving_days_slots_follow_the_clinic_clock() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     set_time_zone(&app, &clinic, "America/New_York").await;
@@ -127,32 +132,45 @@ async fn on_the_spring_forward_day_slots_follow_the_clinic_clock() {
         .unwrap()
         .parse()
         .unwrap();
-    // 2030-03-10 (a Sunday): 02:00 EST jumps to 03:00 EDT, so 01:00–04:00 holds two hours.
     app.set_working_hours(
         &clinic,
         clinic.user(Role::Provider),
         json!([{"day": "SUNDAY", "start": "01:00:00", "end": "04:00:00"}]),
     )
     .await;
+
+    // The second Sunday of March: 02:00 EST jumps to 03:00 EDT, so 01:00–04:00 holds two hours.
+    let spring = next_year(3, Weekday::Sun, 2);
+    let expected: Vec<String> = ["06:00:00", "06:15:00", "06:30:00", "06:45:00", "07:00:00"]
+        .iter()
+        .map(|time| at(spring, time))
+        .collect();
     assert_eq!(
-        slots(&app, &clinic, "2030-03-10", hour_long).await,
-        [
-            "2030-03-10T06:00:00+00:00",
-            "2030-03-10T06:15:00+00:00",
-            "2030-03-10T06:30:00+00:00",
-            "2030-03-10T06:45:00+00:00",
-            "2030-03-10T07:00:00+00:00",
-        ],
+        slots(&app, &clinic, spring, hour_long).await,
+        expected,
         "01:00–01:45 EST, then 03:00 EDT; 02:xx does not exist"
     );
-    // A week later the same hours are 05:00Z onwards, three full hours.
-    let later = slots(&app, &clinic, "2030-03-17", hour_long).await;
+    // A week later the same hours are three full hours from 05:00Z.
+    let later = slots(&app, &clinic, spring + Duration::days(7), hour_long).await;
     assert_eq!(
-        later.first().map(String::as_str),
-        Some("2030-03-17T05:00:00+00:00")
+        later.first(),
+        Some(&at(spring + Duration::days(7), "05:00:00"))
     );
     assert_eq!(
-        later.last().map(String::as_str),
-        Some("2030-03-17T07:00:00+00:00")
+        later.last(),
+        Some(&at(spring + Duration::days(7), "07:00:00"))
+    );
+
+    // The first Sunday of November: 02:00 EDT falls back to 01:00 EST, so 01:00–02:00 happens
+    // twice and both are offered (and bookable).
+    let autumn = next_year(11, Weekday::Sun, 1);
+    let offered = slots(&app, &clinic, autumn, hour_long).await;
+    for repeated in [at(autumn, "05:00:00"), at(autumn, "06:00:00")] {
+        assert!(offered.contains(&repeated), "{repeated} in {offered:?}");
+    }
+    assert_eq!(
+        offered.last(),
+        Some(&at(autumn, "08:00:00")),
+        "03:00 EST is the last start"
     );
 }

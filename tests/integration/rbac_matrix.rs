@@ -157,7 +157,7 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (ReadMedical, Provider, Allowed),
     (ReadMedical, BillingManager, Forbidden),
     (ReadMedical, FrontDesk, Forbidden),
-    (AppointmentTypes, SystemAdmin, Allowed),
+    (AppointmentTypes, SystemAdmin, Forbidden),
     (AppointmentTypes, ClinicAdmin, Allowed),
     (AppointmentTypes, Provider, Allowed),
     (AppointmentTypes, BillingManager, Allowed),
@@ -392,8 +392,8 @@ async fn request(
             "query($p: UUID!, $t: UUID!) { availableSlots(providerId: $p, date: \"2031-01-06\", typeId: $t) }",
             json!({"p": clinic.user(Provider), "t": clinic.type_id}),
         ),
-        // Outside hours: a Tuesday, when the provider works Mondays only.
         BookAppointment => book(clinic, next_monday_slot(), false),
+        // A Tuesday, when the provider works Mondays only.
         BookOutsideHours => book(clinic, "2031-01-07T09:00:00Z".to_owned(), true),
         Reschedule => {
             let (id, _) = throwaway_appointment(app, clinic).await;

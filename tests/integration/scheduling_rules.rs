@@ -208,3 +208,40 @@ async fn booking_outside_working_hours_takes_an_audited_admin_override() {
     assert_eq!(row["userId"], clinic.user(Role::ClinicAdmin).to_string());
     assert_eq!(row["newValues"]["booked_outside_hours"], true);
 }
+
+#[tokio::test]
+async fn duplicate_type_names_and_clashing_moves_are_conflicts_that_say_why() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let admin = Some(clinic.token(Role::ClinicAdmin));
+    let duplicate = app
+        .graphql(admin, "mutation { createAppointmentType(input: {name: \"Consultation\", durationMinutes: 30, price: \"1\"}) { id } }", json!({}))
+        .await;
+    assert_eq!(duplicate.code(), "CONFLICT");
+    assert_eq!(duplicate.field(), "input.name");
+
+    let provider = clinic.user(Role::Provider);
+    let first = app.book(&clinic, provider, "2030-01-07T10:00:00Z").await;
+    let second = app.book(&clinic, provider, "2030-01-07T10:30:00Z").await;
+    let (first, second) = (
+        first.ok()["bookAppointment"]["id"].clone(),
+        second.ok()["bookAppointment"]["id"].clone(),
+    );
+    let moved = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            "mutation($id: UUID!) { rescheduleAppointment(input: {id: $id, expectedVersion: 1, start: \"2030-01-07T10:15:00Z\"}) { id } }",
+            json!({"id": first}),
+        )
+        .await;
+    assert_eq!(moved.code(), "CONFLICT");
+    let message = moved.errors()[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains(second.as_str().unwrap()),
+        "names the appointment in the way: {message}"
+    );
+    assert!(
+        !message.contains(first.as_str().unwrap()),
+        "not the one being moved: {message}"
+    );
+}

@@ -1,0 +1,52 @@
+//! Batched lookup of appointments' invoices with their ledger totals: two queries for a whole
+//! page of appointments, whatever its size.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::billing::entity::invoice;
+use crate::billing::graphql::Invoice;
+use crate::billing::store;
+use crate::platform::error::ApiError;
+
+/// Loads invoices by appointment id, on a request's transaction (held weakly, as
+/// `platform::loader` explains).
+pub struct InvoicesByAppointment {
+    transaction: Weak<DatabaseTransaction>,
+}
+
+pub type InvoiceLoader = DataLoader<InvoicesByAppointment, HashMapCache>;
+
+pub fn invoice_loader(transaction: Weak<DatabaseTransaction>) -> InvoiceLoader {
+    DataLoader::with_cache(
+        InvoicesByAppointment { transaction },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+impl Loader<Uuid> for InvoicesByAppointment {
+    type Value = Invoice;
+    type Error = ApiError;
+
+    async fn load(&self, appointment_ids: &[Uuid]) -> Result<HashMap<Uuid, Invoice>, ApiError> {
+        let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
+        let invoices = invoice::Entity::find()
+            .filter(invoice::Column::AppointmentId.is_in(appointment_ids.iter().copied()))
+            .all(&*transaction)
+            .await?;
+        let ids: Vec<Uuid> = invoices.iter().map(|model| model.id).collect();
+        let totals = store::totals(&*transaction, &ids).await?;
+        Ok(invoices
+            .into_iter()
+            .map(|model| {
+                let invoice_totals = totals.get(&model.id).copied().unwrap_or_default();
+                (model.appointment_id, Invoice::new(model, invoice_totals))
+            })
+            .collect())
+    }
+}

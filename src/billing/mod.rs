@@ -1,0 +1,12 @@
+//! Billing: an invoice per completed appointment, a double-entry ledger that is only ever
+//! appended to, and the payments, refunds, write-offs and voids that post to it.
+
+pub(crate) mod entity;
+mod graphql;
+mod loader;
+mod model;
+mod store;
+
+pub use graphql::{BillingMutation, BillingQuery, Invoice, bill_completed_appointment};
+pub use loader::{InvoiceLoader, invoice_loader};
+pub use model::{EntryKind, InvoiceStatus, PaymentMethod};

@@ -1,0 +1,157 @@
+//! Billing values: money that cannot hold a bad amount, and the names the ledger stores.
+
+use async_graphql::Enum;
+use rust_decimal::Decimal;
+
+use crate::platform::error::ApiError;
+
+/// The largest single posting accepted.
+const MAX_AMOUNT: i64 = 1_000_000_000;
+
+/// A positive amount with at most 2 decimal places.
+pub fn amount(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
+    if value <= Decimal::ZERO {
+        return Err(ApiError::bad_input(field, "must be more than 0"));
+    }
+    if value.normalize().scale() > 2 {
+        return Err(ApiError::bad_input(
+            field,
+            "must have at most 2 decimal places",
+        ));
+    }
+    if value > Decimal::from(MAX_AMOUNT) {
+        return Err(ApiError::bad_input(field, "is too large"));
+    }
+    Ok(value.round_dp(2))
+}
+
+/// Where an invoice stands; derived from its ledger after every posting.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Open,
+    Paid,
+    Void,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Open => "Open",
+            InvoiceStatus::Paid => "Paid",
+            InvoiceStatus::Void => "Void",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<InvoiceStatus> {
+        [
+            InvoiceStatus::Open,
+            InvoiceStatus::Paid,
+            InvoiceStatus::Void,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == stored)
+    }
+}
+
+/// What a journal entry records.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Charge,
+    Payment,
+    Refund,
+    WriteOff,
+    Void,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Charge => "Charge",
+            EntryKind::Payment => "Payment",
+            EntryKind::Refund => "Refund",
+            EntryKind::WriteOff => "WriteOff",
+            EntryKind::Void => "Void",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<EntryKind> {
+        [
+            EntryKind::Charge,
+            EntryKind::Payment,
+            EntryKind::Refund,
+            EntryKind::WriteOff,
+            EntryKind::Void,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == stored)
+    }
+
+    /// The account debited and the account credited by an entry of this kind. Each entry is one
+    /// debit and one credit of the same amount, so it balances by construction (and PostgreSQL
+    /// checks it at commit).
+    pub fn accounts(self) -> (&'static str, &'static str) {
+        match self {
+            EntryKind::Charge => ("AccountsReceivable", "Revenue"),
+            EntryKind::Payment => ("Cash", "AccountsReceivable"),
+            EntryKind::Refund => ("AccountsReceivable", "Cash"),
+            EntryKind::WriteOff => ("BadDebt", "AccountsReceivable"),
+            EntryKind::Void => ("Revenue", "AccountsReceivable"),
+        }
+    }
+}
+
+/// How a payment was made.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+    Check,
+    BankTransfer,
+    Insurance,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "Cash",
+            PaymentMethod::Card => "Card",
+            PaymentMethod::Check => "Check",
+            PaymentMethod::BankTransfer => "BankTransfer",
+            PaymentMethod::Insurance => "Insurance",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_positive_with_two_decimals_at_most() {
+        assert!(amount("a", "0".parse().unwrap()).is_err());
+        assert!(amount("a", "-5".parse().unwrap()).is_err());
+        assert!(amount("a", "10.005".parse().unwrap()).is_err());
+        assert_eq!(
+            amount("a", "10.50".parse().unwrap()).unwrap().to_string(),
+            "10.50"
+        );
+        assert_eq!(
+            amount("a", "10.500".parse().unwrap()).unwrap().to_string(),
+            "10.50"
+        );
+    }
+
+    #[test]
+    fn every_entry_kind_moves_receivables_the_right_way() {
+        let receivable_change = |kind: EntryKind| match kind.accounts() {
+            ("AccountsReceivable", _) => 1,
+            (_, "AccountsReceivable") => -1,
+            _ => 0,
+        };
+        assert_eq!(receivable_change(EntryKind::Charge), 1);
+        assert_eq!(receivable_change(EntryKind::Payment), -1);
+        assert_eq!(receivable_change(EntryKind::Refund), 1);
+        assert_eq!(receivable_change(EntryKind::WriteOff), -1);
+        assert_eq!(receivable_change(EntryKind::Void), -1);
+    }
+}

@@ -1,0 +1,355 @@
+//! Billing queries on the request's tenant transaction. The ledger is append-only: every change
+//! to what a patient owes is a new balanced journal entry, and balances are sums over it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Statement, Value,
+};
+use uuid::Uuid;
+
+use crate::billing::entity::invoice;
+use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
+
+fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+pub async fn find_invoice(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<invoice::Model>, DbErr> {
+    invoice::Entity::find()
+        .filter(invoice::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+/// The invoice, locked until the transaction ends: postings to one invoice queue here, so each
+/// sees the balance the previous one left.
+pub async fn lock_invoice(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<invoice::Model>, DbErr> {
+    invoice::Entity::find()
+        .filter(invoice::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+pub async fn invoice_for_appointment(
+    db: &impl ConnectionTrait,
+    appointment_id: Uuid,
+) -> Result<Option<invoice::Model>, DbErr> {
+    invoice::Entity::find()
+        .filter(invoice::Column::AppointmentId.eq(appointment_id))
+        .one(db)
+        .await
+}
+
+pub async fn insert_invoice(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    appointment_id: Uuid,
+    total: Decimal,
+    status: InvoiceStatus,
+) -> Result<Uuid, DbErr> {
+    let id = Uuid::new_v4();
+    db.execute_raw(statement(
+        "insert into invoices (tenant_id, id, appointment_id, total_amount, status)
+         values ($1, $2, $3, $4, $5)",
+        [
+            tenant_id.into(),
+            id.into(),
+            appointment_id.into(),
+            total.into(),
+            status.as_str().into(),
+        ],
+    ))
+    .await?;
+    Ok(id)
+}
+
+pub async fn set_invoice_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    status: InvoiceStatus,
+) -> Result<(), DbErr> {
+    invoice::Entity::update_many()
+        .col_expr(invoice::Column::Status, Expr::value(status.as_str()))
+        .col_expr(invoice::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(invoice::Column::Id.eq(id))
+        .filter(invoice::Column::Status.ne(status.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A posting to make.
+pub struct Posting<'a> {
+    pub tenant_id: Uuid,
+    pub invoice_id: Uuid,
+    pub kind: EntryKind,
+    pub amount: Decimal,
+    pub idempotency_key: Option<&'a str>,
+    pub memo: Option<&'a str>,
+    pub method: Option<PaymentMethod>,
+    pub created_by: Uuid,
+}
+
+/// A journal entry as the API shows it: one debit and one credit of `amount`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub kind: EntryKind,
+    pub amount: Decimal,
+    pub idempotency_key: Option<String>,
+    pub memo: Option<String>,
+    pub method: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Posts a balanced entry: the kind's debit and credit of `amount`.
+pub async fn post(db: &impl ConnectionTrait, posting: Posting<'_>) -> Result<Uuid, DbErr> {
+    let id = Uuid::new_v4();
+    let (debit, credit) = posting.kind.accounts();
+    db.execute_raw(statement(
+        "with entry as (
+           insert into journal_entries
+             (tenant_id, id, invoice_id, kind, idempotency_key, memo, payment_method, created_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)
+           returning tenant_id, id)
+         insert into ledger_lines (tenant_id, entry_id, account, side, amount)
+         select tenant_id, id, $9, 'Debit', $11 from entry
+         union all
+         select tenant_id, id, $10, 'Credit', $11 from entry",
+        [
+            posting.tenant_id.into(),
+            id.into(),
+            posting.invoice_id.into(),
+            posting.kind.as_str().into(),
+            posting.idempotency_key.map(str::to_owned).into(),
+            posting.memo.map(str::to_owned).into(),
+            posting
+                .method
+                .map(|method| method.as_str().to_owned())
+                .into(),
+            posting.created_by.into(),
+            debit.into(),
+            credit.into(),
+            posting.amount.into(),
+        ],
+    ))
+    .await?;
+    Ok(id)
+}
+
+const ENTRY_COLUMNS: &str = "e.id, e.invoice_id, e.kind, e.idempotency_key, e.memo, e.payment_method,
+   e.created_at, (select max(amount) from ledger_lines l where l.tenant_id = e.tenant_id and l.entry_id = e.id)";
+
+fn entry(row: &QueryResult) -> Result<Entry, DbErr> {
+    let kind: String = row.try_get_by_index(2)?;
+    Ok(Entry {
+        id: row.try_get_by_index(0)?,
+        invoice_id: row.try_get_by_index(1)?,
+        kind: EntryKind::parse(&kind)
+            .ok_or_else(|| DbErr::Type(format!("unknown entry kind {kind}")))?,
+        idempotency_key: row.try_get_by_index(3)?,
+        memo: row.try_get_by_index(4)?,
+        method: row.try_get_by_index(5)?,
+        created_at: row.try_get_by_index(6)?,
+        amount: row.try_get_by_index(7)?,
+    })
+}
+
+/// The entry posted under `key`, if any.
+pub async fn entry_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Entry>, DbErr> {
+    db.query_one_raw(statement(
+        &format!("select {ENTRY_COLUMNS} from journal_entries e where e.idempotency_key = $1"),
+        [key.into()],
+    ))
+    .await?
+    .as_ref()
+    .map(entry)
+    .transpose()
+}
+
+pub async fn find_entry(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Entry>, DbErr> {
+    db.query_one_raw(statement(
+        &format!("select {ENTRY_COLUMNS} from journal_entries e where e.id = $1"),
+        [id.into()],
+    ))
+    .await?
+    .as_ref()
+    .map(entry)
+    .transpose()
+}
+
+/// An invoice's standing, summed from its ledger.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Accounts receivable: what the patient still owes.
+    pub balance: Decimal,
+    /// Payments less refunds.
+    pub net_paid: Decimal,
+    pub voided: bool,
+}
+
+/// The totals of each of `invoice_ids`, in one query.
+pub async fn totals(
+    db: &impl ConnectionTrait,
+    invoice_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Totals>, DbErr> {
+    let ids = format!(
+        "{{{}}}",
+        invoice_ids
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let rows = db
+        .query_all_raw(statement(
+            "select e.invoice_id,
+                    coalesce(sum(case when l.account = 'AccountsReceivable'
+                                      then case l.side when 'Debit' then l.amount else -l.amount end end), 0),
+                    coalesce(sum(case when l.account = 'Cash'
+                                      then case l.side when 'Debit' then l.amount else -l.amount end end), 0),
+                    bool_or(e.kind = 'Void')
+               from journal_entries e
+               join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
+              where e.invoice_id = any($1::uuid[])
+              group by e.invoice_id",
+            [ids.into()],
+        ))
+        .await?;
+    let mut totals: HashMap<Uuid, Totals> = invoice_ids
+        .iter()
+        .map(|id| (*id, Totals::default()))
+        .collect();
+    for row in rows {
+        totals.insert(
+            row.try_get_by_index(0)?,
+            Totals {
+                balance: row.try_get_by_index(1)?,
+                net_paid: row.try_get_by_index(2)?,
+                voided: row.try_get_by_index(3)?,
+            },
+        );
+    }
+    Ok(totals)
+}
+
+/// The ledger lines of an invoice, oldest first: (entry id, kind, account, side, amount, time).
+pub async fn lines(
+    db: &impl ConnectionTrait,
+    invoice_id: Uuid,
+) -> Result<Vec<(Uuid, String, String, String, Decimal, DateTime<Utc>)>, DbErr> {
+    let rows = db
+        .query_all_raw(statement(
+            "select e.id, e.kind, l.account, l.side, l.amount, l.created_at
+               from journal_entries e
+               join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
+              where e.invoice_id = $1
+              order by l.id",
+            [invoice_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
+                row.try_get_by_index(4)?,
+                row.try_get_by_index(5)?,
+            ))
+        })
+        .collect()
+}
+
+/// Which invoices to list.
+#[derive(Default)]
+pub struct InvoiceFilter {
+    pub status: Option<InvoiceStatus>,
+    pub patient_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A page of invoices, newest first, before the `before` key.
+pub async fn list_invoices(
+    db: &impl ConnectionTrait,
+    filter: &InvoiceFilter,
+    before: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<invoice::Model>, DbErr> {
+    let mut query = invoice::Entity::find();
+    if let Some(status) = filter.status {
+        query = query.filter(invoice::Column::Status.eq(status.as_str()));
+    }
+    if let Some(patient_id) = filter.patient_id {
+        query = query.filter(Expr::cust_with_values(
+            "appointment_id in (select id from appointments where patient_id = $1)",
+            [patient_id],
+        ));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(invoice::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(invoice::Column::CreatedAt.lt(to));
+    }
+    if let Some((created_at, id)) = before {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(invoice::Column::CreatedAt),
+                Expr::col(invoice::Column::Id),
+            ])
+            .lt(Expr::tuple([Expr::val(*created_at), Expr::val(*id)])),
+        );
+    }
+    query
+        .order_by_desc(invoice::Column::CreatedAt)
+        .order_by_desc(invoice::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Open balances of the clinic by invoice age in days: [0–30, 31–60, 61–90, over 90].
+pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[Decimal; 4], DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            "with balances as (
+               select i.created_at,
+                      sum(case l.side when 'Debit' then l.amount else -l.amount end) as balance
+                 from invoices i
+                 join journal_entries e on e.tenant_id = i.tenant_id and e.invoice_id = i.id
+                 join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
+                where l.account = 'AccountsReceivable' and i.status = 'Open'
+                group by i.id, i.created_at)
+             select coalesce(sum(balance) filter (where age <= 30), 0),
+                    coalesce(sum(balance) filter (where age between 31 and 60), 0),
+                    coalesce(sum(balance) filter (where age between 61 and 90), 0),
+                    coalesce(sum(balance) filter (where age > 90), 0)
+               from (select balance, ($1::timestamptz::date - created_at::date) as age
+                       from balances where balance > 0) aged",
+            [today.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("aging".to_owned()))?;
+    Ok([
+        row.try_get_by_index(0)?,
+        row.try_get_by_index(1)?,
+        row.try_get_by_index(2)?,
+        row.try_get_by_index(3)?,
+    ])
+}
