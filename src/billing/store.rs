@@ -15,6 +15,12 @@ use uuid::Uuid;
 use crate::billing::entity::invoice;
 use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
 
+/// Money as the API shows it: always two decimal places ("0.00", not "0").
+fn money(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
+}
+
 fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
@@ -229,16 +235,18 @@ pub async fn totals(
             [ids.into()],
         ))
         .await?;
-    let mut totals: HashMap<Uuid, Totals> = invoice_ids
-        .iter()
-        .map(|id| (*id, Totals::default()))
-        .collect();
+    let none = Totals {
+        balance: money(Decimal::ZERO),
+        net_paid: money(Decimal::ZERO),
+        voided: false,
+    };
+    let mut totals: HashMap<Uuid, Totals> = invoice_ids.iter().map(|id| (*id, none)).collect();
     for row in rows {
         totals.insert(
             row.try_get_by_index(0)?,
             Totals {
-                balance: row.try_get_by_index(1)?,
-                net_paid: row.try_get_by_index(2)?,
+                balance: money(row.try_get_by_index(1)?),
+                net_paid: money(row.try_get_by_index(2)?),
                 voided: row.try_get_by_index(3)?,
             },
         );
@@ -347,9 +355,9 @@ pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[D
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("aging".to_owned()))?;
     Ok([
-        row.try_get_by_index(0)?,
-        row.try_get_by_index(1)?,
-        row.try_get_by_index(2)?,
-        row.try_get_by_index(3)?,
+        money(row.try_get_by_index(0)?),
+        money(row.try_get_by_index(1)?),
+        money(row.try_get_by_index(2)?),
+        money(row.try_get_by_index(3)?),
     ])
 }

@@ -238,6 +238,39 @@ async fn start_server(settings: &ServeSettings) -> (SocketAddr, StatementCounter
     (address, statements)
 }
 
+impl TestApp {
+    /// Books the clinic's patient and walks the visit to Completed as its Provider; returns the
+    /// appointment id and the invoice billing raised for it.
+    pub async fn completed_visit(&self, clinic: &ApiClinic, start: &str) -> (String, String) {
+        let booked = self.book(clinic, clinic.user(Role::Provider), start).await;
+        let id = booked.ok()["bookAppointment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (version, status) in [(1, "ARRIVED"), (2, "IN_SESSION"), (3, "COMPLETED")] {
+            self.graphql(
+                Some(clinic.token(Role::Provider)),
+                "mutation($id: UUID!, $v: Int!, $s: AppointmentStatus!) { setAppointmentStatus(id: $id, expectedVersion: $v, status: $s) { id } }",
+                json!({"id": id, "v": version, "s": status}),
+            )
+            .await
+            .ok();
+        }
+        let invoice = self
+            .graphql(
+                Some(clinic.token(Role::BillingManager)),
+                "query($id: UUID!) { appointment(id: $id) { invoice { id } } }",
+                json!({"id": id}),
+            )
+            .await;
+        let invoice = invoice.ok()["appointment"]["invoice"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, invoice)
+    }
+}
+
 /// Working hours covering the whole of every day, so that tests not about hours can book any time.
 pub static ALL_DAY_EVERY_DAY: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
     let days = [
