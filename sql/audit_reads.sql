@@ -1,7 +1,6 @@
 -- PHI reads, with what was shown: a Read audit row names the sections of the record the user saw
 -- (`{"shown": ["medical"]}` in new_values), so an auditor can tell a glance at a phone number from
--- a read of clinical notes. Replaces the foundation's record_read(entity, ids) for the
--- application role, which may call only this one.
+-- a read of clinical notes. Replaces the foundation's record_read(entity, ids), which is dropped.
 
 create function record_read(entity_name text, entity_ids uuid[], shown text[]) returns void
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
@@ -22,5 +21,5 @@ begin
 end
 $$;
 
-revoke execute on function record_read(text, uuid[]) from hpms_app;
+drop function record_read(text, uuid[]);
 grant execute on function record_read(text, uuid[], text[]) to hpms_app;

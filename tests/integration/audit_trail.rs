@@ -362,8 +362,8 @@ async fn a_phi_read_is_recorded_for_the_current_clinic_and_user_only() {
     .await;
     assert_sqlstate(
         refused,
-        "42501",
-        "the application role records reads only with the sections shown",
+        "42883",
+        "reads are recorded only with the sections shown (the old function is gone)",
     );
 
     let unknown = db.begin(clinic.admin()).await;

@@ -4,7 +4,6 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,14 +23,7 @@ fn at(date: NaiveDate, time: &str) -> String {
 }
 
 async fn set_time_zone(app: &TestApp, clinic: &ApiClinic, zone: &str) {
-    let tx = app
-        .db
-        .begin(TenantScope {
-            tenant_id: Uuid::nil(),
-            user_id: None,
-            role: Role::SystemAdmin,
-        })
-        .await;
+    let tx = app.db.begin_as_platform().await;
     exec(
         &tx,
         "update tenants set time_zone = $1 where id = $2",

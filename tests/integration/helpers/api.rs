@@ -406,14 +406,7 @@ impl TestApp {
                 role: Role::ClinicAdmin,
             })
             .await;
-        let as_platform = self
-            .db
-            .begin(TenantScope {
-                tenant_id: Uuid::nil(),
-                user_id: None,
-                role: Role::SystemAdmin,
-            })
-            .await;
+        let as_platform = self.db.begin_as_platform().await;
         let clinics: Vec<Uuid> = super::scalar(
             &as_platform,
             "select coalesce(array_agg(id), '{}') from tenants",

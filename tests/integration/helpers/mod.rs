@@ -120,6 +120,17 @@ impl TestDb {
             .expect("tenant transaction opens")
     }
 
+    /// A transaction as the application role with the platform's SystemAdmin role (which sees
+    /// every clinic's `tenants` row and nothing else of theirs).
+    pub async fn begin_as_platform(&self) -> DatabaseTransaction {
+        self.begin(TenantScope {
+            tenant_id: Uuid::nil(),
+            user_id: None,
+            role: Role::SystemAdmin,
+        })
+        .await
+    }
+
     /// A transaction as the application role with no tenant setting at all.
     pub async fn begin_without_tenant(&self) -> DatabaseTransaction {
         self.app.begin().await.expect("transaction opens")
