@@ -56,6 +56,11 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
 
+    /// How long a request waits for a pooled connection before it is told the database is busy,
+    /// in seconds.
+    #[arg(long, env = "HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5)]
+    pub db_acquire_timeout_seconds: u64,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 

@@ -27,11 +27,23 @@ pub struct TenantScope {
 /// Opens a connection pool. The server opens it with the application role's URL and never
 /// another; `hpms migrate` opens one with the owner's.
 pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_pool(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// How long a request waits for a pooled connection before it is told the database is busy.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool whose callers wait at most `acquire_timeout` for a connection.
+pub async fn connect_pool(
+    url: &Secret,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.expose());
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     Database::connect(options).await
 }

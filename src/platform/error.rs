@@ -173,6 +173,15 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
+        if matches!(
+            error,
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+        ) {
+            tracing::warn!("no database connection free within the acquire timeout");
+            return ApiError::internal_with(
+                "the database is busy; nothing was done, try again in a moment",
+            );
+        }
         if let Some((sqlstate, constraint)) = database_error_details(&error) {
             if let Some(constraint) = constraint.as_deref()
                 && let Some((_, code, field, message)) = KNOWN_CONSTRAINTS

@@ -52,9 +52,13 @@ impl App {
         );
         let phi = PhiKeyring::from_config(&settings.phi.phi_keys)?;
         crate::identity::password::warm_up();
-        let mut db = db::connect(&settings.database.database_url, settings.db_pool_size)
-            .await
-            .context("connecting to the database (DATABASE_URL)")?;
+        let mut db = db::connect_pool(
+            &settings.database.database_url,
+            settings.db_pool_size,
+            Duration::from_secs(settings.db_acquire_timeout_seconds),
+        )
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
         let statements = StatementCounter::attach(&mut db);
         let tokens = Arc::new(TokenKeys::new(
             &auth.token_secret,

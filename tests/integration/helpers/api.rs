@@ -28,6 +28,8 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         },
         listen: "127.0.0.1:0".parse().expect("loopback address parses"),
         db_pool_size: 8,
+        // Tests run eight at a time on two cores: a burst of 50 requests may queue for a while.
+        db_acquire_timeout_seconds: 30,
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,
