@@ -44,6 +44,13 @@ enum Op {
     Cancel,
     MarkArrived,
     StartVisit,
+    Invoice,
+    Invoices,
+    ReceivablesAging,
+    RecordPayment,
+    RefundPayment,
+    WriteOffInvoice,
+    VoidInvoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -227,6 +234,41 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (StartVisit, Provider, Allowed),
     (StartVisit, BillingManager, Forbidden),
     (StartVisit, FrontDesk, Forbidden),
+    (Invoice, SystemAdmin, Forbidden),
+    (Invoice, ClinicAdmin, Allowed),
+    (Invoice, Provider, Forbidden),
+    (Invoice, BillingManager, Allowed),
+    (Invoice, FrontDesk, Allowed),
+    (Invoices, SystemAdmin, Forbidden),
+    (Invoices, ClinicAdmin, Allowed),
+    (Invoices, Provider, Forbidden),
+    (Invoices, BillingManager, Allowed),
+    (Invoices, FrontDesk, Allowed),
+    (ReceivablesAging, SystemAdmin, Forbidden),
+    (ReceivablesAging, ClinicAdmin, Allowed),
+    (ReceivablesAging, Provider, Forbidden),
+    (ReceivablesAging, BillingManager, Allowed),
+    (ReceivablesAging, FrontDesk, Allowed),
+    (RecordPayment, SystemAdmin, Forbidden),
+    (RecordPayment, ClinicAdmin, Allowed),
+    (RecordPayment, Provider, Forbidden),
+    (RecordPayment, BillingManager, Allowed),
+    (RecordPayment, FrontDesk, Forbidden),
+    (RefundPayment, SystemAdmin, Forbidden),
+    (RefundPayment, ClinicAdmin, Allowed),
+    (RefundPayment, Provider, Forbidden),
+    (RefundPayment, BillingManager, Allowed),
+    (RefundPayment, FrontDesk, Forbidden),
+    (WriteOffInvoice, SystemAdmin, Forbidden),
+    (WriteOffInvoice, ClinicAdmin, Allowed),
+    (WriteOffInvoice, Provider, Forbidden),
+    (WriteOffInvoice, BillingManager, Allowed),
+    (WriteOffInvoice, FrontDesk, Forbidden),
+    (VoidInvoice, SystemAdmin, Forbidden),
+    (VoidInvoice, ClinicAdmin, Allowed),
+    (VoidInvoice, Provider, Forbidden),
+    (VoidInvoice, BillingManager, Allowed),
+    (VoidInvoice, FrontDesk, Forbidden),
 ];
 
 #[tokio::test]
@@ -241,7 +283,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 34;
+    let operations = 41;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -410,6 +452,31 @@ async fn request(
             "mutation($id: UUID!) { setAppointmentStatus(id: $id, expectedVersion: 1, status: ARRIVED) { id } }",
             json!({"id": throwaway_appointment(app, clinic).await.0}),
         ),
+        Invoice => (
+            "query($id: UUID!) { invoice(id: $id) { id balance } }",
+            json!({"id": paid_invoice(app, clinic, &unique).await}),
+        ),
+        Invoices => ("{ invoices { edges { node { id } } } }", json!({})),
+        ReceivablesAging => ("{ receivablesAging { total } }", json!({})),
+        RecordPayment => (
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { entry { id } } }",
+            json!({"i": {"invoiceId": paid_invoice(app, clinic, &unique).await, "amount": "1.00", "method": "CARD", "idempotencyKey": unique}}),
+        ),
+        RefundPayment => (
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) { entry { id } } }",
+            json!({"i": {"invoiceId": paid_invoice(app, clinic, &unique).await, "amount": "1.00", "reason": "Goodwill", "idempotencyKey": unique}}),
+        ),
+        WriteOffInvoice => (
+            "mutation($i: WriteOffInvoiceInput!) { writeOffInvoice(input: $i) { entry { id } } }",
+            json!({"i": {"invoiceId": paid_invoice(app, clinic, &unique).await, "amount": "1.00", "reason": "Hardship"}}),
+        ),
+        VoidInvoice => {
+            let (_, invoice) = app.completed_visit(clinic, &next_monday_slot()).await;
+            (
+                "mutation($id: UUID!) { voidInvoice(invoiceId: $id, reason: \"Billed in error\") { entry { id } } }",
+                json!({"id": invoice}),
+            )
+        }
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(
@@ -425,6 +492,19 @@ async fn request(
             )
         }
     }
+}
+
+/// A completed visit's invoice with 10.00 paid on it, so that every posting has room to act.
+async fn paid_invoice(app: &TestApp, clinic: &ApiClinic, unique: &str) -> String {
+    let (_, invoice) = app.completed_visit(clinic, &next_monday_slot()).await;
+    app.graphql(
+        Some(clinic.token(ClinicAdmin)),
+        "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { entry { id } } }",
+        json!({"i": {"invoiceId": invoice, "amount": "10.00", "method": "CASH", "idempotencyKey": format!("seed-{unique}")}}),
+    )
+    .await
+    .ok();
+    invoice
 }
 
 /// Hour-long steps through Mondays of 2031, so no two bookings of the matrix clash.
