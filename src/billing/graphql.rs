@@ -8,13 +8,14 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod, amount};
+use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side, amount};
 use crate::billing::store::{self, Entry, InvoiceFilter, Posting, Totals};
 use crate::identity::Permission;
 use crate::patients::Patient;
 use crate::platform::error::ApiError;
 use crate::platform::graphql::{Session, session};
 use crate::platform::input::required_line;
+use crate::platform::money::Money;
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::Appointment;
 
@@ -48,18 +49,18 @@ impl Invoice {
     }
 
     /// The appointment type's price when it was booked.
-    async fn total(&self) -> Decimal {
-        self.model.total_amount
+    async fn total(&self) -> Money {
+        Money(self.model.total_amount)
     }
 
     /// What is still owed: the invoice's accounts-receivable balance in the ledger.
-    async fn balance(&self) -> Decimal {
-        self.totals.balance
+    async fn balance(&self) -> Money {
+        Money(self.totals.balance)
     }
 
     /// Payments less refunds.
-    async fn net_paid(&self) -> Decimal {
-        self.totals.net_paid
+    async fn net_paid(&self) -> Money {
+        Money(self.totals.net_paid)
     }
 
     /// Open while anything is owed, Paid at zero, Void once voided.
@@ -74,20 +75,20 @@ impl Invoice {
     /// Every ledger line posted for this invoice, oldest first.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<LedgerLine>, ApiError> {
         let session = session(ctx)?;
-        Ok(store::lines(session.db(), self.model.id)
+        store::lines(session.db(), self.model.id)
             .await?
             .into_iter()
-            .map(
-                |(entry_id, kind, account, side, amount, posted_at)| LedgerLine {
-                    entry_id,
-                    kind,
-                    account,
-                    side,
-                    amount,
-                    posted_at,
-                },
-            )
-            .collect())
+            .map(|line| {
+                Ok(LedgerLine {
+                    entry_id: line.entry_id,
+                    kind: EntryKind::parse(&line.kind).ok_or_else(ApiError::internal)?,
+                    account: Account::parse(&line.account).ok_or_else(ApiError::internal)?,
+                    side: Side::parse(&line.side).ok_or_else(ApiError::internal)?,
+                    amount: Money(line.amount),
+                    posted_at: line.posted_at,
+                })
+            })
+            .collect()
     }
 
     async fn appointment(&self, ctx: &Context<'_>) -> Result<Option<Appointment>, ApiError> {
@@ -125,13 +126,10 @@ impl Invoice {
 #[derive(SimpleObject)]
 pub struct LedgerLine {
     pub entry_id: Uuid,
-    /// Charge, Payment, Refund, WriteOff or Void.
-    pub kind: String,
-    /// AccountsReceivable, Revenue, Cash or BadDebt.
-    pub account: String,
-    /// Debit or Credit.
-    pub side: String,
-    pub amount: Decimal,
+    pub kind: EntryKind,
+    pub account: Account,
+    pub side: Side,
+    pub amount: Money,
     pub posted_at: DateTime<Utc>,
 }
 
@@ -140,11 +138,11 @@ pub struct LedgerLine {
 pub struct JournalEntry {
     pub id: Uuid,
     pub kind: EntryKind,
-    pub amount: Decimal,
+    pub amount: Money,
     pub idempotency_key: Option<String>,
     /// The reason given for a refund, write-off or void.
     pub memo: Option<String>,
-    pub payment_method: Option<String>,
+    pub payment_method: Option<PaymentMethod>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -153,7 +151,7 @@ impl From<Entry> for JournalEntry {
         JournalEntry {
             id: entry.id,
             kind: entry.kind,
-            amount: entry.amount,
+            amount: Money(entry.amount),
             idempotency_key: entry.idempotency_key,
             memo: entry.memo,
             payment_method: entry.method,
@@ -162,8 +160,8 @@ impl From<Entry> for JournalEntry {
     }
 }
 
-/// The entry a billing mutation posted (or, for a retried payment or refund, had posted) and
-/// the invoice as it now stands.
+/// The entry a billing mutation posted (or, for a retry, had posted the first time) and the
+/// invoice as it stands now.
 #[derive(SimpleObject)]
 pub struct PostingPayload {
     pub entry: JournalEntry,
@@ -173,18 +171,18 @@ pub struct PostingPayload {
 /// Open balances by invoice age.
 #[derive(SimpleObject)]
 pub struct ReceivablesAging {
-    pub days_0_to_30: Decimal,
-    pub days_31_to_60: Decimal,
-    pub days_61_to_90: Decimal,
-    pub over_90_days: Decimal,
-    pub total: Decimal,
+    pub days_0_to_30: Money,
+    pub days_31_to_60: Money,
+    pub days_61_to_90: Money,
+    pub over_90_days: Money,
+    pub total: Money,
 }
 
 #[derive(InputObject)]
 pub struct RecordPaymentInput {
     pub invoice_id: Uuid,
     /// More than 0, at most 2 decimal places, at most the balance.
-    pub amount: Decimal,
+    pub amount: Money,
     pub method: PaymentMethod,
     /// Chosen by the client, one per payment: sending the same payment again with the same key
     /// records it once and answers as the first time did.
@@ -195,7 +193,7 @@ pub struct RecordPaymentInput {
 pub struct RefundPaymentInput {
     pub invoice_id: Uuid,
     /// At most what has been paid (less earlier refunds).
-    pub amount: Decimal,
+    pub amount: Money,
     pub reason: String,
     pub idempotency_key: String,
 }
@@ -204,88 +202,69 @@ pub struct RefundPaymentInput {
 pub struct WriteOffInvoiceInput {
     pub invoice_id: Uuid,
     /// At most the balance.
-    pub amount: Decimal,
+    pub amount: Money,
     pub reason: String,
+    /// As for payments: a retried write-off is posted once.
+    pub idempotency_key: String,
 }
 
-async fn invoice_with_totals(
-    session: &Session,
-    model: invoice::Model,
-) -> Result<Invoice, ApiError> {
-    let totals = store::totals(session.db(), &[model.id]).await?;
-    let totals = totals.get(&model.id).copied().unwrap_or_default();
-    Ok(Invoice::new(model, totals))
-}
-
-/// The invoice, locked for this posting, with its totals; NOT_FOUND for another clinic's.
-async fn locked_invoice(session: &Session, id: Uuid) -> Result<Invoice, ApiError> {
-    let model = store::lock_invoice(session.db(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("invoice"))?;
-    invoice_with_totals(session, model).await
+/// A posting a mutation asks for.
+struct PostingRequest {
+    invoice_id: Uuid,
+    kind: EntryKind,
+    /// `None` for a void, which posts whatever is still owed.
+    amount: Option<Decimal>,
+    idempotency_key: Option<String>,
+    memo: Option<String>,
+    method: Option<PaymentMethod>,
 }
 
 fn idempotency_key(raw: &str) -> Result<String, ApiError> {
     required_line("input.idempotencyKey", raw, 200)
 }
 
-/// For a retried payment or refund: the entry posted the first time, if the key was used for
-/// exactly this posting; CONFLICT if it was used for another.
-async fn replayed(
+/// Posts `request` once. Under the idempotency key's lock and the invoice's row lock it answers
+/// a retry with the entry posted the first time (CONFLICT if the key named another posting),
+/// checks `rule` against the invoice as it stands, then posts and answers.
+async fn post_once(
     session: &Session,
-    key: &str,
-    invoice_id: Uuid,
-    kind: EntryKind,
-    amount: Decimal,
-) -> Result<Option<Entry>, ApiError> {
-    let Some(entry) = store::entry_by_key(session.db(), key).await? else {
-        return Ok(None);
-    };
-    if entry.invoice_id != invoice_id || entry.kind != kind || entry.amount != amount {
-        return Err(ApiError::conflict(
-            "this idempotency key was already used for a different posting; use a new key for a new payment or refund",
+    request: PostingRequest,
+    rule: impl FnOnce(&Totals) -> Result<Decimal, ApiError>,
+) -> Result<PostingPayload, ApiError> {
+    if let Some(key) = &request.idempotency_key {
+        store::lock_idempotency_key(session.db(), key).await?;
+    }
+    let model = store::lock_invoice(session.db(), request.invoice_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invoice"))?;
+    if let Some(entry) = earlier_posting(session, &request).await? {
+        return answer(session, model, entry).await;
+    }
+    let totals = invoice_totals(session, model.id).await?;
+    if totals.voided {
+        return Err(ApiError::bad_input(
+            "input.invoiceId",
+            "the invoice is void; nothing more can be posted to it",
         ));
     }
-    Ok(Some(entry))
-}
-
-/// Posts `kind` for `amount` on the locked invoice and answers with the entry and the invoice
-/// as it now stands (its stored status follows the ledger).
-async fn post_and_answer(
-    session: &Session,
-    invoice: Invoice,
-    kind: EntryKind,
-    amount: Decimal,
-    details: (Option<&str>, Option<&str>, Option<PaymentMethod>),
-) -> Result<PostingPayload, ApiError> {
-    let (idempotency_key, memo, method) = details;
+    let amount = rule(&totals)?;
     let entry_id = store::post(
         session.db(),
         Posting {
             tenant_id: session.principal.tenant_id,
-            invoice_id: invoice.model.id,
-            kind,
+            invoice_id: model.id,
+            kind: request.kind,
             amount,
-            idempotency_key,
-            memo,
-            method,
+            idempotency_key: request.idempotency_key.as_deref(),
+            memo: request.memo.as_deref(),
+            method: request.method,
             created_by: session.principal.user_id,
         },
     )
     .await?;
-    answer(session, invoice.model.id, entry_id).await
-}
-
-async fn answer(
-    session: &Session,
-    invoice_id: Uuid,
-    entry_id: Uuid,
-) -> Result<PostingPayload, ApiError> {
-    let model = store::find_invoice(session.db(), invoice_id)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    let invoice = invoice_with_totals(session, model).await?;
-    store::set_invoice_status(session.db(), invoice_id, invoice.status_value()).await?;
+    let totals = invoice_totals(session, model.id).await?;
+    let invoice = Invoice::new(model, totals);
+    store::set_invoice_status(session.db(), invoice.model.id, invoice.status_value()).await?;
     let entry = store::find_entry(session.db(), entry_id)
         .await?
         .ok_or_else(ApiError::internal)?;
@@ -295,14 +274,64 @@ async fn answer(
     })
 }
 
-fn not_void(invoice: &Invoice) -> Result<(), ApiError> {
-    if invoice.totals.voided {
-        return Err(ApiError::bad_input(
-            "input.invoiceId",
-            "the invoice is void; nothing more can be posted to it",
+/// The entry an earlier identical request posted: by idempotency key, or for a void, the
+/// invoice's void. CONFLICT when the key was used for a different posting.
+async fn earlier_posting(
+    session: &Session,
+    request: &PostingRequest,
+) -> Result<Option<Entry>, ApiError> {
+    let earlier = match &request.idempotency_key {
+        Some(key) => store::entry_by_key(session.db(), key).await?,
+        None if request.kind == EntryKind::Void => {
+            store::void_entry(session.db(), request.invoice_id).await?
+        }
+        None => None,
+    };
+    let Some(entry) = earlier else {
+        return Ok(None);
+    };
+    let same = entry.invoice_id == request.invoice_id
+        && entry.kind == request.kind
+        && request.amount.is_none_or(|amount| amount == entry.amount)
+        && entry.memo == request.memo
+        && entry.method == request.method;
+    if !same {
+        return Err(ApiError::conflict(
+            "this idempotency key was already used for a different posting; use a new key for \
+             a new payment, refund or write-off",
         ));
     }
-    Ok(())
+    Ok(Some(entry))
+}
+
+async fn invoice_totals(session: &Session, invoice_id: Uuid) -> Result<Totals, ApiError> {
+    store::totals(session.db(), &[invoice_id])
+        .await?
+        .remove(&invoice_id)
+        .ok_or_else(ApiError::internal)
+}
+
+/// The answer to a retry: the entry as first posted, the invoice as it stands now.
+async fn answer(
+    session: &Session,
+    model: invoice::Model,
+    entry: Entry,
+) -> Result<PostingPayload, ApiError> {
+    let totals = invoice_totals(session, model.id).await?;
+    Ok(PostingPayload {
+        entry: entry.into(),
+        invoice: Invoice::new(model, totals),
+    })
+}
+
+fn at_most(field: &str, amount: Decimal, limit: Decimal, what: &str) -> Result<Decimal, ApiError> {
+    if amount > limit {
+        return Err(ApiError::bad_input(
+            field,
+            format!("is more than {what} ({limit})"),
+        ));
+    }
+    Ok(amount)
 }
 
 #[derive(Default)]
@@ -316,7 +345,8 @@ impl BillingQuery {
         let model = store::find_invoice(session.db(), id)
             .await?
             .ok_or_else(|| ApiError::not_found("invoice"))?;
-        invoice_with_totals(session, model).await
+        let totals = invoice_totals(session, model.id).await?;
+        Ok(Invoice::new(model, totals))
     }
 
     /// The clinic's invoices, newest first; `from` inclusive and `to` exclusive on the date the
@@ -350,10 +380,13 @@ impl BillingQuery {
             .into_iter()
             .map(|model| {
                 let key = (model.created_at.into(), model.id);
-                let totals = totals.get(&model.id).copied().unwrap_or_default();
-                (key, Invoice::new(model, totals))
+                let totals = totals
+                    .get(&model.id)
+                    .copied()
+                    .ok_or_else(ApiError::internal)?;
+                Ok((key, Invoice::new(model, totals)))
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         Ok(connection(&page, rows))
     }
 
@@ -364,11 +397,11 @@ impl BillingQuery {
         let [days_0_to_30, days_31_to_60, days_61_to_90, over_90_days] =
             store::aging(session.db(), Utc::now()).await?;
         Ok(ReceivablesAging {
-            days_0_to_30,
-            days_31_to_60,
-            days_61_to_90,
-            over_90_days,
-            total: days_0_to_30 + days_31_to_60 + days_61_to_90 + over_90_days,
+            days_0_to_30: Money(days_0_to_30),
+            days_31_to_60: Money(days_31_to_60),
+            days_61_to_90: Money(days_61_to_90),
+            over_90_days: Money(over_90_days),
+            total: Money(days_0_to_30 + days_31_to_60 + days_61_to_90 + over_90_days),
         })
     }
 }
@@ -379,7 +412,7 @@ pub struct BillingMutation;
 #[Object]
 impl BillingMutation {
     /// Records a payment. BillingManager and ClinicAdmin. Retrying with the same idempotency
-    /// key records nothing new and answers as the first time.
+    /// key records nothing new and answers with the payment posted the first time.
     async fn record_payment(
         &self,
         ctx: &Context<'_>,
@@ -387,23 +420,19 @@ impl BillingMutation {
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount)?;
-        let key = idempotency_key(&input.idempotency_key)?;
-        let invoice = locked_invoice(session, input.invoice_id).await?;
-        if let Some(entry) =
-            replayed(session, &key, invoice.model.id, EntryKind::Payment, amount).await?
-        {
-            return answer(session, invoice.model.id, entry.id).await;
-        }
-        not_void(&invoice)?;
-        if amount > invoice.totals.balance {
-            return Err(ApiError::bad_input(
-                "input.amount",
-                format!("is more than the balance of {}", invoice.totals.balance),
-            ));
-        }
-        let details = (Some(key.as_str()), None, Some(input.method));
-        post_and_answer(session, invoice, EntryKind::Payment, amount, details).await
+        let amount = amount("input.amount", input.amount.0)?;
+        let request = PostingRequest {
+            invoice_id: input.invoice_id,
+            kind: EntryKind::Payment,
+            amount: Some(amount),
+            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
+            memo: None,
+            method: Some(input.method),
+        };
+        post_once(session, request, |totals| {
+            at_most("input.amount", amount, totals.balance, "the balance")
+        })
+        .await
     }
 
     /// Refunds part or all of what was paid; the refunded amount is owed again unless written
@@ -415,27 +444,23 @@ impl BillingMutation {
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount)?;
-        let reason = required_line("input.reason", &input.reason, 500)?;
-        let key = idempotency_key(&input.idempotency_key)?;
-        let invoice = locked_invoice(session, input.invoice_id).await?;
-        if let Some(entry) =
-            replayed(session, &key, invoice.model.id, EntryKind::Refund, amount).await?
-        {
-            return answer(session, invoice.model.id, entry.id).await;
-        }
-        not_void(&invoice)?;
-        if amount > invoice.totals.net_paid {
-            return Err(ApiError::bad_input(
-                "input.amount",
-                format!("is more than was paid ({})", invoice.totals.net_paid),
-            ));
-        }
-        let details = (Some(key.as_str()), Some(reason.as_str()), None);
-        post_and_answer(session, invoice, EntryKind::Refund, amount, details).await
+        let amount = amount("input.amount", input.amount.0)?;
+        let request = PostingRequest {
+            invoice_id: input.invoice_id,
+            kind: EntryKind::Refund,
+            amount: Some(amount),
+            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
+            memo: Some(required_line("input.reason", &input.reason, 500)?),
+            method: None,
+        };
+        post_once(session, request, |totals| {
+            at_most("input.amount", amount, totals.net_paid, "was paid")
+        })
+        .await
     }
 
-    /// Forgives part or all of the balance. BillingManager and ClinicAdmin.
+    /// Forgives part or all of the balance. BillingManager and ClinicAdmin. Idempotent like
+    /// `recordPayment`.
     async fn write_off_invoice(
         &self,
         ctx: &Context<'_>,
@@ -443,22 +468,24 @@ impl BillingMutation {
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount)?;
-        let reason = required_line("input.reason", &input.reason, 500)?;
-        let invoice = locked_invoice(session, input.invoice_id).await?;
-        not_void(&invoice)?;
-        if amount > invoice.totals.balance {
-            return Err(ApiError::bad_input(
-                "input.amount",
-                format!("is more than the balance of {}", invoice.totals.balance),
-            ));
-        }
-        let details = (None, Some(reason.as_str()), None);
-        post_and_answer(session, invoice, EntryKind::WriteOff, amount, details).await
+        let amount = amount("input.amount", input.amount.0)?;
+        let request = PostingRequest {
+            invoice_id: input.invoice_id,
+            kind: EntryKind::WriteOff,
+            amount: Some(amount),
+            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
+            memo: Some(required_line("input.reason", &input.reason, 500)?),
+            method: None,
+        };
+        post_once(session, request, |totals| {
+            at_most("input.amount", amount, totals.balance, "the balance")
+        })
+        .await
     }
 
     /// Voids an invoice nothing has been paid on (refund payments first), posting the entry
-    /// that reverses what is still owed. BillingManager and ClinicAdmin.
+    /// that reverses what is still owed. BillingManager and ClinicAdmin. Voiding again answers
+    /// with the void already posted.
     async fn void_invoice(
         &self,
         ctx: &Context<'_>,
@@ -467,32 +494,33 @@ impl BillingMutation {
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::PostPayments)?;
-        let reason = required_line("reason", &reason, 500)?;
-        let invoice = locked_invoice(session, invoice_id).await?;
-        if invoice.totals.voided {
-            return Err(ApiError::bad_input(
-                "invoiceId",
-                "the invoice is already void",
-            ));
-        }
-        if !invoice.totals.net_paid.is_zero() {
-            return Err(ApiError::bad_input(
-                "invoiceId",
-                format!(
-                    "{} has been paid on this invoice; refund it before voiding",
-                    invoice.totals.net_paid
-                ),
-            ));
-        }
-        if invoice.totals.balance <= Decimal::ZERO {
-            return Err(ApiError::bad_input(
-                "invoiceId",
-                "nothing is owed on this invoice, so there is nothing to void",
-            ));
-        }
-        let balance = invoice.totals.balance;
-        let details = (None, Some(reason.as_str()), None);
-        post_and_answer(session, invoice, EntryKind::Void, balance, details).await
+        let request = PostingRequest {
+            invoice_id,
+            kind: EntryKind::Void,
+            amount: None,
+            idempotency_key: None,
+            memo: Some(required_line("reason", &reason, 500)?),
+            method: None,
+        };
+        post_once(session, request, |totals| {
+            if !totals.net_paid.is_zero() {
+                return Err(ApiError::bad_input(
+                    "invoiceId",
+                    format!(
+                        "{} has been paid on this invoice; refund it before voiding",
+                        totals.net_paid
+                    ),
+                ));
+            }
+            if totals.balance <= Decimal::ZERO {
+                return Err(ApiError::bad_input(
+                    "invoiceId",
+                    "nothing is owed on this invoice, so there is nothing to void",
+                ));
+            }
+            Ok(totals.balance)
+        })
+        .await
     }
 }
 

@@ -41,12 +41,15 @@ impl Loader<Uuid> for InvoicesByAppointment {
             .await?;
         let ids: Vec<Uuid> = invoices.iter().map(|model| model.id).collect();
         let totals = store::totals(&*transaction, &ids).await?;
-        Ok(invoices
+        invoices
             .into_iter()
             .map(|model| {
-                let invoice_totals = totals.get(&model.id).copied().unwrap_or_default();
-                (model.appointment_id, Invoice::new(model, invoice_totals))
+                let invoice_totals = totals
+                    .get(&model.id)
+                    .copied()
+                    .ok_or_else(ApiError::internal)?;
+                Ok((model.appointment_id, Invoice::new(model, invoice_totals)))
             })
-            .collect())
+            .collect()
     }
 }

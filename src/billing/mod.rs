@@ -9,4 +9,4 @@ mod store;
 
 pub use graphql::{BillingMutation, BillingQuery, Invoice, bill_completed_appointment};
 pub use loader::{InvoiceLoader, invoice_loader};
-pub use model::{EntryKind, InvoiceStatus, PaymentMethod};
+pub use model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};

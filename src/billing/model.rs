@@ -13,7 +13,7 @@ pub fn amount(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
     if value <= Decimal::ZERO {
         return Err(ApiError::bad_input(field, "must be more than 0"));
     }
-    if value.normalize().scale() > 2 {
+    if value.scale() > 2 {
         return Err(ApiError::bad_input(
             field,
             "must have at most 2 decimal places",
@@ -111,6 +111,20 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    const ALL: [PaymentMethod; 5] = [
+        PaymentMethod::Cash,
+        PaymentMethod::Card,
+        PaymentMethod::Check,
+        PaymentMethod::BankTransfer,
+        PaymentMethod::Insurance,
+    ];
+
+    pub fn parse(stored: &str) -> Option<PaymentMethod> {
+        PaymentMethod::ALL
+            .into_iter()
+            .find(|method| method.as_str() == stored)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethod::Cash => "Cash",
@@ -118,6 +132,43 @@ impl PaymentMethod {
             PaymentMethod::Check => "Check",
             PaymentMethod::BankTransfer => "BankTransfer",
             PaymentMethod::Insurance => "Insurance",
+        }
+    }
+}
+
+/// The ledger's accounts.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Account {
+    AccountsReceivable,
+    Revenue,
+    Cash,
+    BadDebt,
+}
+
+impl Account {
+    pub fn parse(stored: &str) -> Option<Account> {
+        match stored {
+            "AccountsReceivable" => Some(Account::AccountsReceivable),
+            "Revenue" => Some(Account::Revenue),
+            "Cash" => Some(Account::Cash),
+            "BadDebt" => Some(Account::BadDebt),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Debit,
+    Credit,
+}
+
+impl Side {
+    pub fn parse(stored: &str) -> Option<Side> {
+        match stored {
+            "Debit" => Some(Side::Debit),
+            "Credit" => Some(Side::Credit),
+            _ => None,
         }
     }
 }
@@ -135,9 +186,9 @@ mod tests {
             amount("a", "10.50".parse().unwrap()).unwrap().to_string(),
             "10.50"
         );
-        assert_eq!(
-            amount("a", "10.500".parse().unwrap()).unwrap().to_string(),
-            "10.50"
+        assert!(
+            amount("a", "10.500".parse().unwrap()).is_err(),
+            "three places as written"
         );
     }
 

@@ -117,7 +117,7 @@ pub struct Entry {
     pub amount: Decimal,
     pub idempotency_key: Option<String>,
     pub memo: Option<String>,
-    pub method: Option<String>,
+    pub method: Option<PaymentMethod>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -161,6 +161,14 @@ const ENTRY_COLUMNS: &str = "e.id, e.invoice_id, e.kind, e.idempotency_key, e.me
 
 fn entry(row: &QueryResult) -> Result<Entry, DbErr> {
     let kind: String = row.try_get_by_index(2)?;
+    let method: Option<String> = row.try_get_by_index(5)?;
+    let method = match method {
+        None => None,
+        Some(stored) => Some(
+            PaymentMethod::parse(&stored)
+                .ok_or_else(|| DbErr::Type(format!("unknown payment method {stored}")))?,
+        ),
+    };
     Ok(Entry {
         id: row.try_get_by_index(0)?,
         invoice_id: row.try_get_by_index(1)?,
@@ -168,7 +176,7 @@ fn entry(row: &QueryResult) -> Result<Entry, DbErr> {
             .ok_or_else(|| DbErr::Type(format!("unknown entry kind {kind}")))?,
         idempotency_key: row.try_get_by_index(3)?,
         memo: row.try_get_by_index(4)?,
-        method: row.try_get_by_index(5)?,
+        method,
         created_at: row.try_get_by_index(6)?,
         amount: row.try_get_by_index(7)?,
     })
@@ -179,6 +187,34 @@ pub async fn entry_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option
     db.query_one_raw(statement(
         &format!("select {ENTRY_COLUMNS} from journal_entries e where e.idempotency_key = $1"),
         [key.into()],
+    ))
+    .await?
+    .as_ref()
+    .map(entry)
+    .transpose()
+}
+
+/// Holds the idempotency key until the transaction ends, so two requests carrying one key (for
+/// the same invoice or not) take turns, and the second finds the first's entry.
+pub async fn lock_idempotency_key(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "select pg_advisory_xact_lock(hashtextextended('idempotency:' || $1, 0))",
+        [key.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The invoice's void entry, if it has been voided.
+pub async fn void_entry(
+    db: &impl ConnectionTrait,
+    invoice_id: Uuid,
+) -> Result<Option<Entry>, DbErr> {
+    db.query_one_raw(statement(
+        &format!(
+            "select {ENTRY_COLUMNS} from journal_entries e where e.invoice_id = $1 and e.kind = 'Void'"
+        ),
+        [invoice_id.into()],
     ))
     .await?
     .as_ref()
@@ -198,7 +234,7 @@ pub async fn find_entry(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<En
 }
 
 /// An invoice's standing, summed from its ledger.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Totals {
     /// Accounts receivable: what the patient still owes.
     pub balance: Decimal,
@@ -254,11 +290,18 @@ pub async fn totals(
     Ok(totals)
 }
 
-/// The ledger lines of an invoice, oldest first: (entry id, kind, account, side, amount, time).
-pub async fn lines(
-    db: &impl ConnectionTrait,
-    invoice_id: Uuid,
-) -> Result<Vec<(Uuid, String, String, String, Decimal, DateTime<Utc>)>, DbErr> {
+/// A ledger line as stored.
+pub struct Line {
+    pub entry_id: Uuid,
+    pub kind: String,
+    pub account: String,
+    pub side: String,
+    pub amount: Decimal,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// The ledger lines of an invoice, oldest first.
+pub async fn lines(db: &impl ConnectionTrait, invoice_id: Uuid) -> Result<Vec<Line>, DbErr> {
     let rows = db
         .query_all_raw(statement(
             "select e.id, e.kind, l.account, l.side, l.amount, l.created_at
@@ -271,14 +314,14 @@ pub async fn lines(
         .await?;
     rows.iter()
         .map(|row| {
-            Ok((
-                row.try_get_by_index(0)?,
-                row.try_get_by_index(1)?,
-                row.try_get_by_index(2)?,
-                row.try_get_by_index(3)?,
-                row.try_get_by_index(4)?,
-                row.try_get_by_index(5)?,
-            ))
+            Ok(Line {
+                entry_id: row.try_get_by_index(0)?,
+                kind: row.try_get_by_index(1)?,
+                account: row.try_get_by_index(2)?,
+                side: row.try_get_by_index(3)?,
+                amount: row.try_get_by_index(4)?,
+                posted_at: row.try_get_by_index(5)?,
+            })
         })
         .collect()
 }
@@ -332,7 +375,8 @@ pub async fn list_invoices(
         .await
 }
 
-/// Open balances of the clinic by invoice age in days: [0–30, 31–60, 61–90, over 90].
+/// Open balances of the clinic by invoice age in days, counted in the clinic's time zone:
+/// [0–30, 31–60, 61–90, over 90].
 pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[Decimal; 4], DbErr> {
     let row = db
         .query_one_raw(statement(
@@ -348,8 +392,13 @@ pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[D
                     coalesce(sum(balance) filter (where age between 31 and 60), 0),
                     coalesce(sum(balance) filter (where age between 61 and 90), 0),
                     coalesce(sum(balance) filter (where age > 90), 0)
-               from (select balance, ($1::timestamptz::date - created_at::date) as age
-                       from balances where balance > 0) aged",
+               from (select balance,
+                            (($1::timestamptz at time zone zone.name)::date
+                             - (created_at at time zone zone.name)::date) as age
+                       from balances,
+                            (select time_zone as name from tenants
+                              where id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)) zone
+                      where balance > 0) aged",
             [today.into()],
         ))
         .await?

@@ -164,6 +164,18 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
         "the clinic already has an appointment type of this name",
     ),
     (
+        "journal_entries_idempotency_key",
+        ErrorCode::Conflict,
+        "input.idempotencyKey",
+        "this idempotency key was already used for a different posting; use a new key",
+    ),
+    (
+        "invoices_one_per_appointment",
+        ErrorCode::Conflict,
+        "id",
+        "this appointment has already been invoiced",
+    ),
+    (
         "users_system_admin_only_on_platform",
         ErrorCode::BadUserInput,
         "input.role",

@@ -10,4 +10,5 @@ pub mod graphql;
 pub mod http;
 pub mod input;
 pub mod loader;
+pub mod money;
 pub mod paging;

@@ -5,7 +5,6 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::Invoice;
@@ -15,6 +14,7 @@ use crate::platform::error::ApiError;
 use crate::platform::events::{DomainEvent, publish};
 use crate::platform::graphql::{Session, session};
 use crate::platform::input::required_line;
+use crate::platform::money::Money;
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::availability::{fits, free_starts};
 use crate::scheduling::entity::{appointment, appointment_type};
@@ -32,7 +32,7 @@ pub struct AppointmentType {
     pub id: Uuid,
     pub name: String,
     pub duration_minutes: i32,
-    pub price: Decimal,
+    pub price: Money,
 }
 
 impl From<appointment_type::Model> for AppointmentType {
@@ -41,7 +41,7 @@ impl From<appointment_type::Model> for AppointmentType {
             id: model.id,
             name: model.name,
             duration_minutes: model.duration_minutes,
-            price: model.price,
+            price: Money(model.price),
         }
     }
 }
@@ -82,8 +82,8 @@ impl Appointment {
     }
 
     /// The type's price when the appointment was booked: what the invoice will bill.
-    async fn price(&self) -> Decimal {
-        self.0.price
+    async fn price(&self) -> Money {
+        Money(self.0.price)
     }
 
     /// Send it back as `expectedVersion` with any change; a change made meanwhile by someone
@@ -155,7 +155,7 @@ pub struct CreateAppointmentTypeInput {
     pub name: String,
     pub duration_minutes: i32,
     /// At most 2 decimal places, e.g. "80.00".
-    pub price: Decimal,
+    pub price: Money,
 }
 
 /// Fields left out keep their value. Appointments already booked keep their times and price.
@@ -164,7 +164,7 @@ pub struct UpdateAppointmentTypeInput {
     pub id: Uuid,
     pub name: Option<String>,
     pub duration_minutes: Option<i32>,
-    pub price: Option<Decimal>,
+    pub price: Option<Money>,
 }
 
 #[derive(InputObject)]
@@ -481,7 +481,7 @@ impl SchedulingMutation {
             session.principal.tenant_id,
             type_name("input.name", &input.name)?,
             duration_minutes("input.durationMinutes", input.duration_minutes)?,
-            price("input.price", input.price)?,
+            price("input.price", input.price.0)?,
         )
         .await?;
         Ok(model.into())
@@ -507,7 +507,7 @@ impl SchedulingMutation {
                 .transpose()?,
             price: input
                 .price
-                .map(|amount| price("input.price", amount))
+                .map(|amount| price("input.price", amount.0))
                 .transpose()?,
             delete: false,
         };

@@ -5,7 +5,7 @@ use hpms::identity::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::helpers::{TestApp, exec};
+use crate::helpers::{TestApp, exec, scalar};
 
 const INVOICE: &str = "query($id: UUID!) { invoice(id: $id) { total balance netPaid status
   lines { kind account side amount } appointment { status } patient { lastName } } }";
@@ -28,8 +28,8 @@ async fn completing_a_visit_raises_one_invoice_with_one_balanced_charge() {
         json!({
             "total": "80.00", "balance": "80.00", "netPaid": "0.00", "status": "OPEN",
             "lines": [
-                {"kind": "Charge", "account": "AccountsReceivable", "side": "Debit", "amount": "80.00"},
-                {"kind": "Charge", "account": "Revenue", "side": "Credit", "amount": "80.00"},
+                {"kind": "CHARGE", "account": "ACCOUNTS_RECEIVABLE", "side": "DEBIT", "amount": "80.00"},
+                {"kind": "CHARGE", "account": "REVENUE", "side": "CREDIT", "amount": "80.00"},
             ],
             "appointment": {"status": "COMPLETED"},
             "patient": {"lastName": "Lovelace"},
@@ -69,14 +69,15 @@ async fn when_billing_fails_the_visit_is_not_completed() {
         .ok();
     }
 
-    // Inject a failure into billing's step: this test database refuses every new invoice.
+    // Inject a failure into billing's last step: this test database refuses every ledger line,
+    // so the invoice is written and then the charge fails.
     app.db
         .owner
         .execute_unprepared(
-            "create function refuse_invoices() returns trigger language plpgsql as $$
+            "create function refuse_lines() returns trigger language plpgsql as $$
              begin raise exception 'billing is down'; end $$;
-             create trigger refuse_invoices before insert on invoices
-               for each row execute function refuse_invoices()",
+             create trigger refuse_lines before insert on ledger_lines
+               for each row execute function refuse_lines()",
         )
         .await
         .expect("the owner installs the failure");
@@ -104,10 +105,29 @@ async fn when_billing_fails_the_visit_is_not_completed() {
         now.ok()["appointment"],
         json!({"status": "IN_SESSION", "version": 3})
     );
+    let tx = app
+        .db
+        .begin(hpms::platform::db::TenantScope {
+            tenant_id: clinic.tenant_id,
+            user_id: None,
+            role: Role::ClinicAdmin,
+        })
+        .await;
+    let leftovers: i64 = scalar(
+        &tx,
+        "select (select count(*) from invoices)
+              + (select count(*) from appointment_events where new_status = 'Completed')",
+        [],
+    )
+    .await;
+    assert_eq!(
+        leftovers, 0,
+        "no invoice and no Completed event survive the rollback"
+    );
 
     exec(
         &app.db.owner,
-        "drop trigger refuse_invoices on invoices",
+        "drop trigger refuse_lines on ledger_lines",
         [],
     )
     .await

@@ -40,7 +40,7 @@ async fn a_payment_sent_five_times_with_one_key_is_recorded_once() {
         answers[0]["invoice"],
         json!({"balance": "50.00", "netPaid": "30.00", "status": "OPEN"})
     );
-    assert_eq!(answers[0]["entry"]["paymentMethod"], "Card");
+    assert_eq!(answers[0]["entry"]["paymentMethod"], "CARD");
 
     let reused = app
         .graphql(billing, PAY, payment(&invoice, "31.00", "pay-1"))
@@ -57,7 +57,7 @@ async fn a_payment_sent_five_times_with_one_key_is_recorded_once() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|line| line["kind"] == "Payment")
+        .filter(|line| line["kind"] == "PAYMENT")
         .count();
     assert_eq!(payments, 2, "one payment entry: a debit and a credit");
 }
@@ -117,8 +117,7 @@ async fn bad_amounts_over_refunds_and_void_invoices_are_refused_with_nothing_wri
         .ok();
 
     let refund = |amount: &str, key: &str| json!({"i": {"invoiceId": invoice, "amount": amount, "reason": "Overcharged", "idempotencyKey": key}});
-    let write_off =
-        |amount: &str| json!({"i": {"invoiceId": invoice, "amount": amount, "reason": "Hardship"}});
+    let write_off = |amount: &str| json!({"i": {"invoiceId": invoice, "amount": amount, "reason": "Hardship", "idempotencyKey": "w1"}});
     let cases = [
         ("zero", PAY, payment(&invoice, "0", "k1"), "input.amount"),
         (
@@ -258,4 +257,159 @@ async fn only_billing_roles_post_and_nobody_reaches_another_clinics_invoice() {
         aging.ok()["receivablesAging"],
         json!({"days0To30": "78.00", "over90Days": "0.00", "total": "78.00"})
     );
+}
+
+#[tokio::test]
+async fn every_posting_is_retry_safe_and_a_key_names_one_posting() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let other = app.clinic("south").await;
+    let (_, invoice) = app.completed_visit(&clinic, "2030-01-07T09:00:00Z").await;
+    let (_, second) = app.completed_visit(&clinic, "2030-01-07T10:00:00Z").await;
+    let billing = Some(clinic.token(Role::BillingManager));
+    let write_off = json!({"i": {"invoiceId": invoice, "amount": "5.00", "reason": "Hardship", "idempotencyKey": "w-1"}});
+    let first = app.graphql(billing, WRITE_OFF, write_off.clone()).await;
+    let again = app.graphql(billing, WRITE_OFF, write_off).await;
+    assert_eq!(
+        first.ok(),
+        again.ok(),
+        "a retried write-off answers the same"
+    );
+    assert_eq!(
+        again.ok()["writeOffInvoice"]["invoice"]["balance"],
+        "75.00",
+        "and is posted once"
+    );
+
+    // Ten requests with one key at once: one payment, ten identical answers.
+    let attempts = (0..10).map(|_| app.graphql(billing, PAY, payment(&invoice, "10.00", "burst")));
+    let answers = futures::future::join_all(attempts).await;
+    let entries: Vec<_> = answers
+        .iter()
+        .map(|answer| answer.ok()["recordPayment"]["entry"].clone())
+        .collect();
+    assert!(
+        entries.windows(2).all(|pair| pair[0] == pair[1]),
+        "{entries:?}"
+    );
+
+    for (case, variables) in [
+        ("another invoice", payment(&second, "10.00", "burst")),
+        ("another amount", payment(&invoice, "11.00", "burst")),
+        (
+            "another method",
+            json!({"i": {"invoiceId": invoice, "amount": "10.00", "method": "CASH", "idempotencyKey": "burst"}}),
+        ),
+    ] {
+        assert_eq!(
+            app.graphql(billing, PAY, variables).await.code(),
+            "CONFLICT",
+            "{case}"
+        );
+    }
+    let (_, theirs) = app.completed_visit(&other, "2030-01-07T09:00:00Z").await;
+    let same_key_elsewhere = app
+        .graphql(
+            Some(other.token(Role::BillingManager)),
+            PAY,
+            payment(&theirs, "10.00", "burst"),
+        )
+        .await;
+    assert!(
+        same_key_elsewhere.errors().is_empty(),
+        "keys are per clinic: {same_key_elsewhere:?}"
+    );
+
+    let void = json!({"id": second});
+    let voided = app.graphql(billing, "mutation($id: UUID!) { voidInvoice(invoiceId: $id, reason: \"Billed in error\") { entry { id } } }", void.clone()).await;
+    let again = app.graphql(billing, "mutation($id: UUID!) { voidInvoice(invoiceId: $id, reason: \"Billed in error\") { entry { id } } }", void).await;
+    assert_eq!(
+        voided.ok(),
+        again.ok(),
+        "voiding again answers with the same void"
+    );
+}
+
+#[tokio::test]
+async fn invoices_list_by_status_and_patient_and_age_into_buckets() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let billing = Some(clinic.token(Role::BillingManager));
+    let mut invoices = Vec::new();
+    for hour in 9..13 {
+        invoices.push(
+            app.completed_visit(&clinic, &format!("2030-01-07T{hour}:00:00Z"))
+                .await
+                .1,
+        );
+    }
+    app.graphql(billing, PAY, payment(&invoices[0], "80.00", "full"))
+        .await
+        .ok();
+    assert_eq!(
+        invoice_ids(&app, billing, json!({"s": "PAID"})).await,
+        vec![invoices[0].clone()],
+        "stored status follows the ledger"
+    );
+    assert_eq!(
+        invoice_ids(&app, billing, json!({"s": "OPEN"})).await.len(),
+        3
+    );
+    assert_eq!(
+        invoice_ids(&app, billing, json!({"p": clinic.patient_id}))
+            .await
+            .len(),
+        4
+    );
+    let stranger = app.create_patient(&clinic, "No", "Visits").await;
+    assert!(
+        invoice_ids(&app, billing, json!({"p": stranger}))
+            .await
+            .is_empty()
+    );
+
+    // Age the three open invoices 30, 31 and 91 days (as the owner: the API cannot backdate).
+    let owner = app
+        .db
+        .begin_as_owner(hpms::platform::db::TenantScope {
+            tenant_id: clinic.tenant_id,
+            user_id: None,
+            role: Role::ClinicAdmin,
+        })
+        .await;
+    for (invoice, days) in invoices[1..].iter().zip([30, 31, 91]) {
+        crate::helpers::exec(&owner, "update invoices set created_at = now() - make_interval(days => $1) where id = $2::uuid",
+            [days.into(), invoice.as_str().into()]).await.unwrap();
+    }
+    owner.commit().await.unwrap();
+    let aging = app
+        .graphql(
+            billing,
+            "{ receivablesAging { days0To30 days31To60 days61To90 over90Days total } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        aging.ok()["receivablesAging"],
+        json!({"days0To30": "80.00", "days31To60": "80.00", "days61To90": "0.00", "over90Days": "80.00", "total": "240.00"})
+    );
+}
+
+/// The ids of the invoices listed for `variables` (status, patient), sorted.
+async fn invoice_ids(app: &TestApp, token: Option<&str>, variables: Value) -> Vec<String> {
+    let response = app
+        .graphql(
+            token,
+            "query($s: InvoiceStatus, $p: UUID) { invoices(status: $s, patientId: $p) { edges { node { id } } } }",
+            variables,
+        )
+        .await;
+    let mut ids: Vec<String> = response.ok()["invoices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
 }

@@ -468,7 +468,7 @@ async fn request(
         ),
         WriteOffInvoice => (
             "mutation($i: WriteOffInvoiceInput!) { writeOffInvoice(input: $i) { entry { id } } }",
-            json!({"i": {"invoiceId": paid_invoice(app, clinic, &unique).await, "amount": "1.00", "reason": "Hardship"}}),
+            json!({"i": {"invoiceId": paid_invoice(app, clinic, &unique).await, "amount": "1.00", "reason": "Hardship", "idempotencyKey": unique}}),
         ),
         VoidInvoice => {
             let (_, invoice) = app.completed_visit(clinic, &next_monday_slot()).await;
