@@ -75,8 +75,12 @@ impl Invoice {
     /// Every ledger line posted for this invoice, oldest first.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<LedgerLine>, ApiError> {
         let session = session(ctx)?;
-        store::lines(session.db(), self.model.id)
+        session
+            .loaders
+            .invoice_lines
+            .load_one(self.model.id)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|line| {
                 Ok(LedgerLine {
@@ -334,6 +338,31 @@ fn at_most(field: &str, amount: Decimal, limit: Decimal, what: &str) -> Result<D
     Ok(amount)
 }
 
+/// Loads what a page of invoices shows (lines, appointments, patients) in one query each, so
+/// the fields resolve from the loaders' cache (see `platform::loader`).
+async fn prime_references(
+    ctx: &Context<'_>,
+    session: &Session,
+    models: &[invoice::Model],
+) -> Result<(), ApiError> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    if node.field("lines").exists() {
+        let ids = models.iter().map(|model| model.id);
+        session.loaders.invoice_lines.load_many(ids).await?;
+    }
+    if node.field("appointment").exists() || node.field("patient").exists() {
+        let ids = models.iter().map(|model| model.appointment_id);
+        let appointments = session.loaders.appointments.load_many(ids).await?;
+        if node.field("patient").exists() {
+            let ids = appointments
+                .values()
+                .map(|appointment| appointment.patient_id);
+            session.loaders.patients.load_many(ids).await?;
+        }
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct BillingQuery;
 
@@ -376,6 +405,7 @@ impl BillingQuery {
             store::list_invoices(session.db(), &filter, page.after.as_ref(), page.limit()).await?;
         let ids: Vec<Uuid> = models.iter().map(|model| model.id).collect();
         let totals = store::totals(session.db(), &ids).await?;
+        prime_references(ctx, session, &models).await?;
         let rows = models
             .into_iter()
             .map(|model| {

@@ -1,5 +1,6 @@
-//! Batched lookup of appointments' invoices with their ledger totals: two queries for a whole
-//! page of appointments, whatever its size.
+//! Batched lookups for billing fields: appointments' invoices with their ledger totals (two
+//! queries for a whole page of appointments) and invoices' ledger lines (one query for a page
+//! of invoices), whatever the page's size.
 
 use std::collections::HashMap;
 use std::sync::Weak;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use crate::billing::entity::invoice;
 use crate::billing::graphql::Invoice;
-use crate::billing::store;
+use crate::billing::store::{self, Line};
 use crate::platform::error::ApiError;
 
 /// Loads invoices by appointment id, on a request's transaction (held weakly, as
@@ -51,5 +52,30 @@ impl Loader<Uuid> for InvoicesByAppointment {
                 Ok((model.appointment_id, Invoice::new(model, invoice_totals)))
             })
             .collect()
+    }
+}
+
+/// Loads invoices' ledger lines by invoice id.
+pub struct LinesByInvoice {
+    transaction: Weak<DatabaseTransaction>,
+}
+
+pub type LinesLoader = DataLoader<LinesByInvoice, HashMapCache>;
+
+pub fn lines_loader(transaction: Weak<DatabaseTransaction>) -> LinesLoader {
+    DataLoader::with_cache(
+        LinesByInvoice { transaction },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+impl Loader<Uuid> for LinesByInvoice {
+    type Value = Vec<Line>;
+    type Error = ApiError;
+
+    async fn load(&self, invoice_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Line>>, ApiError> {
+        let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
+        Ok(store::lines(&*transaction, invoice_ids).await?)
     }
 }

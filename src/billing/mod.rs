@@ -8,5 +8,5 @@ mod model;
 mod store;
 
 pub use graphql::{BillingMutation, BillingQuery, Invoice, bill_completed_appointment};
-pub use loader::{InvoiceLoader, invoice_loader};
+pub use loader::{InvoiceLoader, LinesLoader, invoice_loader, lines_loader};
 pub use model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};

@@ -291,6 +291,7 @@ pub async fn totals(
 }
 
 /// A ledger line as stored.
+#[derive(Clone)]
 pub struct Line {
     pub entry_id: Uuid,
     pub kind: String,
@@ -300,30 +301,43 @@ pub struct Line {
     pub posted_at: DateTime<Utc>,
 }
 
-/// The ledger lines of an invoice, oldest first.
-pub async fn lines(db: &impl ConnectionTrait, invoice_id: Uuid) -> Result<Vec<Line>, DbErr> {
+/// The ledger lines of each of `invoice_ids`, oldest first, in one query.
+pub async fn lines(
+    db: &impl ConnectionTrait,
+    invoice_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Line>>, DbErr> {
+    let ids = format!(
+        "{{{}}}",
+        invoice_ids
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let rows = db
         .query_all_raw(statement(
-            "select e.id, e.kind, l.account, l.side, l.amount, l.created_at
+            "select e.invoice_id, e.id, e.kind, l.account, l.side, l.amount, l.created_at
                from journal_entries e
                join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-              where e.invoice_id = $1
+              where e.invoice_id = any($1::uuid[])
               order by l.id",
-            [invoice_id.into()],
+            [ids.into()],
         ))
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Line {
-                entry_id: row.try_get_by_index(0)?,
-                kind: row.try_get_by_index(1)?,
-                account: row.try_get_by_index(2)?,
-                side: row.try_get_by_index(3)?,
-                amount: row.try_get_by_index(4)?,
-                posted_at: row.try_get_by_index(5)?,
-            })
-        })
-        .collect()
+    let mut lines: HashMap<Uuid, Vec<Line>> =
+        invoice_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for row in rows {
+        let invoice_id: Uuid = row.try_get_by_index(0)?;
+        lines.entry(invoice_id).or_default().push(Line {
+            entry_id: row.try_get_by_index(1)?,
+            kind: row.try_get_by_index(2)?,
+            account: row.try_get_by_index(3)?,
+            side: row.try_get_by_index(4)?,
+            amount: row.try_get_by_index(5)?,
+            posted_at: row.try_get_by_index(6)?,
+        });
+    }
+    Ok(lines)
 }
 
 /// Which invoices to list.

@@ -13,7 +13,9 @@ use async_graphql::{
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::audit::{AuditQuery, ReadLog};
-use crate::billing::{BillingMutation, BillingQuery, InvoiceLoader, invoice_loader};
+use crate::billing::{
+    BillingMutation, BillingQuery, InvoiceLoader, LinesLoader, invoice_loader, lines_loader,
+};
 use crate::identity::entity::user;
 use crate::identity::{
     IdentityMutation, IdentityQuery, LoginService, Permission, Principal, SignInBudget, TokenKeys,
@@ -93,6 +95,8 @@ pub struct Loaders {
     pub appointments: ByIdLoader<appointment::Entity>,
     /// Invoices by appointment id.
     pub invoices: InvoiceLoader,
+    /// Ledger lines by invoice id.
+    pub invoice_lines: LinesLoader,
 }
 
 impl Loaders {
@@ -123,7 +127,8 @@ impl Loaders {
                 Some(appointment::Column::IsDeleted),
                 |row: &appointment::Model| row.id,
             ),
-            invoices: invoice_loader(weak),
+            invoices: invoice_loader(weak.clone()),
+            invoice_lines: lines_loader(weak),
         }
     }
 }

@@ -97,3 +97,36 @@ async fn a_page_of_appointments_with_patient_provider_and_type_costs_the_same_at
     // Tenant settings, principal check, the page, one batch each for patients, providers, types.
     assert!(costs[1] <= 6, "{} statements for one page", costs[1]);
 }
+
+#[tokio::test]
+async fn a_page_of_invoices_with_lines_and_patients_costs_the_same_at_any_size() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    for index in 0..12 {
+        let start = format!("2030-01-07T{:02}:00:00Z", 8 + index);
+        app.completed_visit(&clinic, &start).await;
+    }
+    let page = "query($first: Int!) { invoices(first: $first) { edges { node {
+      id balance status lines { kind account amount } patient { lastName } } } } }";
+    let mut costs = Vec::new();
+    for first in [2, 12] {
+        let before = app.statements.get();
+        let response = app
+            .graphql(
+                Some(clinic.token(Role::BillingManager)),
+                page,
+                json!({"first": first}),
+            )
+            .await;
+        assert_eq!(
+            response.ok()["invoices"]["edges"].as_array().unwrap().len(),
+            first
+        );
+        costs.push(app.statements.get() - before);
+    }
+    println!(
+        "statements for 2 invoices: {}, for 12: {}",
+        costs[0], costs[1]
+    );
+    assert_eq!(costs[0], costs[1], "statements must not grow with the page");
+}
