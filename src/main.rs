@@ -10,6 +10,12 @@ use hpms::platform::{db, demo, graphql};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc returns freed memory to the system promptly. With glibc's allocator, each Argon2
+/// sign-in's 19 MiB working memory stayed in the arena of whichever blocking thread ran it: the
+/// server grew from 14 MB to 135 MB after a handful of sign-ins and stayed there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
