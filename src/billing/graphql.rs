@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side, amount};
+use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};
 use crate::billing::store::{self, Entry, InvoiceFilter, Posting, Totals};
 use crate::identity::Permission;
 use crate::patients::Patient;
@@ -328,14 +328,43 @@ async fn answer(
     })
 }
 
-fn at_most(field: &str, amount: Decimal, limit: Decimal, what: &str) -> Result<Decimal, ApiError> {
-    if amount > limit {
-        return Err(ApiError::bad_input(
-            field,
-            format!("is more than {what} ({limit})"),
-        ));
-    }
-    Ok(amount)
+/// Posts a payment, refund or write-off of `(invoice, amount, idempotency key)` once, as
+/// `post_once` describes: a payment or write-off up to the balance, a refund up to what was
+/// paid. BillingManager and ClinicAdmin; the role is checked before the input.
+async fn post_amount(
+    ctx: &Context<'_>,
+    kind: EntryKind,
+    (invoice_id, amount, key): (Uuid, Money, String),
+    reason: Option<String>,
+    method: Option<PaymentMethod>,
+) -> Result<PostingPayload, ApiError> {
+    let session = session(ctx)?;
+    session.require(Permission::PostPayments)?;
+    let amount = crate::billing::model::amount("input.amount", amount.0)?;
+    let request = PostingRequest {
+        invoice_id,
+        kind,
+        amount: Some(amount),
+        idempotency_key: Some(idempotency_key(&key)?),
+        memo: reason
+            .map(|reason| required_line("input.reason", &reason, 500))
+            .transpose()?,
+        method,
+    };
+    post_once(session, request, |totals| {
+        let (ceiling, what) = match kind {
+            EntryKind::Refund => (totals.net_paid, "was paid"),
+            _ => (totals.balance, "the balance"),
+        };
+        if amount > ceiling {
+            return Err(ApiError::bad_input(
+                "input.amount",
+                format!("is more than {what} ({ceiling})"),
+            ));
+        }
+        Ok(amount)
+    })
+    .await
 }
 
 /// Loads what a page of invoices shows (lines, appointments, patients) in one query each, so
@@ -448,21 +477,8 @@ impl BillingMutation {
         ctx: &Context<'_>,
         input: RecordPaymentInput,
     ) -> Result<PostingPayload, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount.0)?;
-        let request = PostingRequest {
-            invoice_id: input.invoice_id,
-            kind: EntryKind::Payment,
-            amount: Some(amount),
-            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
-            memo: None,
-            method: Some(input.method),
-        };
-        post_once(session, request, |totals| {
-            at_most("input.amount", amount, totals.balance, "the balance")
-        })
-        .await
+        let posting = (input.invoice_id, input.amount, input.idempotency_key);
+        post_amount(ctx, EntryKind::Payment, posting, None, Some(input.method)).await
     }
 
     /// Refunds part or all of what was paid; the refunded amount is owed again unless written
@@ -472,21 +488,8 @@ impl BillingMutation {
         ctx: &Context<'_>,
         input: RefundPaymentInput,
     ) -> Result<PostingPayload, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount.0)?;
-        let request = PostingRequest {
-            invoice_id: input.invoice_id,
-            kind: EntryKind::Refund,
-            amount: Some(amount),
-            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
-            memo: Some(required_line("input.reason", &input.reason, 500)?),
-            method: None,
-        };
-        post_once(session, request, |totals| {
-            at_most("input.amount", amount, totals.net_paid, "was paid")
-        })
-        .await
+        let posting = (input.invoice_id, input.amount, input.idempotency_key);
+        post_amount(ctx, EntryKind::Refund, posting, Some(input.reason), None).await
     }
 
     /// Forgives part or all of the balance. BillingManager and ClinicAdmin. Idempotent like
@@ -496,21 +499,8 @@ impl BillingMutation {
         ctx: &Context<'_>,
         input: WriteOffInvoiceInput,
     ) -> Result<PostingPayload, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::PostPayments)?;
-        let amount = amount("input.amount", input.amount.0)?;
-        let request = PostingRequest {
-            invoice_id: input.invoice_id,
-            kind: EntryKind::WriteOff,
-            amount: Some(amount),
-            idempotency_key: Some(idempotency_key(&input.idempotency_key)?),
-            memo: Some(required_line("input.reason", &input.reason, 500)?),
-            method: None,
-        };
-        post_once(session, request, |totals| {
-            at_most("input.amount", amount, totals.balance, "the balance")
-        })
-        .await
+        let posting = (input.invoice_id, input.amount, input.idempotency_key);
+        post_amount(ctx, EntryKind::WriteOff, posting, Some(input.reason), None).await
     }
 
     /// Voids an invoice nothing has been paid on (refund payments first), posting the entry
