@@ -7,12 +7,14 @@ use std::sync::Weak;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
 use crate::billing::graphql::Invoice;
 use crate::billing::store::{self, Line};
 use crate::platform::error::ApiError;
+use crate::platform::loader::spawner;
 
 /// Loads invoices by appointment id, on a request's transaction (held weakly, as
 /// `platform::loader` explains).
@@ -22,10 +24,13 @@ pub struct InvoicesByAppointment {
 
 pub type InvoiceLoader = DataLoader<InvoicesByAppointment, HashMapCache>;
 
-pub fn invoice_loader(transaction: Weak<DatabaseTransaction>) -> InvoiceLoader {
+pub fn invoice_loader(
+    transaction: Weak<DatabaseTransaction>,
+    tasks: &TaskTracker,
+) -> InvoiceLoader {
     DataLoader::with_cache(
         InvoicesByAppointment { transaction },
-        tokio::spawn,
+        spawner(tasks),
         HashMapCache::default(),
     )
 }
@@ -62,10 +67,10 @@ pub struct LinesByInvoice {
 
 pub type LinesLoader = DataLoader<LinesByInvoice, HashMapCache>;
 
-pub fn lines_loader(transaction: Weak<DatabaseTransaction>) -> LinesLoader {
+pub fn lines_loader(transaction: Weak<DatabaseTransaction>, tasks: &TaskTracker) -> LinesLoader {
     DataLoader::with_cache(
         LinesByInvoice { transaction },
-        tokio::spawn,
+        spawner(tasks),
         HashMapCache::default(),
     )
 }

@@ -11,6 +11,7 @@ use async_graphql::{
     Context, EmptySubscription, MergedObject, Object, Request, Response, Schema, Value,
 };
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditQuery, ReadLog};
 use crate::billing::{
@@ -100,35 +101,39 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    fn new(transaction: &Arc<DatabaseTransaction>) -> Loaders {
+    fn new(transaction: &Arc<DatabaseTransaction>, tasks: &TaskTracker) -> Loaders {
         let weak = Arc::downgrade(transaction);
         Loaders {
             patients: by_id(
                 weak.clone(),
+                tasks,
                 patient::Column::Id,
                 Some(patient::Column::IsDeleted),
                 |row: &patient::Model| row.id,
             ),
             users: by_id(
                 weak.clone(),
+                tasks,
                 user::Column::Id,
                 Some(user::Column::IsDeleted),
                 |row: &user::Model| row.id,
             ),
             appointment_types: by_id(
                 weak.clone(),
+                tasks,
                 appointment_type::Column::Id,
                 Some(appointment_type::Column::IsDeleted),
                 |row: &appointment_type::Model| row.id,
             ),
             appointments: by_id(
                 weak.clone(),
+                tasks,
                 appointment::Column::Id,
                 Some(appointment::Column::IsDeleted),
                 |row: &appointment::Model| row.id,
             ),
-            invoices: invoice_loader(weak.clone()),
-            invoice_lines: lines_loader(weak),
+            invoices: invoice_loader(weak.clone(), tasks),
+            invoice_lines: lines_loader(weak, tasks),
         }
     }
 }
@@ -211,14 +216,18 @@ impl Api {
         }
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
+        let loader_tasks = TaskTracker::new();
         let session = Session {
             principal,
-            loaders: Loaders::new(&transaction),
+            loaders: Loaders::new(&transaction, &loader_tasks),
             transaction: Arc::clone(&transaction),
             read_log: Arc::clone(&read_log),
         };
         let mut response = self.schema.execute(request.data(session)).await;
-        // Executing consumed the request and its data, so this is the last handle.
+        // A batch still running (a sibling field's error can end execution first) holds the
+        // transaction for a moment; once the tracker drains, this is the last handle.
+        loader_tasks.close();
+        loader_tasks.wait().await;
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
         if response.is_ok() || kind == OperationKind::Query {
             read_log.flush(&transaction).await?;

@@ -7,17 +7,29 @@
 //! one page's keys into two batches; so a list resolver also primes the loaders with its rows'
 //! references in one `load_many`, and the per-request cache answers the fields from that.
 //!
-//! The loader holds the transaction weakly: DataLoader batches run on spawned tasks, and the
-//! request must be able to take its transaction back to commit the moment execution ends.
+//! The loader holds the transaction weakly and its batches run on the request's `TaskTracker`:
+//! when execution ends, the request waits for the tracker to drain, and is then certain to hold
+//! the only handle to its transaction, to commit or roll back.
 
 use std::collections::HashMap;
 use std::sync::Weak;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::platform::error::ApiError;
+
+/// Runs a loader's batches as tasks of the request's tracker.
+pub fn spawner(
+    tasks: &TaskTracker,
+) -> impl Fn(async_graphql::futures_util::future::BoxFuture<'static, ()>) + Send + Sync + 'static {
+    let tasks = tasks.clone();
+    move |batch| {
+        tasks.spawn(batch);
+    }
+}
 
 /// Loads live rows of entity `E` by id.
 pub struct RowsById<E: EntityTrait> {
@@ -34,6 +46,7 @@ pub type ByIdLoader<E> = DataLoader<RowsById<E>, HashMapCache>;
 /// soft-deleted rows as everywhere else.
 pub fn by_id<E>(
     transaction: Weak<DatabaseTransaction>,
+    tasks: &TaskTracker,
     id: E::Column,
     is_deleted: Option<E::Column>,
     id_of: fn(&E::Model) -> Uuid,
@@ -50,7 +63,7 @@ where
             is_deleted,
             id_of,
         },
-        tokio::spawn,
+        spawner(tasks),
         HashMapCache::default(),
     )
 }

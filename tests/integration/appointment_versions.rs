@@ -1,5 +1,6 @@
 //! Optimistic concurrency: every change names the version it was based on, and of two changes
-//! based on the same version one succeeds and the other gets CONFLICT and changes nothing.
+//! based on the same version one succeeds and the other gets CONFLICT and changes nothing, even
+//! when both have already passed the version check and race for the update.
 
 use hpms::identity::Role;
 use serde_json::{Value, json};
@@ -29,7 +30,28 @@ async fn of_two_changes_from_one_version_exactly_one_lands() {
         SET_STATUS,
         json!({"id": id, "v": version, "s": "ARRIVED"}),
     );
-    let (moved, arrived) = tokio::join!(move_it, arrive);
+    // Hold the row so that both requests pass their version check and then queue for the
+    // update: only the database's `where row_version = 1` can then refuse the second.
+    let holder = app
+        .db
+        .begin(hpms::platform::db::TenantScope {
+            tenant_id: clinic.tenant_id,
+            user_id: None,
+            role: Role::ClinicAdmin,
+        })
+        .await;
+    crate::helpers::exec(
+        &holder,
+        "select 1 from appointments where id = $1::uuid for update",
+        [id.as_str().unwrap().into()],
+    )
+    .await
+    .unwrap();
+    let release = async {
+        crate::helpers::wait_for_blocked_sessions(&app.db, 2).await;
+        holder.commit().await.unwrap();
+    };
+    let (moved, arrived, ()) = tokio::join!(move_it, arrive, release);
     let outcomes = [moved.codes(), arrived.codes()];
     assert!(
         outcomes.contains(&vec![]) && outcomes.contains(&vec!["CONFLICT".to_owned()]),
