@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use crate::platform::db::statement;
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -31,17 +32,9 @@ impl ReadLog {
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let reads = std::mem::take(&mut *self.reads.lock().unwrap_or_else(|p| p.into_inner()));
         for ((entity, section), ids) in reads {
-            let id_array = format!(
-                "{{{}}}",
-                ids.iter()
-                    .map(Uuid::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "select record_read($1, $2::uuid[], array[$3])",
-                [entity.into(), id_array.into(), section.into()],
+            db.execute_raw(statement(
+                "select record_read($1, $2, array[$3])",
+                [entity.into(), ids.into(), section.into()],
             ))
             .await?;
         }

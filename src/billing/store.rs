@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
 use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
+use crate::platform::db::statement;
 
 /// Money as the API shows it: always two decimal places ("0.00", not "0").
 fn money(mut amount: Decimal) -> Decimal {
@@ -21,18 +22,15 @@ fn money(mut amount: Decimal) -> Decimal {
     amount
 }
 
-fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+fn invoice_by_id(id: Uuid) -> Select<invoice::Entity> {
+    invoice::Entity::find().filter(invoice::Column::Id.eq(id))
 }
 
 pub async fn find_invoice(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
-    invoice::Entity::find()
-        .filter(invoice::Column::Id.eq(id))
-        .one(db)
-        .await
+    invoice_by_id(id).one(db).await
 }
 
 /// The invoice, locked until the transaction ends: postings to one invoice queue here, so each
@@ -41,11 +39,7 @@ pub async fn lock_invoice(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
-    invoice::Entity::find()
-        .filter(invoice::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(db)
-        .await
+    invoice_by_id(id).lock_exclusive().one(db).await
 }
 
 pub async fn invoice_for_appointment(
@@ -248,7 +242,7 @@ pub async fn totals(
     db: &impl ConnectionTrait,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Totals>, DbErr> {
-    let ids = format!(
+    let _ids = format!(
         "{{{}}}",
         invoice_ids
             .iter()
@@ -266,9 +260,9 @@ pub async fn totals(
                     bool_or(e.kind = 'Void')
                from journal_entries e
                join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-              where e.invoice_id = any($1::uuid[])
+              where e.invoice_id = any($1)
               group by e.invoice_id",
-            [ids.into()],
+            [invoice_ids.to_vec().into()],
         ))
         .await?;
     let none = Totals {
@@ -306,7 +300,7 @@ pub async fn lines(
     db: &impl ConnectionTrait,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Line>>, DbErr> {
-    let ids = format!(
+    let _ids = format!(
         "{{{}}}",
         invoice_ids
             .iter()
@@ -319,9 +313,9 @@ pub async fn lines(
             "select e.invoice_id, e.id, e.kind, l.account, l.side, l.amount, l.created_at
                from journal_entries e
                join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-              where e.invoice_id = any($1::uuid[])
+              where e.invoice_id = any($1)
               order by l.id",
-            [ids.into()],
+            [invoice_ids.to_vec().into()],
         ))
         .await?;
     let mut lines: HashMap<Uuid, Vec<Line>> =

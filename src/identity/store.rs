@@ -5,13 +5,14 @@
 use chrono::{DateTime, FixedOffset};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use crate::identity::entity::{tenant, user};
 use crate::identity::{Principal, Role};
+use crate::platform::db::statement;
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
 /// token claims and at the credential version it was issued under. Checked on every request, so
@@ -22,8 +23,7 @@ pub async fn principal_is_current(
     credential_version: i32,
 ) -> Result<bool, DbErr> {
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .query_one_raw(statement(
             "select 1 from users u join tenants t on t.id = u.tenant_id
              where u.tenant_id = $1 and u.id = $2 and u.role_id = $3 and u.credential_version = $4
                and u.is_active and not u.is_deleted and t.is_active",
@@ -56,8 +56,7 @@ pub async fn login_account(
     username: &str,
 ) -> Result<Option<LoginAccount>, DbErr> {
     let Some(row) = pool
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .query_one_raw(statement(
             "select tenant_id, user_id, username, role_id, password_hash, credential_version,
                     created_at
              from login_account($1, $2)",
@@ -206,8 +205,7 @@ pub async fn onboard_clinic(
 ) -> Result<(), DbErr> {
     let (clinic_id, name, slug) = clinic;
     let (admin_id, username, password_hash) = admin;
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    db.execute_raw(statement(
         "select onboard_clinic($1, $2, $3, $4, $5, $6)",
         [
             clinic_id.into(),

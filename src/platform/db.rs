@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait,
+    DbErr, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -22,6 +22,11 @@ pub struct TenantScope {
     /// The acting user, recorded in every audit row; `None` for actions of the platform itself.
     pub user_id: Option<Uuid>,
     pub role: Role,
+}
+
+/// A hand-written PostgreSQL statement with its bound values.
+pub fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 /// Opens a connection pool. The server opens it with the application role's URL and never
@@ -77,8 +82,7 @@ pub async fn begin_tenant_transaction(
 ) -> Result<DatabaseTransaction, DbErr> {
     let transaction = db.begin().await?;
     transaction
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .execute_raw(statement(
             "select set_config('app.tenant_id', $1, true), \
                     set_config('app.user_id', $2, true), \
                     set_config('app.role', $3, true)",

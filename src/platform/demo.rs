@@ -5,11 +5,12 @@
 //! Clinics that already exist are left alone, so the command is safe to repeat.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use crate::identity::{Role, password, store as identity_store};
 use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
+use crate::platform::db::statement;
 use crate::platform::db::{self, TenantScope};
 use crate::scheduling::{DayOfWeek, WorkingHours};
 
@@ -228,11 +229,6 @@ async fn execute(
     sql: &str,
     values: impl IntoIterator<Item = sea_orm::Value>,
 ) -> anyhow::Result<()> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
+    db.execute_raw(statement(sql, values)).await?;
     Ok(())
 }

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
+use crate::platform::db::statement;
 use crate::platform::error::sqlstate;
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::model::AppointmentStatus;
@@ -114,8 +115,7 @@ pub enum Booking<T> {
 /// no word of what it clashed with. Queueing a provider's bookings first makes the second see
 /// the first's committed row and clash at once.
 async fn lock_schedule(db: &DatabaseTransaction, provider_id: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    db.execute_raw(statement(
         "select pg_advisory_xact_lock(hashtextextended($1::text, 0))",
         [provider_id.into()],
     ))

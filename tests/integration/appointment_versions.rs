@@ -32,14 +32,7 @@ async fn of_two_changes_from_one_version_exactly_one_lands() {
     );
     // Hold the row so that both requests pass their version check and then queue for the
     // update: only the database's `where row_version = 1` can then refuse the second.
-    let holder = app
-        .db
-        .begin(hpms::platform::db::TenantScope {
-            tenant_id: clinic.tenant_id,
-            user_id: None,
-            role: Role::ClinicAdmin,
-        })
-        .await;
+    let holder = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     crate::helpers::exec(
         &holder,
         "select 1 from appointments where id = $1::uuid for update",

@@ -105,14 +105,7 @@ async fn when_billing_fails_the_visit_is_not_completed() {
         now.ok()["appointment"],
         json!({"status": "IN_SESSION", "version": 3})
     );
-    let tx = app
-        .db
-        .begin(hpms::platform::db::TenantScope {
-            tenant_id: clinic.tenant_id,
-            user_id: None,
-            role: Role::ClinicAdmin,
-        })
-        .await;
+    let tx = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     let leftovers: i64 = scalar(
         &tx,
         "select (select count(*) from invoices)

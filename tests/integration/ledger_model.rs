@@ -4,7 +4,6 @@
 //! and the ledger as a whole, balances. The API offers no way to change or remove a posting.
 
 use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
@@ -160,14 +159,7 @@ async fn random_postings_keep_every_invoice_equal_to_its_model_and_the_ledger_ba
         panic!("{failure}");
     }
 
-    let tx = app
-        .db
-        .begin(TenantScope {
-            tenant_id: clinic.tenant_id,
-            user_id: None,
-            role: Role::BillingManager,
-        })
-        .await;
+    let tx = app.db.begin(clinic.scope(Role::BillingManager)).await;
     let unbalanced_entries: i64 = scalar(
         &tx,
         "select count(*) from (select entry_id from ledger_lines group by entry_id

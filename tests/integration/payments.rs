@@ -369,14 +369,7 @@ async fn invoices_list_by_status_and_patient_and_age_into_buckets() {
     );
 
     // Age the three open invoices 30, 31 and 91 days (as the owner: the API cannot backdate).
-    let owner = app
-        .db
-        .begin_as_owner(hpms::platform::db::TenantScope {
-            tenant_id: clinic.tenant_id,
-            user_id: None,
-            role: Role::ClinicAdmin,
-        })
-        .await;
+    let owner = app.db.begin_as_owner(clinic.scope(Role::ClinicAdmin)).await;
     for (invoice, days) in invoices[1..].iter().zip([30, 31, 91]) {
         crate::helpers::exec(&owner, "update invoices set created_at = now() - make_interval(days => $1) where id = $2::uuid",
             [days.into(), invoice.as_str().into()]).await.unwrap();

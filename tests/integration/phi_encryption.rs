@@ -4,7 +4,6 @@
 
 use hpms::identity::Role;
 use hpms::patients::PhiKeyring;
-use hpms::platform::db::TenantScope;
 use serde_json::json;
 
 use crate::helpers::{TestApp, exec, scalar};
@@ -24,7 +23,7 @@ async fn the_stored_column_never_holds_plaintext() {
         .await;
     assert_eq!(response.ok()["updatePatient"]["medical"]["notes"], MARKER);
 
-    let owner = app.db.begin_as_owner(admin_scope(&clinic)).await;
+    let owner = app.db.begin_as_owner(clinic.scope(Role::ClinicAdmin)).await;
     let sealed_rows: i64 = scalar(
         &owner,
         "select count(*) from patients where phi_data is not null",
@@ -57,7 +56,7 @@ async fn ciphertext_copied_to_another_patient_fails_to_decrypt() {
     let clinic = app.clinic("north").await;
     let victim = app.create_patient(&clinic, "Grace", "Hopper").await;
 
-    let tx = app.db.begin(admin_scope(&clinic)).await;
+    let tx = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     exec(
         &tx,
         "update patients set phi_data = (select phi_data from patients where id = $1) where id = $2",
@@ -112,7 +111,7 @@ async fn after_rotating_keys_old_rows_read_and_new_writes_use_the_new_key() {
         rewritten.ok()["updatePatient"]["contact"]["phone"],
         "555 0199"
     );
-    let tx = app.db.begin(admin_scope(&clinic)).await;
+    let tx = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     let key_id: String = scalar(
         &tx,
         "select convert_from(substring(phi_data from 3 for get_byte(phi_data, 1)), 'UTF8')
@@ -135,12 +134,4 @@ async fn after_rotating_keys_old_rows_read_and_new_writes_use_the_new_key() {
         )
         .await;
     assert_eq!(unreadable.code(), "INTERNAL");
-}
-
-fn admin_scope(clinic: &crate::helpers::ApiClinic) -> TenantScope {
-    TenantScope {
-        tenant_id: clinic.tenant_id,
-        user_id: Some(clinic.user(Role::ClinicAdmin)),
-        role: Role::ClinicAdmin,
-    }
 }

@@ -340,6 +340,15 @@ impl ApiClinic {
     pub fn user(&self, role: Role) -> Uuid {
         self.users[&role]
     }
+
+    /// Acting in this clinic as its user of `role`, for statements a test runs directly.
+    pub fn scope(&self, role: Role) -> TenantScope {
+        TenantScope {
+            tenant_id: self.tenant_id,
+            user_id: Some(self.user(role)),
+            role,
+        }
+    }
 }
 
 /// A GraphQL response.
@@ -400,14 +409,7 @@ impl TestApp {
     /// patients (deleted ones included), the number of clinics, and every audit row of any
     /// clinic (counted as the owner, one clinic at a time).
     pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 5] {
-        let as_admin = self
-            .db
-            .begin(TenantScope {
-                tenant_id: clinic.tenant_id,
-                user_id: Some(clinic.user(Role::ClinicAdmin)),
-                role: Role::ClinicAdmin,
-            })
-            .await;
+        let as_admin = self.db.begin(clinic.scope(Role::ClinicAdmin)).await;
         let as_platform = self.db.begin_as_platform().await;
         let clinics: Vec<Uuid> = super::scalar(
             &as_platform,

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use hpms::identity::Role;
 use hpms::platform::config::Secret;
-use hpms::platform::db::{self, TenantScope};
+use hpms::platform::db::{self, TenantScope, statement};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    RuntimeErr, Statement, TransactionTrait, TryGetable, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, RuntimeErr,
+    TransactionTrait, TryGetable, Value,
 };
 use url::Url;
 use uuid::Uuid;
@@ -400,10 +400,6 @@ pub async fn insert_tenant(tx: &DatabaseTransaction, tenant_id: Uuid, slug: &str
     )
     .await
     .expect("tenant inserts");
-}
-
-fn statement<I: IntoIterator<Item = Value>>(sql: &str, values: I) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 /// Runs a statement; returns the number of rows it affected.
