@@ -3,7 +3,8 @@
 #
 #   scripts/devdb.sh start   initialise (first time) and start the cluster under .pg/, create the roles
 #   scripts/devdb.sh env     print `export DATABASE_URL=… DATABASE_ADMIN_URL=…` for it (starting it if needed),
-#                            plus development secrets HPMS_TOKEN_SECRET and HPMS_PHI_KEYS
+#                            plus development secrets HPMS_TOKEN_SECRET, HPMS_PHI_KEYS and
+#                            HPMS_API_KEY_ENCRYPTION_KEYS
 #   scripts/devdb.sh stop    stop it
 #   scripts/devdb.sh psql    a superuser psql on it (for debugging)
 #
@@ -115,16 +116,17 @@ start() {
   create_roles_and_database
 }
 
-# Development secrets (token signing, PHI encryption), made once per cluster and kept beside it:
-# the demo data stays readable across restarts, and no secret is ever committed.
+# Development secrets (token signing, PHI and API-key encryption), made once per cluster and kept
+# beside it: the demo data stays readable across restarts, and no secret is ever committed. A
+# secret added in a later version is appended to an older cluster's file.
+random_base64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
 dev_secrets() {
   local file="$pg_dir/dev-secrets.env"
-  if [ ! -s "$file" ]; then
-    (umask 077 && {
-      echo "export HPMS_TOKEN_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
-      echo "export HPMS_PHI_KEYS=dev-1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
-    } >"$file.tmp" && mv "$file.tmp" "$file")
-  fi
+  (umask 077 && touch "$file")
+  add_secret() { grep -q "^export $1=" "$file" || echo "export $1=$2" >>"$file"; }
+  add_secret HPMS_TOKEN_SECRET "$(random_base64 48)"
+  add_secret HPMS_PHI_KEYS "dev-1:$(random_base64 32)"
+  add_secret HPMS_API_KEY_ENCRYPTION_KEYS "dev-1:$(random_base64 32)"
   cat "$file"
 }
 

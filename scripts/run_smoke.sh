@@ -15,6 +15,7 @@ export DATABASE_URL=$(with_database "$DATABASE_URL" "$database")
 export DATABASE_ADMIN_URL=$(with_database "$DATABASE_ADMIN_URL" "$database")
 export HPMS_TOKEN_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export HPMS_PHI_KEYS=smoke:$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+export HPMS_API_KEY_ENCRYPTION_KEYS=smoke:$(head -c 32 /dev/urandom | base64 | tr -d '\n')
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export HPMS_LISTEN=127.0.0.1:$port HPMS_LOG=warn
 

@@ -12,6 +12,7 @@ mod m20261126_000001_foundation;
 mod m20261126_000002_api_core;
 mod m20261126_000003_scheduling_api;
 mod m20261126_000004_billing_api;
+mod m20261126_000005_partner_api;
 mod tenant_table;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_api_core::Migration),
             Box::new(m20261126_000003_scheduling_api::Migration),
             Box::new(m20261126_000004_billing_api::Migration),
+            Box::new(m20261126_000005_partner_api::Migration),
         ]
     }
 }

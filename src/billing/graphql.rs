@@ -262,7 +262,7 @@ async fn post_once(
             idempotency_key: request.idempotency_key.as_deref(),
             memo: request.memo.as_deref(),
             method: request.method,
-            created_by: session.principal.user_id,
+            created_by: session.principal.user_id()?,
         },
     )
     .await?;
@@ -577,7 +577,7 @@ pub async fn bill_completed_appointment(
                 idempotency_key: None,
                 memo: None,
                 method: None,
-                created_by: session.principal.user_id,
+                created_by: session.principal.user_id()?,
             },
         )
         .await?;

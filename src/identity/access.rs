@@ -6,36 +6,81 @@
 use uuid::Uuid;
 
 use crate::identity::Role;
+use crate::identity::api_key::ApiKeyScopes;
 use crate::platform::db::TenantScope;
 use crate::platform::error::ApiError;
 
-/// An authenticated user, as verified for the current request.
+/// Who is acting on a request, as verified for it: a user (bearer token) or a partner system
+/// (API key), always within one clinic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    pub role: Role,
+    pub actor: Actor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        id: Uuid,
+        role: Role,
+    },
+    /// A partner system. It acts for no user, so it holds no role: its scopes grant it a few
+    /// permissions, none of which shows PHI.
+    ApiKey {
+        id: Uuid,
+        scopes: ApiKeyScopes,
+    },
 }
 
 impl Principal {
-    pub fn scope(&self) -> TenantScope {
-        TenantScope {
-            tenant_id: self.tenant_id,
-            user_id: Some(self.user_id),
-            role: self.role,
+    pub fn user(tenant_id: Uuid, user_id: Uuid, role: Role) -> Principal {
+        Principal {
+            tenant_id,
+            actor: Actor::User { id: user_id, role },
         }
     }
 
-    /// FORBIDDEN unless the principal's role grants `permission`.
+    pub fn scope(&self) -> TenantScope {
+        let (user_id, role) = match self.actor {
+            Actor::User { id, role } => (Some(id), Some(role)),
+            Actor::ApiKey { .. } => (None, None),
+        };
+        TenantScope {
+            tenant_id: self.tenant_id,
+            user_id,
+            role,
+        }
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        match self.actor {
+            Actor::User { role, .. } => role.may(permission),
+            Actor::ApiKey { scopes, .. } => scopes.may(permission),
+        }
+    }
+
+    /// FORBIDDEN unless the principal's role (or, for an API key, its scopes) grants `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.role.may(permission) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "your role ({}) may not {}",
-                self.role.name(),
-                permission.description()
-            )))
+        if self.may(permission) {
+            return Ok(());
+        }
+        let who = match self.actor {
+            Actor::User { role, .. } => format!("your role ({})", role.name()),
+            Actor::ApiKey { .. } => "this API key".to_owned(),
+        };
+        Err(ApiError::forbidden(format!(
+            "{who} may not {}",
+            permission.description()
+        )))
+    }
+
+    /// The signed-in user acting, or FORBIDDEN for an API key (which acts for no user).
+    pub fn user_id(&self) -> Result<Uuid, ApiError> {
+        match self.actor {
+            Actor::User { id, .. } => Ok(id),
+            Actor::ApiKey { .. } => Err(ApiError::forbidden(
+                "an API key acts for no user; sign in as a user for this",
+            )),
         }
     }
 }
@@ -71,6 +116,10 @@ pub enum Permission {
     ReadBilling,
     /// Record payments, refunds, write-offs and voids.
     PostPayments,
+    /// Issue, list and revoke the clinic's API keys.
+    ManageApiKeys,
+    /// Follow appointment status changes (subscription or polling); ids and statuses, no PHI.
+    FollowAppointmentEvents,
 }
 
 impl Permission {
@@ -95,6 +144,8 @@ impl Permission {
             Permission::RecordVisit => "start or complete visits",
             Permission::ReadBilling => "read invoices",
             Permission::PostPayments => "post payments, refunds, write-offs or voids",
+            Permission::ManageApiKeys => "manage API keys",
+            Permission::FollowAppointmentEvents => "follow appointment status changes",
         }
     }
 }
@@ -127,6 +178,8 @@ impl Role {
                     | RecordVisit
                     | ReadBilling
                     | PostPayments
+                    | ManageApiKeys
+                    | FollowAppointmentEvents
             ),
             Role::Provider => matches!(
                 permission,
@@ -140,10 +193,11 @@ impl Role {
                     | Book
                     | RecordArrival
                     | RecordVisit
+                    | FollowAppointmentEvents
             ),
             Role::BillingManager => matches!(
                 permission,
-                ReadPatients | ReadSchedule | ReadBilling | PostPayments
+                ReadPatients | ReadSchedule | ReadBilling | PostPayments | FollowAppointmentEvents
             ),
             Role::FrontDesk => matches!(
                 permission,
@@ -155,6 +209,7 @@ impl Role {
                     | Book
                     | RecordArrival
                     | ReadBilling
+                    | FollowAppointmentEvents
             ),
         }
     }

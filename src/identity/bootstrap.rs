@@ -33,7 +33,7 @@ pub async fn create_system_admin(
         &TenantScope {
             tenant_id: Uuid::nil(),
             user_id: None,
-            role: Role::SystemAdmin,
+            role: Some(Role::SystemAdmin),
         },
     )
     .await?;
@@ -48,7 +48,7 @@ pub async fn create_system_admin(
         &TenantScope {
             tenant_id: platform_id,
             user_id: None,
-            role: Role::SystemAdmin,
+            role: Some(Role::SystemAdmin),
         },
     )
     .await?;

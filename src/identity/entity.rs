@@ -51,3 +51,31 @@ pub mod tenant {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod api_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenant_api_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        /// The public part of the key (`hpms_<key id>`), shown in listings.
+        pub key_prefix: String,
+        /// The secret part, sealed by `ApiKeyVault`.
+        pub secret_ciphertext: Vec<u8>,
+        pub scopes: Vec<String>,
+        pub created_by: Option<Uuid>,
+        pub created_at: DateTimeWithTimeZone,
+        pub last_used_at: Option<DateTimeWithTimeZone>,
+        pub revoked_at: Option<DateTimeWithTimeZone>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -115,7 +115,7 @@ impl IdentityQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User, ApiError> {
         let session = session(ctx)?;
-        store::find_user(session.db(), session.principal.user_id)
+        store::find_user(session.db(), session.principal.user_id()?)
             .await?
             .ok_or_else(crate::identity::rejected_token)?
             .try_into()
@@ -194,9 +194,9 @@ impl IdentityMutation {
             token: signed_in.token,
             expires_at: signed_in.expires_at,
             user: User {
-                id: account.principal.user_id,
+                id: account.user_id,
                 username: account.username,
-                role: account.principal.role,
+                role: account.role,
                 is_active: true,
                 created_at: account.created_at.into(),
                 working_hours: Vec::new(),
@@ -298,7 +298,8 @@ impl IdentityMutation {
             .role
             .map(|role| clinic_role("input.role", role))
             .transpose()?;
-        if input.id == session.principal.user_id && role.is_some_and(|r| r != Role::ClinicAdmin) {
+        if input.id == session.principal.user_id()? && role.is_some_and(|r| r != Role::ClinicAdmin)
+        {
             return Err(ApiError::bad_input(
                 "input.role",
                 "you cannot change your own role; ask another ClinicAdmin",
@@ -323,7 +324,7 @@ impl IdentityMutation {
     async fn deactivate_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
-        if id == session.principal.user_id {
+        if id == session.principal.user_id()? {
             return Err(ApiError::bad_input(
                 "id",
                 "you cannot deactivate your own account; ask another ClinicAdmin",

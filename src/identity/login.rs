@@ -70,7 +70,7 @@ impl LoginService {
         // One count per account however it is named (slug or id, any case); names that match
         // no account are counted by name.
         let throttle_key = match &account {
-            Some(account) => account.principal.user_id.to_string(),
+            Some(account) => account.user_id.to_string(),
             None => format!("{}\u{0}{}", clinic.to_lowercase(), username.to_lowercase()),
         };
         self.throttle
@@ -86,9 +86,12 @@ impl LoginService {
         match account {
             Some(account) if matches => {
                 self.throttle.succeeded(&throttle_key);
-                let (token, expires_at) = self
-                    .tokens
-                    .issue(&account.principal, account.credential_version)?;
+                let (token, expires_at) = self.tokens.issue(
+                    account.tenant_id,
+                    account.user_id,
+                    account.role,
+                    account.credential_version,
+                )?;
                 Ok(SignedIn {
                     token,
                     expires_at,

@@ -1,7 +1,11 @@
-//! Identity: clinics (tenants), users, roles, sign-in, tokens and who may do what.
+//! Identity: clinics (tenants), users, roles, sign-in, tokens, partners' API keys and who may do
+//! what.
 
 mod access;
+mod api_key;
+mod api_key_graphql;
 pub mod bootstrap;
+mod credentials;
 pub(crate) mod entity;
 mod graphql;
 mod login;
@@ -12,7 +16,10 @@ pub mod store;
 mod throttle;
 mod token;
 
-pub use access::{Permission, Principal};
+pub use access::{Actor, Permission, Principal};
+pub use api_key::{ApiKeyScope, ApiKeyVault};
+pub use api_key_graphql::{ApiKeyMutation, ApiKeyQuery};
+pub use credentials::{Authenticated, Authenticator, Credential};
 pub use graphql::{IdentityMutation, IdentityQuery, User};
 pub use login::{LoginService, SignInBudget};
 pub use model::{ClinicSlug, NewPassword, Username};

@@ -10,18 +10,22 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::identity::entity::{tenant, user};
+use crate::identity::access::Actor;
+use crate::identity::entity::{api_key, tenant, user};
 use crate::identity::{Principal, Role};
 use crate::platform::db::statement;
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
 /// token claims and at the credential version it was issued under. Checked on every request, so
 /// deactivation, role and password changes act at once.
-pub async fn principal_is_current(
+pub async fn user_is_current(
     db: &impl ConnectionTrait,
     principal: &Principal,
     credential_version: i32,
 ) -> Result<bool, DbErr> {
+    let Actor::User { id, role } = principal.actor else {
+        return Ok(false);
+    };
     let row = db
         .query_one_raw(statement(
             "select 1 from users u join tenants t on t.id = u.tenant_id
@@ -29,8 +33,8 @@ pub async fn principal_is_current(
                and u.is_active and not u.is_deleted and t.is_active",
             [
                 principal.tenant_id.into(),
-                principal.user_id.into(),
-                principal.role.id().into(),
+                id.into(),
+                role.id().into(),
                 credential_version.into(),
             ],
         ))
@@ -40,7 +44,9 @@ pub async fn principal_is_current(
 
 /// An account that may sign in, as `login_account()` in sql/login.sql returns it.
 pub struct LoginAccount {
-    pub principal: Principal,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
     pub username: String,
     pub password_hash: String,
     pub credential_version: i32,
@@ -71,11 +77,9 @@ pub async fn login_account(
         return Ok(None);
     };
     Ok(Some(LoginAccount {
-        principal: Principal {
-            tenant_id: row.try_get_by_index(0)?,
-            user_id: row.try_get_by_index(1)?,
-            role,
-        },
+        tenant_id: row.try_get_by_index(0)?,
+        user_id: row.try_get_by_index(1)?,
+        role,
         username: row.try_get_by_index(2)?,
         password_hash: row.try_get_by_index(4)?,
         credential_version: row.try_get_by_index(5)?,
@@ -300,4 +304,80 @@ pub async fn set_working_hours(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// A live key as `find_api_key()` in sql/api_keys.sql returns it.
+pub struct StoredApiKey {
+    pub tenant_id: Uuid,
+    pub sealed_secret: Vec<u8>,
+    pub scopes: Vec<String>,
+}
+
+/// The live key `id` of an active clinic, whichever clinic it is: like `login_account`, this
+/// runs before a clinic is known, through a narrow SECURITY DEFINER function.
+pub async fn find_api_key(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<StoredApiKey>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(statement(
+            "select tenant_id, secret_ciphertext, scopes from find_api_key($1)",
+            [id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(StoredApiKey {
+        tenant_id: row.try_get_by_index(0)?,
+        sealed_secret: row.try_get_by_index(1)?,
+        scopes: row.try_get_by_index(2)?,
+    }))
+}
+
+/// Notes that key `id` was used. At most once a minute per key: `lastUsedAt` says whether a
+/// partner still uses a key (before revoking it), and every write is an audit row.
+pub async fn record_api_key_use(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "update tenant_api_keys set last_used_at = now()
+         where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+        [id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_api_key(
+    db: &impl ConnectionTrait,
+    key: api_key::ActiveModel,
+) -> Result<api_key::Model, DbErr> {
+    api_key::Entity::insert(key).exec_with_returning(db).await
+}
+
+/// The clinic's keys, newest first, revoked ones included (an administrator rotating keys wants
+/// to see both).
+pub async fn list_api_keys(db: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbErr> {
+    api_key::Entity::find()
+        .order_by_desc(api_key::Column::CreatedAt)
+        .order_by_desc(api_key::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Revokes key `id`; the key as it now stands, or `None` when the clinic has no such key. An
+/// already revoked key keeps its first revocation time.
+pub async fn revoke_api_key(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<api_key::Model>, DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::cust("now()"))
+        .filter(api_key::Column::Id.eq(id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    api_key::Entity::find()
+        .filter(api_key::Column::Id.eq(id))
+        .one(db)
+        .await
 }

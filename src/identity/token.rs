@@ -34,6 +34,13 @@ struct Claims {
     exp: i64,
 }
 
+/// What a verified token says: who, at which credential version (see sql/login.sql), until when.
+pub struct VerifiedToken {
+    pub principal: Principal,
+    pub credential_version: i32,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Issues and verifies tokens with one secret.
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -57,10 +64,12 @@ impl TokenKeys {
         }
     }
 
-    /// A signed token for `principal` at `credential_version`, and the moment it expires.
+    /// A signed token for the user at `credential_version`, and the moment it expires.
     pub fn issue(
         &self,
-        principal: &Principal,
+        tenant_id: Uuid,
+        user_id: Uuid,
+        role: Role,
         credential_version: i32,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
@@ -68,9 +77,9 @@ impl TokenKeys {
             + chrono::Duration::from_std(self.lifetime).map_err(|e| ApiError::internal_from(&e))?;
         let claims = Claims {
             iss: ISSUER.to_owned(),
-            sub: principal.user_id.to_string(),
-            tid: principal.tenant_id.to_string(),
-            role: principal.role.name().to_owned(),
+            sub: user_id.to_string(),
+            tid: tenant_id.to_string(),
+            role: role.name().to_owned(),
             ver: credential_version,
             iat: now.timestamp(),
             nbf: now.timestamp(),
@@ -81,19 +90,21 @@ impl TokenKeys {
         Ok((token, expires_at))
     }
 
-    /// The principal a token names and the credential version it was issued under, if its
-    /// signature, algorithm, issuer and times are right.
-    pub fn verify(&self, token: &str) -> Result<(Principal, i32), ApiError> {
+    /// What a token says, if its signature, algorithm, issuer and times are right.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, ApiError> {
         let invalid = || ApiError::unauthenticated(INVALID_TOKEN);
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?
             .claims;
-        let principal = Principal {
-            tenant_id: Uuid::parse_str(&claims.tid).map_err(|_| invalid())?,
-            user_id: Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
-            role: Role::from_name(&claims.role).ok_or_else(invalid)?,
-        };
-        Ok((principal, claims.ver))
+        Ok(VerifiedToken {
+            principal: Principal::user(
+                Uuid::parse_str(&claims.tid).map_err(|_| invalid())?,
+                Uuid::parse_str(&claims.sub).map_err(|_| invalid())?,
+                Role::from_name(&claims.role).ok_or_else(invalid)?,
+            ),
+            credential_version: claims.ver,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
+        })
     }
 }
 

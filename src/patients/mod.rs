@@ -8,5 +8,5 @@ mod store;
 
 pub use graphql::{Patient, PatientsMutation, PatientsQuery};
 pub use model::{Contact, Medical, PhiDocument};
-pub use phi::{PhiError, PhiKeyring};
+pub use phi::PhiKeyring;
 pub use store::{NewPatient, find as find_live, insert as insert_patient};

@@ -61,11 +61,22 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5)]
     pub db_acquire_timeout_seconds: u64,
 
+    /// How many events a subscriber may fall behind before it is dropped (told to resume with
+    /// `after`); per clinic and instance, the events buffered for its subscribers.
+    #[arg(long, env = "HPMS_SUBSCRIBER_BUFFER_EVENTS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub subscriber_buffer_events: u32,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 
     #[command(flatten)]
     pub phi: PhiSettings,
+
+    /// Keys that encrypt partners' API keys at rest, in the syntax of `HPMS_PHI_KEYS` (and
+    /// different keys from those): `key-id:base64-of-32-bytes`, comma-separated, active key first.
+    #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS")]
+    pub api_key_encryption_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]

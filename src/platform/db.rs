@@ -19,9 +19,11 @@ use crate::platform::config::Secret;
 #[derive(Clone, Copy, Debug)]
 pub struct TenantScope {
     pub tenant_id: Uuid,
-    /// The acting user, recorded in every audit row; `None` for actions of the platform itself.
+    /// The acting user, recorded in every audit row; `None` for actions of the platform itself
+    /// and of partners' API keys.
     pub user_id: Option<Uuid>,
-    pub role: Role,
+    /// The acting user's role (`app.role`, which some policies key on); `None` grants nothing.
+    pub role: Option<Role>,
 }
 
 /// A hand-written PostgreSQL statement with its bound values.
@@ -93,7 +95,7 @@ pub async fn begin_tenant_transaction(
                     .map(|id| id.to_string())
                     .unwrap_or_default()
                     .into(),
-                scope.role.name().into(),
+                scope.role.map(Role::name).unwrap_or_default().into(),
             ],
         ))
         .await?;

@@ -79,7 +79,7 @@ fn platform_scope(tenant_id: Uuid) -> TenantScope {
     TenantScope {
         tenant_id,
         user_id: None,
-        role: Role::SystemAdmin,
+        role: Some(Role::SystemAdmin),
     }
 }
 
@@ -110,7 +110,7 @@ async fn seed_clinic(
         &TenantScope {
             tenant_id,
             user_id: Some(admin_id),
-            role: Role::ClinicAdmin,
+            role: Some(Role::ClinicAdmin),
         },
     )
     .await?;

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     Conflict,
     /// Our fault; details are in the server log, never in the response.
     Internal,
+    /// A subscriber read too slowly and was dropped; subscribe again with `after`.
+    FellBehind,
 }
 
 impl ErrorCode {
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::FellBehind => "FELL_BEHIND",
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// For throttled sign-ins: how long to wait.
     pub retry_after_seconds: Option<u64>,
+    /// For an ended subscription: the last event delivered, to resume `after`.
+    pub resume_after: Option<i64>,
 }
 
 impl ApiError {
@@ -57,6 +62,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_seconds: None,
+            resume_after: None,
         }
     }
 
@@ -102,6 +108,16 @@ impl ApiError {
         ApiError::new(ErrorCode::Internal, message)
     }
 
+    /// A subscriber dropped for reading too slowly.
+    pub fn fell_behind(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::FellBehind, message)
+    }
+
+    pub fn with_resume_after(mut self, event_id: i64) -> ApiError {
+        self.resume_after = Some(event_id);
+        self
+    }
+
     pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after_seconds = Some(seconds);
         self
@@ -130,6 +146,9 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(seconds) = error.retry_after_seconds {
                 extensions.set("retryAfterSeconds", seconds);
+            }
+            if let Some(event_id) = error.resume_after {
+                extensions.set("resumeAfter", event_id.to_string());
             }
         })
     }

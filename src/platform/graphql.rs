@@ -8,7 +8,7 @@ use async_graphql::parser::types::{
     DocumentOperations, OperationDefinition, OperationType, Selection,
 };
 use async_graphql::{
-    Context, EmptySubscription, MergedObject, Object, Request, Response, Schema, Value,
+    Context, MergedObject, MergedSubscription, Object, Request, Response, Schema, Value,
 };
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio_util::task::TaskTracker;
@@ -19,8 +19,8 @@ use crate::billing::{
 };
 use crate::identity::entity::user;
 use crate::identity::{
-    IdentityMutation, IdentityQuery, LoginService, Permission, Principal, SignInBudget, TokenKeys,
-    rejected_token, store,
+    ApiKeyMutation, ApiKeyQuery, Authenticated, Authenticator, Credential, IdentityMutation,
+    IdentityQuery, LoginService, Permission, Principal, SignInBudget,
 };
 use crate::patients::entity::patient;
 use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
@@ -28,7 +28,9 @@ use crate::platform::db;
 use crate::platform::error::{ApiError, assign_missing_codes};
 use crate::platform::loader::{ByIdLoader, by_id};
 use crate::scheduling::entity::{appointment, appointment_type};
-use crate::scheduling::{SchedulingMutation, SchedulingQuery};
+use crate::scheduling::{
+    EventHub, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
+};
 
 /// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
 /// introspection query nests 13 deep; the complexity limit is what bounds the cost of a request.
@@ -36,7 +38,7 @@ const MAX_DEPTH: usize = 16;
 /// Largest total complexity (roughly, fields resolved) a request may ask for.
 const MAX_COMPLEXITY: usize = 2_000;
 
-pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -46,6 +48,8 @@ pub struct Query(
     SchedulingQuery,
     BillingQuery,
     AuditQuery,
+    ApiKeyQuery,
+    EventsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,7 +58,11 @@ pub struct Mutation(
     PatientsMutation,
     SchedulingMutation,
     BillingMutation,
+    ApiKeyMutation,
 );
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(SchedulingSubscription);
 
 #[derive(Default)]
 pub struct ServerQuery;
@@ -67,10 +75,14 @@ impl ServerQuery {
     }
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
@@ -158,7 +170,8 @@ impl Session {
 pub fn session<'a>(ctx: &Context<'a>) -> Result<&'a Session, ApiError> {
     ctx.data_opt::<Session>().ok_or_else(|| {
         ApiError::unauthenticated(
-            "sign in first: send `Authorization: Bearer <token>` with a token from `login`",
+            "sign in first: send `Authorization: Bearer <token>` with a token from `login` \
+             (a partner system sends `X-Api-Key: <key>`)",
         )
     })
 }
@@ -169,32 +182,47 @@ pub fn session<'a>(ctx: &Context<'a>) -> Result<&'a Session, ApiError> {
 pub struct Api {
     schema: ApiSchema,
     db: DatabaseConnection,
-    tokens: Arc<TokenKeys>,
+    authenticator: Arc<Authenticator>,
 }
 
 impl Api {
     pub fn new(
         db: DatabaseConnection,
-        tokens: Arc<TokenKeys>,
+        authenticator: Arc<Authenticator>,
         login: LoginService,
         phi: Arc<PhiKeyring>,
+        events: Arc<EventHub>,
     ) -> Api {
-        let schema = schema_builder().data(login).data(phi).finish();
-        Api { schema, db, tokens }
+        let schema = schema_builder()
+            .data(login)
+            .data(phi)
+            .data(Arc::clone(&authenticator))
+            .data(events)
+            .finish();
+        Api {
+            schema,
+            db,
+            authenticator,
+        }
     }
 
-    /// Executes one GraphQL request. With a bearer token the operation runs inside one tenant
+    /// The schema, for the WebSocket transport (whose connections authenticate themselves).
+    pub fn schema(&self) -> &ApiSchema {
+        &self.schema
+    }
+
+    /// Executes one GraphQL request. With credentials the operation runs inside one tenant
     /// transaction that commits only if the response has no errors (queries commit regardless:
-    /// their only writes are the audit rows of what they showed); without one, only what needs
+    /// their only writes are the audit rows of what they showed); without, only what needs
     /// no session (sign-in, the version) can succeed. A request that only signs in ignores any
-    /// token, so a stale token left in a client's headers cannot stop a new sign-in.
-    pub async fn execute(&self, bearer_token: Option<&str>, request: Request) -> Response {
+    /// credentials, so a stale token left in a client's headers cannot stop a new sign-in.
+    pub async fn execute(&self, credential: Option<Credential>, request: Request) -> Response {
         let query = request.query.clone();
         let kind = OperationKind::of(&request);
         let request = request.data(SignInBudget::default());
-        let mut response = match bearer_token {
-            Some(token) if kind != OperationKind::SignIn => self
-                .execute_authenticated(token, kind, request)
+        let mut response = match credential {
+            Some(credential) if kind != OperationKind::SignIn => self
+                .execute_authenticated(&credential, kind, request)
                 .await
                 .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
             _ => self.schema.execute(request).await,
@@ -203,17 +231,26 @@ impl Api {
         response
     }
 
+    /// Verifies a credential and that it still stands, in a transaction of its own.
+    pub async fn verify(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
+        let authenticated = self.authenticator.authenticate(credential).await?;
+        let transaction =
+            db::begin_tenant_transaction(&self.db, &authenticated.principal.scope()).await?;
+        authenticated.ensure_current(&transaction).await?;
+        transaction.commit().await?;
+        Ok(authenticated)
+    }
+
     async fn execute_authenticated(
         &self,
-        token: &str,
+        credential: &Credential,
         kind: OperationKind,
         request: Request,
     ) -> Result<Response, ApiError> {
-        let (principal, credential_version) = self.tokens.verify(token)?;
+        let authenticated = self.authenticator.authenticate(credential).await?;
+        let principal = authenticated.principal;
         let transaction = db::begin_tenant_transaction(&self.db, &principal.scope()).await?;
-        if !store::principal_is_current(&transaction, &principal, credential_version).await? {
-            return Err(rejected_token());
-        }
+        authenticated.ensure_current(&transaction).await?;
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
         let loader_tasks = TaskTracker::new();

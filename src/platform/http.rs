@@ -6,27 +6,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_graphql::http::GraphiQLSource;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::identity::{LoginService, LoginThrottle, TokenKeys};
+use crate::identity::{
+    ApiKeyVault, Authenticator, Credential, LoginService, LoginThrottle, TokenKeys,
+};
 use crate::patients::PhiKeyring;
 use crate::platform::config::ServeSettings;
 use crate::platform::db::{self, StatementCounter};
 use crate::platform::graphql::Api;
+use crate::platform::{notifications, websocket};
+use crate::scheduling::EventHub;
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
 /// axum's DefaultBodyLimit, which the GraphQL extractor's streaming read does not consult.)
 const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The header partner systems send their API key in.
+const API_KEY_HEADER: &str = "x-api-key";
 /// Shortest token-signing secret accepted (HS256 wants at least its 256-bit output).
 const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
@@ -41,6 +48,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     statements: StatementCounter,
+    /// The LISTEN task; it stops with the app.
+    notifications: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -51,6 +60,7 @@ impl App {
             "HPMS_TOKEN_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
         );
         let phi = PhiKeyring::from_config(&settings.phi.phi_keys)?;
+        let vault = ApiKeyVault::from_config(&settings.api_key_encryption_keys)?;
         crate::identity::password::warm_up();
         let mut db = db::connect_pool(
             &settings.database.database_url,
@@ -68,23 +78,32 @@ impl App {
             auth.login_lockout_seconds,
         )));
         let login = LoginService::new(db.clone(), Arc::clone(&tokens), throttle);
+        let authenticator = Arc::new(Authenticator::new(db.clone(), tokens, vault));
+        let events = EventHub::new(db.clone(), settings.subscriber_buffer_events as usize);
+        let hub = Arc::clone(&events);
+        let listener =
+            notifications::spawn_listener(&settings.database.database_url, move |notice| {
+                hub.deliver(notice)
+            })
+            .context("reading DATABASE_URL for the LISTEN connection")?;
         let state = AppState {
-            api: Api::new(db.clone(), tokens, login, Arc::new(phi)),
+            api: Api::new(db.clone(), authenticator, login, Arc::new(phi), events),
             db,
         };
         let router = Router::new()
-            .route("/graphql", get(graphiql).post(graphql))
+            .route("/graphql", get(graphql_get).post(graphql))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             // A bug that panics answers 500 instead of dropping the connection; the server lives on.
             .layer(CatchPanicLayer::new())
             .with_state(state);
-        let listener = TcpListener::bind(settings.listen).await?;
+        let tcp = TcpListener::bind(settings.listen).await?;
         Ok(App {
-            listener,
+            listener: tcp,
             router,
             statements,
+            notifications: listener,
         })
     }
 
@@ -102,14 +121,36 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.notifications.abort();
+        served
     }
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+/// `GET /graphql`: a WebSocket upgrade serves subscriptions; anything else gets GraphiQL.
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await else {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .finish(),
+        )
+        .into_response();
+    };
+    let Some(protocol) = websocket::protocol(&parts.headers) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "offer the WebSocket subprotocol graphql-transport-ws (or the legacy graphql-ws)",
+        )
+            .into_response();
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| websocket::serve(socket, protocol, state.api))
 }
 
 async fn graphql(
@@ -117,16 +158,24 @@ async fn graphql(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    // An Authorization header that is not a bearer token is treated as a bad token rather than
-    // ignored, so a misconfigured client hears UNAUTHENTICATED instead of "sign in first".
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| bearer_token(value.to_str().unwrap_or_default()));
     state
         .api
-        .execute(token.as_deref(), request.into_inner())
+        .execute(credential(&headers), request.into_inner())
         .await
         .into()
+}
+
+/// A user's bearer token, else a partner's API key. An Authorization header that is not a bearer
+/// token is treated as a bad token rather than ignored, so a misconfigured client hears
+/// UNAUTHENTICATED instead of "sign in first".
+fn credential(headers: &HeaderMap) -> Option<Credential> {
+    let text = |value: &header::HeaderValue| value.to_str().unwrap_or_default().to_owned();
+    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+        return Some(Credential::Token(bearer_token(&text(authorization))));
+    }
+    headers
+        .get(API_KEY_HEADER)
+        .map(|key| Credential::ApiKey(text(key)))
 }
 
 fn bearer_token(authorization: &str) -> String {

@@ -57,3 +57,28 @@ pub mod appointment {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod appointment_event {
+    use sea_orm::entity::prelude::*;
+
+    /// One appointment status change (or booking), as sql/events.sql records it; `id` is the
+    /// clinic's own event number, in commit order.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "appointment_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+        pub appointment_id: Uuid,
+        pub provider_id: Uuid,
+        pub old_status: Option<String>,
+        pub new_status: String,
+        pub occurred_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -143,7 +143,7 @@ impl Appointment {
     /// that may not read invoices.
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>, ApiError> {
         let session = session(ctx)?;
-        if !session.principal.role.may(Permission::ReadBilling) {
+        if !session.principal.may(Permission::ReadBilling) {
             return Ok(None);
         }
         session.loaders.invoices.load_one(self.0.id).await

@@ -1,11 +1,15 @@
 //! Scheduling: appointment types, providers' working hours, appointments and their status flow,
-//! free slots.
+//! free slots, and the feed of status changes partners subscribe to.
 
 mod availability;
 pub(crate) mod entity;
+mod event_feed;
+mod events_graphql;
 mod graphql;
 mod model;
 mod store;
 
+pub use event_feed::EventHub;
+pub use events_graphql::{EventsQuery, SchedulingSubscription};
 pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
 pub use model::{AppointmentStatus, DayOfWeek, WorkingHours};

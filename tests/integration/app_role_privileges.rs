@@ -139,6 +139,7 @@ async fn no_function_or_view_reads_past_row_level_security() {
     assert_eq!(
         definer_functions,
         Some(vec![
+            "find_api_key(uuid)".to_owned(),
             "login_account(text,text)".to_owned(),
             "onboard_clinic(uuid,text,text,uuid,text,text)".to_owned(),
             "record_read(text,uuid[],text[])".to_owned(),
@@ -147,7 +148,8 @@ async fn no_function_or_view_reads_past_row_level_security() {
          audit rows for its own clinic (audit_trail.rs tests it); login_account returns the \
          sign-in data of active accounts of active clinics only (sign_in.rs tests it); \
          onboard_clinic creates a clinic with its first admin, for SystemAdmins only \
-         (platform_roles.rs tests it); any other would need the same scrutiny"
+         (platform_roles.rs tests it); find_api_key returns the sealed secret of a live key of \
+         an active clinic only (api_keys.rs tests it); any other would need the same scrutiny"
     );
 
     let views: Option<Vec<String>> = scalar(

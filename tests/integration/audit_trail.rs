@@ -273,7 +273,7 @@ async fn platform_actions_are_audited_under_the_clinic_they_touch() {
     let platform = TenantScope {
         tenant_id: Uuid::new_v4(),
         user_id: Some(system_admin),
-        role: hpms::identity::Role::SystemAdmin,
+        role: Some(hpms::identity::Role::SystemAdmin),
     };
 
     let tx = db.begin(platform).await;
@@ -384,7 +384,7 @@ async fn only_a_clinic_admin_reads_the_audit_log() {
     for role in Role::ALL {
         let tx = db
             .begin(TenantScope {
-                role,
+                role: Some(role),
                 ..clinic.admin()
             })
             .await;

@@ -13,7 +13,7 @@ async fn create_platform(db: &TestDb) -> TenantScope {
     let platform = TenantScope {
         tenant_id: Uuid::new_v4(),
         user_id: None,
-        role: Role::SystemAdmin,
+        role: Some(Role::SystemAdmin),
     };
     let tx = db.begin(platform).await;
     exec(
@@ -139,7 +139,7 @@ async fn onboarding_creates_a_new_clinic_with_its_admin_and_cannot_reach_an_exis
         .begin(TenantScope {
             tenant_id: new_clinic,
             user_id: None,
-            role: Role::ClinicAdmin,
+            role: Some(Role::ClinicAdmin),
         })
         .await;
     let admins: i64 = crate::helpers::scalar(

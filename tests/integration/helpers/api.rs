@@ -38,6 +38,8 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         phi: PhiSettings {
             phi_keys: Secret::from(phi_keys.to_owned()),
         },
+        api_key_encryption_keys: Secret::from(PhiKeyring::generate_config_entry("test-keys")),
+        subscriber_buffer_events: 1024,
     }
 }
 
@@ -131,7 +133,7 @@ impl TestApp {
             .begin(TenantScope {
                 tenant_id,
                 user_id: None,
-                role: Role::SystemAdmin,
+                role: Some(Role::SystemAdmin),
             })
             .await;
         insert_tenant(&tx, tenant_id, slug).await;
@@ -346,7 +348,7 @@ impl ApiClinic {
         TenantScope {
             tenant_id: self.tenant_id,
             user_id: Some(self.user(role)),
-            role,
+            role: Some(role),
         }
     }
 }
@@ -424,7 +426,7 @@ impl TestApp {
                 .begin_as_owner(TenantScope {
                     tenant_id,
                     user_id: None,
-                    role: Role::ClinicAdmin,
+                    role: Some(Role::ClinicAdmin),
                 })
                 .await;
             all_audit_rows += super::count(&as_owner, "audit_logs").await;

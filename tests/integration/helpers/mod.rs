@@ -126,7 +126,7 @@ impl TestDb {
         self.begin(TenantScope {
             tenant_id: Uuid::nil(),
             user_id: None,
-            role: Role::SystemAdmin,
+            role: Some(Role::SystemAdmin),
         })
         .await
     }
@@ -167,7 +167,7 @@ impl TestDb {
         let onboarding = TenantScope {
             tenant_id,
             user_id: None,
-            role: Role::SystemAdmin,
+            role: Some(Role::SystemAdmin),
         };
         let tx = self.begin(onboarding).await;
         insert_tenant(&tx, tenant_id, slug).await;
@@ -223,7 +223,7 @@ impl TestDb {
         exec(
             &tx,
             "insert into tenant_api_keys (tenant_id, name, key_prefix, secret_ciphertext, scopes, created_by)
-             values ($1, 'Lab partner', $2, convert_to($3, 'UTF8'), '{appointments:read}', $4)",
+             values ($1, 'Lab partner', $2, convert_to($3, 'UTF8'), '{AppointmentEvents}', $4)",
             [
                 tenant_id.into(),
                 format!("hpk_{}", &slug).into(),
@@ -261,7 +261,7 @@ impl Clinic {
         TenantScope {
             tenant_id: self.tenant_id,
             user_id: Some(self.admin_id),
-            role: Role::ClinicAdmin,
+            role: Some(Role::ClinicAdmin),
         }
     }
 

@@ -1,0 +1,231 @@
+//! Partner API keys. A key reads `hpms_<key id>_<secret>`: the key id (32 hex digits, the row's
+//! id) is public and finds the row; the secret (32 random bytes, base64url) is shown once when
+//! the key is issued and stored only sealed (AES-256-GCM under `HPMS_API_KEY_ENCRYPTION_KEYS`,
+//! bound to the clinic and key ids). A presented key is checked by opening the stored secret and
+//! comparing in constant time; revoked keys and keys of deactivated clinics are not found.
+
+use async_graphql::Enum;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::identity::access::{Actor, Permission, Principal};
+use crate::identity::store;
+use crate::platform::config::Secret;
+use crate::platform::error::ApiError;
+use crate::platform::keyring::{Keyring, KeyringError};
+
+const KEY_PREFIX: &str = "hpms_";
+const SECRET_BYTES: usize = 32;
+const PURPOSE: &[u8] = b"hpms/tenant_api_keys.secret/v1";
+/// The one answer to every bad key, so a caller learns nothing about why.
+const INVALID_KEY: &str = "invalid or revoked API key";
+
+/// What a key may do. Each scope grants permissions that show no PHI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ApiKeyScope {
+    /// Follow appointment status changes: the `appointmentStatusChanged` subscription and the
+    /// `appointmentEvents` query.
+    AppointmentEvents,
+}
+
+impl ApiKeyScope {
+    const ALL: [ApiKeyScope; 1] = [ApiKeyScope::AppointmentEvents];
+
+    /// The name stored in `tenant_api_keys.scopes` (sql/api_keys.sql checks the same list).
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiKeyScope::AppointmentEvents => "AppointmentEvents",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    fn grants(self, permission: Permission) -> bool {
+        match self {
+            ApiKeyScope::AppointmentEvents => permission == Permission::FollowAppointmentEvents,
+        }
+    }
+}
+
+/// A set of scopes, small enough to copy with the principal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApiKeyScopes(u8);
+
+impl ApiKeyScopes {
+    /// The known scopes among stored names (an unknown name grants nothing).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> ApiKeyScopes {
+        let names: Vec<&str> = names.into_iter().collect();
+        ApiKeyScopes(
+            ApiKeyScope::ALL
+                .into_iter()
+                .filter(|scope| names.contains(&scope.name()))
+                .fold(0, |bits, scope| bits | scope.bit()),
+        )
+    }
+
+    pub fn list(self) -> Vec<ApiKeyScope> {
+        ApiKeyScope::ALL
+            .into_iter()
+            .filter(|scope| self.0 & scope.bit() != 0)
+            .collect()
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        self.list()
+            .into_iter()
+            .any(|scope| scope.grants(permission))
+    }
+}
+
+/// A key just issued: `key` is shown to the administrator once and never stored.
+pub struct MintedKey {
+    pub id: Uuid,
+    pub key: String,
+    pub prefix: String,
+    pub sealed_secret: Vec<u8>,
+}
+
+/// Seals and checks API-key secrets with the keys from configuration.
+pub struct ApiKeyVault(Keyring);
+
+impl ApiKeyVault {
+    pub fn from_config(config: &Secret) -> Result<ApiKeyVault, KeyringError> {
+        Keyring::from_config("HPMS_API_KEY_ENCRYPTION_KEYS", PURPOSE, config).map(ApiKeyVault)
+    }
+
+    /// A new key for the clinic `tenant_id`.
+    pub fn mint(&self, tenant_id: Uuid) -> Result<MintedKey, ApiError> {
+        let id = Uuid::new_v4();
+        let mut secret = [0u8; SECRET_BYTES];
+        getrandom::fill(&mut secret).map_err(|error| ApiError::internal_from(&error))?;
+        let sealed_secret = self
+            .0
+            .seal(&context(&tenant_id, &id), &secret)
+            .map_err(|error| ApiError::internal_from(&error))?;
+        let prefix = format!("{KEY_PREFIX}{}", id.simple());
+        Ok(MintedKey {
+            id,
+            key: format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(secret)),
+            prefix,
+            sealed_secret,
+        })
+    }
+
+    /// The principal a presented key stands for, or UNAUTHENTICATED. Runs before any clinic is
+    /// known, through `find_api_key()` in sql/api_keys.sql.
+    pub async fn authenticate(
+        &self,
+        pool: &DatabaseConnection,
+        presented: &str,
+    ) -> Result<Principal, ApiError> {
+        let invalid = rejected_key;
+        let (id, secret) = parse(presented).ok_or_else(invalid)?;
+        let stored = store::find_api_key(pool, id).await?.ok_or_else(invalid)?;
+        let expected = self
+            .0
+            .open(&context(&stored.tenant_id, &id), &stored.sealed_secret)
+            .map_err(|error| ApiError::internal_from(&error))?;
+        if !bool::from(expected.ct_eq(&secret)) {
+            return Err(invalid());
+        }
+        Ok(Principal {
+            tenant_id: stored.tenant_id,
+            actor: Actor::ApiKey {
+                id,
+                scopes: ApiKeyScopes::from_names(stored.scopes.iter().map(String::as_str)),
+            },
+        })
+    }
+}
+
+/// The answer to every rejected key: malformed, unknown, revoked, or of a deactivated clinic.
+pub fn rejected_key() -> ApiError {
+    ApiError::unauthenticated(INVALID_KEY)
+}
+
+/// Whether the key `id` of the principal's clinic is still live (not revoked, clinic active).
+pub async fn key_is_current(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, ApiError> {
+    Ok(store::find_api_key(db, id)
+        .await?
+        .is_some_and(|stored| stored.tenant_id == tenant_id))
+}
+
+/// What a sealed secret is bound to: its clinic and its key.
+fn context<'a>(tenant_id: &'a Uuid, key_id: &'a Uuid) -> [&'a [u8]; 2] {
+    [tenant_id.as_bytes(), key_id.as_bytes()]
+}
+
+/// The key id and secret of a well-formed key.
+fn parse(presented: &str) -> Option<(Uuid, Vec<u8>)> {
+    let (id, secret) = presented.trim().strip_prefix(KEY_PREFIX)?.split_once('_')?;
+    if id.len() != 32 {
+        return None;
+    }
+    let id = Uuid::try_parse(id).ok()?;
+    let secret = URL_SAFE_NO_PAD.decode(secret).ok()?;
+    (secret.len() == SECRET_BYTES).then_some((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault() -> ApiKeyVault {
+        ApiKeyVault::from_config(&Secret::from(Keyring::generate_config_entry("k1"))).unwrap()
+    }
+
+    #[test]
+    fn a_minted_key_parses_back_to_its_id_and_opens_only_for_its_clinic() {
+        let vault = vault();
+        let tenant = Uuid::new_v4();
+        let minted = vault.mint(tenant).unwrap();
+        assert!(minted.key.starts_with(&format!("{}_", minted.prefix)));
+        let (id, secret) = parse(&minted.key).unwrap();
+        assert_eq!(id, minted.id);
+        let opened = vault
+            .0
+            .open(&context(&tenant, &id), &minted.sealed_secret)
+            .unwrap();
+        assert_eq!(opened, secret);
+        assert!(
+            vault
+                .0
+                .open(&context(&Uuid::new_v4(), &id), &minted.sealed_secret)
+                .is_err()
+        );
+        assert_ne!(vault.mint(tenant).unwrap().key, minted.key);
+    }
+
+    #[test]
+    fn malformed_keys_do_not_parse() {
+        let key = vault().mint(Uuid::new_v4()).unwrap().key;
+        for bad in [
+            "",
+            "hpms_",
+            &key[..key.len() - 1],
+            &key.replacen("hpms_", "hpmz_", 1),
+            &format!("{key}A"),
+            "hpms_0123_abc",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_grant_only_their_permissions() {
+        let scopes = ApiKeyScopes::from_names(["AppointmentEvents", "Unknown"]);
+        assert_eq!(scopes.list(), vec![ApiKeyScope::AppointmentEvents]);
+        assert!(scopes.may(Permission::FollowAppointmentEvents));
+        assert!(!scopes.may(Permission::ReadPatients));
+        assert!(!ApiKeyScopes::default().may(Permission::FollowAppointmentEvents));
+    }
+}

@@ -1,0 +1,103 @@
+//! Turning what a client presents into a principal: a user's bearer token or a partner's API key,
+//! over HTTP or in a WebSocket's `connection_init`. Verifying says who it is; `is_current`, asked
+//! inside a tenant transaction on every request and whenever a clinic's access changes, says
+//! whether that still holds (user and clinic active, key not revoked, password and role
+//! unchanged).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::identity::access::{Actor, Principal};
+use crate::identity::api_key::{self, ApiKeyVault};
+use crate::identity::token::TokenKeys;
+use crate::identity::{rejected_token, store};
+use crate::platform::error::ApiError;
+
+/// What a client presented.
+pub enum Credential {
+    /// `Authorization: Bearer <token>` or `{"token": …}`.
+    Token(String),
+    /// `X-Api-Key: <key>` or `{"apiKey": …}`.
+    ApiKey(String),
+}
+
+/// A verified credential.
+#[derive(Clone, Copy, Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    /// When a token expires; API keys live until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
+    credential_version: i32,
+}
+
+impl Authenticated {
+    /// Whether the credential still stands, read in `db`, a transaction of the principal's
+    /// clinic.
+    pub async fn is_current(&self, db: &impl ConnectionTrait) -> Result<bool, ApiError> {
+        match self.principal.actor {
+            Actor::User { .. } => {
+                Ok(store::user_is_current(db, &self.principal, self.credential_version).await?)
+            }
+            Actor::ApiKey { id, .. } => {
+                api_key::key_is_current(db, self.principal.tenant_id, id).await
+            }
+        }
+    }
+
+    /// `is_current`, as an error when it does not hold; an API key's use is recorded.
+    pub async fn ensure_current(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        if !self.is_current(db).await? {
+            return Err(match self.principal.actor {
+                Actor::User { .. } => rejected_token(),
+                Actor::ApiKey { .. } => api_key::rejected_key(),
+            });
+        }
+        if let Actor::ApiKey { id, .. } = self.principal.actor {
+            store::record_api_key_use(db, id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Verifies credentials: tokens by signature, keys by their sealed secret.
+pub struct Authenticator {
+    pool: DatabaseConnection,
+    tokens: std::sync::Arc<TokenKeys>,
+    vault: ApiKeyVault,
+}
+
+impl Authenticator {
+    pub fn new(
+        pool: DatabaseConnection,
+        tokens: std::sync::Arc<TokenKeys>,
+        vault: ApiKeyVault,
+    ) -> Authenticator {
+        Authenticator {
+            pool,
+            tokens,
+            vault,
+        }
+    }
+
+    pub async fn authenticate(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
+        match credential {
+            Credential::Token(token) => {
+                let verified = self.tokens.verify(token)?;
+                Ok(Authenticated {
+                    principal: verified.principal,
+                    expires_at: Some(verified.expires_at),
+                    credential_version: verified.credential_version,
+                })
+            }
+            Credential::ApiKey(key) => Ok(Authenticated {
+                principal: self.vault.authenticate(&self.pool, key).await?,
+                expires_at: None,
+                credential_version: 0,
+            }),
+        }
+    }
+
+    pub fn vault(&self) -> &ApiKeyVault {
+        &self.vault
+    }
+}

@@ -1,0 +1,125 @@
+//! The instance's one LISTEN connection. PostgreSQL NOTIFY is only a wake-up here: it says which
+//! clinic has something new (sql/events.sql, sql/api_keys.sql); whoever is woken reads the rows
+//! themselves, under RLS. Notifications sent while the connection is down are lost, so each
+//! (re)connection is announced with `Notice::Listening` once LISTEN is in place, and the
+//! receiver catches up from the tables then: nothing committed before or during an outage is
+//! missed.
+//!
+//! The connection is its own, outside the pool and never through a transaction pooler, which
+//! would hand LISTEN to a connection other requests use.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::platform::config::Secret;
+
+/// How the LISTEN connection shows in `pg_stat_activity`.
+pub const APPLICATION_NAME: &str = "hpms-listener";
+const APPOINTMENT_EVENTS: &str = "appointment_events";
+const ACCESS_REVOKED: &str = "access_revoked";
+/// Reconnection backoff: from the first to the last, doubling.
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+const LAST_RETRY: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// LISTEN is (again) in place; anything may have happened while it was not.
+    Listening,
+    /// The clinic recorded appointment event `event_id` (and maybe more since).
+    AppointmentEvent { tenant_id: Uuid, event_id: i64 },
+    /// Some credential of the clinic stopped being valid: re-check the open subscriptions.
+    AccessRevoked { tenant_id: Uuid },
+}
+
+/// Starts listening in the background, handing every notice to `deliver`, reconnecting with
+/// backoff for as long as the task lives.
+pub fn spawn_listener(
+    url: &Secret,
+    deliver: impl Fn(Notice) + Send + Sync + 'static,
+) -> Result<JoinHandle<()>, sqlx::Error> {
+    let options: PgConnectOptions = url.expose().parse()?;
+    let options = options.application_name(APPLICATION_NAME);
+    Ok(tokio::spawn(async move {
+        let mut retry = FIRST_RETRY;
+        loop {
+            match listen(&options).await {
+                Ok(mut listener) => {
+                    retry = FIRST_RETRY;
+                    deliver(Notice::Listening);
+                    // Ok(None) or an error: the connection is gone (a restart, a terminated
+                    // backend, a network cut). Start over on a fresh one.
+                    while let Ok(Some(notification)) = listener.try_recv().await {
+                        if let Some(notice) = parse(notification.channel(), notification.payload())
+                        {
+                            deliver(notice);
+                        }
+                    }
+                    tracing::warn!("the LISTEN connection was lost; reconnecting");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, ?retry, "cannot LISTEN; retrying");
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(LAST_RETRY);
+                }
+            }
+        }
+    }))
+}
+
+async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
+    // A pool of one, dropped with the listener: sqlx's listener reconnects through a pool, but
+    // here a lost connection is replaced explicitly, so that catching up follows LISTEN.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options.clone())
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener
+        .listen_all([APPOINTMENT_EVENTS, ACCESS_REVOKED])
+        .await?;
+    Ok(listener)
+}
+
+fn parse(channel: &str, payload: &str) -> Option<Notice> {
+    match channel {
+        APPOINTMENT_EVENTS => {
+            let (tenant_id, event_id) = payload.split_once(':')?;
+            Some(Notice::AppointmentEvent {
+                tenant_id: tenant_id.parse().ok()?,
+                event_id: event_id.parse().ok()?,
+            })
+        }
+        ACCESS_REVOKED => Some(Notice::AccessRevoked {
+            tenant_id: payload.parse().ok()?,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_parse_into_notices_and_garbage_into_nothing() {
+        let tenant_id = Uuid::new_v4();
+        assert_eq!(
+            parse(APPOINTMENT_EVENTS, &format!("{tenant_id}:42")),
+            Some(Notice::AppointmentEvent {
+                tenant_id,
+                event_id: 42
+            })
+        );
+        assert_eq!(
+            parse(ACCESS_REVOKED, &tenant_id.to_string()),
+            Some(Notice::AccessRevoked { tenant_id })
+        );
+        assert_eq!(parse(APPOINTMENT_EVENTS, "nonsense"), None);
+        assert_eq!(parse("other", &tenant_id.to_string()), None);
+    }
+}
