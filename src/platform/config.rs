@@ -67,6 +67,12 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub subscriber_buffer_events: u32,
 
+    /// Kernel send buffer of each client connection, in bytes; unset leaves it to the kernel's
+    /// autotuning (up to several MiB a connection). Bounds what a client that stops reading
+    /// can hold on the server, so that it falls behind, is dropped and resumes with `after`.
+    #[arg(long, env = "HPMS_SOCKET_SEND_BUFFER_BYTES")]
+    pub socket_send_buffer_bytes: Option<u32>,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 

@@ -14,6 +14,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -50,6 +51,7 @@ pub struct App {
     statements: StatementCounter,
     /// The LISTEN task; it stops with the app.
     notifications: tokio::task::JoinHandle<()>,
+    socket_send_buffer_bytes: Option<u32>,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             router,
             statements,
             notifications: listener,
+            socket_send_buffer_bytes: settings.socket_send_buffer_bytes,
         })
     }
 
@@ -121,7 +124,16 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router)
+        let send_buffer = self.socket_send_buffer_bytes;
+        let listener = self.listener.tap_io(move |connection| {
+            if let Some(bytes) = send_buffer
+                && let Err(error) =
+                    socket2::SockRef::from(&*connection).set_send_buffer_size(bytes as usize)
+            {
+                tracing::warn!(%error, "cannot set a connection's send buffer");
+            }
+        });
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         self.notifications.abort();
@@ -148,7 +160,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         )
             .into_response();
     };
-    upgrade
+    websocket::configure(upgrade)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| websocket::serve(socket, protocol, state.api))
 }

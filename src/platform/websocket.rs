@@ -16,7 +16,7 @@ use async_graphql::Data;
 use async_graphql::http::{
     WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage,
 };
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use futures_util::{SinkExt, StreamExt, future};
 use serde::Deserialize;
@@ -26,6 +26,10 @@ use crate::platform::error::ApiError;
 use crate::platform::graphql::Api;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Clients send only small control messages (init, subscribe, ping): read in small buffers and
+/// refuse anything big, so a thousand idle connections hold little and none can hoard memory.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 const FORBIDDEN: u16 = 4403;
 const UNAUTHORIZED: u16 = 4401;
 /// What async-graphql closes with when `connection_init` fails, and on a subscribe before it.
@@ -48,6 +52,17 @@ pub fn protocol(headers: &HeaderMap) -> Option<Protocols> {
 struct InitPayload {
     token: Option<String>,
     api_key: Option<String>,
+}
+
+/// Sizes a connection's buffers for subscriptions (axum's defaults suit bulk transfer: 128 KiB
+/// each way per connection, and 64 MiB messages).
+pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Every message is flushed as it is sent; nothing waits to fill a buffer.
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
 }
 
 pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api) {

@@ -5,10 +5,12 @@
 mod helpers;
 
 mod access_tokens;
+mod api_keys;
 mod app_role_privileges;
 mod appointment_events;
 mod appointment_status;
 mod appointment_status_flow;
+mod appointment_subscriptions;
 mod appointment_versions;
 mod audit_of_api_actions;
 mod audit_trail;
@@ -35,5 +37,7 @@ mod scheduling_rules;
 mod schema_catalog;
 mod sign_in;
 mod statement_counts;
+mod subscription_access;
+mod subscription_fanout;
 mod tenant_isolation;
 mod user_management;

@@ -51,6 +51,10 @@ enum Op {
     RefundPayment,
     WriteOffInvoice,
     VoidInvoice,
+    ApiKeys,
+    IssueApiKey,
+    RevokeApiKey,
+    AppointmentEvents,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -269,6 +273,26 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (VoidInvoice, Provider, Forbidden),
     (VoidInvoice, BillingManager, Allowed),
     (VoidInvoice, FrontDesk, Forbidden),
+    (ApiKeys, SystemAdmin, Forbidden),
+    (ApiKeys, ClinicAdmin, Allowed),
+    (ApiKeys, Provider, Forbidden),
+    (ApiKeys, BillingManager, Forbidden),
+    (ApiKeys, FrontDesk, Forbidden),
+    (IssueApiKey, SystemAdmin, Forbidden),
+    (IssueApiKey, ClinicAdmin, Allowed),
+    (IssueApiKey, Provider, Forbidden),
+    (IssueApiKey, BillingManager, Forbidden),
+    (IssueApiKey, FrontDesk, Forbidden),
+    (RevokeApiKey, SystemAdmin, Forbidden),
+    (RevokeApiKey, ClinicAdmin, Allowed),
+    (RevokeApiKey, Provider, Forbidden),
+    (RevokeApiKey, BillingManager, Forbidden),
+    (RevokeApiKey, FrontDesk, Forbidden),
+    (AppointmentEvents, SystemAdmin, Forbidden),
+    (AppointmentEvents, ClinicAdmin, Allowed),
+    (AppointmentEvents, Provider, Allowed),
+    (AppointmentEvents, BillingManager, Allowed),
+    (AppointmentEvents, FrontDesk, Allowed),
 ];
 
 #[tokio::test]
@@ -283,7 +307,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 41;
+    let operations = 45;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -477,6 +501,19 @@ async fn request(
                 json!({"id": invoice}),
             )
         }
+        ApiKeys => ("{ apiKeys { id prefix } }", json!({})),
+        IssueApiKey => (
+            "mutation($n: String!) { issueApiKey(name: $n, scopes: [APPOINTMENT_EVENTS]) { apiKey { id } } }",
+            json!({"n": format!("Partner {unique}")}),
+        ),
+        RevokeApiKey => (
+            "mutation($id: UUID!) { revokeApiKey(id: $id) { revokedAt } }",
+            json!({"id": app.issue_api_key(clinic, &format!("Partner {unique}")).await.1}),
+        ),
+        AppointmentEvents => (
+            "{ appointmentEvents(first: 5) { id newStatus } }",
+            json!({}),
+        ),
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(

@@ -19,6 +19,8 @@ use super::{TestDb, exec, insert_tenant};
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
 /// The token-signing secret of test servers (tests forge tokens with it, and without it).
 pub const TEST_TOKEN_SECRET: &str = "test-token-secret-of-at-least-32-bytes!!";
+/// The key that seals API keys on test servers: one deployment's instances share it.
+const TEST_API_KEY_KEYS: &str = "test-keys:dGVzdC1rZXktb2YtZXhhY3RseS0zMi1ieXRlcyEhISE=";
 
 /// The server's settings for a test: this database, port 0, test secrets, the given PHI keys.
 fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
@@ -38,8 +40,9 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         phi: PhiSettings {
             phi_keys: Secret::from(phi_keys.to_owned()),
         },
-        api_key_encryption_keys: Secret::from(PhiKeyring::generate_config_entry("test-keys")),
+        api_key_encryption_keys: Secret::from(TEST_API_KEY_KEYS.to_owned()),
         subscriber_buffer_events: 1024,
+        socket_send_buffer_bytes: None,
     }
 }
 
@@ -48,6 +51,7 @@ pub struct TestApp {
     pub db: TestDb,
     pub address: SocketAddr,
     pub statements: StatementCounter,
+    phi_keys: String,
     client: reqwest::Client,
 }
 
@@ -65,8 +69,32 @@ impl TestApp {
             db,
             address,
             statements,
+            phi_keys: phi_keys.to_owned(),
             client: reqwest::Client::new(),
         }
+    }
+
+    /// The environment `hpms serve` needs to be another instance of this deployment.
+    pub fn server_environment(&self) -> [(&'static str, String); 4] {
+        [
+            ("DATABASE_URL", self.db.app_url().to_owned()),
+            ("HPMS_TOKEN_SECRET", TEST_TOKEN_SECRET.to_owned()),
+            ("HPMS_PHI_KEYS", self.phi_keys.clone()),
+            ("HPMS_API_KEY_ENCRYPTION_KEYS", TEST_API_KEY_KEYS.to_owned()),
+        ]
+    }
+
+    /// Another instance of the same deployment (same database, same keys), as a load balancer
+    /// would have it; this test's requests still go to the first.
+    pub async fn another_instance(&self) -> SocketAddr {
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance with settings changed by `adjust`.
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut ServeSettings)) -> SocketAddr {
+        let mut settings = settings(&self.db, &self.phi_keys);
+        adjust(&mut settings);
+        start_server(&settings).await.0
     }
 
     /// Starts another server on the same database with other PHI keys (a key rotation) and
@@ -81,12 +109,23 @@ impl TestApp {
 
     /// POSTs a GraphQL operation, with a bearer token when given.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let header = token.map(|token| ("authorization", format!("Bearer {token}")));
+        self.post(header, query, variables).await
+    }
+
+    /// POSTs a GraphQL operation as a partner system, with `X-Api-Key`.
+    pub async fn graphql_with_api_key(&self, key: &str, query: &str, variables: Value) -> Gql {
+        self.post(Some(("x-api-key", key.to_owned())), query, variables)
+            .await
+    }
+
+    async fn post(&self, header: Option<(&str, String)>, query: &str, variables: Value) -> Gql {
         let mut request = self
             .client
             .post(self.url("/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
         }
         let response = request.send().await.expect("the server answers");
         assert_eq!(response.status(), 200, "GraphQL answers with HTTP 200");
@@ -243,6 +282,61 @@ async fn start_server(settings: &ServeSettings) -> (SocketAddr, StatementCounter
 }
 
 impl TestApp {
+    /// Issues an API key with the APPOINTMENT_EVENTS scope as the clinic's ClinicAdmin; (key, id).
+    pub async fn issue_api_key(&self, clinic: &ApiClinic, name: &str) -> (String, String) {
+        let response = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($n: String!) { issueApiKey(name: $n, scopes: [APPOINTMENT_EVENTS]) { key apiKey { id } } }",
+                json!({"n": name}),
+            )
+            .await;
+        let issued = &response.ok()["issueApiKey"];
+        (
+            issued["key"].as_str().unwrap().to_owned(),
+            issued["apiKey"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Moves an appointment one step along its status flow as the clinic's Provider; the
+    /// response of `setAppointmentStatus`.
+    pub async fn set_status(
+        &self,
+        clinic: &ApiClinic,
+        id: &str,
+        version: i64,
+        status: &str,
+    ) -> Gql {
+        self.graphql(
+            Some(clinic.token(Role::Provider)),
+            "mutation($id: UUID!, $v: Int!, $s: AppointmentStatus!) { setAppointmentStatus(id: $id, expectedVersion: $v, status: $s) { id version status } }",
+            json!({"id": id, "v": version, "s": status}),
+        )
+        .await
+    }
+
+    /// The clinic's latest appointment event id, as its ClinicAdmin polls it page by page.
+    pub async fn latest_event_id(&self, clinic: &ApiClinic) -> i64 {
+        let mut latest = 0;
+        loop {
+            let response = self
+                .graphql(
+                    Some(clinic.token(Role::ClinicAdmin)),
+                    "query($after: ID!) { appointmentEvents(after: $after, first: 500) { id } }",
+                    json!({"after": latest.to_string()}),
+                )
+                .await;
+            let page = response.ok()["appointmentEvents"]
+                .as_array()
+                .unwrap()
+                .clone();
+            match page.last() {
+                Some(event) => latest = event["id"].as_str().unwrap().parse().unwrap(),
+                None => return latest,
+            }
+        }
+    }
+
     /// Books the clinic's patient and walks the visit to Completed as its Provider; returns the
     /// appointment id and the invoice billing raised for it.
     pub async fn completed_visit(&self, clinic: &ApiClinic, start: &str) -> (String, String) {

@@ -3,6 +3,8 @@
 //! do, as the owner role).
 
 mod api;
+pub mod server_process;
+pub mod subscriptions;
 
 use std::time::Duration;
 
