@@ -1,8 +1,9 @@
 -- Partner API keys, and ending access at once.
 --
--- A key reads `hpms_<key id>_<secret>`. The key id (the row's uuid, as 32 hex digits) finds the
--- row before any clinic is known, through find_api_key(), the one narrow SECURITY DEFINER lookup;
--- it returns the sealed secret of a live key of an active clinic and nothing for anything else.
+-- A key reads `hpms_<clinic id><key id>_<secret>` (the ids as 32 hex digits each). The ids find
+-- the row, by its primary key, before the server knows the clinic, through find_api_key(), the
+-- one narrow SECURITY DEFINER lookup; it returns the sealed secret of a live key of an active
+-- clinic and nothing for anything else.
 -- The server opens the secret (the key to it is in the server's configuration, never here) and
 -- compares it in constant time. The owner, subject to forced RLS, reads keys through a read-only
 -- policy that serves this function alone, as it does for login_account() in sql/login.sql.
@@ -31,16 +32,20 @@ create trigger revocation_is_final before update of revoked_at on tenant_api_key
 
 create policy api_key_lookup on tenant_api_keys for select to current_user using (true);
 
-create function find_api_key(key_id uuid)
-returns table (tenant_id uuid, secret_ciphertext bytea, scopes text[])
+create function find_api_key(clinic_id uuid, key_id uuid)
+returns table (secret_ciphertext bytea, scopes text[])
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
-  select k.tenant_id, k.secret_ciphertext, k.scopes
+  select k.secret_ciphertext, k.scopes
   from public.tenant_api_keys k
   join public.tenants t on t.id = k.tenant_id
-  where k.id = key_id and k.revoked_at is null and t.is_active
+  where k.tenant_id = clinic_id and k.id = key_id and k.revoked_at is null and t.is_active
 $$;
-revoke all on function find_api_key(uuid) from public;
-grant execute on function find_api_key(uuid) to hpms_app;
+revoke all on function find_api_key(uuid, uuid) from public;
+grant execute on function find_api_key(uuid, uuid) to hpms_app;
+
+-- The server records use and revocation; a key's secret, scopes and name never change.
+revoke update on tenant_api_keys from hpms_app;
+grant update (last_used_at, revoked_at) on tenant_api_keys to hpms_app;
 
 -- tg_argv[0] names the column holding the clinic's id (tenants has no tenant_id: its id is it).
 create function notify_access_revoked() returns trigger

@@ -1,5 +1,5 @@
-//! Partner API keys. A key reads `hpms_<key id>_<secret>`: the key id (32 hex digits, the row's
-//! id) is public and finds the row; the secret (32 random bytes, base64url) is shown once when
+//! Partner API keys. A key reads `hpms_<clinic id><key id>_<secret>`: the ids (32 hex digits
+//! each) are public and find the row by its primary key; the secret (32 random bytes, base64url) is shown once when
 //! the key is issued and stored only sealed (AES-256-GCM under `HPMS_API_KEY_ENCRYPTION_KEYS`,
 //! bound to the clinic and key ids). A presented key is checked by opening the stored secret and
 //! comparing in constant time; revoked keys and keys of deactivated clinics are not found.
@@ -107,7 +107,7 @@ impl ApiKeyVault {
             .0
             .seal(&context(&tenant_id, &id), &secret)
             .map_err(|error| ApiError::internal_from(&error))?;
-        let prefix = format!("{KEY_PREFIX}{}", id.simple());
+        let prefix = format!("{KEY_PREFIX}{}{}", tenant_id.simple(), id.simple());
         Ok(MintedKey {
             id,
             key: format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(secret)),
@@ -124,17 +124,19 @@ impl ApiKeyVault {
         presented: &str,
     ) -> Result<Principal, ApiError> {
         let invalid = rejected_key;
-        let (id, secret) = parse(presented).ok_or_else(invalid)?;
-        let stored = store::find_api_key(pool, id).await?.ok_or_else(invalid)?;
+        let (tenant_id, id, secret) = parse(presented).ok_or_else(invalid)?;
+        let stored = store::find_api_key(pool, tenant_id, id)
+            .await?
+            .ok_or_else(invalid)?;
         let expected = self
             .0
-            .open(&context(&stored.tenant_id, &id), &stored.sealed_secret)
+            .open(&context(&tenant_id, &id), &stored.sealed_secret)
             .map_err(|error| ApiError::internal_from(&error))?;
         if !bool::from(expected.ct_eq(&secret)) {
             return Err(invalid());
         }
         Ok(Principal {
-            tenant_id: stored.tenant_id,
+            tenant_id,
             actor: Actor::ApiKey {
                 id,
                 scopes: ApiKeyScopes::from_names(stored.scopes.iter().map(String::as_str)),
@@ -154,9 +156,7 @@ pub async fn key_is_current(
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool, ApiError> {
-    Ok(store::find_api_key(db, id)
-        .await?
-        .is_some_and(|stored| stored.tenant_id == tenant_id))
+    Ok(store::find_api_key(db, tenant_id, id).await?.is_some())
 }
 
 /// What a sealed secret is bound to: its clinic and its key.
@@ -164,15 +164,19 @@ fn context<'a>(tenant_id: &'a Uuid, key_id: &'a Uuid) -> [&'a [u8]; 2] {
     [tenant_id.as_bytes(), key_id.as_bytes()]
 }
 
-/// The key id and secret of a well-formed key.
-fn parse(presented: &str) -> Option<(Uuid, Vec<u8>)> {
-    let (id, secret) = presented.trim().strip_prefix(KEY_PREFIX)?.split_once('_')?;
-    if id.len() != 32 {
+/// The clinic id, key id and secret of a well-formed key.
+fn parse(presented: &str) -> Option<(Uuid, Uuid, Vec<u8>)> {
+    let (ids, secret) = presented.trim().strip_prefix(KEY_PREFIX)?.split_once('_')?;
+    if ids.len() != 64 || !ids.bytes().all(|byte| byte.is_ascii_hexdigit()) {
         return None;
     }
-    let id = Uuid::try_parse(id).ok()?;
+    let (tenant_id, id) = ids.split_at(32);
     let secret = URL_SAFE_NO_PAD.decode(secret).ok()?;
-    (secret.len() == SECRET_BYTES).then_some((id, secret))
+    (secret.len() == SECRET_BYTES).then_some((
+        Uuid::try_parse(tenant_id).ok()?,
+        Uuid::try_parse(id).ok()?,
+        secret,
+    ))
 }
 
 #[cfg(test)]
@@ -189,8 +193,8 @@ mod tests {
         let tenant = Uuid::new_v4();
         let minted = vault.mint(tenant).unwrap();
         assert!(minted.key.starts_with(&format!("{}_", minted.prefix)));
-        let (id, secret) = parse(&minted.key).unwrap();
-        assert_eq!(id, minted.id);
+        let (tenant_id, id, secret) = parse(&minted.key).unwrap();
+        assert_eq!((tenant_id, id), (tenant, minted.id));
         let opened = vault
             .0
             .open(&context(&tenant, &id), &minted.sealed_secret)
@@ -215,6 +219,7 @@ mod tests {
             &key.replacen("hpms_", "hpmz_", 1),
             &format!("{key}A"),
             "hpms_0123_abc",
+            &key.replacen('_', "-", 2),
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }

@@ -308,30 +308,29 @@ pub async fn set_working_hours(
 
 /// A live key as `find_api_key()` in sql/api_keys.sql returns it.
 pub struct StoredApiKey {
-    pub tenant_id: Uuid,
     pub sealed_secret: Vec<u8>,
     pub scopes: Vec<String>,
 }
 
-/// The live key `id` of an active clinic, whichever clinic it is: like `login_account`, this
-/// runs before a clinic is known, through a narrow SECURITY DEFINER function.
+/// The live key `id` of the active clinic `tenant_id`: like `login_account`, this runs before the
+/// server has a clinic's transaction, through a narrow SECURITY DEFINER function.
 pub async fn find_api_key(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StoredApiKey>, DbErr> {
     let Some(row) = db
         .query_one_raw(statement(
-            "select tenant_id, secret_ciphertext, scopes from find_api_key($1)",
-            [id.into()],
+            "select secret_ciphertext, scopes from find_api_key($1, $2)",
+            [tenant_id.into(), id.into()],
         ))
         .await?
     else {
         return Ok(None);
     };
     Ok(Some(StoredApiKey {
-        tenant_id: row.try_get_by_index(0)?,
-        sealed_secret: row.try_get_by_index(1)?,
-        scopes: row.try_get_by_index(2)?,
+        sealed_secret: row.try_get_by_index(0)?,
+        scopes: row.try_get_by_index(1)?,
     }))
 }
 

@@ -153,16 +153,19 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         )
         .into_response();
     };
-    let Some(protocol) = websocket::protocol(&parts.headers) else {
+    let upgrade = websocket::configure(upgrade).protocols(ALL_WEBSOCKET_PROTOCOLS);
+    // The protocol spoken is the one announced in the handshake.
+    let Some(protocol) = upgrade
+        .selected_protocol()
+        .and_then(|protocol| protocol.to_str().ok()?.parse().ok())
+    else {
         return (
             StatusCode::BAD_REQUEST,
             "offer the WebSocket subprotocol graphql-transport-ws (or the legacy graphql-ws)",
         )
             .into_response();
     };
-    websocket::configure(upgrade)
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| websocket::serve(socket, protocol, state.api))
+    upgrade.on_upgrade(move |socket| websocket::serve(socket, protocol, state.api))
 }
 
 async fn graphql(

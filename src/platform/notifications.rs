@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgNotification, PgPoolOptions};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -23,6 +23,9 @@ const ACCESS_REVOKED: &str = "access_revoked";
 /// Reconnection backoff: from the first to the last, doubling.
 const FIRST_RETRY: Duration = Duration::from_millis(50);
 const LAST_RETRY: Duration = Duration::from_secs(5);
+/// After this long without a notification the connection is pinged.
+const QUIET_BEFORE_PING: Duration = Duration::from_secs(30);
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -49,9 +52,7 @@ pub fn spawn_listener(
                 Ok(mut listener) => {
                     retry = FIRST_RETRY;
                     deliver(Notice::Listening);
-                    // Ok(None) or an error: the connection is gone (a restart, a terminated
-                    // backend, a network cut). Start over on a fresh one.
-                    while let Ok(Some(notification)) = listener.try_recv().await {
+                    while let Some(notification) = next_notification(&mut listener).await {
                         if let Some(notice) = parse(notification.channel(), notification.payload())
                         {
                             deliver(notice);
@@ -67,6 +68,23 @@ pub fn spawn_listener(
             }
         }
     }))
+}
+
+/// The next notification, or `None` once the connection is gone: closed (a restart, a terminated
+/// backend) or silent and unable to answer a ping (a half-open connection after a network cut,
+/// which would otherwise wait forever).
+async fn next_notification(listener: &mut PgListener) -> Option<PgNotification> {
+    loop {
+        match tokio::time::timeout(QUIET_BEFORE_PING, listener.try_recv()).await {
+            Ok(received) => return received.ok().flatten(),
+            Err(_) => {
+                let ping = sqlx::query("select 1").execute(&mut *listener);
+                if !matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_))) {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {

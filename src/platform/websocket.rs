@@ -4,12 +4,15 @@
 //! it starts and ends when the credential stops being valid.
 //!
 //! async-graphql runs the protocol; this module adds what graphql-transport-ws asks of a server
-//! and it leaves generic: refused credentials close with 4403 Forbidden (not 1002), a subscribe
-//! before the handshake with 4401 Unauthorized (not 1011). And a client that reads nothing for
-//! `SEND_TIMEOUT` is disconnected, so a stalled socket holds nothing for long.
+//! and async-graphql leaves out or answers generically: refused credentials close with 4403
+//! Forbidden (a failure of ours with 1011, so clients retry), a subscribe before the handshake
+//! with 4401, no `connection_init` within `INIT_TIMEOUT` with 4408, a second subscription under a
+//! running id with 4409. Beyond the protocol: at most `MAX_SUBSCRIPTIONS_PER_CONNECTION` at once
+//! (4400), and a client that reads nothing for `SEND_TIMEOUT` is disconnected, so a stalled
+//! socket holds nothing for long.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::Data;
@@ -17,34 +20,30 @@ use async_graphql::http::{
     WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage,
 };
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, header};
 use futures_util::{SinkExt, StreamExt, future};
 use serde::Deserialize;
 
 use crate::identity::Credential;
-use crate::platform::error::ApiError;
+use crate::platform::error::{ApiError, ErrorCode};
 use crate::platform::graphql::Api;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
 /// Clients send only small control messages (init, subscribe, ping): read in small buffers and
 /// refuse anything big, so a thousand idle connections hold little and none can hoard memory.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 const FORBIDDEN: u16 = 4403;
 const UNAUTHORIZED: u16 = 4401;
+const INIT_TIMED_OUT: u16 = 4408;
+const DUPLICATE_ID: u16 = 4409;
+const TOO_MANY_SUBSCRIPTIONS: u16 = 4400;
+const INTERNAL_ERROR: u16 = 1011;
 /// What async-graphql closes with when `connection_init` fails, and on a subscribe before it.
 const INIT_FAILED: u16 = 1002;
 const HANDSHAKE_NOT_COMPLETED: u16 = 1011;
-
-/// The first subprotocol the client offers that we speak.
-pub fn protocol(headers: &HeaderMap) -> Option<Protocols> {
-    headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)?
-        .to_str()
-        .ok()?
-        .split(',')
-        .find_map(|offered| offered.trim().parse().ok())
-}
 
 /// The `connection_init` payload.
 #[derive(Deserialize)]
@@ -67,6 +66,8 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 
 pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api) {
     let (mut sink, stream) = socket.split();
+    let connection = Arc::new(Connection::default());
+    let watched = Arc::clone(&connection);
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
         .filter_map(|message| {
@@ -75,38 +76,157 @@ pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api) {
                 Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                 _ => None,
             })
-        });
-    let refused = Arc::new(AtomicBool::new(false));
-    let init_refused = Arc::clone(&refused);
+        })
+        .take_while(move |message| future::ready(watched.accepts(message)));
+    let init = Arc::clone(&connection);
     let init_api = api.clone();
     let messages = GraphQLWebSocket::new(api.schema().clone(), input, protocol).on_connection_init(
         move |payload| async move {
             let admitted = admit(&init_api, payload).await;
-            init_refused.store(admitted.is_err(), Ordering::Relaxed);
+            init.record_init(&admitted);
             admitted.map_err(|error| async_graphql::Error::new(error.message))
         },
     );
     futures_util::pin_mut!(messages);
-    while let Some(message) = messages.next().await {
-        let message = match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                let code = match code {
-                    INIT_FAILED if refused.load(Ordering::Relaxed) => FORBIDDEN,
-                    HANDSHAKE_NOT_COMPLETED => UNAUTHORIZED,
-                    other => other,
-                };
-                Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }))
+    let init_deadline = tokio::time::Instant::now() + INIT_TIMEOUT;
+    loop {
+        let message = tokio::select! {
+            message = messages.next() => message,
+            () = tokio::time::sleep_until(init_deadline), if !connection.is_initialised() => {
+                Some(WsMessage::Close(INIT_TIMED_OUT, "Connection initialisation timeout".into()))
             }
         };
+        let message = match message.or_else(|| connection.violation()) {
+            Some(WsMessage::Text(text)) => {
+                connection.observe_outgoing(&text);
+                Message::Text(text.into())
+            }
+            Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
+                code: connection.close_code(code),
+                reason: reason.into(),
+            })),
+            None => break,
+        };
+        let closing = matches!(message, Message::Close(_));
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) if !closing => {}
             _ => break,
         }
     }
+}
+
+/// What a connection has done so far, as far as the protocol's limits are concerned.
+#[derive(Default)]
+struct Connection {
+    init: Mutex<Option<InitOutcome>>,
+    /// Ids of the subscriptions running on this connection.
+    active: Mutex<HashSet<String>>,
+    /// Why the client's input was cut off: the close to send.
+    violation: Mutex<Option<(u16, String)>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InitOutcome {
+    Admitted,
+    /// Missing, bad or revoked credentials.
+    Refused,
+    /// Our failure (the database, say): the client should retry, not give up.
+    Failed,
+}
+
+/// The fields of a client message that limits look at.
+#[derive(Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+impl Connection {
+    fn record_init(&self, admitted: &Result<Data, ApiError>) {
+        let outcome = match admitted {
+            Ok(_) => InitOutcome::Admitted,
+            Err(error)
+                if matches!(
+                    error.code,
+                    ErrorCode::Unauthenticated | ErrorCode::Forbidden
+                ) =>
+            {
+                InitOutcome::Refused
+            }
+            Err(_) => InitOutcome::Failed,
+        };
+        *lock(&self.init) = Some(outcome);
+    }
+
+    fn is_initialised(&self) -> bool {
+        lock(&self.init).is_some()
+    }
+
+    /// Whether to pass the client's message on; false ends the input, with the close to send.
+    fn accepts(&self, message: &[u8]) -> bool {
+        let Ok(message) = serde_json::from_slice::<ClientMessage>(message) else {
+            return true; // async-graphql answers malformed messages itself
+        };
+        let mut active = lock(&self.active);
+        match (message.kind.as_str(), message.id) {
+            ("subscribe" | "start", Some(id)) => {
+                let refusal = if active.contains(&id) {
+                    Some((DUPLICATE_ID, format!("Subscriber for {id} already exists")))
+                } else if active.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+                    Some((
+                        TOO_MANY_SUBSCRIPTIONS,
+                        format!(
+                            "at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per \
+                             connection"
+                        ),
+                    ))
+                } else {
+                    active.insert(id);
+                    None
+                };
+                if let Some(close) = refusal {
+                    *lock(&self.violation) = Some(close);
+                    return false;
+                }
+            }
+            ("complete" | "stop", Some(id)) => {
+                active.remove(&id);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Frees the id of a subscription the server ended.
+    fn observe_outgoing(&self, text: &str) {
+        if let Ok(message) = serde_json::from_str::<ClientMessage>(text)
+            && matches!(message.kind.as_str(), "complete" | "error")
+            && let Some(id) = message.id
+        {
+            lock(&self.active).remove(&id);
+        }
+    }
+
+    fn violation(&self) -> Option<WsMessage> {
+        lock(&self.violation)
+            .take()
+            .map(|(code, reason)| WsMessage::Close(code, reason))
+    }
+
+    /// The close code graphql-transport-ws asks for, where async-graphql sends a generic one.
+    fn close_code(&self, code: u16) -> u16 {
+        match (code, *lock(&self.init)) {
+            (INIT_FAILED, Some(InitOutcome::Refused)) => FORBIDDEN,
+            (INIT_FAILED, Some(InitOutcome::Failed)) => INTERNAL_ERROR,
+            (HANDSHAKE_NOT_COMPLETED, _) => UNAUTHORIZED,
+            (other, _) => other,
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// The connection's data: its verified credential.

@@ -99,10 +99,15 @@ impl EventHub {
         auth: Authenticated,
         after: Option<i64>,
     ) -> Result<impl Stream<Item = Result<Event, ApiError>> + use<>, ApiError> {
-        let transaction = begin_tenant_transaction(&self.db, &auth.principal.scope()).await?;
-        auth.ensure_current(&transaction).await?;
-        transaction.commit().await?;
+        if auth
+            .expires_at
+            .is_some_and(|expiry| expiry <= chrono::Utc::now())
+        {
+            return Err(token_expired());
+        }
         let tenant_id = auth.principal.tenant_id;
+        // Receivers first, credential check second: a revocation committed in between still
+        // reaches this subscriber as an access change.
         let (feed, events, access) = {
             let mut feeds = self
                 .feeds
@@ -117,14 +122,26 @@ impl EventHub {
                 feed.access.subscribe(),
             )
         };
-        let latest = feed.ensure_cursor(&self.db).await?;
+        let cached = feed.ensure_cursor(&self.db).await?;
+        // One connection at a time: a transaction held while waiting for another connection
+        // would let a burst of subscribers exhaust the pool and wait on each other.
+        let scope = auth.principal.scope();
+        let transaction = begin_tenant_transaction(&self.db, &scope).await?;
+        auth.ensure_current(&transaction).await?;
+        // The feed may not yet have heard of the latest events (another instance delivered
+        // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
+        let latest = match after {
+            Some(after) if after > cached => latest_event_id(&transaction).await?,
+            _ => cached,
+        };
+        transaction.commit().await?;
         let last_sent = match after {
             None => latest,
             Some(after) => check_after(after, latest)?,
         };
         let subscriber = Subscriber {
             db: self.db.clone(),
-            scope: auth.principal.scope(),
+            scope,
             auth,
             events,
             access,
@@ -299,6 +316,21 @@ async fn read_events(
     Ok(events.into_iter().map(Arc::new).collect())
 }
 
+fn token_expired() -> ApiError {
+    ApiError::unauthenticated("your token expired: sign in again and subscribe with `after`")
+}
+
+/// The feed is gone, which the subscriber's guard allows only at shutdown.
+fn stopping() -> ApiError {
+    ApiError::internal_with("the server is stopping: subscribe again with `after`")
+}
+
+fn access_ended() -> ApiError {
+    ApiError::unauthenticated(
+        "access ended: the API key was revoked, or the user or clinic deactivated or changed",
+    )
+}
+
 /// Wakes the clinic's feed when a subscriber goes, so an unwatched feed retires.
 struct FeedGuard(Arc<ClinicFeed>);
 
@@ -343,6 +375,18 @@ impl Subscriber {
 
     async fn step(&mut self) -> Result<Event, ApiError> {
         loop {
+            // Checked before every event, replayed ones included: a long replay must not outlive
+            // the credential it started under.
+            if self
+                .expires
+                .is_some_and(|expiry| tokio::time::Instant::now() >= expiry)
+            {
+                return Err(token_expired());
+            }
+            if self.access.has_changed().map_err(|_| stopping())? {
+                self.access.borrow_and_update();
+                self.recheck_access().await?;
+            }
             if let Some(event) = self.pending.pop_front() {
                 self.last_sent = event.id;
                 return Ok(event);
@@ -372,18 +416,11 @@ impl Subscriber {
             tokio::select! {
                 biased;
                 changed = self.access.changed() => {
-                    if changed.is_err() || !self.still_allowed().await? {
-                        return Err(ApiError::unauthenticated(
-                            "access ended: the API key was revoked, or the user or clinic \
-                             deactivated or changed",
-                        ));
-                    }
+                    changed.map_err(|_| stopping())?;
+                    self.recheck_access().await?;
                 }
-                () = expiry => {
-                    return Err(ApiError::unauthenticated(
-                        "your token expired: sign in again and subscribe with `after`",
-                    ));
-                }
+                // Reported at the top of the loop.
+                () = expiry => {}
                 received = self.events.recv() => match received {
                     Ok(event) if event.id <= self.last_sent => {}
                     Ok(event) if event.id == self.last_sent + 1 => {
@@ -398,20 +435,17 @@ impl Subscriber {
                              `after` set to extensions.resumeAfter",
                         ));
                     }
-                    Err(broadcast::error::RecvError::Closed) => {
-                        return Err(ApiError::internal_with(
-                            "the server is stopping: subscribe again with `after`",
-                        ));
-                    }
+                    Err(broadcast::error::RecvError::Closed) => return Err(stopping()),
                 },
             }
         }
     }
 
-    async fn still_allowed(&self) -> Result<bool, ApiError> {
+    /// Ends the subscription unless its credential still stands.
+    async fn recheck_access(&self) -> Result<(), ApiError> {
         let transaction = begin_tenant_transaction(&self.db, &self.scope).await?;
         let current = self.auth.is_current(&transaction).await?;
         transaction.commit().await?;
-        Ok(current)
+        if current { Ok(()) } else { Err(access_ended()) }
     }
 }

@@ -139,7 +139,7 @@ async fn no_function_or_view_reads_past_row_level_security() {
     assert_eq!(
         definer_functions,
         Some(vec![
-            "find_api_key(uuid)".to_owned(),
+            "find_api_key(uuid,uuid)".to_owned(),
             "login_account(text,text)".to_owned(),
             "onboard_clinic(uuid,text,text,uuid,text,text)".to_owned(),
             "record_read(text,uuid[],text[])".to_owned(),

@@ -12,11 +12,12 @@ use crate::helpers::{ApiClinic, TEST_TOKEN_SECRET, TestApp};
 const FORBIDDEN: u16 = 4403;
 const UNAUTHORIZED: u16 = 4401;
 
-fn expired_token(clinic: &ApiClinic) -> String {
+/// A FrontDesk token of `clinic` that expires `seconds` from now (in the past when negative).
+fn token_expiring_in(clinic: &ApiClinic, seconds: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "iss": "hpms", "sub": clinic.user(FrontDesk).to_string(), "tid": clinic.tenant_id.to_string(),
-        "role": "FrontDesk", "ver": 1, "iat": now - 3600, "nbf": now - 3600, "exp": now - 1800,
+        "role": "FrontDesk", "ver": 1, "iat": now - 60, "nbf": now - 60, "exp": now + seconds,
     });
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -47,13 +48,25 @@ async fn missing_bad_expired_and_revoked_credentials_close_the_socket_with_4403(
     .ok();
     let (live_key, _) = app.issue_api_key(&clinic, "Lab").await;
     let unknown_key = format!("hpms_{}_{}", uuid::Uuid::new_v4().simple(), "A".repeat(43));
-    let tampered_key = format!("{}B", &live_key[..live_key.len() - 1]);
+    // Same ids, a secret one character off (in the middle, so it still decodes): only the
+    // constant-time comparison can tell.
+    let middle = live_key.len() - 20;
+    let flipped = if &live_key[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered_key = format!(
+        "{}{flipped}{}",
+        &live_key[..middle],
+        &live_key[middle + 1..]
+    );
 
     for payload in [
         json!({}),
         json!(null),
         json!({"token": "not-a-token"}),
-        json!({"token": expired_token(&clinic)}),
+        json!({"token": token_expiring_in(&clinic, -1800)}),
         json!({"apiKey": "hpms_nonsense"}),
         json!({"apiKey": unknown_key}),
         json!({"apiKey": tampered_key}),
@@ -168,6 +181,9 @@ async fn deactivating_a_user_or_the_clinic_ends_their_subscriptions() {
     let clinic = app.clinic("north").await;
     let (key, _) = app.issue_api_key(&clinic, "Lab").await;
     let sysadmin = app.system_admin().await;
+    app.book(&clinic, clinic.user(Provider), "2031-01-06T09:00:00Z")
+        .await
+        .ok();
     let mut frontdesk = EventSocket::subscribe(
         app.address,
         json!({"token": clinic.token(FrontDesk)}),
@@ -181,6 +197,10 @@ async fn deactivating_a_user_or_the_clinic_ends_their_subscriptions() {
         Some(0),
     )
     .await;
+    // Each subscription is live (it delivered) before access ends.
+    for socket in [&mut frontdesk, &mut partner, &mut provider] {
+        assert_eq!(event_id(&socket.next_event().await), 1);
+    }
 
     app.graphql(
         Some(clinic.token(ClinicAdmin)),
@@ -209,4 +229,33 @@ async fn deactivating_a_user_or_the_clinic_ends_their_subscriptions() {
         provider.final_error().await["extensions"]["code"],
         "UNAUTHENTICATED"
     );
+}
+
+#[tokio::test]
+async fn a_users_subscription_ends_when_their_token_expires() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    app.book(&clinic, clinic.user(Provider), "2031-01-06T09:00:00Z")
+        .await
+        .ok();
+    let token = token_expiring_in(&clinic, 4);
+    let mut socket = EventSocket::subscribe(app.address, json!({"token": token}), Some(0)).await;
+    assert_eq!(event_id(&socket.next_event().await), 1);
+    let error = socket.final_error().await;
+    assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(error["extensions"]["resumeAfter"], "1");
+    assert!(
+        error["message"].as_str().unwrap().contains("expired"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_subscription_under_a_running_id_closes_the_socket_with_4409() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let mut socket =
+        EventSocket::subscribe(app.address, json!({"token": clinic.token(FrontDesk)}), None).await;
+    socket.start(None).await;
+    assert!(matches!(socket.receive().await, Received::Closed(4409, _)));
 }

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::future::join_all;
 use hpms::identity::Role::{FrontDesk, Provider};
 use serde_json::json;
@@ -65,15 +66,27 @@ async fn a_burst_reaches_every_subscriber_once_in_order_and_a_stalled_one_delays
     let events = setting("HPMS_FANOUT_EVENTS", 100);
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let server = ServerProcess::start(&app, &[]).await;
+    // Small socket buffers, so the stalled subscriber really blocks the server's writes to it.
+    let server = ServerProcess::start(
+        &app,
+        &[
+            "--socket-send-buffer-bytes",
+            &TINY_SOCKET_BUFFER.to_string(),
+        ],
+    )
+    .await;
     let (idle_mib, _) = server.memory_mib();
     let credentials = json!({"token": clinic.token(FrontDesk)});
     let after = app.latest_event_id(&clinic).await;
 
-    let mut sockets = join_all(
+    // Connecting is not what this measures: at most 50 handshakes at a time, as clients
+    // spreading their reconnects would.
+    let mut sockets: Vec<EventSocket> = futures::stream::iter(
         (0..subscribers)
             .map(|_| EventSocket::subscribe(server.address, credentials.clone(), Some(after))),
     )
+    .buffer_unordered(50)
+    .collect()
     .await;
     let mut stalled = EventSocket::subscribe_with_receive_buffer(
         server.address,

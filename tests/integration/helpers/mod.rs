@@ -45,7 +45,7 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 6] = [
     ("appointment_types", "updated_at = updated_at"),
     ("appointments", "updated_at = updated_at"),
     ("invoices", "status = status"),
-    ("tenant_api_keys", "name = name"),
+    ("tenant_api_keys", "last_used_at = last_used_at"),
 ];
 
 /// Tables whose rows are soft-deleted.

@@ -23,6 +23,8 @@ impl ServerProcess {
             .args(extra_args)
             .envs(app.server_environment())
             .env("HPMS_LISTEN", "127.0.0.1:0")
+            // As for the in-process test servers: eight tests share two cores.
+            .env("HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", "30")
             .env("HPMS_LOG", "info")
             .stderr(Stdio::piped())
             .kill_on_drop(true)
