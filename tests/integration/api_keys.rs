@@ -179,22 +179,10 @@ async fn rotation_keeps_both_keys_working_until_the_old_one_is_revoked() {
                 .is_empty()
         );
     }
-    let revoked = app
-        .graphql(
-            Some(clinic.token(ClinicAdmin)),
-            "mutation($id: UUID!) { revokeApiKey(id: $id) { revokedAt } }",
-            json!({"id": old_id}),
-        )
-        .await;
+    let revoked = app.revoke_api_key(&clinic, &old_id).await;
     let revoked_at = revoked.ok()["revokeApiKey"]["revokedAt"].clone();
     assert!(revoked_at.is_string());
-    let again = app
-        .graphql(
-            Some(clinic.token(ClinicAdmin)),
-            "mutation($id: UUID!) { revokeApiKey(id: $id) { revokedAt } }",
-            json!({"id": old_id}),
-        )
-        .await;
+    let again = app.revoke_api_key(&clinic, &old_id).await;
     assert_eq!(
         again.ok()["revokeApiKey"]["revokedAt"],
         revoked_at,
@@ -239,13 +227,7 @@ async fn keys_of_a_deactivated_clinic_stop_working() {
     let clinic = app.clinic("north").await;
     let (key, _) = app.issue_api_key(&clinic, "Lab").await;
     let sysadmin = app.system_admin().await;
-    app.graphql(
-        Some(&sysadmin),
-        "mutation($id: UUID!) { setTenantActive(id: $id, active: false) { isActive } }",
-        json!({"id": clinic.tenant_id}),
-    )
-    .await
-    .ok();
+    app.deactivate_clinic(&sysadmin, &clinic).await;
     assert_eq!(
         app.graphql_with_api_key(&key, EVENTS, json!({}))
             .await

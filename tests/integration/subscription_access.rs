@@ -39,13 +39,7 @@ async fn missing_bad_expired_and_revoked_credentials_close_the_socket_with_4403(
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let (revoked_key, revoked_id) = app.issue_api_key(&clinic, "Old lab").await;
-    app.graphql(
-        Some(clinic.token(ClinicAdmin)),
-        "mutation($id: UUID!) { revokeApiKey(id: $id) { id } }",
-        json!({"id": revoked_id}),
-    )
-    .await
-    .ok();
+    app.revoke_api_key(&clinic, &revoked_id).await.ok();
     let (live_key, _) = app.issue_api_key(&clinic, "Lab").await;
     let unknown_key = format!("hpms_{}_{}", uuid::Uuid::new_v4().simple(), "A".repeat(43));
     // Same ids, a secret one character off (in the middle, so it still decodes): only the
@@ -146,13 +140,7 @@ async fn revoking_a_key_ends_its_open_subscription_and_its_requests() {
         .ok();
     assert_eq!(event_id(&revoked.next_event().await), 1);
 
-    app.graphql(
-        Some(clinic.token(ClinicAdmin)),
-        "mutation($id: UUID!) { revokeApiKey(id: $id) { id } }",
-        json!({"id": key_id}),
-    )
-    .await
-    .ok();
+    app.revoke_api_key(&clinic, &key_id).await.ok();
     let error = revoked.final_error().await;
     assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED");
     assert_eq!(error["extensions"]["resumeAfter"], "1");
@@ -214,13 +202,7 @@ async fn deactivating_a_user_or_the_clinic_ends_their_subscriptions() {
         "UNAUTHENTICATED"
     );
 
-    app.graphql(
-        Some(&sysadmin),
-        "mutation($id: UUID!) { setTenantActive(id: $id, active: false) { isActive } }",
-        json!({"id": clinic.tenant_id}),
-    )
-    .await
-    .ok();
+    app.deactivate_clinic(&sysadmin, &clinic).await;
     assert_eq!(
         partner.final_error().await["extensions"]["code"],
         "UNAUTHENTICATED"
@@ -258,4 +240,11 @@ async fn a_second_subscription_under_a_running_id_closes_the_socket_with_4409() 
         EventSocket::subscribe(app.address, json!({"token": clinic.token(FrontDesk)}), None).await;
     socket.start(None).await;
     assert!(matches!(socket.receive().await, Received::Closed(4409, _)));
+}
+
+#[tokio::test]
+async fn a_socket_that_never_sends_connection_init_is_closed_with_4408() {
+    let app = TestApp::spawn().await;
+    let mut socket = EventSocket::open(app.address, "graphql-transport-ws").await;
+    assert!(matches!(socket.receive().await, Received::Closed(4408, _)));
 }

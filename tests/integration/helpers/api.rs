@@ -298,6 +298,27 @@ impl TestApp {
         )
     }
 
+    /// Revokes an API key as the clinic's ClinicAdmin; the response (`revokedAt` selected).
+    pub async fn revoke_api_key(&self, clinic: &ApiClinic, id: &str) -> Gql {
+        self.graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation($id: UUID!) { revokeApiKey(id: $id) { revokedAt } }",
+            json!({"id": id}),
+        )
+        .await
+    }
+
+    /// Deactivates a clinic as the SystemAdmin signed in with `sysadmin`.
+    pub async fn deactivate_clinic(&self, sysadmin: &str, clinic: &ApiClinic) {
+        self.graphql(
+            Some(sysadmin),
+            "mutation($id: UUID!) { setTenantActive(id: $id, active: false) { isActive } }",
+            json!({"id": clinic.tenant_id}),
+        )
+        .await
+        .ok();
+    }
+
     /// Moves an appointment one step along its status flow as the clinic's Provider; the
     /// response of `setAppointmentStatus`.
     pub async fn set_status(
