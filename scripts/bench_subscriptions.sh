@@ -2,7 +2,8 @@
 # Subscription fan-out on a release build: 1,000 subscribers of one clinic on one server process
 # and a burst of 1,000 events (tests/integration/subscription_fanout.rs, at full size). Prints
 # the delivery latency and the server's memory. Expects DATABASE_URL and DATABASE_ADMIN_URL;
-# the Makefile provides them. Sizes: HPMS_FANOUT_SUBSCRIBERS, HPMS_FANOUT_EVENTS.
+# the Makefile provides them. Sizes: HPMS_FANOUT_SUBSCRIBERS, HPMS_FANOUT_EVENTS. Like `make test`, it
+# drops the test databases it finds first: run one at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
