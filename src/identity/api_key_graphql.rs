@@ -24,7 +24,7 @@ pub struct ApiKey {
     pub id: Uuid,
     /// Who the key is for, such as "Lab results bridge".
     pub name: String,
-    /// The key's public beginning (`hpms_<key id>`): tells which key a partner holds.
+    /// The key's public beginning (`hpms_<clinic id><key id>`): tells which key a partner holds.
     pub prefix: String,
     pub scopes: Vec<ApiKeyScope>,
     pub created_at: DateTime<Utc>,

@@ -63,7 +63,7 @@ pub mod api_key {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub name: String,
-        /// The public part of the key (`hpms_<key id>`), shown in listings.
+        /// The public part of the key (`hpms_<clinic id><key id>`), shown in listings.
         pub key_prefix: String,
         /// The secret part, sealed by `ApiKeyVault`.
         pub secret_ciphertext: Vec<u8>,

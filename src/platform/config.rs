@@ -48,6 +48,9 @@ pub struct ServeSettings {
     #[command(flatten)]
     pub database: DatabaseSettings,
 
+    #[command(flatten)]
+    pub listen_database: ListenSettings,
+
     /// Address and port to listen on; port 0 picks a free one.
     #[arg(long, env = "HPMS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -61,11 +64,23 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5)]
     pub db_acquire_timeout_seconds: u64,
 
-    /// How many events a subscriber may fall behind before it is dropped (told to resume with
-    /// `after`); per clinic and instance, the events buffered for its subscribers.
+    /// Events each clinic's feed keeps in memory for live delivery; a subscriber further behind
+    /// catches up from the table.
     #[arg(long, env = "HPMS_SUBSCRIBER_BUFFER_EVENTS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub subscriber_buffer_events: u32,
+
+    /// How many events behind its clinic a subscriber may fall before it is dropped with
+    /// FELL_BEHIND (and told to resume with `after`).
+    #[arg(long, env = "HPMS_SUBSCRIBER_MAX_BACKLOG_EVENTS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub subscriber_max_backlog_events: u32,
+
+    /// How long a WebSocket client may leave the server's messages unread before it is
+    /// disconnected, in seconds.
+    #[arg(long, env = "HPMS_WEBSOCKET_SEND_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub websocket_send_timeout_seconds: u64,
 
     /// Kernel send buffer of each client connection, in bytes; unset leaves it to the kernel's
     /// autotuning (up to several MiB a connection). Bounds what a client that stops reading
@@ -90,6 +105,15 @@ pub struct DatabaseSettings {
     /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Secret,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ListenSettings {
+    /// The application role's URL for the one LISTEN connection, when DATABASE_URL goes through
+    /// a transaction pooler (PgBouncer in transaction mode loses notifications): a direct one.
+    /// Defaults to DATABASE_URL.
+    #[arg(long, env = "HPMS_LISTEN_DATABASE_URL")]
+    pub listen_database_url: Option<Secret>,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -28,7 +28,7 @@ use crate::platform::config::ServeSettings;
 use crate::platform::db::{self, StatementCounter};
 use crate::platform::graphql::Api;
 use crate::platform::{notifications, websocket};
-use crate::scheduling::EventHub;
+use crate::scheduling::{EventHub, FeedLimits};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
 /// axum's DefaultBodyLimit, which the GraphQL extractor's streaming read does not consult.)
@@ -42,6 +42,7 @@ const MIN_TOKEN_SECRET_BYTES: usize = 32;
 struct AppState {
     api: Api,
     db: DatabaseConnection,
+    websocket_send_timeout: Duration,
 }
 
 /// A bound, ready-to-serve application.
@@ -81,16 +82,23 @@ impl App {
         )));
         let login = LoginService::new(db.clone(), Arc::clone(&tokens), throttle);
         let authenticator = Arc::new(Authenticator::new(db.clone(), tokens, vault));
-        let events = EventHub::new(db.clone(), settings.subscriber_buffer_events as usize);
+        let events = EventHub::new(
+            db.clone(),
+            FeedLimits {
+                buffer: settings.subscriber_buffer_events as usize,
+                max_backlog: settings.subscriber_max_backlog_events.into(),
+                concurrent_reads: (settings.db_pool_size / 2) as usize,
+            },
+        );
         let hub = Arc::clone(&events);
-        let listener =
-            notifications::spawn_listener(&settings.database.database_url, move |notice| {
-                hub.deliver(notice)
-            })
-            .context("reading DATABASE_URL for the LISTEN connection")?;
+        let listen_url = (settings.listen_database.listen_database_url.as_ref())
+            .unwrap_or(&settings.database.database_url);
+        let listener = notifications::spawn_listener(listen_url, move |notice| hub.deliver(notice))
+            .context("reading the URL of the LISTEN connection")?;
         let state = AppState {
             api: Api::new(db.clone(), authenticator, login, Arc::new(phi), events),
             db,
+            websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql))
@@ -165,7 +173,9 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         )
             .into_response();
     };
-    upgrade.on_upgrade(move |socket| websocket::serve(socket, protocol, state.api))
+    upgrade.on_upgrade(move |socket| {
+        websocket::serve(socket, protocol, state.api, state.websocket_send_timeout)
+    })
 }
 
 async fn graphql(

@@ -8,8 +8,8 @@
 //! Forbidden (a failure of ours with 1011, so clients retry), a subscribe before the handshake
 //! with 4401, no `connection_init` within `INIT_TIMEOUT` with 4408, a second subscription under a
 //! running id with 4409. Beyond the protocol: at most `MAX_SUBSCRIPTIONS_PER_CONNECTION` at once
-//! (4400), and a client that reads nothing for `SEND_TIMEOUT` is disconnected, so a stalled
-//! socket holds nothing for long.
+//! (4400), and a client that reads nothing for a while (`HPMS_WEBSOCKET_SEND_TIMEOUT_SECONDS`) is
+//! disconnected, so a stalled socket holds nothing for long.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,6 @@ use crate::identity::Credential;
 use crate::platform::error::{ApiError, ErrorCode};
 use crate::platform::graphql::Api;
 
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
@@ -39,7 +38,8 @@ const FORBIDDEN: u16 = 4403;
 const UNAUTHORIZED: u16 = 4401;
 const INIT_TIMED_OUT: u16 = 4408;
 const DUPLICATE_ID: u16 = 4409;
-const TOO_MANY_SUBSCRIPTIONS: u16 = 4400;
+const BAD_REQUEST: u16 = 4400;
+const TOO_MANY_SUBSCRIPTIONS: u16 = BAD_REQUEST;
 const INTERNAL_ERROR: u16 = 1011;
 /// What async-graphql closes with when `connection_init` fails, and on a subscribe before it.
 const INIT_FAILED: u16 = 1002;
@@ -64,7 +64,9 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
 }
 
-pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api) {
+/// Speaks GraphQL on `socket`; a client that leaves a message unread for `send_timeout` is
+/// disconnected.
+pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeout: Duration) {
     let (mut sink, stream) = socket.split();
     let connection = Arc::new(Connection::default());
     let watched = Arc::clone(&connection);
@@ -108,7 +110,7 @@ pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api) {
             None => break,
         };
         let closing = matches!(message, Message::Close(_));
-        match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+        match tokio::time::timeout(send_timeout, sink.send(message)).await {
             Ok(Ok(())) if !closing => {}
             _ => break,
         }
@@ -219,6 +221,8 @@ impl Connection {
         match (code, *lock(&self.init)) {
             (INIT_FAILED, Some(InitOutcome::Refused)) => FORBIDDEN,
             (INIT_FAILED, Some(InitOutcome::Failed)) => INTERNAL_ERROR,
+            // Otherwise async-graphql's 1002 means a message it could not parse.
+            (INIT_FAILED, _) => BAD_REQUEST,
             (HANDSHAKE_NOT_COMPLETED, _) => UNAUTHORIZED,
             (other, _) => other,
         }

@@ -8,8 +8,11 @@
 //! (the replay after `after`, a gap, what happened while the LISTEN connection was down) it reads
 //! from the table itself, under RLS. So a lost wake-up can delay an event, never lose or repeat it.
 //!
-//! The broadcast buffer is bounded and shared: a subscriber that falls more than its size behind
-//! is ended with FELL_BEHIND and the id to resume `after`; the others never wait for it.
+//! The broadcast buffer is bounded and shared, and nobody waits for a slow subscriber: one that
+//! falls further behind than the buffer (a burst larger than it) catches up from the table, page
+//! by page; one that falls more than `max_backlog` behind is ended with FELL_BEHIND and the id
+//! to resume `after`. Subscribers read the table in tasks of their own, a bounded number at once:
+//! a client that stops reading its socket cannot hold a pooled connection hostage.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,7 +23,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use uuid::Uuid;
 
 use crate::identity::Authenticated;
@@ -39,8 +42,21 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// This instance's subscribers, by clinic.
 pub struct EventHub {
     db: DatabaseConnection,
-    buffer: usize,
+    limits: FeedLimits,
+    reads: Arc<Semaphore>,
     feeds: Mutex<HashMap<Uuid, Arc<ClinicFeed>>>,
+}
+
+/// How much a hub holds and allows.
+#[derive(Clone, Copy, Debug)]
+pub struct FeedLimits {
+    /// Events each clinic's feed keeps in memory for live delivery.
+    pub buffer: usize,
+    /// How far behind the clinic's latest event a subscriber may fall before it is dropped.
+    pub max_backlog: i64,
+    /// Subscribers reading the table at once (replays, catching up, credential checks): fewer
+    /// than the pool's connections, so requests always find one.
+    pub concurrent_reads: usize,
 }
 
 /// One clinic's events on this instance.
@@ -56,11 +72,11 @@ struct ClinicFeed {
 }
 
 impl EventHub {
-    /// A hub whose subscribers may fall `buffer` events behind before they are ended.
-    pub fn new(db: DatabaseConnection, buffer: usize) -> Arc<EventHub> {
+    pub fn new(db: DatabaseConnection, limits: FeedLimits) -> Arc<EventHub> {
         Arc::new(EventHub {
             db,
-            buffer,
+            reads: Arc::new(Semaphore::new(limits.concurrent_reads.max(1))),
+            limits,
             feeds: Mutex::new(HashMap::new()),
         })
     }
@@ -122,26 +138,19 @@ impl EventHub {
                 feed.access.subscribe(),
             )
         };
-        let cached = feed.ensure_cursor(&self.db).await?;
-        // One connection at a time: a transaction held while waiting for another connection
-        // would let a burst of subscribers exhaust the pool and wait on each other.
-        let scope = auth.principal.scope();
-        let transaction = begin_tenant_transaction(&self.db, &scope).await?;
-        auth.ensure_current(&transaction).await?;
-        // The feed may not yet have heard of the latest events (another instance delivered
-        // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
-        let latest = match after {
-            Some(after) if after > cached => latest_event_id(&transaction).await?,
-            _ => cached,
+        let reader = Reader {
+            db: self.db.clone(),
+            scope: auth.principal.scope(),
+            permits: Arc::clone(&self.reads),
         };
-        transaction.commit().await?;
+        let latest = reader.admit(Arc::clone(&feed), auth, after).await?;
         let last_sent = match after {
             None => latest,
             Some(after) => check_after(after, latest)?,
         };
         let subscriber = Subscriber {
-            db: self.db.clone(),
-            scope,
+            reader,
+            max_backlog: self.limits.max_backlog,
             auth,
             events,
             access,
@@ -167,7 +176,7 @@ impl EventHub {
     fn open_feed(self: &Arc<Self>, tenant_id: Uuid) -> Arc<ClinicFeed> {
         let feed = Arc::new(ClinicFeed {
             tenant_id,
-            events: broadcast::channel(self.buffer).0,
+            events: broadcast::channel(self.limits.buffer).0,
             cursor: tokio::sync::Mutex::new(None),
             wake: Notify::new(),
             access: watch::channel(0).0,
@@ -343,8 +352,8 @@ impl Drop for FeedGuard {
 /// One subscription's position. Field order matters: the receiver drops before the guard
 /// wakes the feed to count receivers.
 struct Subscriber {
-    db: DatabaseConnection,
-    scope: TenantScope,
+    reader: Reader,
+    max_backlog: i64,
     auth: Authenticated,
     events: broadcast::Receiver<Event>,
     access: watch::Receiver<u64>,
@@ -392,13 +401,10 @@ impl Subscriber {
                 return Ok(event);
             }
             if self.last_sent < self.catch_up_to {
-                let page = read_events(
-                    &self.db,
-                    &self.scope,
-                    self.last_sent,
-                    Some(self.catch_up_to),
-                )
-                .await?;
+                let page = self
+                    .reader
+                    .page(self.last_sent, Some(self.catch_up_to))
+                    .await?;
                 if page.is_empty() {
                     return Err(ApiError::internal_with(
                         "appointment events are missing; subscribe again with `after`",
@@ -429,11 +435,17 @@ impl Subscriber {
                     }
                     // A gap (this subscriber joined mid-broadcast): the table has it.
                     Ok(event) => self.catch_up_to = event.id,
+                    // More came than the buffer holds: catch up from the table, unless this
+                    // subscriber is so far behind that it had better come back later.
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return Err(ApiError::fell_behind(
-                            "you fell too far behind and were dropped: subscribe again with \
-                             `after` set to extensions.resumeAfter",
-                        ));
+                        let latest = self.reader.latest().await?;
+                        if latest - self.last_sent > self.max_backlog {
+                            return Err(ApiError::fell_behind(
+                                "you fell too far behind and were dropped: subscribe again \
+                                 with `after` set to extensions.resumeAfter",
+                            ));
+                        }
+                        self.catch_up_to = latest;
                     }
                     Err(broadcast::error::RecvError::Closed) => return Err(stopping()),
                 },
@@ -443,9 +455,87 @@ impl Subscriber {
 
     /// Ends the subscription unless its credential still stands.
     async fn recheck_access(&self) -> Result<(), ApiError> {
-        let transaction = begin_tenant_transaction(&self.db, &self.scope).await?;
-        let current = self.auth.is_current(&transaction).await?;
-        transaction.commit().await?;
-        if current { Ok(()) } else { Err(access_ended()) }
+        if self.reader.is_current(self.auth).await? {
+            Ok(())
+        } else {
+            Err(access_ended())
+        }
+    }
+}
+
+/// A subscriber's reads of the table. Each runs in a task of its own, so its transaction ends
+/// even if the subscriber stops being polled (its client stopped reading) halfway through.
+struct Reader {
+    db: DatabaseConnection,
+    scope: TenantScope,
+    permits: Arc<Semaphore>,
+}
+
+impl Reader {
+    /// Checks the credential (recording a key's use) and returns the clinic's latest event id.
+    async fn admit(
+        &self,
+        feed: Arc<ClinicFeed>,
+        auth: Authenticated,
+        after: Option<i64>,
+    ) -> Result<i64, ApiError> {
+        let (db, scope) = (self.db.clone(), self.scope);
+        self.detached(async move {
+            // One connection at a time: a transaction held while waiting for another
+            // connection would let a burst of subscribers exhaust the pool.
+            let cached = feed.ensure_cursor(&db).await?;
+            let transaction = begin_tenant_transaction(&db, &scope).await?;
+            auth.ensure_current(&transaction).await?;
+            // The feed may not have heard of the latest events yet (another instance delivered
+            // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
+            let latest = match after {
+                Some(after) if after > cached => latest_event_id(&transaction).await?,
+                _ => cached,
+            };
+            transaction.commit().await?;
+            Ok(latest)
+        })
+        .await
+    }
+
+    async fn page(&self, after: i64, through: Option<i64>) -> Result<Vec<Event>, ApiError> {
+        let (db, scope) = (self.db.clone(), self.scope);
+        self.detached(async move { read_events(&db, &scope, after, through).await })
+            .await
+    }
+
+    async fn latest(&self) -> Result<i64, ApiError> {
+        let (db, scope) = (self.db.clone(), self.scope);
+        self.detached(async move {
+            let transaction = begin_tenant_transaction(&db, &scope).await?;
+            let latest = latest_event_id(&transaction).await?;
+            transaction.commit().await?;
+            Ok(latest)
+        })
+        .await
+    }
+
+    async fn is_current(&self, auth: Authenticated) -> Result<bool, ApiError> {
+        let (db, scope) = (self.db.clone(), self.scope);
+        self.detached(async move {
+            let transaction = begin_tenant_transaction(&db, &scope).await?;
+            let current = auth.is_current(&transaction).await?;
+            transaction.commit().await?;
+            Ok(current)
+        })
+        .await
+    }
+
+    async fn detached<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permits = Arc::clone(&self.permits);
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.map_err(|_| stopping())?;
+            work.await
+        })
+        .await
+        .map_err(|error| ApiError::internal_from(&error))?
     }
 }

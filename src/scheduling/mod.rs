@@ -9,7 +9,7 @@ mod graphql;
 mod model;
 mod store;
 
-pub use event_feed::EventHub;
+pub use event_feed::{EventHub, FeedLimits};
 pub use events_graphql::{EventsQuery, SchedulingSubscription};
 pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
 pub use model::{AppointmentStatus, DayOfWeek, WorkingHours};

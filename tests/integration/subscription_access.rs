@@ -41,7 +41,19 @@ async fn missing_bad_expired_and_revoked_credentials_close_the_socket_with_4403(
     let (revoked_key, revoked_id) = app.issue_api_key(&clinic, "Old lab").await;
     app.revoke_api_key(&clinic, &revoked_id).await.ok();
     let (live_key, _) = app.issue_api_key(&clinic, "Lab").await;
-    let unknown_key = format!("hpms_{}_{}", uuid::Uuid::new_v4().simple(), "A".repeat(43));
+    let malformed_key = format!("hpms_{}_{}", uuid::Uuid::new_v4().simple(), "A".repeat(43));
+    let unknown_key = format!(
+        "hpms_{}{}_{}",
+        clinic.tenant_id.simple(),
+        uuid::Uuid::new_v4().simple(),
+        "A".repeat(43)
+    );
+    // The live key's id and secret, presented as another clinic's.
+    let other_clinic = live_key.replacen(
+        &clinic.tenant_id.simple().to_string(),
+        &uuid::Uuid::new_v4().simple().to_string(),
+        1,
+    );
     // Same ids, a secret one character off (in the middle, so it still decodes): only the
     // constant-time comparison can tell.
     let middle = live_key.len() - 20;
@@ -62,7 +74,9 @@ async fn missing_bad_expired_and_revoked_credentials_close_the_socket_with_4403(
         json!({"token": "not-a-token"}),
         json!({"token": token_expiring_in(&clinic, -1800)}),
         json!({"apiKey": "hpms_nonsense"}),
+        json!({"apiKey": malformed_key}),
         json!({"apiKey": unknown_key}),
+        json!({"apiKey": other_clinic}),
         json!({"apiKey": tampered_key}),
         json!({"apiKey": revoked_key}),
         json!({"token": clinic.token(FrontDesk), "apiKey": live_key}),

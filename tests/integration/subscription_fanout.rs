@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::join_all;
 use hpms::identity::Role::{FrontDesk, Provider};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -35,25 +36,31 @@ async fn burst(app: &TestApp, clinic: &ApiClinic, first_slot: i64, count: usize)
     let mut committed = Vec::with_capacity(count);
     for n in 0..count as i64 {
         let tx = app.db.begin(clinic.scope(FrontDesk)).await;
-        let _: Uuid = scalar(
-            &tx,
-            "insert into appointments (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price)
-             values ($1, $2, $3, $4, timestamptz '2031-01-06 00:00Z' + make_interval(hours => $5::int),
-                     timestamptz '2031-01-06 00:30Z' + make_interval(hours => $5::int), 80.00)
-             returning id",
-            [
-                clinic.tenant_id.into(),
-                clinic.patient_id.into(),
-                clinic.user(Provider).into(),
-                clinic.type_id.into(),
-                (first_slot + n).into(),
-            ],
-        )
-        .await;
+        insert_booking(&tx, clinic, first_slot + n).await;
         tx.commit().await.unwrap();
         committed.push(Instant::now());
     }
     committed
+}
+
+/// Books the clinic's patient with its Provider in the `hour`th half-hour slot (hourly) from
+/// Monday 6 January 2031, straight into the database.
+async fn insert_booking(tx: &impl ConnectionTrait, clinic: &ApiClinic, hour: i64) {
+    let _: Uuid = scalar(
+        tx,
+        "insert into appointments (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price)
+         values ($1, $2, $3, $4, timestamptz '2031-01-06 00:00Z' + make_interval(hours => $5::int),
+                 timestamptz '2031-01-06 00:30Z' + make_interval(hours => $5::int), 80.00)
+         returning id",
+        [
+            clinic.tenant_id.into(),
+            clinic.patient_id.into(),
+            clinic.user(Provider).into(),
+            clinic.type_id.into(),
+            hour.into(),
+        ],
+    )
+    .await;
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -72,6 +79,9 @@ async fn a_burst_reaches_every_subscriber_once_in_order_and_a_stalled_one_delays
         &[
             "--socket-send-buffer-bytes",
             &TINY_SOCKET_BUFFER.to_string(),
+            // Stalled for the whole burst, yet not disconnected: it is to catch up afterwards.
+            "--websocket-send-timeout-seconds",
+            "600",
         ],
     )
     .await;
@@ -158,6 +168,7 @@ async fn a_subscriber_that_falls_behind_the_buffer_is_dropped_and_resumes_with_a
     let server = app
         .instance_with(|settings| {
             settings.subscriber_buffer_events = 32;
+            settings.subscriber_max_backlog_events = 100;
             settings.socket_send_buffer_bytes = Some(TINY_SOCKET_BUFFER);
         })
         .await;
@@ -213,5 +224,32 @@ async fn a_subscriber_that_falls_behind_the_buffer_is_dropped_and_resumes_with_a
     let mut resumed = EventSocket::subscribe(server, credentials, Some(resume_after)).await;
     for expected in (resume_after + 1)..=(after + events) {
         assert_eq!(event_id(&resumed.next_event().await), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_the_buffer_reaches_a_reading_subscriber_through_the_table() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let server = app
+        .instance_with(|settings| settings.subscriber_buffer_events = 8)
+        .await;
+    let after = app.latest_event_id(&clinic).await;
+    let mut socket = EventSocket::subscribe(
+        server,
+        json!({"token": clinic.token(FrontDesk)}),
+        Some(after),
+    )
+    .await;
+
+    // Fifty events in one commit: the feed broadcasts them at once, overrunning the buffer.
+    let tx = app.db.begin(clinic.scope(FrontDesk)).await;
+    for hour in 0..50_i64 {
+        insert_booking(&tx, &clinic, hour).await;
+    }
+    tx.commit().await.unwrap();
+
+    for expected in (after + 1)..=(after + 50) {
+        assert_eq!(event_id(&socket.next_event().await), expected);
     }
 }

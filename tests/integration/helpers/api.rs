@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 
 use hpms::identity::{Role, bootstrap, password};
 use hpms::patients::PhiKeyring;
-use hpms::platform::config::{AuthSettings, DatabaseSettings, PhiSettings, Secret, ServeSettings};
+use hpms::platform::config::{
+    AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
+};
 use hpms::platform::db::{StatementCounter, TenantScope};
 use hpms::platform::http::App;
 use serde_json::{Value, json};
@@ -28,6 +30,9 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         database: DatabaseSettings {
             database_url: Secret::from(db.app_url().to_owned()),
         },
+        listen_database: ListenSettings {
+            listen_database_url: None,
+        },
         listen: "127.0.0.1:0".parse().expect("loopback address parses"),
         db_pool_size: 8,
         // Tests run eight at a time on two cores: a burst of 50 requests may queue for a while.
@@ -42,6 +47,8 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         },
         api_key_encryption_keys: Secret::from(TEST_API_KEY_KEYS.to_owned()),
         subscriber_buffer_events: 1024,
+        subscriber_max_backlog_events: 10_000,
+        websocket_send_timeout_seconds: 30,
         socket_send_buffer_bytes: None,
     }
 }
