@@ -123,8 +123,10 @@ impl EventHub {
         }
         let tenant_id = auth.principal.tenant_id;
         // Receivers first, credential check second: a revocation committed in between still
-        // reaches this subscriber as an access change.
-        let (feed, events, access) = {
+        // reaches this subscriber as an access change. The guard is declared first so that,
+        // if this fails, it drops last and wakes the feed to count the receivers that remain.
+        let guard;
+        let (events, access) = {
             let mut feeds = self
                 .feeds
                 .lock()
@@ -132,18 +134,15 @@ impl EventHub {
             let feed = feeds
                 .entry(tenant_id)
                 .or_insert_with(|| self.open_feed(tenant_id));
-            (
-                Arc::clone(feed),
-                feed.events.subscribe(),
-                feed.access.subscribe(),
-            )
+            guard = FeedGuard(Arc::clone(feed));
+            (feed.events.subscribe(), feed.access.subscribe())
         };
         let reader = Reader {
             db: self.db.clone(),
             scope: auth.principal.scope(),
             permits: Arc::clone(&self.reads),
         };
-        let latest = reader.admit(Arc::clone(&feed), auth, after).await?;
+        let latest = reader.admit(Arc::clone(&guard.0), auth, after).await?;
         let last_sent = match after {
             None => latest,
             Some(after) => check_after(after, latest)?,
@@ -162,7 +161,7 @@ impl EventHub {
             catch_up_to: latest,
             pending: VecDeque::new(),
             ended: false,
-            _feed: FeedGuard(feed),
+            _feed: guard,
         };
         Ok(futures_util::stream::unfold(
             subscriber,
