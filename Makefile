@@ -14,7 +14,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
 	else cluster_env=$$(scripts/devdb.sh env) && eval "$$cluster_env"; fi
 
-.PHONY: run test bench-subscriptions migrate schema db-env db-stop build check
+.PHONY: run test bench bench-smoke bench-subscriptions migrate schema db-env db-stop build check
 
 build:
 	$(CARGO) build --workspace
@@ -36,6 +36,15 @@ run: build
 ## test: formatting and lints, then database up, migrate a template database, run every test against clones of it
 test: check build
 	@$(DB_ENV); scripts/test.sh
+
+## bench: release build; the synthetic dataset (1M appointments by default), then each scenario at 8 and 32 connections
+bench:
+	$(CARGO) build --release --workspace
+	@$(DB_ENV); bench/run.sh target/release/hpms target/release/hpms-loadgen
+
+## bench-smoke: the benchmark on a tiny dataset for a second a scenario (make test runs it, so it cannot rot)
+bench-smoke: build
+	@$(DB_ENV); scripts/bench_smoke.sh
 
 ## bench-subscriptions: 1,000 subscribers x a burst of 1,000 events on a release build; prints latency and memory
 bench-subscriptions:

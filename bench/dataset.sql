@@ -34,7 +34,8 @@ begin
          (clinic, gen_random_uuid(), 'frontdesk', '!', 5);
   insert into users (tenant_id, username, password_hash, role_id, working_hours)
   select clinic, 'provider' || p, '!', 3,
-         '[{"day":"MONDAY","start":"08:00:00","end":"16:00:00"},{"day":"TUESDAY","start":"08:00:00","end":"16:00:00"},{"day":"WEDNESDAY","start":"08:00:00","end":"16:00:00"},{"day":"THURSDAY","start":"08:00:00","end":"16:00:00"},{"day":"FRIDAY","start":"08:00:00","end":"16:00:00"},{"day":"SATURDAY","start":"08:00:00","end":"16:00:00"},{"day":"SUNDAY","start":"08:00:00","end":"16:00:00"}]'
+         (select jsonb_agg(jsonb_build_object('day', day, 'start', '08:00:00', 'end', '16:00:00'))
+          from unnest(array['Monday','Tuesday','Wednesday','Thursday','Friday','Saturday','Sunday']) day)
   from generate_series(1, provider_count) p;
 
   insert into appointment_types (tenant_id, name, duration_minutes, price)

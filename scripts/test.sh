@@ -17,6 +17,7 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --lib --bins -- --test-threads "$threads" 2>&1 | tee -a "$log"
 cargo test --test integration -- --test-threads "$threads" 2>&1 | tee -a "$log"
 scripts/run_smoke.sh
+scripts/bench_smoke.sh
 echo "test suite took $(( $(date +%s) - started )) s"
 awk '/^test result:/ { passed += $4; failed += $6 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -1,0 +1,292 @@
+//! The benchmark's load generator: GraphQL scenarios over HTTP against a running `hpms serve`, at
+//! a fixed number of connections for a fixed time, each request for a random clinic. Tokens are
+//! signed here with the server's `HPMS_TOKEN_SECRET` (the dataset's users cannot sign in:
+//! sign-in is not what this measures). Prints one line of figures per run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(about = "Drives one HPMS benchmark scenario and prints req/s, p50 and p99")]
+struct Args {
+    /// The server's GraphQL URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080/graphql")]
+    url: String,
+    /// JSON file listing the dataset's clinics (written by bench/run.sh).
+    #[arg(long)]
+    clinics: std::path::PathBuf,
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Days of appointments in the dataset, from Monday 5 January 2026.
+    #[arg(long, default_value_t = 63)]
+    days: u32,
+    /// The year whose slots bookings take, in order from its first Monday: each run that books
+    /// needs a year of its own.
+    #[arg(long, default_value_t = 2027)]
+    booking_year: i32,
+    #[arg(long, env = "HPMS_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// (a) One provider's day: up to 50 appointments with patient, provider and type.
+    Schedule,
+    /// (b) Patients by name prefix, 20 results.
+    Search,
+    /// (c) `bookAppointment` on a free slot.
+    Book,
+    /// (d) 90% schedule reads, 10% bookings.
+    Mix,
+}
+
+/// A clinic as bench/run.sh lists it.
+#[derive(Deserialize)]
+struct ClinicRow {
+    tenant_id: Uuid,
+    frontdesk: Uuid,
+    providers: Vec<Uuid>,
+}
+
+/// A clinic ready to be asked: a token, and what requests refer to.
+struct Clinic {
+    token: String,
+    providers: Vec<Uuid>,
+    patients: Vec<Uuid>,
+    type_id: Uuid,
+}
+
+const SCHEDULE: &str = "query($p: UUID!, $from: DateTime!, $to: DateTime!) {
+  appointments(providerId: $p, from: $from, to: $to, first: 50) { edges { node {
+    id start end status patient { firstName lastName } provider { username } type { name } } } } }";
+const SEARCH: &str = "query($s: String!) {
+  patients(search: $s, first: 20) { edges { node { id firstName lastName dateOfBirth } } } }";
+const BOOK: &str = "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }";
+const NAME_PREFIXES: [&str; 12] = [
+    "Mo", "No", "Ok", "Pe", "Qu", "Ro", "Sa", "Ta", "Ue", "Va", "We", "Yo",
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rows: Vec<ClinicRow> = serde_json::from_slice(
+        &std::fs::read(&args.clinics).with_context(|| format!("reading {:?}", args.clinics))?,
+    )?;
+    if rows.is_empty() {
+        bail!("{:?} lists no clinics", args.clinics);
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()?;
+    let mut clinics = Vec::with_capacity(rows.len());
+    for row in rows {
+        clinics.push(prepare(&client, &args, row).await?);
+    }
+    let load = Arc::new(Load {
+        client,
+        url: args.url.clone(),
+        clinics,
+        scenario: args.scenario,
+        days: args.days,
+        first_booking: first_monday(args.booking_year),
+        next_slot: AtomicU64::new(0),
+    });
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..args.connections)
+        .map(|_| tokio::spawn(Arc::clone(&load).run_until(deadline)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (worker_latencies, worker_errors) = worker.await?;
+        latencies.extend(worker_latencies);
+        errors += worker_errors;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let percentile = |fraction: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * fraction).round() as usize)
+            .map_or(f64::NAN, |latency: &Duration| {
+                latency.as_secs_f64() * 1000.0
+            })
+    };
+    println!(
+        "{} connections={} requests={} errors={} req/s={:.0} p50_ms={:.2} p99_ms={:.2}",
+        args.scenario
+            .to_possible_value()
+            .map(|value| value.get_name().to_owned())
+            .unwrap_or_default(),
+        args.connections,
+        latencies.len(),
+        errors,
+        latencies.len() as f64 / elapsed,
+        percentile(0.50),
+        percentile(0.99),
+    );
+    if errors > 0 {
+        bail!("{errors} requests failed");
+    }
+    Ok(())
+}
+
+/// Signs a FrontDesk token for the clinic and reads what its requests need.
+async fn prepare(client: &reqwest::Client, args: &Args, row: ClinicRow) -> anyhow::Result<Clinic> {
+    let now = Utc::now().timestamp();
+    let claims = json!({
+        "iss": "hpms", "sub": row.frontdesk.to_string(), "tid": row.tenant_id.to_string(),
+        "role": "FrontDesk", "ver": 1, "iat": now, "nbf": now, "exp": now + 24 * 3600,
+    });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(args.token_secret.as_bytes()),
+    )?;
+    let answer = post(
+        client,
+        &args.url,
+        &token,
+        "{ patients(first: 100) { edges { node { id } } } appointmentTypes { id } }",
+        json!({}),
+    )
+    .await?;
+    let data = &answer["data"];
+    let patients = data["patients"]["edges"]
+        .as_array()
+        .context("the clinic's patients")?
+        .iter()
+        .filter_map(|edge| edge["node"]["id"].as_str()?.parse().ok())
+        .collect::<Vec<Uuid>>();
+    let type_id = data["appointmentTypes"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .with_context(|| format!("the clinic's appointment types: {answer}"))?;
+    if patients.is_empty() || row.providers.is_empty() {
+        bail!("clinic {} has no patients or no providers", row.tenant_id);
+    }
+    Ok(Clinic {
+        token,
+        providers: row.providers,
+        patients,
+        type_id,
+    })
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> anyhow::Result<Value> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() || body.get("errors").is_some() {
+        bail!("HTTP {status}: {body}");
+    }
+    Ok(body)
+}
+
+struct Load {
+    client: reqwest::Client,
+    url: String,
+    clinics: Vec<Clinic>,
+    scenario: Scenario,
+    days: u32,
+    first_booking: DateTime<Utc>,
+    /// Bookings take slots in order from `first_booking`, so no two clash.
+    next_slot: AtomicU64,
+}
+
+impl Load {
+    /// Sends requests one after another until `deadline`; their latencies and the failures.
+    async fn run_until(self: Arc<Self>, deadline: Instant) -> (Vec<Duration>, u64) {
+        let (mut latencies, mut errors) = (Vec::new(), 0);
+        while Instant::now() < deadline {
+            let clinic = &self.clinics[fastrand::usize(..self.clinics.len())];
+            let (query, variables) = self.request(clinic);
+            let sent = Instant::now();
+            match post(&self.client, &self.url, &clinic.token, query, variables).await {
+                Ok(_) => latencies.push(sent.elapsed()),
+                Err(error) => {
+                    errors += 1;
+                    if errors <= 3 {
+                        let error = format!("{error:#}");
+                        eprintln!(
+                            "request failed: {}",
+                            &error[..error.floor_char_boundary(400)]
+                        );
+                    }
+                }
+            }
+        }
+        (latencies, errors)
+    }
+
+    fn request(&self, clinic: &Clinic) -> (&'static str, Value) {
+        let book = match self.scenario {
+            Scenario::Schedule | Scenario::Search => false,
+            Scenario::Book => true,
+            Scenario::Mix => fastrand::u8(..10) == 0,
+        };
+        if book {
+            return (BOOK, self.booking(clinic));
+        }
+        if self.scenario == Scenario::Search {
+            let prefix = NAME_PREFIXES[fastrand::usize(..NAME_PREFIXES.len())];
+            return (SEARCH, json!({"s": prefix}));
+        }
+        let day = first_day() + chrono::Duration::days(i64::from(fastrand::u32(..self.days)));
+        let provider = clinic.providers[fastrand::usize(..clinic.providers.len())];
+        (
+            SCHEDULE,
+            json!({"p": provider, "from": day, "to": day + chrono::Duration::days(1)}),
+        )
+    }
+
+    fn booking(&self, clinic: &Clinic) -> Value {
+        let n = self.next_slot.fetch_add(1, Ordering::Relaxed);
+        let providers = clinic.providers.len() as u64;
+        let slot = n / providers;
+        let start = self.first_booking
+            + chrono::Duration::hours(8)
+            + chrono::Duration::days((slot / 16) as i64)
+            + chrono::Duration::minutes(((slot % 16) * 30) as i64);
+        json!({"i": {
+            "patientId": clinic.patients[fastrand::usize(..clinic.patients.len())],
+            "providerId": clinic.providers[(n % providers) as usize],
+            "typeId": clinic.type_id,
+            "start": start,
+        }})
+    }
+}
+
+fn first_day() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
+}
+
+fn first_monday(year: i32) -> DateTime<Utc> {
+    let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
+    let monday =
+        first + chrono::Duration::days(i64::from((7 - first.weekday().num_days_from_monday()) % 7));
+    Utc.from_utc_datetime(&monday.and_hms_opt(0, 0, 0).unwrap())
+}

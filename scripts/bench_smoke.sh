@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The benchmark (bench/run.sh) on a tiny dataset, a second per scenario, on the debug build: it
+# fails if any request fails, so `make test` keeps the benchmark working.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH_DATABASE=hpms_bench_smoke BENCH_CLINICS=2 BENCH_PROVIDERS=2 BENCH_PATIENTS=50 \
+BENCH_APPOINTMENTS=200 BENCH_SECONDS=1 BENCH_CONNECTIONS=2 \
+  bench/run.sh target/debug/hpms target/debug/hpms-loadgen
