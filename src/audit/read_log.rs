@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::platform::db::statement;
+use crate::platform::sync::lock;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
@@ -17,10 +18,7 @@ pub struct ReadLog {
 
 impl ReadLog {
     pub fn record(&self, entity: &'static str, section: &'static str, id: Uuid) {
-        let mut reads = self
-            .reads
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut reads = lock(&self.reads);
         let ids = reads.entry((entity, section)).or_default();
         if !ids.contains(&id) {
             ids.push(id);

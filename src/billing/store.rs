@@ -242,14 +242,6 @@ pub async fn totals(
     db: &impl ConnectionTrait,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Totals>, DbErr> {
-    let _ids = format!(
-        "{{{}}}",
-        invoice_ids
-            .iter()
-            .map(Uuid::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
     let rows = db
         .query_all_raw(statement(
             "select e.invoice_id,
@@ -300,14 +292,6 @@ pub async fn lines(
     db: &impl ConnectionTrait,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Line>>, DbErr> {
-    let _ids = format!(
-        "{{{}}}",
-        invoice_ids
-            .iter()
-            .map(Uuid::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
     let rows = db
         .query_all_raw(statement(
             "select e.invoice_id, e.id, e.kind, l.account, l.side, l.amount, l.created_at

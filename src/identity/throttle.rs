@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::platform::sync::lock;
+
 /// Attempts allowed per account and window before it is locked.
 pub const MAX_FAILURES: u32 = 5;
 /// Beyond this many tracked accounts, expired and then unlocked entries are dropped, so an
@@ -38,10 +40,7 @@ impl LoginThrottle {
 
     /// Counts an attempt for `account`; `Err(seconds to wait)` while it is locked.
     pub fn try_attempt(&self, account: &str) -> Result<(), u64> {
-        let mut attempts = self
-            .attempts
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut attempts = lock(&self.attempts);
         if attempts.len() >= MAX_TRACKED {
             attempts.retain(|_, entry| entry.first_at.elapsed() < self.lockout);
         }
@@ -67,10 +66,7 @@ impl LoginThrottle {
 
     /// Forgets the attempts of an account that has just signed in.
     pub fn succeeded(&self, account: &str) {
-        let mut attempts = self
-            .attempts
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut attempts = lock(&self.attempts);
         attempts.remove(account);
     }
 }

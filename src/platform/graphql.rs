@@ -233,12 +233,22 @@ impl Api {
 
     /// Verifies a credential and that it still stands, in a transaction of its own.
     pub async fn verify(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
+        let (authenticated, transaction) = self.begin_authenticated(credential).await?;
+        transaction.commit().await?;
+        Ok(authenticated)
+    }
+
+    /// Verifies a credential and opens the principal's tenant transaction, in which it checks
+    /// that the credential still stands.
+    async fn begin_authenticated(
+        &self,
+        credential: &Credential,
+    ) -> Result<(Authenticated, DatabaseTransaction), ApiError> {
         let authenticated = self.authenticator.authenticate(credential).await?;
         let transaction =
             db::begin_tenant_transaction(&self.db, &authenticated.principal.scope()).await?;
         authenticated.ensure_current(&transaction).await?;
-        transaction.commit().await?;
-        Ok(authenticated)
+        Ok((authenticated, transaction))
     }
 
     async fn execute_authenticated(
@@ -247,10 +257,8 @@ impl Api {
         kind: OperationKind,
         request: Request,
     ) -> Result<Response, ApiError> {
-        let authenticated = self.authenticator.authenticate(credential).await?;
+        let (authenticated, transaction) = self.begin_authenticated(credential).await?;
         let principal = authenticated.principal;
-        let transaction = db::begin_tenant_transaction(&self.db, &principal.scope()).await?;
-        authenticated.ensure_current(&transaction).await?;
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
         let loader_tasks = TaskTracker::new();

@@ -14,4 +14,5 @@ pub mod loader;
 pub mod money;
 pub mod notifications;
 pub mod paging;
+pub mod sync;
 pub mod websocket;

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use crate::identity::Credential;
 use crate::platform::error::{ApiError, ErrorCode};
 use crate::platform::graphql::Api;
+use crate::platform::sync::lock;
 
 /// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -200,8 +201,15 @@ impl Connection {
         true
     }
 
-    /// Frees the id of a subscription the server ended.
+    /// Frees the id of a subscription the server ended. Events (`next`, legacy `data`), nearly
+    /// every message, are told by their first bytes and not parsed.
     fn observe_outgoing(&self, text: &str) {
+        if [r#"{"type":"next""#, r#"{"type":"data""#]
+            .iter()
+            .any(|event| text.starts_with(event))
+        {
+            return;
+        }
         if let Ok(message) = serde_json::from_str::<ClientMessage>(text)
             && matches!(message.kind.as_str(), "complete" | "error")
             && let Some(id) = message.id
@@ -227,10 +235,6 @@ impl Connection {
             (other, _) => other,
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// The connection's data: its verified credential.

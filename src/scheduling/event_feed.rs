@@ -30,6 +30,7 @@ use crate::identity::Authenticated;
 use crate::platform::db::{TenantScope, begin_tenant_transaction, statement};
 use crate::platform::error::ApiError;
 use crate::platform::notifications::Notice;
+use crate::platform::sync::lock;
 use crate::scheduling::entity::appointment_event;
 
 pub type Event = Arc<appointment_event::Model>;
@@ -83,10 +84,7 @@ impl EventHub {
 
     /// Acts on what the LISTEN connection heard.
     pub fn deliver(&self, notice: Notice) {
-        let feeds = self
-            .feeds
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let feeds = lock(&self.feeds);
         match notice {
             Notice::Listening => {
                 for feed in feeds.values() {
@@ -127,10 +125,7 @@ impl EventHub {
         // if this fails, it drops last and wakes the feed to count the receivers that remain.
         let guard;
         let (events, access) = {
-            let mut feeds = self
-                .feeds
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
+            let mut feeds = lock(&self.feeds);
             let feed = feeds
                 .entry(tenant_id)
                 .or_insert_with(|| self.open_feed(tenant_id));
@@ -187,10 +182,7 @@ impl EventHub {
     /// Retires `feed` if nobody here subscribes to it any more; a new subscriber (which
     /// subscribes under the same lock) gets a new feed.
     fn retire_if_unwatched(&self, feed: &Arc<ClinicFeed>) -> bool {
-        let mut feeds = self
-            .feeds
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut feeds = lock(&self.feeds);
         if feed.events.receiver_count() > 0 {
             return false;
         }
