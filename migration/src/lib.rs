@@ -13,6 +13,7 @@ mod m20261126_000002_api_core;
 mod m20261126_000003_scheduling_api;
 mod m20261126_000004_billing_api;
 mod m20261126_000005_partner_api;
+mod m20261126_000006_request_scope;
 mod tenant_table;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_scheduling_api::Migration),
             Box::new(m20261126_000004_billing_api::Migration),
             Box::new(m20261126_000005_partner_api::Migration),
+            Box::new(m20261126_000006_request_scope::Migration),
         ]
     }
 }

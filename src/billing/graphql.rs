@@ -15,6 +15,7 @@ use crate::patients::Patient;
 use crate::platform::error::ApiError;
 use crate::platform::graphql::{Session, session};
 use crate::platform::input::required_line;
+use crate::platform::loader::prime;
 use crate::platform::money::Money;
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::Appointment;
@@ -377,16 +378,16 @@ async fn prime_references(
     let node = ctx.look_ahead().field("edges").field("node");
     if node.field("lines").exists() {
         let ids = models.iter().map(|model| model.id);
-        session.loaders.invoice_lines.load_many(ids).await?;
+        prime(&session.loaders.invoice_lines, ids).await?;
     }
     if node.field("appointment").exists() || node.field("patient").exists() {
         let ids = models.iter().map(|model| model.appointment_id);
-        let appointments = session.loaders.appointments.load_many(ids).await?;
+        let appointments = prime(&session.loaders.appointments, ids).await?;
         if node.field("patient").exists() {
             let ids = appointments
                 .values()
                 .map(|appointment| appointment.patient_id);
-            session.loaders.patients.load_many(ids).await?;
+            prime(&session.loaders.patients, ids).await?;
         }
     }
     Ok(())

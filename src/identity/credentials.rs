@@ -5,12 +5,13 @@
 //! unchanged).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 use crate::identity::access::{Actor, Principal};
 use crate::identity::api_key::{self, ApiKeyVault};
 use crate::identity::token::TokenKeys;
 use crate::identity::{rejected_token, store};
+use crate::platform::db::{begin_tenant_transaction, begin_user_transaction};
 use crate::platform::error::ApiError;
 
 /// What a client presented.
@@ -42,6 +43,21 @@ impl Authenticated {
                 api_key::key_is_current(db, self.principal.tenant_id, id).await
             }
         }
+    }
+
+    /// Opens the principal's tenant transaction, having checked in it that the credential still
+    /// stands (a user's token in the very statement that sets the tenant; an API key's use is
+    /// recorded).
+    pub async fn begin(&self, pool: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
+        let scope = self.principal.scope();
+        if let Actor::User { .. } = self.principal.actor {
+            return begin_user_transaction(pool, &scope, self.credential_version)
+                .await?
+                .ok_or_else(rejected_token);
+        }
+        let transaction = begin_tenant_transaction(pool, &scope).await?;
+        self.ensure_current(&transaction).await?;
+        Ok(transaction)
     }
 
     /// `is_current`, as an error when it does not hold; an API key's use is recorded.

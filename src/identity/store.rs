@@ -16,8 +16,9 @@ use crate::identity::{Principal, Role};
 use crate::platform::db::statement;
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
-/// token claims and at the credential version it was issued under. Checked on every request, so
-/// deactivation, role and password changes act at once.
+/// token claims and at the credential version it was issued under (`user_credential_stands()`,
+/// sql/request_scope.sql, which every request's first statement also asks), so deactivation,
+/// role and password changes act at once.
 pub async fn user_is_current(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -28,9 +29,7 @@ pub async fn user_is_current(
     };
     let row = db
         .query_one_raw(statement(
-            "select 1 from users u join tenants t on t.id = u.tenant_id
-             where u.tenant_id = $1 and u.id = $2 and u.role_id = $3 and u.credential_version = $4
-               and u.is_active and not u.is_deleted and t.is_active",
+            "select user_credential_stands($1, $2, $3, $4) as stands",
             [
                 principal.tenant_id.into(),
                 id.into(),
@@ -39,7 +38,10 @@ pub async fn user_is_current(
             ],
         ))
         .await?;
-    Ok(row.is_some())
+    Ok(match row {
+        Some(row) => row.try_get::<bool>("", "stands")?,
+        None => false,
+    })
 }
 
 /// An account that may sign in, as `login_account()` in sql/login.sql returns it.

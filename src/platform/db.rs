@@ -76,30 +76,49 @@ impl StatementCounter {
 }
 
 /// Begins a transaction scoped to one clinic. The settings are transaction-local
-/// (`set_config(..., true)`), so they vanish at commit or rollback and a pooled connection never
-/// carries one request's tenant into the next.
+/// (`set_config(..., true)` in `open_request()`, sql/request_scope.sql), so they vanish at commit
+/// or rollback and a pooled connection never carries one request's tenant into the next.
 pub async fn begin_tenant_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
 ) -> Result<DatabaseTransaction, DbErr> {
+    let (transaction, _) = open_request(db, scope, None).await?;
+    Ok(transaction)
+}
+
+/// `begin_tenant_transaction` for a signed-in user's request, which in the same statement asks
+/// whether the user's token, issued at `credential_version`, still stands: `None` when it does
+/// not (the transaction is then rolled back).
+pub async fn begin_user_transaction(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    credential_version: i32,
+) -> Result<Option<DatabaseTransaction>, DbErr> {
+    let (transaction, stands) = open_request(db, scope, Some(credential_version)).await?;
+    Ok(stands.then_some(transaction))
+}
+
+async fn open_request(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    credential_version: Option<i32>,
+) -> Result<(DatabaseTransaction, bool), DbErr> {
     let transaction = db.begin().await?;
-    transaction
-        .execute_raw(statement(
-            "select set_config('app.tenant_id', $1, true), \
-                    set_config('app.user_id', $2, true), \
-                    set_config('app.role', $3, true)",
+    let answer = transaction
+        .query_one_raw(statement(
+            "select open_request($1, $2, $3, $4, $5) as stands",
             [
-                scope.tenant_id.to_string().into(),
-                scope
-                    .user_id
-                    .map(|id| id.to_string())
-                    .unwrap_or_default()
-                    .into(),
-                scope.role.map(Role::name).unwrap_or_default().into(),
+                scope.tenant_id.into(),
+                scope.user_id.into(),
+                scope.role.map(|role| role.name().to_owned()).into(),
+                scope.role.map(Role::id).into(),
+                credential_version.into(),
             ],
         ))
-        .await?;
-    Ok(transaction)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("open_request() answered no row".into()))?;
+    let stands = answer.try_get::<bool>("", "stands")?;
+    Ok((transaction, stands))
 }
 
 /// Whether the database answers; `/readyz` reports it.

@@ -20,13 +20,12 @@ use crate::billing::{
 use crate::identity::entity::user;
 use crate::identity::{
     ApiKeyMutation, ApiKeyQuery, Authenticated, Authenticator, Credential, IdentityMutation,
-    IdentityQuery, LoginService, Permission, Principal, SignInBudget,
+    IdentityQuery, LoginService, Permission, Principal, SignInBudget, User,
 };
 use crate::patients::entity::patient;
 use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
-use crate::platform::db;
 use crate::platform::error::{ApiError, assign_missing_codes};
-use crate::platform::loader::{ByIdLoader, by_id};
+use crate::platform::loader::{ByIdLoader, Lookup, by_id, by_id_as};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::{
     EventHub, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
@@ -103,7 +102,8 @@ pub struct Session {
 /// One request's DataLoaders, all on its transaction.
 pub struct Loaders {
     pub patients: ByIdLoader<patient::Entity>,
-    pub users: ByIdLoader<user::Entity>,
+    /// Users (an appointment's provider), as GraphQL shows them.
+    pub providers: ByIdLoader<user::Entity, User>,
     pub appointment_types: ByIdLoader<appointment_type::Entity>,
     pub appointments: ByIdLoader<appointment::Entity>,
     /// Invoices by appointment id.
@@ -119,30 +119,40 @@ impl Loaders {
             patients: by_id(
                 weak.clone(),
                 tasks,
-                patient::Column::Id,
-                Some(patient::Column::IsDeleted),
-                |row: &patient::Model| row.id,
+                Lookup {
+                    id: patient::Column::Id,
+                    is_deleted: Some(patient::Column::IsDeleted),
+                    id_of: |row| row.id,
+                },
             ),
-            users: by_id(
+            // Converted as loaded: a page of appointments shows each provider many times.
+            providers: by_id_as(
                 weak.clone(),
                 tasks,
-                user::Column::Id,
-                Some(user::Column::IsDeleted),
-                |row: &user::Model| row.id,
+                Lookup {
+                    id: user::Column::Id,
+                    is_deleted: Some(user::Column::IsDeleted),
+                    id_of: |row| row.id,
+                },
+                User::try_from,
             ),
             appointment_types: by_id(
                 weak.clone(),
                 tasks,
-                appointment_type::Column::Id,
-                Some(appointment_type::Column::IsDeleted),
-                |row: &appointment_type::Model| row.id,
+                Lookup {
+                    id: appointment_type::Column::Id,
+                    is_deleted: Some(appointment_type::Column::IsDeleted),
+                    id_of: |row| row.id,
+                },
             ),
             appointments: by_id(
                 weak.clone(),
                 tasks,
-                appointment::Column::Id,
-                Some(appointment::Column::IsDeleted),
-                |row: &appointment::Model| row.id,
+                Lookup {
+                    id: appointment::Column::Id,
+                    is_deleted: Some(appointment::Column::IsDeleted),
+                    id_of: |row| row.id,
+                },
             ),
             invoices: invoice_loader(weak.clone(), tasks),
             invoice_lines: lines_loader(weak, tasks),
@@ -216,9 +226,9 @@ impl Api {
     /// their only writes are the audit rows of what they showed); without, only what needs
     /// no session (sign-in, the version) can succeed. A request that only signs in ignores any
     /// credentials, so a stale token left in a client's headers cannot stop a new sign-in.
-    pub async fn execute(&self, credential: Option<Credential>, request: Request) -> Response {
+    pub async fn execute(&self, credential: Option<Credential>, mut request: Request) -> Response {
         let query = request.query.clone();
-        let kind = OperationKind::of(&request);
+        let kind = OperationKind::of(&mut request);
         let request = request.data(SignInBudget::default());
         let mut response = match credential {
             Some(credential) if kind != OperationKind::SignIn => self
@@ -245,9 +255,7 @@ impl Api {
         credential: &Credential,
     ) -> Result<(Authenticated, DatabaseTransaction), ApiError> {
         let authenticated = self.authenticator.authenticate(credential).await?;
-        let transaction =
-            db::begin_tenant_transaction(&self.db, &authenticated.principal.scope()).await?;
-        authenticated.ensure_current(&transaction).await?;
+        let transaction = authenticated.begin(&self.db).await?;
         Ok((authenticated, transaction))
     }
 
@@ -299,11 +307,14 @@ enum OperationKind {
 }
 
 impl OperationKind {
-    fn of(request: &Request) -> OperationKind {
-        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+    /// Parses the request's query into the request, where execution finds it parsed: one parse
+    /// a request. (A query that does not parse is left for execution to report.)
+    fn of(request: &mut Request) -> OperationKind {
+        let operation_name = request.operation_name.clone();
+        let Ok(document) = request.parsed_query() else {
             return OperationKind::Other;
         };
-        let operation = match (&document.operations, request.operation_name.as_deref()) {
+        let operation = match (&document.operations, operation_name.as_deref()) {
             (DocumentOperations::Single(operation), _) => Some(&operation.node),
             (DocumentOperations::Multiple(operations), Some(name)) => {
                 operations.get(name).map(|operation| &operation.node)

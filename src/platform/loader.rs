@@ -4,8 +4,9 @@
 //! statements whatever its size.
 //!
 //! DataLoader gathers keys for a millisecond before loading, which on a busy machine can split
-//! one page's keys into two batches; so a list resolver also primes the loaders with its rows'
-//! references in one `load_many`, and the per-request cache answers the fields from that.
+//! one page's keys into two batches, and costs every page that millisecond once per loader; so a
+//! list resolver, which knows its rows' references already, loads them at once with `prime`, and
+//! the per-request cache answers the fields from that.
 //!
 //! The loader holds the transaction weakly and its batches run on the request's `TaskTracker`:
 //! when execution ends, the request waits for the tracker to drain, and is then certain to hold
@@ -31,62 +32,106 @@ pub fn spawner(
     }
 }
 
-/// Loads live rows of entity `E` by id.
-pub struct RowsById<E: EntityTrait> {
+/// Loads `keys` through `loader` now, in one batch, into its cache for the fields that follow,
+/// and returns what was found. Unlike `load_many` it does not wait out DataLoader's batching
+/// delay: a page's references are known before its fields resolve. (Three references a page
+/// waited out three delays: benchmark scenario (a) went from 511 to 1,009 req/s without them;
+/// BENCHMARKS.md.)
+pub async fn prime<L>(
+    loader: &DataLoader<L, HashMapCache>,
+    keys: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, L::Value>, L::Error>
+where
+    L: Loader<Uuid>,
+{
+    let mut keys: Vec<Uuid> = keys.into_iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let found = loader.loader().load(&keys).await?;
+    loader
+        .feed_many(found.iter().map(|(key, value)| (*key, value.clone())))
+        .await;
+    Ok(found)
+}
+
+/// Loads live rows of entity `E` by id, as `V` (converted once per row and request, however
+/// many fields show it).
+pub struct RowsById<E: EntityTrait, V> {
     transaction: Weak<DatabaseTransaction>,
     id: E::Column,
     is_deleted: Option<E::Column>,
     id_of: fn(&E::Model) -> Uuid,
+    into_value: fn(E::Model) -> Result<V, ApiError>,
 }
 
 /// A request's DataLoader over `E`, caching what it loaded for the rest of the request.
-pub type ByIdLoader<E> = DataLoader<RowsById<E>, HashMapCache>;
+pub type ByIdLoader<E, V = <E as EntityTrait>::Model> = DataLoader<RowsById<E, V>, HashMapCache>;
 
-/// A DataLoader over `E` for one request. `is_deleted`, when the table has it, hides
+/// The columns a `ByIdLoader` looks rows up by: `is_deleted`, when the table has it, hides
 /// soft-deleted rows as everywhere else.
+pub struct Lookup<E: EntityTrait> {
+    pub id: E::Column,
+    pub is_deleted: Option<E::Column>,
+    pub id_of: fn(&E::Model) -> Uuid,
+}
+
+/// A DataLoader over `E` for one request, answering with the rows as they are.
 pub fn by_id<E>(
     transaction: Weak<DatabaseTransaction>,
     tasks: &TaskTracker,
-    id: E::Column,
-    is_deleted: Option<E::Column>,
-    id_of: fn(&E::Model) -> Uuid,
+    lookup: Lookup<E>,
 ) -> ByIdLoader<E>
 where
     E: EntityTrait,
     E::Model: Send + Sync + Clone,
     E::Column: Send + Sync,
 {
+    by_id_as(transaction, tasks, lookup, Ok)
+}
+
+/// A DataLoader over `E` for one request, answering with each row converted by `into_value`.
+pub fn by_id_as<E, V>(
+    transaction: Weak<DatabaseTransaction>,
+    tasks: &TaskTracker,
+    lookup: Lookup<E>,
+    into_value: fn(E::Model) -> Result<V, ApiError>,
+) -> ByIdLoader<E, V>
+where
+    E: EntityTrait,
+    E::Column: Send + Sync,
+    V: Send + Sync + Clone + 'static,
+{
     DataLoader::with_cache(
         RowsById {
             transaction,
-            id,
-            is_deleted,
-            id_of,
+            id: lookup.id,
+            is_deleted: lookup.is_deleted,
+            id_of: lookup.id_of,
+            into_value,
         },
         spawner(tasks),
         HashMapCache::default(),
     )
 }
 
-impl<E> Loader<Uuid> for RowsById<E>
+impl<E, V> Loader<Uuid> for RowsById<E, V>
 where
     E: EntityTrait,
-    E::Model: Send + Sync + Clone,
     E::Column: Send + Sync,
+    V: Send + Sync + Clone + 'static,
 {
-    type Value = E::Model;
+    type Value = V;
     type Error = ApiError;
 
-    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, ApiError> {
+    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, V>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
         let mut query = E::find().filter(self.id.is_in(ids.iter().copied()));
         if let Some(is_deleted) = self.is_deleted {
             query = query.filter(is_deleted.eq(false));
         }
         let rows = query.all(&*transaction).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| ((self.id_of)(&row), row))
-            .collect())
+        rows.into_iter()
+            .map(|row| Ok(((self.id_of)(&row), (self.into_value)(row)?)))
+            .collect()
     }
 }

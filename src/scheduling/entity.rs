@@ -52,8 +52,35 @@ pub mod appointment {
         pub updated_at: DateTimeWithTimeZone,
     }
 
+    /// What an appointment refers to, within its clinic: a page of appointments reads them in
+    /// the same query (`store::list_appointments_with_references`).
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "crate::patients::entity::patient::Entity",
+            from = "(Column::TenantId, Column::PatientId)",
+            to = "(crate::patients::entity::patient::Column::TenantId, crate::patients::entity::patient::Column::Id)"
+        )]
+        Patient,
+        #[sea_orm(
+            belongs_to = "super::appointment_type::Entity",
+            from = "(Column::TenantId, Column::TypeId)",
+            to = "(super::appointment_type::Column::TenantId, super::appointment_type::Column::Id)"
+        )]
+        Type,
+    }
+
+    impl Related<crate::patients::entity::patient::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Patient.def()
+        }
+    }
+
+    impl Related<super::appointment_type::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Type.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }

@@ -1,6 +1,8 @@
 //! Scheduling over GraphQL: appointment types, providers' working hours, booking with no
 //! double-booking, the status flow with optimistic concurrency, and free slots.
 
+use std::collections::HashMap;
+
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -14,6 +16,7 @@ use crate::platform::error::ApiError;
 use crate::platform::events::{DomainEvent, publish};
 use crate::platform::graphql::{Session, session};
 use crate::platform::input::required_line;
+use crate::platform::loader::prime;
 use crate::platform::money::Money;
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::availability::{fits, free_starts};
@@ -111,13 +114,7 @@ impl Appointment {
 
     async fn provider(&self, ctx: &Context<'_>) -> Result<Option<User>, ApiError> {
         let session = session(ctx)?;
-        session
-            .loaders
-            .users
-            .load_one(self.0.provider_id)
-            .await?
-            .map(User::try_from)
-            .transpose()
+        session.loaders.providers.load_one(self.0.provider_id).await
     }
 
     /// Null if the type has since been deleted.
@@ -337,27 +334,44 @@ fn transition(from: AppointmentStatus, to: AppointmentStatus) -> Result<(), ApiE
     }
 }
 
-/// Loads the patients, providers and types a page of appointments shows, one query each, so the
-/// fields resolve from the loaders' cache (see `platform::loader`).
-async fn prime_references(
+/// A page of appointments, with what the selection shows of their patients, providers and types
+/// loaded into the loaders, whose cache the fields then resolve from (see `platform::loader`):
+/// patients and types in the same query as the appointments, providers in one more. A reference
+/// the join did not find (hidden or deleted) is left to the loader, which answers it as it
+/// answers any other lookup.
+async fn appointments_page(
     ctx: &Context<'_>,
     session: &Session,
-    rows: &[appointment::Model],
-) -> Result<(), ApiError> {
+    filter: &AppointmentFilter,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<appointment::Model>, ApiError> {
     let node = ctx.look_ahead().field("edges").field("node");
-    if node.field("patient").exists() {
-        let ids = rows.iter().map(|row| row.patient_id);
-        session.loaders.patients.load_many(ids).await?;
-    }
+    let appointments = if node.field("patient").exists() || node.field("type").exists() {
+        let rows =
+            store::list_appointments_with_references(session.db(), filter, after, limit).await?;
+        let mut appointments = Vec::with_capacity(rows.len());
+        let (mut patients, mut types) = (HashMap::new(), HashMap::new());
+        for (appointment, patient, appointment_type) in rows {
+            if let Some(row) = patient.filter(|row| !row.is_deleted) {
+                patients.entry(row.id).or_insert(row);
+            }
+            if let Some(row) = appointment_type.filter(|row| !row.is_deleted) {
+                types.entry(row.id).or_insert(row);
+            }
+            appointments.push(appointment);
+        }
+        session.loaders.patients.feed_many(patients).await;
+        session.loaders.appointment_types.feed_many(types).await;
+        appointments
+    } else {
+        store::list_appointments(session.db(), filter, after, limit).await?
+    };
     if node.field("provider").exists() {
-        let ids = rows.iter().map(|row| row.provider_id);
-        session.loaders.users.load_many(ids).await?;
+        let ids = appointments.iter().map(|row| row.provider_id);
+        prime(&session.loaders.providers, ids).await?;
     }
-    if node.field("type").exists() {
-        let ids = rows.iter().map(|row| row.type_id);
-        session.loaders.appointment_types.load_many(ids).await?;
-    }
-    Ok(())
+    Ok(appointments)
 }
 
 #[derive(Default)]
@@ -410,9 +424,7 @@ impl SchedulingQuery {
             status,
         };
         let rows =
-            store::list_appointments(session.db(), &filter, page.after.as_ref(), page.limit())
-                .await?;
-        prime_references(ctx, session, &rows).await?;
+            appointments_page(ctx, session, &filter, page.after.as_ref(), page.limit()).await?;
         let rows = rows
             .into_iter()
             .map(|model| ((model.start_time.into(), model.id), Appointment(model)))

@@ -5,10 +5,11 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
+use crate::patients::entity::patient;
 use crate::platform::db::statement;
 use crate::platform::error::sqlstate;
 use crate::scheduling::entity::{appointment, appointment_type};
@@ -227,6 +228,38 @@ pub async fn list_appointments(
     after: Option<&(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<appointment::Model>, DbErr> {
+    appointments_page(filter, after, limit).all(db).await
+}
+
+/// An appointment with its patient and type, as far as the reader may see them (`None` where
+/// row-level security hides one).
+pub type AppointmentWithReferences = (
+    appointment::Model,
+    Option<patient::Model>,
+    Option<appointment_type::Model>,
+);
+
+/// `list_appointments` with each appointment's patient and type, in the same query. (Not the
+/// provider: a page shows a handful of providers, each on many rows, and decoding a user, with
+/// their working hours, for every row costs more than one more query; BENCHMARKS.md.)
+pub async fn list_appointments_with_references(
+    db: &impl ConnectionTrait,
+    filter: &AppointmentFilter,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<AppointmentWithReferences>, DbErr> {
+    appointments_page(filter, after, limit)
+        .find_also_related(patient::Entity)
+        .find_also_related(appointment_type::Entity)
+        .all(db)
+        .await
+}
+
+fn appointments_page(
+    filter: &AppointmentFilter,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Select<appointment::Entity> {
     let mut query = appointment::Entity::find().filter(appointment::Column::IsDeleted.eq(false));
     if let Some(from) = filter.from {
         query = query.filter(appointment::Column::StartTime.gte(from));
@@ -256,8 +289,6 @@ pub async fn list_appointments(
         .order_by_asc(appointment::Column::StartTime)
         .order_by_asc(appointment::Column::Id)
         .limit(limit)
-        .all(db)
-        .await
 }
 
 /// A change to an appointment, applied only if it is still at `expected_version`.

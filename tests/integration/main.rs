@@ -33,6 +33,7 @@ mod phi_encryption;
 mod platform_roles;
 mod rbac_matrix;
 mod request_limits;
+mod schedule_pages;
 mod scheduling_rules;
 mod schema_catalog;
 mod sign_in;

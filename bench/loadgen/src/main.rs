@@ -1,7 +1,9 @@
 //! The benchmark's load generator: GraphQL scenarios over HTTP against a running `hpms serve`, at
 //! a fixed number of connections for a fixed time, each request for a random clinic. Tokens are
 //! signed here with the server's `HPMS_TOKEN_SECRET` (the dataset's users cannot sign in:
-//! sign-in is not what this measures). Prints one line of figures per run.
+//! sign-in is not what this measures). Prints one line of figures per run. With
+//! `--server postgraphile` it sends scenario (a) in PostGraphile's schema instead, for the
+//! comparison (bench/postgraphile/).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,11 +40,14 @@ struct Args {
     booking_year: i32,
     #[arg(long, env = "HPMS_TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
+    /// Which GraphQL schema the server at `url` speaks.
+    #[arg(long, value_enum, default_value_t = Server::Hpms)]
+    server: Server,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
-    /// (a) One provider's day: up to 50 appointments with patient, provider and type.
+    /// (a) A clinic's day: the first 50 appointments with patient, provider and type.
     Schedule,
     /// (b) Patients by name prefix, 20 results.
     Search,
@@ -50,6 +55,13 @@ enum Scenario {
     Book,
     /// (d) 90% schedule reads, 10% bookings.
     Mix,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Server {
+    Hpms,
+    /// PostGraphile v4 with the connection-filter plugin; scenario (a) only.
+    Postgraphile,
 }
 
 /// A clinic as bench/run.sh lists it.
@@ -60,19 +72,30 @@ struct ClinicRow {
     providers: Vec<Uuid>,
 }
 
-/// A clinic ready to be asked: a token, and what requests refer to.
+/// A clinic ready to be asked: a token, and what its bookings refer to.
 struct Clinic {
     token: String,
+    bookings: Option<BookingTargets>,
+}
+
+/// What a clinic's bookings pick from (read through the API before the run).
+struct BookingTargets {
     providers: Vec<Uuid>,
     patients: Vec<Uuid>,
     type_id: Uuid,
 }
 
-const SCHEDULE: &str = "query($p: UUID!, $from: DateTime!, $to: DateTime!) {
-  appointments(providerId: $p, from: $from, to: $to, first: 50) { edges { node {
+const SCHEDULE: &str = "query($from: DateTime!, $to: DateTime!) {
+  appointments(from: $from, to: $to, first: 50) { edges { node {
     id start end status patient { firstName lastName } provider { username } type { name } } } } }";
 const SEARCH: &str = "query($s: String!) {
   patients(search: $s, first: 20) { edges { node { id firstName lastName dateOfBirth } } } }";
+/// Scenario (a) as PostGraphile spells it: the same rows, fields and order.
+const POSTGRAPHILE_SCHEDULE: &str = "query($from: Datetime!, $to: Datetime!) {
+  allAppointments(first: 50, orderBy: [START_TIME_ASC, ID_ASC],
+    filter: {startTime: {greaterThanOrEqualTo: $from, lessThan: $to}, isDeleted: {equalTo: false}}) {
+    nodes { id startTime endTime status patientByTenantIdAndPatientId { firstName lastName }
+      userByTenantIdAndProviderId { username } appointmentTypeByTenantIdAndTypeId { name } } } }";
 const BOOK: &str = "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }";
 const NAME_PREFIXES: [&str; 12] = [
     "Mo", "No", "Ok", "Pe", "Qu", "Ro", "Sa", "Ta", "Ue", "Va", "We", "Yo",
@@ -87,6 +110,9 @@ async fn main() -> anyhow::Result<()> {
     if rows.is_empty() {
         bail!("{:?} lists no clinics", args.clinics);
     }
+    if args.server == Server::Postgraphile && args.scenario != Scenario::Schedule {
+        bail!("against PostGraphile only the schedule scenario is defined");
+    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
         .build()?;
@@ -99,6 +125,10 @@ async fn main() -> anyhow::Result<()> {
         url: args.url.clone(),
         clinics,
         scenario: args.scenario,
+        schedule_query: match args.server {
+            Server::Hpms => SCHEDULE,
+            Server::Postgraphile => POSTGRAPHILE_SCHEDULE,
+        },
         days: args.days,
         first_booking: first_monday(args.booking_year),
         next_slot: AtomicU64::new(0),
@@ -143,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signs a FrontDesk token for the clinic and reads what its requests need.
+/// Signs a FrontDesk token for the clinic and, when the scenario books, reads what bookings need.
 async fn prepare(client: &reqwest::Client, args: &Args, row: ClinicRow) -> anyhow::Result<Clinic> {
     let now = Utc::now().timestamp();
     let claims = json!({
@@ -155,10 +185,25 @@ async fn prepare(client: &reqwest::Client, args: &Args, row: ClinicRow) -> anyho
         &claims,
         &jsonwebtoken::EncodingKey::from_secret(args.token_secret.as_bytes()),
     )?;
+    let books = matches!(args.scenario, Scenario::Book | Scenario::Mix);
+    let bookings = if books {
+        Some(booking_targets(client, &args.url, &token, row.providers).await?)
+    } else {
+        None
+    };
+    Ok(Clinic { token, bookings })
+}
+
+async fn booking_targets(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    providers: Vec<Uuid>,
+) -> anyhow::Result<BookingTargets> {
     let answer = post(
         client,
-        &args.url,
-        &token,
+        url,
+        token,
         "{ patients(first: 100) { edges { node { id } } } appointmentTypes { id } }",
         json!({}),
     )
@@ -174,12 +219,11 @@ async fn prepare(client: &reqwest::Client, args: &Args, row: ClinicRow) -> anyho
         .as_str()
         .and_then(|id| id.parse().ok())
         .with_context(|| format!("the clinic's appointment types: {answer}"))?;
-    if patients.is_empty() || row.providers.is_empty() {
-        bail!("clinic {} has no patients or no providers", row.tenant_id);
+    if patients.is_empty() || providers.is_empty() {
+        bail!("a clinic has no patients or no providers");
     }
-    Ok(Clinic {
-        token,
-        providers: row.providers,
+    Ok(BookingTargets {
+        providers,
         patients,
         type_id,
     })
@@ -211,6 +255,7 @@ struct Load {
     url: String,
     clinics: Vec<Clinic>,
     scenario: Scenario,
+    schedule_query: &'static str,
     days: u32,
     first_booking: DateTime<Utc>,
     /// Bookings take slots in order from `first_booking`, so no two clash.
@@ -248,22 +293,21 @@ impl Load {
             Scenario::Book => true,
             Scenario::Mix => fastrand::u8(..10) == 0,
         };
-        if book {
-            return (BOOK, self.booking(clinic));
+        if let (true, Some(targets)) = (book, &clinic.bookings) {
+            return (BOOK, self.booking(targets));
         }
         if self.scenario == Scenario::Search {
             let prefix = NAME_PREFIXES[fastrand::usize(..NAME_PREFIXES.len())];
             return (SEARCH, json!({"s": prefix}));
         }
         let day = first_day() + chrono::Duration::days(i64::from(fastrand::u32(..self.days)));
-        let provider = clinic.providers[fastrand::usize(..clinic.providers.len())];
         (
-            SCHEDULE,
-            json!({"p": provider, "from": day, "to": day + chrono::Duration::days(1)}),
+            self.schedule_query,
+            json!({"from": day, "to": day + chrono::Duration::days(1)}),
         )
     }
 
-    fn booking(&self, clinic: &Clinic) -> Value {
+    fn booking(&self, clinic: &BookingTargets) -> Value {
         let n = self.next_slot.fetch_add(1, Ordering::Relaxed);
         let providers = clinic.providers.len() as u64;
         let slot = n / providers;
