@@ -9,7 +9,11 @@
 -- server's HPMS_TOKEN_SECRET (sign-in is not what the benchmark measures). Clinic n has the slug
 -- bench-<n>; its users are admin, frontdesk and provider1..provider<:providers>.
 --
---   psql "$DATABASE_ADMIN_URL" -v clinics=200 -v providers=5 -v patients=500 -v appointments=5000 -f bench/dataset.sql
+-- Clinics :first_clinic to :clinics are loaded, so a dataset can grow in steps (the scale curve
+-- of bench/run.sh):
+--
+--   psql "$DATABASE_ADMIN_URL" -v first_clinic=1 -v clinics=200 -v providers=5 -v patients=500 \
+--        -v appointments=5000 -f bench/dataset.sql
 
 \set ON_ERROR_STOP on
 
@@ -67,5 +71,5 @@ end
 $$;
 
 select format('call pg_temp.load_clinic(%s, %s, %s, %s)', n, :providers, :patients, :appointments)
-from generate_series(1, :clinics) n
+from generate_series(:first_clinic, :clinics) n
 \gexec

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The benchmark (bench/run.sh) on a tiny dataset, a second per scenario, on the debug build: it
-# fails if any request fails, so `make test` keeps the benchmark working.
+# The benchmark (bench/run.sh) on a tiny dataset, a second a run, on the debug build: every part
+# of it runs (the scale steps, each scenario, pgbench, PostGraphile when Node.js is installed, the
+# safety comparisons) and any failed request fails it, so `make test` keeps the benchmark working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DATABASE=hpms_bench_smoke BENCH_CLINICS=2 BENCH_PROVIDERS=2 BENCH_PATIENTS=50 \
-BENCH_APPOINTMENTS=200 BENCH_SECONDS=1 BENCH_CONNECTIONS=2 \
+BENCH_APPOINTMENTS=200 BENCH_SECONDS=1 BENCH_WARMUP_SECONDS=1 BENCH_CONNECTIONS=2 \
   bench/run.sh target/debug/hpms target/debug/hpms-loadgen

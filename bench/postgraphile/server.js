@@ -32,6 +32,7 @@ if (cluster.isPrimary) {
   const middleware = postgraphile(pool, 'public', {
     appendPlugins: [ConnectionFilterPlugin],
     disableDefaultMutations: true,
+    disableQueryLog: true,
     retryOnInitFail: false,
     pgSettings: (request) => {
       const token = (request.headers.authorization || '').replace(/^Bearer /, '');
