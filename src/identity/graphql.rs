@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::identity::entity::{tenant, user};
-use crate::identity::login::SignInBudget;
+use crate::identity::login::{ClientAddress, SignInBudget};
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
 use crate::identity::{LoginService, Permission, Role, password, store};
 use crate::platform::error::ApiError;
@@ -187,7 +187,12 @@ impl IdentityMutation {
         let signed_in = ctx
             .data::<LoginService>()
             .map_err(|_| ApiError::internal())?
-            .login(&tenant, &username, &password)
+            .login(
+                &tenant,
+                &username,
+                &password,
+                ctx.data_opt::<ClientAddress>().copied(),
+            )
             .await?;
         let account = signed_in.account;
         Ok(LoginPayload {

@@ -1,5 +1,6 @@
 //! Sign-in: clinic + username + password in, a short-lived token out.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,8 +25,21 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 pub struct LoginService {
     pool: DatabaseConnection,
     tokens: Arc<TokenKeys>,
-    throttle: Arc<LoginThrottle>,
+    limits: SignInLimits,
 }
+
+/// The sign-in throttles: per account, and per client address (which bounds guessing across
+/// many accounts, as password spraying does).
+#[derive(Clone)]
+pub struct SignInLimits {
+    pub per_account: Arc<LoginThrottle>,
+    pub per_address: Arc<LoginThrottle>,
+}
+
+/// The address a request came from, in the request's data (`platform::http` decides it: the
+/// peer, or what a trusted proxy reports).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub IpAddr);
 
 /// A successful sign-in.
 pub struct SignedIn {
@@ -42,12 +56,12 @@ impl LoginService {
     pub fn new(
         pool: DatabaseConnection,
         tokens: Arc<TokenKeys>,
-        throttle: Arc<LoginThrottle>,
+        limits: SignInLimits,
     ) -> LoginService {
         LoginService {
             pool,
             tokens,
-            throttle,
+            limits,
         }
     }
 
@@ -58,7 +72,17 @@ impl LoginService {
         clinic: &str,
         username: &str,
         password: &str,
+        from: Option<ClientAddress>,
     ) -> Result<SignedIn, ApiError> {
+        let address = from.map(|ClientAddress(ip)| ip.to_string());
+        if let Some(address) = &address {
+            self.limits.per_address.try_attempt(address).map_err(|seconds| {
+                ApiError::unauthenticated(format!(
+                    "too many failed sign-in attempts from this address; try again in {seconds} seconds"
+                ))
+                .with_retry_after(seconds)
+            })?;
+        }
         let (clinic, username) = (clinic.trim(), username.trim());
         if clinic.len() > MAX_CLINIC_BYTES
             || username.len() > MAX_USERNAME_BYTES
@@ -73,7 +97,8 @@ impl LoginService {
             Some(account) => account.user_id.to_string(),
             None => format!("{}\u{0}{}", clinic.to_lowercase(), username.to_lowercase()),
         };
-        self.throttle
+        self.limits
+            .per_account
             .try_attempt(&throttle_key)
             .map_err(|seconds| {
                 ApiError::unauthenticated(format!(
@@ -85,7 +110,10 @@ impl LoginService {
         let matches = password::verify(password.to_owned(), stored_hash).await;
         match account {
             Some(account) if matches => {
-                self.throttle.succeeded(&throttle_key);
+                self.limits.per_account.succeeded(&throttle_key);
+                if let Some(address) = &address {
+                    self.limits.per_address.forgive_one(address);
+                }
                 let (token, expires_at) = self.tokens.issue(
                     account.tenant_id,
                     account.user_id,

@@ -1,12 +1,13 @@
-//! Slows password guessing: each sign-in attempt for an account is counted before its password
-//! is checked, and once `MAX_FAILURES` attempts within the lockout window have not succeeded,
-//! further attempts are refused until the window passes. Counting first means parallel guesses
-//! cannot slip past the limit while earlier ones are still being verified. Attempts for names
-//! that match no account are counted too, so the lockout reveals nothing either.
+//! Slows password guessing: each sign-in attempt is counted, per account and per client address,
+//! before its password is checked, and once a key's allowance of attempts within the window has
+//! not succeeded, further attempts are refused until the window passes. Counting first means
+//! parallel guesses cannot slip past the limit while earlier ones are still being verified.
+//! Attempts for names that match no account are counted too, so the lockout reveals nothing
+//! either. An account's count is forgotten when it signs in; an address's success takes back
+//! only its own attempt, so one valid account cannot clear an address's guesses at others.
 //!
 //! The counts live in this server instance's memory: N instances behind a load balancer allow
-//! N times as many guesses. Argon2's cost bounds the rate anyway; a shared limiter belongs with
-//! the per-address limits of the hardening work.
+//! N times as many guesses. Argon2's cost bounds the rate anyway.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +22,7 @@ pub const MAX_FAILURES: u32 = 5;
 const MAX_TRACKED: usize = 50_000;
 
 pub struct LoginThrottle {
+    max_attempts: u32,
     lockout: Duration,
     attempts: Mutex<HashMap<String, Attempts>>,
 }
@@ -31,23 +33,25 @@ struct Attempts {
 }
 
 impl LoginThrottle {
-    pub fn new(lockout: Duration) -> LoginThrottle {
+    /// Allows `max_attempts` attempts that do not succeed per key within `lockout`.
+    pub fn new(max_attempts: u32, lockout: Duration) -> LoginThrottle {
         LoginThrottle {
+            max_attempts,
             lockout,
             attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts an attempt for `account`; `Err(seconds to wait)` while it is locked.
-    pub fn try_attempt(&self, account: &str) -> Result<(), u64> {
+    /// Counts an attempt for `key`; `Err(seconds to wait)` while it is locked.
+    pub fn try_attempt(&self, key: &str) -> Result<(), u64> {
         let mut attempts = lock(&self.attempts);
         if attempts.len() >= MAX_TRACKED {
             attempts.retain(|_, entry| entry.first_at.elapsed() < self.lockout);
         }
         if attempts.len() >= MAX_TRACKED {
-            attempts.retain(|_, entry| entry.count >= MAX_FAILURES);
+            attempts.retain(|_, entry| entry.count >= self.max_attempts);
         }
-        let entry = attempts.entry(account.to_owned()).or_insert(Attempts {
+        let entry = attempts.entry(key.to_owned()).or_insert(Attempts {
             count: 0,
             first_at: Instant::now(),
         });
@@ -57,7 +61,7 @@ impl LoginThrottle {
                 count: 0,
                 first_at: Instant::now(),
             };
-        } else if entry.count >= MAX_FAILURES {
+        } else if entry.count >= self.max_attempts {
             return Err((self.lockout - elapsed).as_secs().max(1));
         }
         entry.count += 1;
@@ -69,6 +73,14 @@ impl LoginThrottle {
         let mut attempts = lock(&self.attempts);
         attempts.remove(account);
     }
+
+    /// Takes back the attempt of `key` that has just succeeded.
+    pub fn forgive_one(&self, key: &str) {
+        let mut attempts = lock(&self.attempts);
+        if let Some(entry) = attempts.get_mut(key) {
+            entry.count = entry.count.saturating_sub(1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -77,7 +89,7 @@ mod tests {
 
     #[test]
     fn an_account_locks_after_the_allowed_attempts_and_unlocks_on_success() {
-        let throttle = LoginThrottle::new(Duration::from_secs(60));
+        let throttle = LoginThrottle::new(MAX_FAILURES, Duration::from_secs(60));
         for _ in 0..MAX_FAILURES {
             assert!(throttle.try_attempt("ann").is_ok());
         }
@@ -92,8 +104,20 @@ mod tests {
     }
 
     #[test]
+    fn a_forgiven_attempt_no_longer_counts_towards_the_lock() {
+        let throttle = LoginThrottle::new(2, Duration::from_secs(60));
+        for _ in 0..10 {
+            assert!(throttle.try_attempt("10.0.0.1").is_ok());
+            throttle.forgive_one("10.0.0.1");
+        }
+        assert!(throttle.try_attempt("10.0.0.1").is_ok());
+        assert!(throttle.try_attempt("10.0.0.1").is_ok());
+        assert!(throttle.try_attempt("10.0.0.1").is_err());
+    }
+
+    #[test]
     fn a_lock_expires_with_its_window() {
-        let throttle = LoginThrottle::new(Duration::ZERO);
+        let throttle = LoginThrottle::new(MAX_FAILURES, Duration::ZERO);
         for _ in 0..MAX_FAILURES + 1 {
             assert!(throttle.try_attempt("ann").is_ok());
         }

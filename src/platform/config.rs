@@ -64,6 +64,12 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 5)]
     pub db_acquire_timeout_seconds: u64,
 
+    /// Longest a single SQL statement of a request may run (waiting for locks included) before
+    /// PostgreSQL cancels it and the request fails with UNAVAILABLE, writing nothing; in
+    /// milliseconds, 0 for no limit.
+    #[arg(long, env = "HPMS_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub statement_timeout_ms: u64,
+
     /// Events each clinic's feed keeps in memory for live delivery; a subscriber further behind
     /// catches up from the table.
     #[arg(long, env = "HPMS_SUBSCRIBER_BUFFER_EVENTS", default_value_t = 1024,
@@ -127,9 +133,23 @@ pub struct AuthSettings {
     #[arg(long, env = "HPMS_TOKEN_TTL_SECONDS", default_value_t = 900)]
     pub token_ttl_seconds: u64,
 
-    /// How long an account stays locked after repeated failed sign-ins, in seconds.
+    /// How long an account (or a client address) stays locked after repeated failed sign-ins,
+    /// in seconds.
     #[arg(long, env = "HPMS_LOGIN_LOCKOUT_SECONDS", default_value_t = 300)]
     pub login_lockout_seconds: u64,
+
+    /// Sign-in attempts that do not succeed allowed from one client address within the lockout
+    /// window, whatever accounts they name (an office behind one address signs in freely:
+    /// successful attempts do not count).
+    #[arg(long, env = "HPMS_LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
+    pub login_attempts_per_address: u32,
+
+    /// A header in which a trusted reverse proxy reports the client's address
+    /// (`X-Forwarded-For`: the last address listed, the one the proxy added, is used). Unset,
+    /// the peer's address is the client's. Set it only behind a proxy that sets the header:
+    /// otherwise clients choose their own address.
+    #[arg(long, env = "HPMS_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
 }
 
 #[derive(Clone, Debug, Args)]

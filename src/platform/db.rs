@@ -34,17 +34,19 @@ pub fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statemen
 /// Opens a connection pool. The server opens it with the application role's URL and never
 /// another; `hpms migrate` opens one with the owner's.
 pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    connect_pool(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    connect_pool(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT, None).await
 }
 
 /// How long a request waits for a pooled connection before it is told the database is busy.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens a pool whose callers wait at most `acquire_timeout` for a connection.
+/// Opens a pool whose callers wait at most `acquire_timeout` for a connection and whose
+/// statements PostgreSQL cancels after `statement_timeout` (set as each connection starts).
 pub async fn connect_pool(
     url: &Secret,
     max_connections: u32,
     acquire_timeout: Duration,
+    statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.expose());
     options
@@ -52,6 +54,12 @@ pub async fn connect_pool(
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
+    if let Some(timeout) = statement_timeout {
+        let milliseconds = timeout.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |connect| {
+            connect.options([("statement_timeout", milliseconds.as_str())])
+        });
+    }
     Database::connect(options).await
 }
 

@@ -24,6 +24,9 @@ pub enum ErrorCode {
     Conflict,
     /// Our fault; details are in the server log, never in the response.
     Internal,
+    /// The database is unreachable or busy, or the request ran longer than allowed: nothing was
+    /// done, and the same request may succeed in a moment.
+    Unavailable,
     /// A subscriber read too slowly and was dropped; subscribe again with `after`.
     FellBehind,
 }
@@ -37,6 +40,7 @@ impl ErrorCode {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::FellBehind => "FELL_BEHIND",
         }
     }
@@ -204,14 +208,8 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> Self {
-        if matches!(
-            error,
-            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
-        ) {
-            tracing::warn!("no database connection free within the acquire timeout");
-            return ApiError::internal_with(
-                "the database is busy; nothing was done, try again in a moment",
-            );
+        if let Some(unavailable) = unavailable(&error) {
+            return unavailable;
         }
         if let Some((sqlstate, constraint)) = database_error_details(&error) {
             if let Some(constraint) = constraint.as_deref()
@@ -233,6 +231,39 @@ impl From<DbErr> for ApiError {
         }
         ApiError::internal_from(&error)
     }
+}
+
+/// A failure of the database rather than of the request: no connection free in time, none to be
+/// had, a statement cancelled by the statement timeout, a server shutting down or starting up.
+fn unavailable(error: &DbErr) -> Option<ApiError> {
+    let (log, message) = match error {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => (
+            "no database connection free within the acquire timeout",
+            "the database is busy; nothing was done, try again in a moment",
+        ),
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => (
+            "the database cannot be reached",
+            "the database cannot be reached; nothing was done, try again in a moment",
+        ),
+        _ => match database_error_details(error)?.0.as_str() {
+            "57014" => (
+                "a statement ran into the statement timeout",
+                "the request took longer than the server allows and was stopped; nothing was done",
+            ),
+            // Shutting down, crashed, starting up; or the connection broke.
+            "57P01" | "57P02" | "57P03" => (
+                "the database is restarting",
+                "the database is restarting; nothing was done, try again in a moment",
+            ),
+            code if code.starts_with("08") => (
+                "the database connection failed",
+                "the database cannot be reached; nothing was done, try again in a moment",
+            ),
+            _ => return None,
+        },
+    };
+    tracing::warn!(%error, "{log}");
+    Some(ApiError::new(ErrorCode::Unavailable, message))
 }
 
 /// The SQLSTATE of an error PostgreSQL raised ("23P01", …), for domain code that handles one.

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use async_graphql::ParseRequestError;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -21,11 +22,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::identity::{
-    ApiKeyVault, Authenticator, Credential, LoginService, LoginThrottle, TokenKeys,
+    ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, LoginThrottle,
+    MAX_FAILURES, SignInLimits, TokenKeys,
 };
 use crate::patients::PhiKeyring;
 use crate::platform::config::ServeSettings;
 use crate::platform::db::{self, StatementCounter};
+use crate::platform::error::ApiError;
 use crate::platform::graphql::Api;
 use crate::platform::{notifications, websocket};
 use crate::scheduling::{EventHub, FeedLimits};
@@ -43,6 +46,7 @@ struct AppState {
     api: Api,
     db: DatabaseConnection,
     websocket_send_timeout: Duration,
+    client_address_header: Option<String>,
 }
 
 /// A bound, ready-to-serve application.
@@ -69,6 +73,8 @@ impl App {
             &settings.database.database_url,
             settings.db_pool_size,
             Duration::from_secs(settings.db_acquire_timeout_seconds),
+            (settings.statement_timeout_ms > 0)
+                .then(|| Duration::from_millis(settings.statement_timeout_ms)),
         )
         .await
         .context("connecting to the database (DATABASE_URL)")?;
@@ -77,10 +83,12 @@ impl App {
             &auth.token_secret,
             Duration::from_secs(auth.token_ttl_seconds),
         ));
-        let throttle = Arc::new(LoginThrottle::new(Duration::from_secs(
-            auth.login_lockout_seconds,
-        )));
-        let login = LoginService::new(db.clone(), Arc::clone(&tokens), throttle);
+        let lockout = Duration::from_secs(auth.login_lockout_seconds);
+        let limits = SignInLimits {
+            per_account: Arc::new(LoginThrottle::new(MAX_FAILURES, lockout)),
+            per_address: Arc::new(LoginThrottle::new(auth.login_attempts_per_address, lockout)),
+        };
+        let login = LoginService::new(db.clone(), Arc::clone(&tokens), limits);
         let authenticator = Arc::new(Authenticator::new(db.clone(), tokens, vault));
         let events = EventHub::new(
             db.clone(),
@@ -99,6 +107,7 @@ impl App {
             api: Api::new(db.clone(), authenticator, login, Arc::new(phi), events),
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
+            client_address_header: auth.client_address_header.clone(),
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql))
@@ -141,7 +150,10 @@ impl App {
                 tracing::warn!(%error, "cannot set a connection's send buffer");
             }
         });
-        let served = axum::serve(listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         self.notifications.abort();
@@ -180,14 +192,72 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
 
 async fn graphql(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: GraphQLRequest<NotGraphQL>,
 ) -> GraphQLResponse {
+    let from = client_address(&headers, peer, state.client_address_header.as_deref());
+    let request = request.into_inner().data(from);
     state
         .api
-        .execute(credential(&headers), request.into_inner())
+        .execute(credential(&headers), request)
         .await
         .into()
+}
+
+/// A POST body that is not one GraphQL request (not JSON, not an object, a batch, too large):
+/// refused like any other bad input, as a GraphQL error with BAD_USER_INPUT, and HTTP 400 (413
+/// for a body over the limit) since no GraphQL execution took place.
+struct NotGraphQL(ParseRequestError);
+
+impl From<ParseRequestError> for NotGraphQL {
+    fn from(error: ParseRequestError) -> Self {
+        NotGraphQL(error)
+    }
+}
+
+impl IntoResponse for NotGraphQL {
+    fn into_response(self) -> Response {
+        let (status, message) = match self.0 {
+            ParseRequestError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            ),
+            ParseRequestError::UnsupportedBatch => (
+                StatusCode::BAD_REQUEST,
+                "send one operation per request; batches are not accepted".to_owned(),
+            ),
+            error => (
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body is not a GraphQL request (a JSON object with a \"query\" string): {error}"
+                ),
+            ),
+        };
+        let error = async_graphql::Error::from(ApiError::bad_input("body", message))
+            .into_server_error(async_graphql::Pos::default());
+        (
+            status,
+            axum::Json(async_graphql::Response::from_errors(vec![error])),
+        )
+            .into_response()
+    }
+}
+
+/// The peer's address, or with `trusted_header` configured the last address that header lists
+/// (what the proxy in front added; earlier entries are the client's to invent). A request through
+/// the proxy without the header counts as the proxy's.
+fn client_address(
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    trusted_header: Option<&str>,
+) -> ClientAddress {
+    let reported = trusted_header
+        .and_then(|name| headers.get_all(name).iter().next_back())
+        .and_then(|value| value.to_str().ok())
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok());
+    ClientAddress(reported.unwrap_or(peer.ip()))
 }
 
 /// A user's bearer token, else a partner's API key. An Authorization header that is not a bearer

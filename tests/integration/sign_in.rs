@@ -1,11 +1,13 @@
 //! Signing in: the right clinic, username and password give a short-lived token that `me`
 //! honours; every wrong combination gets the same UNAUTHENTICATED answer, and repeated failures
-//! lock the account for a while.
+//! lock the account, or the client address they come from, for a while.
+
+use std::net::SocketAddr;
 
 use hpms::identity::Role;
 use serde_json::json;
 
-use crate::helpers::{TEST_PASSWORD, TestApp};
+use crate::helpers::{Gql, TEST_PASSWORD, TestApp};
 
 const LOGIN: &str = "mutation($t: String!, $u: String!, $p: String!) {
   login(tenant: $t, username: $u, password: $p) { token expiresAt user { id username role } } }";
@@ -204,4 +206,59 @@ async fn a_stale_token_in_the_headers_does_not_stop_a_new_sign_in() {
         .graphql(Some("expired.or.garbage"), "{ me { id } }", json!({}))
         .await;
     assert_eq!(response.code(), "UNAUTHENTICATED");
+}
+
+/// Signs in to the server at `server` as a client a trusted proxy reports at `from` (after an
+/// address of the client's own invention, which must not count).
+async fn sign_in_from(server: SocketAddr, from: &str, username: &str, password: &str) -> Gql {
+    let response = reqwest::Client::new()
+        .post(format!("http://{server}/graphql"))
+        .header("x-forwarded-for", format!("192.0.2.99, {from}"))
+        .json(&json!({"query": LOGIN, "variables": {"t": "north", "u": username, "p": password}}))
+        .send()
+        .await
+        .expect("the server answers");
+    Gql(response.json().await.expect("the response is JSON"))
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_name() {
+    let app = TestApp::spawn().await;
+    app.clinic("north").await;
+    let server = app
+        .instance_with(|settings| {
+            settings.auth.login_attempts_per_address = 3;
+            settings.auth.client_address_header = Some("x-forwarded-for".to_owned());
+        })
+        .await;
+    let office = "203.0.113.5";
+    for _ in 0..5 {
+        let signed_in = sign_in_from(server, office, "frontdesk", TEST_PASSWORD).await;
+        assert!(
+            signed_in.ok()["login"]["token"].is_string(),
+            "successes do not count"
+        );
+    }
+    for username in ["admin", "provider", "billing"] {
+        let guess = sign_in_from(server, office, username, "wrong guess!!").await;
+        assert_eq!(guess.code(), "UNAUTHENTICATED");
+    }
+
+    let refused = sign_in_from(server, office, "frontdesk", TEST_PASSWORD).await;
+    assert_eq!(refused.code(), "UNAUTHENTICATED");
+    let error = &refused.errors()[0];
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed sign-in attempts from this address"),
+        "{error}"
+    );
+    assert!(error["extensions"]["retryAfterSeconds"].as_u64().unwrap() > 0);
+
+    let elsewhere = sign_in_from(server, "203.0.113.6", "frontdesk", TEST_PASSWORD).await;
+    assert!(
+        elsewhere.ok()["login"]["token"].is_string(),
+        "the accounts themselves are not locked"
+    );
 }

@@ -37,10 +37,14 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         db_pool_size: 8,
         // Tests run eight at a time on two cores: a burst of 50 requests may queue for a while.
         db_acquire_timeout_seconds: 30,
+        statement_timeout_ms: 10_000,
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,
             login_lockout_seconds: 300,
+            // Every test signs in from 127.0.0.1; the per-address limit has a test of its own.
+            login_attempts_per_address: 1_000,
+            client_address_header: None,
         },
         phi: PhiSettings {
             phi_keys: Secret::from(phi_keys.to_owned()),
@@ -116,20 +120,42 @@ impl TestApp {
 
     /// POSTs a GraphQL operation, with a bearer token when given.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        self.graphql_at(self.address, token, query, variables).await
+    }
+
+    /// `graphql`, sent to the server instance at `address` (`instance_with`).
+    pub async fn graphql_at(
+        &self,
+        address: SocketAddr,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Gql {
         let header = token.map(|token| ("authorization", format!("Bearer {token}")));
-        self.post(header, query, variables).await
+        self.post(address, header, query, variables).await
     }
 
     /// POSTs a GraphQL operation as a partner system, with `X-Api-Key`.
     pub async fn graphql_with_api_key(&self, key: &str, query: &str, variables: Value) -> Gql {
-        self.post(Some(("x-api-key", key.to_owned())), query, variables)
-            .await
+        self.post(
+            self.address,
+            Some(("x-api-key", key.to_owned())),
+            query,
+            variables,
+        )
+        .await
     }
 
-    async fn post(&self, header: Option<(&str, String)>, query: &str, variables: Value) -> Gql {
+    async fn post(
+        &self,
+        address: SocketAddr,
+        header: Option<(&str, String)>,
+        query: &str,
+        variables: Value,
+    ) -> Gql {
         let mut request = self
             .client
-            .post(self.url("/graphql"))
+            .post(format!("http://{address}/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
         if let Some((name, value)) = header {
             request = request.header(name, value);

@@ -1,23 +1,32 @@
 //! The real `hpms serve` binary as a separate process on a test's database, for figures that
-//! must be the server's alone (its memory), not the test process's.
+//! must be the server's alone (its memory, its log output), not the test process's.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use super::TestApp;
 
 pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
+    log: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl ServerProcess {
-    /// Starts `hpms serve` on `app`'s database with `app`'s secrets and `extra_args`, and waits
-    /// for it to announce its address.
+    /// Starts `hpms serve` on `app`'s database with `app`'s secrets and `extra_args`, logging at
+    /// info, and waits for it to announce its address.
     pub async fn start(app: &TestApp, extra_args: &[&str]) -> ServerProcess {
+        ServerProcess::start_logging(app, extra_args, "info").await
+    }
+
+    /// `start`, logging at `level` (an `HPMS_LOG` filter).
+    pub async fn start_logging(app: &TestApp, extra_args: &[&str], level: &str) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hpms"))
             .arg("serve")
             .args(extra_args)
@@ -25,11 +34,13 @@ impl ServerProcess {
             .env("HPMS_LISTEN", "127.0.0.1:0")
             // As for the in-process test servers: eight tests share two cores.
             .env("HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", "30")
-            .env("HPMS_LOG", "info")
+            .env("HPMS_LOG", level)
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("hpms serve starts");
+        let log = Arc::new(Mutex::new(String::new()));
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let address = loop {
             let line = lines
@@ -37,14 +48,46 @@ impl ServerProcess {
                 .await
                 .unwrap()
                 .expect("the server announces its address before exiting");
+            keep(&log, &line);
             if let Some(rest) = line.split("serving GraphQL on http://").nth(1) {
                 let url = rest.split_whitespace().next().unwrap_or_default();
                 break url.trim_end_matches("/graphql").parse().unwrap();
             }
         };
-        // Keep draining the log so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        ServerProcess { child, address }
+        // Keep reading both streams so the server never blocks on a full pipe.
+        let stderr_log = Arc::clone(&log);
+        let stderr = tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                keep(&stderr_log, &line);
+            }
+        });
+        let mut stdout_lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let stdout_log = Arc::clone(&log);
+        let stdout = tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout_lines.next_line().await {
+                keep(&stdout_log, &line);
+            }
+        });
+        ServerProcess {
+            child,
+            address,
+            log,
+            readers: vec![stderr, stdout],
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: no graceful shutdown.
+    pub fn kill(mut self) {
+        self.child.start_kill().unwrap();
+    }
+
+    /// Stops the server and returns everything it wrote to stdout and stderr.
+    pub async fn stop(mut self) -> String {
+        self.child.kill().await.unwrap();
+        for reader in self.readers.drain(..) {
+            reader.await.unwrap();
+        }
+        self.log.lock().unwrap().clone()
     }
 
     /// (resident, peak resident) memory of the server, in MiB.
@@ -61,4 +104,10 @@ impl ServerProcess {
         };
         (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
     }
+}
+
+fn keep(log: &Mutex<String>, line: &str) {
+    let mut log = log.lock().unwrap();
+    log.push_str(line);
+    log.push('\n');
 }

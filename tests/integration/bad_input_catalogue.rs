@@ -1,0 +1,699 @@
+//! The bad-input catalogue: every mutation and the main queries, each with every kind of bad
+//! value in every argument that can hold one (ids that are not UUIDs or name nothing, impossible
+//! dates and times, money with three decimals or below zero, unknown enum values, over-long and
+//! control-character strings, injection strings where a format is required, a visit ending
+//! before it starts), plus requests that are not GraphQL at all and requests built to exhaust the
+//! server. Each case must get the code it names, never INTERNAL and never a 5xx, and once they
+//! have all run, both clinics' rows and audit trails are exactly as they were.
+
+use hpms::identity::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{ApiClinic, TestApp};
+
+/// A valid operation to spoil, with where its values sit in the variables.
+struct Template {
+    name: &'static str,
+    role: Role,
+    query: &'static str,
+    variables: Value,
+    /// JSON pointers into `variables`, by the kind of value there.
+    ids: &'static [&'static str],
+    texts: &'static [&'static str],
+    /// Texts with a format (slugs, usernames, emails, phone numbers), where an injection string
+    /// must be refused as well.
+    formatted: &'static [&'static str],
+    dates: &'static [&'static str],
+    times: &'static [&'static str],
+    money: &'static [&'static str],
+    enums: &'static [&'static str],
+}
+
+const NO: &[&str] = &[];
+
+/// A template with no argument to spoil yet; each one names its kinds of values.
+fn template(name: &'static str, role: Role, query: &'static str, variables: Value) -> Template {
+    Template {
+        name,
+        role,
+        query,
+        variables,
+        ids: NO,
+        texts: NO,
+        formatted: NO,
+        dates: NO,
+        times: NO,
+        money: NO,
+        enums: NO,
+    }
+}
+
+struct Case {
+    what: String,
+    role: Role,
+    query: String,
+    variables: Value,
+    code: &'static str,
+}
+
+const INJECTIONS: [&str; 6] = [
+    "'; drop table patients; --",
+    "\" or 1=1 --",
+    "x' union select password_hash from users --",
+    "{\"$gt\": \"\"}",
+    "\"}, \"role\": \"SystemAdmin",
+    "<script>alert(1)</script>",
+];
+
+fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Template> {
+    let provider = clinic.user(Role::Provider);
+    let patient = clinic.patient_id;
+    let type_id = clinic.type_id;
+    vec![
+        Template {
+            texts: &["/i/name", "/i/slug", "/i/adminUsername", "/i/adminPassword"],
+            formatted: &["/i/slug", "/i/adminUsername"],
+            ..template(
+                "createTenant",
+                Role::SystemAdmin,
+                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { tenant { id } } }",
+                json!({"i": {"name": "New Clinic", "slug": "new-clinic",
+                "adminUsername": "boss", "adminPassword": "a long enough password"}}),
+            )
+        },
+        Template {
+            texts: &["/i/username", "/i/password"],
+            formatted: &["/i/username"],
+            enums: &["/i/role"],
+            ..template(
+                "createUser",
+                Role::ClinicAdmin,
+                "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+                json!({"i": {"username": "newcomer", "password": "a long enough password",
+                "role": "FRONT_DESK"}}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            texts: &["/i/password"],
+            enums: &["/i/role"],
+            ..template(
+                "updateUser",
+                Role::ClinicAdmin,
+                "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }",
+                json!({"i": {"id": clinic.user(Role::FrontDesk), "role": "BILLING_MANAGER",
+                "password": "another long password"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "deactivateUser",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { deactivateUser(id: $id) { id } }",
+                json!({"id": clinic.user(Role::BillingManager)}),
+            )
+        },
+        Template {
+            texts: &[
+                "/i/firstName",
+                "/i/lastName",
+                "/i/contact/phone",
+                "/i/contact/email",
+                "/i/contact/address",
+                "/i/medical/allergies",
+                "/i/medical/medications",
+                "/i/medical/notes",
+            ],
+            formatted: &["/i/contact/phone", "/i/contact/email"],
+            dates: &["/i/dateOfBirth"],
+            ..template(
+                "createPatient",
+                Role::ClinicAdmin,
+                "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }",
+                json!({"i": {"firstName": "Grace", "lastName": "Hopper",
+                "dateOfBirth": "1990-12-09",
+                "contact": {"phone": "+1 555 0100", "email": "grace@example.org", "address": "1 Navy Way"},
+                "medical": {"allergies": "none", "medications": "none", "notes": "fine"}}}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            texts: &["/i/firstName", "/i/contact/email", "/i/medical/notes"],
+            formatted: &["/i/contact/email"],
+            dates: &["/i/dateOfBirth"],
+            ..template(
+                "updatePatient",
+                Role::ClinicAdmin,
+                "mutation($i: UpdatePatientInput!) { updatePatient(input: $i) { id } }",
+                json!({"i": {"id": patient, "firstName": "Ada", "dateOfBirth": "1985-12-10",
+                "contact": {"email": "ada@example.org"}, "medical": {"notes": "seen"}}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "deletePatient",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { deletePatient(id: $id) }",
+                json!({"id": patient}),
+            )
+        },
+        Template {
+            texts: &["/i/name"],
+            money: &["/i/price"],
+            ..template(
+                "createAppointmentType",
+                Role::ClinicAdmin,
+                "mutation($i: CreateAppointmentTypeInput!) { createAppointmentType(input: $i) { id } }",
+                json!({"i": {"name": "Check-up", "durationMinutes": 20, "price": "45.00"}}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            texts: &["/i/name"],
+            money: &["/i/price"],
+            ..template(
+                "updateAppointmentType",
+                Role::ClinicAdmin,
+                "mutation($i: UpdateAppointmentTypeInput!) { updateAppointmentType(input: $i) { id } }",
+                json!({"i": {"id": type_id, "name": "Long consultation", "price": "90.00"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "deleteAppointmentType",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { deleteAppointmentType(id: $id) }",
+                json!({"id": type_id}),
+            )
+        },
+        Template {
+            ids: &["/p"],
+            times: &["/h/0/start", "/h/0/end"],
+            enums: &["/h/0/day"],
+            ..template(
+                "setProviderWorkingHours",
+                Role::ClinicAdmin,
+                "mutation($p: UUID!, $h: [WorkingHoursInput!]!) { setProviderWorkingHours(providerId: $p, hours: $h) { id } }",
+                json!({"p": provider, "h": [{"day": "MONDAY", "start": "09:00:00", "end": "17:00:00"}]}),
+            )
+        },
+        Template {
+            ids: &["/i/patientId", "/i/providerId", "/i/typeId"],
+            dates: &["/i/start"],
+            ..template(
+                "bookAppointment",
+                Role::FrontDesk,
+                "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+                json!({"i": {"patientId": patient, "providerId": provider, "typeId": type_id,
+                "start": "2031-03-03T10:00:00Z"}}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            dates: &["/i/start"],
+            ..template(
+                "rescheduleAppointment",
+                Role::FrontDesk,
+                "mutation($i: RescheduleAppointmentInput!) { rescheduleAppointment(input: $i) { id } }",
+                json!({"i": {"id": appointment, "expectedVersion": 1,
+                "start": "2031-03-03T11:00:00Z"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            texts: &["/r"],
+            ..template(
+                "cancelAppointment",
+                Role::FrontDesk,
+                "mutation($id: UUID!, $v: Int!, $r: String!) { cancelAppointment(id: $id, expectedVersion: $v, reason: $r) { id } }",
+                json!({"id": appointment, "v": 1, "r": "the patient is unwell"}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            enums: &["/s"],
+            ..template(
+                "setAppointmentStatus",
+                Role::Provider,
+                "mutation($id: UUID!, $v: Int!, $s: AppointmentStatus!) { setAppointmentStatus(id: $id, expectedVersion: $v, status: $s) { id } }",
+                json!({"id": appointment, "v": 1, "s": "ARRIVED"}),
+            )
+        },
+        Template {
+            ids: &["/i/invoiceId"],
+            texts: &["/i/idempotencyKey"],
+            money: &["/i/amount"],
+            enums: &["/i/method"],
+            ..template(
+                "recordPayment",
+                Role::BillingManager,
+                "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { invoice { id } } }",
+                json!({"i": {"invoiceId": invoice, "amount": "10.00", "method": "CARD",
+                "idempotencyKey": "catalogue-payment"}}),
+            )
+        },
+        Template {
+            ids: &["/i/invoiceId"],
+            texts: &["/i/reason", "/i/idempotencyKey"],
+            money: &["/i/amount"],
+            ..template(
+                "refundPayment",
+                Role::BillingManager,
+                "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) { invoice { id } } }",
+                json!({"i": {"invoiceId": invoice, "amount": "1.00", "reason": "overpaid",
+                "idempotencyKey": "catalogue-refund"}}),
+            )
+        },
+        Template {
+            ids: &["/i/invoiceId"],
+            texts: &["/i/reason", "/i/idempotencyKey"],
+            money: &["/i/amount"],
+            ..template(
+                "writeOffInvoice",
+                Role::BillingManager,
+                "mutation($i: WriteOffInvoiceInput!) { writeOffInvoice(input: $i) { invoice { id } } }",
+                json!({"i": {"invoiceId": invoice, "amount": "1.00", "reason": "goodwill",
+                "idempotencyKey": "catalogue-write-off"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            texts: &["/r"],
+            ..template(
+                "voidInvoice",
+                Role::BillingManager,
+                "mutation($id: UUID!, $r: String!) { voidInvoice(invoiceId: $id, reason: $r) { invoice { id } } }",
+                json!({"id": invoice, "r": "raised in error"}),
+            )
+        },
+        Template {
+            texts: &["/n"],
+            enums: &["/s/0"],
+            ..template(
+                "issueApiKey",
+                Role::ClinicAdmin,
+                "mutation($n: String!, $s: [ApiKeyScope!]!) { issueApiKey(name: $n, scopes: $s) { key } }",
+                json!({"n": "partner", "s": ["APPOINTMENT_EVENTS"]}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "revokeApiKey",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { revokeApiKey(id: $id) { id } }",
+                json!({"id": Uuid::new_v4()}),
+            )
+        },
+        Template {
+            texts: &["/s"],
+            dates: &["/d"],
+            ..template(
+                "patients",
+                Role::FrontDesk,
+                "query($s: String, $d: NaiveDate) { patients(search: $s, dateOfBirth: $d) { edges { node { id } } } }",
+                json!({"s": "Love", "d": "1985-12-10"}),
+            )
+        },
+        Template {
+            // A filter naming no provider rightly finds nothing; as an id it must still parse.
+            dates: &["/f"],
+            ..template(
+                "appointments",
+                Role::FrontDesk,
+                "query($f: DateTime, $p: UUID, $a: String) { appointments(from: $f, providerId: $p, after: $a) { edges { node { id } } } }",
+                // A filter naming no provider rightly finds nothing; as an id it must still parse.,
+                json!({"f": "2031-01-01T00:00:00Z", "p": provider, "a": null}),
+            )
+        },
+    ]
+}
+
+fn spoiled(template: &Template, path: &str, value: Value, what: &str, code: &'static str) -> Case {
+    let mut variables = template.variables.clone();
+    *variables.pointer_mut(path).expect("the path exists") = value;
+    Case {
+        what: format!("{} {path}: {what}", template.name),
+        role: template.role,
+        query: template.query.to_owned(),
+        variables,
+        code,
+    }
+}
+
+fn cases_of(template: &Template) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut each = |paths: &[&str], value: Value, what: &str, code: &'static str| {
+        for path in paths {
+            cases.push(spoiled(template, path, value.clone(), what, code));
+        }
+    };
+    each(
+        template.ids,
+        json!("not-a-uuid"),
+        "not a UUID",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.ids,
+        json!("' or 1=1 --"),
+        "injection as a UUID",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.ids,
+        json!(Uuid::new_v4()),
+        "names nothing",
+        "NOT_FOUND",
+    );
+    each(
+        template.texts,
+        json!("x".repeat(10_001)),
+        "10,001 characters",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.texts,
+        json!("nul\u{0}byte"),
+        "a NUL character",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.texts,
+        json!("bell\u{7}"),
+        "a control character",
+        "BAD_USER_INPUT",
+    );
+    each(template.texts, json!(42), "a number", "BAD_USER_INPUT");
+    each(
+        template.formatted,
+        json!("\u{410}dmin"),
+        "mixed scripts",
+        "BAD_USER_INPUT",
+    );
+    for injection in INJECTIONS {
+        each(
+            template.formatted,
+            json!(injection),
+            "injection",
+            "BAD_USER_INPUT",
+        );
+    }
+    each(
+        template.dates,
+        json!("2024-02-30"),
+        "no such date",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.dates,
+        json!("yesterday"),
+        "not a date",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.times,
+        json!("25:00:00"),
+        "no such time",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.money,
+        json!("12.345"),
+        "three decimals",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.money,
+        json!("-5.00"),
+        "below zero",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.money,
+        json!("1e3"),
+        "an exponent",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.money,
+        json!(10.5),
+        "a JSON number",
+        "BAD_USER_INPUT",
+    );
+    each(
+        template.enums,
+        json!("NOT_A_VALUE"),
+        "unknown enum value",
+        "BAD_USER_INPUT",
+    );
+    cases
+}
+
+/// Cases that are not one argument's fault.
+fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
+    let booking = |start: &str, end: &str| {
+        json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Role::Provider),
+                     "typeId": clinic.type_id, "start": start, "end": end}})
+    };
+    let depth_bomb = format!(
+        "{{ {}id{} }}",
+        "patients { edges { node { ".repeat(30),
+        " } } }".repeat(30)
+    );
+    let alias_bomb = format!(
+        "{{ {} }}",
+        (0..3_000)
+            .map(|i| format!("a{i}: patients(first: 100) {{ edges {{ node {{ id }} }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut cases = vec![
+        Case {
+            what: "a visit that ends before it starts".into(),
+            role: Role::FrontDesk,
+            query: "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }".into(),
+            variables: booking("2031-03-03T10:00:00Z", "2031-03-03T09:00:00Z"),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "working hours that end before they start".into(),
+            role: Role::ClinicAdmin,
+            query: "mutation($p: UUID!, $h: [WorkingHoursInput!]!) { setProviderWorkingHours(providerId: $p, hours: $h) { id } }".into(),
+            variables: json!({"p": clinic.user(Role::Provider),
+                "h": [{"day": "MONDAY", "start": "17:00:00", "end": "09:00:00"}]}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "appointments filtered by a provider id that is not a UUID".into(),
+            role: Role::FrontDesk,
+            query: "query($p: UUID) { appointments(providerId: $p) { edges { node { id } } } }".into(),
+            variables: json!({"p": "not-a-uuid"}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "a page cursor that is not one".into(),
+            role: Role::FrontDesk,
+            query: "{ appointments(after: \"'; drop table appointments; --\") { edges { node { id } } } }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "a depth bomb".into(),
+            role: Role::FrontDesk,
+            query: depth_bomb,
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "an alias bomb".into(),
+            role: Role::FrontDesk,
+            query: alias_bomb,
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "a fragment cycle".into(),
+            role: Role::FrontDesk,
+            query: "query { patients { ...a } } fragment a on PatientConnection { ...b } fragment b on PatientConnection { ...a }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "an unknown field".into(),
+            role: Role::FrontDesk,
+            query: "{ patients { secrets } }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "a syntax error".into(),
+            role: Role::FrontDesk,
+            query: "{ patients { edges { node { id } }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "a missing required variable".into(),
+            role: Role::FrontDesk,
+            query: "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+        Case {
+            what: "two operations and no operation name".into(),
+            role: Role::FrontDesk,
+            query: "query a { version } query b { version }".into(),
+            variables: json!({}),
+            code: "BAD_USER_INPUT",
+        },
+    ];
+    for injection in INJECTIONS {
+        cases.push(Case {
+            what: format!("sign-in with an injection as the clinic: {injection}"),
+            role: Role::FrontDesk,
+            query: "mutation($t: String!) { login(tenant: $t, username: \"admin\", password: \"whatever it is\") { token } }".into(),
+            variables: json!({"t": injection}),
+            code: "UNAUTHENTICATED",
+        });
+    }
+    cases
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_its_code_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let other = app.clinic("south").await;
+    let sysadmin = app.system_admin().await;
+    let (_, invoice) = app.completed_visit(&clinic, "2031-03-03T08:00:00Z").await;
+    let booked = app
+        .book(&clinic, clinic.user(Role::Provider), "2031-03-04T08:00:00Z")
+        .await;
+    let scheduled = booked.ok()["bookAppointment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = (app.footprint(&clinic).await, app.footprint(&other).await);
+
+    let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
+        .iter()
+        .flat_map(cases_of)
+        .collect();
+    cases.extend(whole_request_cases(&clinic));
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let token = match case.role {
+            Role::SystemAdmin => sysadmin.as_str(),
+            role => clinic.token(role),
+        };
+        let response = app
+            .graphql(Some(token), &case.query, case.variables.clone())
+            .await;
+        let codes = response.codes();
+        if codes.is_empty() || codes.iter().any(|code| code != case.code) {
+            wrong.push(format!(
+                "{}: expected {}, got {:?}",
+                case.what, case.code, response.0
+            ));
+        }
+    }
+    println!("bad-input catalogue: {} GraphQL cases", cases.len());
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert_eq!(
+        (app.footprint(&clinic).await, app.footprint(&other).await),
+        before,
+        "nothing was written"
+    );
+}
+
+/// Bodies that are not a GraphQL request at all: a GraphQL error with BAD_USER_INPUT, never a
+/// 5xx (a 4xx when the body cannot be read as a request; an object without a query is read as
+/// an empty document, a syntax error like any other).
+#[tokio::test]
+async fn requests_that_are_not_graphql_are_refused_with_a_code() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let url = app.url("/graphql");
+    let bodies: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"query\": ".to_vec(),
+        ),
+        (
+            "JSON that is not an object",
+            "application/json",
+            b"[1, 2, 3]".to_vec(),
+        ),
+        (
+            "a JSON string",
+            "application/json",
+            b"\"{ version }\"".to_vec(),
+        ),
+        (
+            "no query",
+            "application/json",
+            b"{\"variables\": {}}".to_vec(),
+        ),
+        (
+            "a query that is not a string",
+            "application/json",
+            b"{\"query\": 42}".to_vec(),
+        ),
+        ("plain text", "text/plain", b"{ version }".to_vec()),
+        (
+            "a form",
+            "application/x-www-form-urlencoded",
+            b"query=%7B+version+%7D".to_vec(),
+        ),
+        (
+            "bytes that are not UTF-8",
+            "application/json",
+            vec![0xff, 0xfe, 0x00, 0x7b],
+        ),
+        ("an empty body", "application/json", Vec::new()),
+        (
+            "a batch of 1,000 operations",
+            "application/json",
+            serde_json::to_vec(&vec![json!({"query": "{ version }"}); 1_000]).unwrap(),
+        ),
+    ];
+    let count = bodies.len();
+    let mut wrong = Vec::new();
+    for (what, content_type, body) in bodies {
+        let response = client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let code = serde_json::from_str::<Value>(&text).ok().and_then(|body| {
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .map(str::to_owned)
+        });
+        if status.is_server_error() || code.as_deref() != Some("BAD_USER_INPUT") {
+            wrong.push(format!("{what}: HTTP {status}, {text}"));
+        }
+    }
+    println!("bad-input catalogue: {count} non-GraphQL bodies");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
