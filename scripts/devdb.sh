@@ -13,7 +13,8 @@
 # Unix socket is in /tmp, whose path is short enough for any checkout (sockets allow ~107 bytes).
 # PostgreSQL refuses to run as root, so when invoked as root the server runs as the `postgres`
 # OS user; if that user cannot reach the checkout (a clone under /root, say), the cluster lives
-# in /var/tmp instead and .pg/ is a link to it.
+# in /var/tmp instead and .pg/ is a link to it. HPMS_DEVDB_DIR (with HPMS_DEVDB_PORT) puts a
+# cluster elsewhere: the database-restart test runs one of its own, to stop and start at will.
 set -euo pipefail
 
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,9 @@ or point DATABASE_URL and DATABASE_ADMIN_URL at an existing server (see README.m
 
 pg_bin=$(find_pg_bin)
 
-if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root_dir" 2>/dev/null; then
+if [ -n "${HPMS_DEVDB_DIR:-}" ]; then
+  pg_dir=$HPMS_DEVDB_DIR
+elif [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root_dir" 2>/dev/null; then
   pg_dir="/var/tmp/hpms-devdb-$checkout_hash"
   mkdir -p "$pg_dir"
   [ -e "$root_dir/.pg" ] || ln -s "$pg_dir" "$root_dir/.pg"

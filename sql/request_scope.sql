@@ -16,7 +16,7 @@ create function user_credential_stands(
 language plpgsql stable set search_path = pg_catalog, public, pg_temp as $$
 begin
   return exists (
-    select 1 from users u join tenants t on t.id = u.tenant_id
+    select 1 from public.users u join public.tenants t on t.id = u.tenant_id
      where u.tenant_id = tenant and u.id = acting_user and u.role_id = acting_role_id
        and u.credential_version = token_credential_version
        and u.is_active and not u.is_deleted and t.is_active);
@@ -34,11 +34,11 @@ create function open_request(
 ) returns boolean
 language plpgsql set search_path = pg_catalog, public, pg_temp as $$
 begin
-  perform set_config('app.tenant_id', tenant::text, true),
-          set_config('app.user_id', coalesce(acting_user::text, ''), true),
-          set_config('app.role', coalesce(acting_role, ''), true);
+  perform pg_catalog.set_config('app.tenant_id', tenant::text, true),
+          pg_catalog.set_config('app.user_id', coalesce(acting_user::text, ''), true),
+          pg_catalog.set_config('app.role', coalesce(acting_role, ''), true);
   return token_credential_version is null
-      or user_credential_stands(tenant, acting_user, acting_role_id, token_credential_version);
+      or public.user_credential_stands(tenant, acting_user, acting_role_id, token_credential_version);
 end
 $$;
 

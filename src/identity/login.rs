@@ -41,6 +41,23 @@ pub struct SignInLimits {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub IpAddr);
 
+impl ClientAddress {
+    /// What the per-address limit counts by: an IPv4 address, or an IPv6 address's /64 (one
+    /// subscriber's network, in which a client can take any number of addresses).
+    fn throttle_key(self) -> String {
+        match self.0.to_canonical() {
+            IpAddr::V4(address) => address.to_string(),
+            IpAddr::V6(address) => {
+                let segments = address.segments();
+                format!(
+                    "{:x}:{:x}:{:x}:{:x}::/64",
+                    segments[0], segments[1], segments[2], segments[3]
+                )
+            }
+        }
+    }
+}
+
 /// A successful sign-in.
 pub struct SignedIn {
     pub token: String,
@@ -74,7 +91,7 @@ impl LoginService {
         password: &str,
         from: Option<ClientAddress>,
     ) -> Result<SignedIn, ApiError> {
-        let address = from.map(|ClientAddress(ip)| ip.to_string());
+        let address = from.map(ClientAddress::throttle_key);
         if let Some(address) = &address {
             self.limits.per_address.try_attempt(address).map_err(|seconds| {
                 ApiError::unauthenticated(format!(
@@ -140,5 +157,19 @@ impl SignInBudget {
     /// True the first time in a request, false after.
     pub fn take(&self) -> bool {
         !self.0.swap(true, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_ipv6_network_shares_an_allowance_and_a_mapped_ipv4_address_counts_as_itself() {
+        let key = |text: &str| ClientAddress(text.parse().unwrap()).throttle_key();
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.5"), key("203.0.113.5"));
+        assert_ne!(key("203.0.113.5"), key("203.0.113.6"));
     }
 }

@@ -51,6 +51,14 @@ impl LoginThrottle {
         if attempts.len() >= MAX_TRACKED {
             attempts.retain(|_, entry| entry.count >= self.max_attempts);
         }
+        // Every tracked key locked at once: the oldest lock gives way, so memory stays bounded.
+        if attempts.len() >= MAX_TRACKED
+            && let Some(oldest) = (attempts.iter())
+                .min_by_key(|(_, entry)| entry.first_at)
+                .map(|(key, _)| key.clone())
+        {
+            attempts.remove(&oldest);
+        }
         let entry = attempts.entry(key.to_owned()).or_insert(Attempts {
             count: 0,
             first_at: Instant::now(),

@@ -233,6 +233,20 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// A commit that failed: when the connection failed with it, whether the change was saved is
+/// unknown, and the client must look before it retries.
+pub fn commit_failed(error: DbErr) -> ApiError {
+    if unavailable(&error).is_none() {
+        return ApiError::from(error);
+    }
+    tracing::warn!(%error, "the database connection failed during a commit");
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "the database connection failed while the change was being saved: it may or may not \
+         have been made; check before retrying",
+    )
+}
+
 /// A failure of the database rather than of the request: no connection free in time, none to be
 /// had, a statement cancelled by the statement timeout, a server shutting down or starting up.
 fn unavailable(error: &DbErr) -> Option<ApiError> {
@@ -243,6 +257,10 @@ fn unavailable(error: &DbErr) -> Option<ApiError> {
         ),
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => (
             "the database cannot be reached",
+            "the database cannot be reached; nothing was done, try again in a moment",
+        ),
+        _ if connection_broke(error) => (
+            "the database connection broke",
             "the database cannot be reached; nothing was done, try again in a moment",
         ),
         _ => match database_error_details(error)?.0.as_str() {
@@ -272,6 +290,25 @@ pub fn sqlstate(error: &DbErr) -> Option<String> {
 }
 
 /// The SQLSTATE and constraint name of an error PostgreSQL raised, if that is what it is.
+/// Whether a statement failed because its connection did (the server went away mid-query)
+/// rather than because PostgreSQL refused it.
+fn connection_broke(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx_error))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx_error))) = error
+    else {
+        return false;
+    };
+    matches!(
+        **sqlx_error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
 fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
     let runtime = match error {
         DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,

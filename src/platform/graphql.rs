@@ -24,7 +24,7 @@ use crate::identity::{
 };
 use crate::patients::entity::patient;
 use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
-use crate::platform::error::{ApiError, assign_missing_codes};
+use crate::platform::error::{ApiError, assign_missing_codes, commit_failed};
 use crate::platform::loader::{ByIdLoader, Lookup, by_id, by_id_as};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::{
@@ -284,7 +284,7 @@ impl Api {
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
         if response.is_ok() || kind == OperationKind::Query {
             read_log.flush(&transaction).await?;
-            transaction.commit().await?;
+            transaction.commit().await.map_err(commit_failed)?;
         } else {
             transaction.rollback().await?;
             // async-graphql keeps the fields that succeeded; after a rollback they describe

@@ -245,18 +245,39 @@ impl IntoResponse for NotGraphQL {
 }
 
 /// The peer's address, or with `trusted_header` configured the last address that header lists
-/// (what the proxy in front added; earlier entries are the client's to invent). A request through
-/// the proxy without the header counts as the proxy's.
+/// (what the proxy in front added; earlier entries are the client's to invent), with or without
+/// a port. A request through the proxy without the header counts as the proxy's. Forwarding
+/// headers arriving with none configured are warned about once: behind a proxy every client
+/// then shares its address, and with it one allowance of failed sign-ins.
 fn client_address(
     headers: &HeaderMap,
     peer: SocketAddr,
     trusted_header: Option<&str>,
 ) -> ClientAddress {
-    let reported = trusted_header
-        .and_then(|name| headers.get_all(name).iter().next_back())
+    static UNCONFIGURED_PROXY: std::sync::Once = std::sync::Once::new();
+    let Some(name) = trusted_header else {
+        if headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED) {
+            UNCONFIGURED_PROXY.call_once(|| {
+                tracing::warn!(
+                    "requests carry forwarding headers but HPMS_CLIENT_ADDRESS_HEADER is unset: \
+                     if a proxy is in front, every client counts as the proxy's address"
+                );
+            });
+        }
+        return ClientAddress(peer.ip());
+    };
+    let reported = headers
+        .get_all(name)
+        .iter()
+        .next_back()
         .and_then(|value| value.to_str().ok())
         .and_then(|list| list.rsplit(',').next())
-        .and_then(|last| last.trim().parse().ok());
+        .map(str::trim)
+        .and_then(|last| {
+            last.parse()
+                .or_else(|_| last.parse::<SocketAddr>().map(|address| address.ip()))
+                .ok()
+        });
     ClientAddress(reported.unwrap_or(peer.ip()))
 }
 

@@ -278,9 +278,10 @@ fn appointments_page(
     }
     if let Some((start, id)) = after {
         query = query.filter(
+            // Qualified: the page may be joined to patients and types, which have an `id` too.
             Expr::tuple([
-                Expr::col(appointment::Column::StartTime),
-                Expr::col(appointment::Column::Id),
+                Expr::col((appointment::Entity, appointment::Column::StartTime)),
+                Expr::col((appointment::Entity, appointment::Column::Id)),
             ])
             .gt(Expr::tuple([Expr::val(*start), Expr::val(*id)])),
         );

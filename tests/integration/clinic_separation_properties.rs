@@ -88,6 +88,8 @@ struct Model {
     patients: BTreeMap<Uuid, String>,
     /// Appointments: (start hour, cancelled, version).
     appointments: BTreeMap<Uuid, (u32, bool, i64)>,
+    /// Patients removed: the other clinic must never see these either.
+    removed: BTreeSet<Uuid>,
 }
 
 impl Model {
@@ -192,6 +194,7 @@ async fn apply(
                 .await
                 .ok();
                 mine.model.patients.remove(&id);
+                mine.model.removed.insert(id);
             }
         }
         Step::Book { pick, hour, .. } => {
@@ -304,6 +307,7 @@ async fn check(app: &TestApp, clinic: &Clinic, other: &Clinic) -> Result<(), Tes
 
     let foreign: BTreeSet<Uuid> = (other.model.patients.keys())
         .chain(other.model.appointments.keys())
+        .chain(other.model.removed.iter())
         .copied()
         .collect();
     let text = data.to_string();

@@ -22,6 +22,7 @@ mod clinic_schedules;
 mod clinic_separation_properties;
 mod cross_tenant_references;
 mod database_faults;
+mod database_restart;
 mod demo_data;
 mod double_booking;
 mod failed_requests;

@@ -82,3 +82,46 @@ async fn a_page_shows_references_as_they_are_now_and_deleted_ones_as_null() {
             .all(|edge| edge["node"]["provider"]["username"] == "provider")
     );
 }
+
+#[tokio::test]
+async fn every_page_of_a_day_shows_its_references() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    for hour in 8..13 {
+        app.book(
+            &clinic,
+            clinic.user(Role::Provider),
+            &format!("2030-01-07T{hour:02}:00:00Z"),
+        )
+        .await
+        .ok();
+    }
+    let page = "query($after: String) { appointments(first: 2, after: $after) {
+      edges { node { start patient { lastName } provider { username } type { name } } }
+      pageInfo { hasNextPage endCursor } } }";
+    let (mut after, mut starts) = (serde_json::Value::Null, Vec::new());
+    loop {
+        let response = app
+            .graphql(
+                Some(clinic.token(Role::FrontDesk)),
+                page,
+                json!({"after": after}),
+            )
+            .await;
+        let connection = response.ok()["appointments"].clone();
+        for edge in connection["edges"].as_array().unwrap() {
+            assert_eq!(edge["node"]["patient"]["lastName"], "Lovelace");
+            assert_eq!(edge["node"]["type"]["name"], "Consultation");
+            starts.push(edge["node"]["start"].as_str().unwrap().to_owned());
+        }
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(
+        starts.len(),
+        5,
+        "three pages, every appointment once: {starts:?}"
+    );
+}

@@ -261,4 +261,23 @@ async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_nam
         elsewhere.ok()["login"]["token"].is_string(),
         "the accounts themselves are not locked"
     );
+
+    // With no proxy header configured, a forwarding header is the client's invention: every
+    // guess counts against the peer's address, whatever address it claims.
+    let direct = app
+        .instance_with(|settings| settings.auth.login_attempts_per_address = 3)
+        .await;
+    for claimed in ["203.0.113.7", "203.0.113.8", "203.0.113.9"] {
+        let guess = sign_in_from(direct, claimed, "admin", "wrong guess!!").await;
+        assert_eq!(guess.code(), "UNAUTHENTICATED");
+    }
+    let refused = sign_in_from(direct, "203.0.113.10", "frontdesk", TEST_PASSWORD).await;
+    assert!(
+        refused.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("from this address"),
+        "{:?}",
+        refused.errors()
+    );
 }

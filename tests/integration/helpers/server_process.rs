@@ -27,14 +27,28 @@ impl ServerProcess {
 
     /// `start`, logging at `level` (an `HPMS_LOG` filter).
     pub async fn start_logging(app: &TestApp, extra_args: &[&str], level: &str) -> ServerProcess {
+        ServerProcess::start_with(app.server_environment(), extra_args, level).await
+    }
+
+    /// Starts `hpms serve` with `environment` (a database and secrets, and any setting to
+    /// override) and `extra_args`.
+    pub async fn start_with<K, V>(
+        environment: impl IntoIterator<Item = (K, V)>,
+        extra_args: &[&str],
+        level: &str,
+    ) -> ServerProcess
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hpms"))
             .arg("serve")
             .args(extra_args)
-            .envs(app.server_environment())
             .env("HPMS_LISTEN", "127.0.0.1:0")
             // As for the in-process test servers: eight tests share two cores.
             .env("HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", "30")
             .env("HPMS_LOG", level)
+            .envs(environment)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -74,6 +88,11 @@ impl ServerProcess {
             log,
             readers: vec![stderr, stdout],
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// Kills the server with SIGKILL, as a crash would: no graceful shutdown.
