@@ -14,7 +14,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
 	else cluster_env=$$(scripts/devdb.sh env) && eval "$$cluster_env"; fi
 
-.PHONY: run test bench bench-smoke bench-subscriptions migrate schema db-env db-stop build check
+.PHONY: run test bench bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
 
 build:
 	$(CARGO) build --workspace
@@ -45,6 +45,11 @@ bench:
 ## bench-smoke: the benchmark on a tiny dataset for a second a scenario (make test runs it, so it cannot rot)
 bench-smoke: build
 	@$(DB_ENV); scripts/bench_smoke.sh
+
+## soak: 10 minutes of the mixed load on a release build, the private database restarted halfway; errors by code, p99 and memory per 30 s
+soak:
+	$(CARGO) build --release --workspace
+	scripts/soak.sh
 
 ## bench-subscriptions: 1,000 subscribers x a burst of 1,000 events on a release build; prints latency and memory
 bench-subscriptions:

@@ -52,21 +52,7 @@ trap 'stop_server; stop_postgraphile; owner_sql postgres "drop database if exist
 export HPMS_TOKEN_SECRET
 HPMS_TOKEN_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 
-# bench.clinics numbers the clinics (bench-<n>) and names each one's FrontDesk user, for pgbench;
-# the load generator reads the first $2 of them, with their providers, as JSON.
-list_clinics() {
-  owner_sql "$1" "drop schema if exists bench cascade; create schema bench;
-    create table bench.clinics as
-      select substr(t.slug, 7)::int as n, t.id as tenant_id, u.id as frontdesk_id
-        from tenants t join users u on u.tenant_id = t.id and u.username = 'frontdesk'
-       where t.slug like 'bench-%';
-    alter table bench.clinics add primary key (n);
-    grant usage on schema bench to hpms_app; grant select on bench.clinics to hpms_app;"
-  owner_sql "$1" "select json_agg(json_build_object('tenant_id', c.tenant_id, 'frontdesk', c.frontdesk_id,
-      'providers', (select json_agg(id order by username) from users
-                     where tenant_id = c.tenant_id and role_id = 3)) order by c.n)
-    from bench.clinics c where c.n <= $2" >"$work/clinics-$2.json"
-}
+list_clinics() { bench/list_clinics.sh "$1" "$2" >"$work/clinics-$2.json"; }
 
 start_server() {
   port=$(free_port)

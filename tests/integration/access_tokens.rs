@@ -69,6 +69,10 @@ async fn forged_expired_and_foreign_tokens_are_all_unauthenticated() {
     wrong_issuer["iss"] = json!("someone-else");
     let mut promoted = valid.clone();
     promoted["role"] = json!("ClinicAdmin");
+    // North's user, replayed as if of another clinic: signed with the real secret even.
+    let south = app.clinic("south").await;
+    let mut moved = valid.clone();
+    moved["tid"] = json!(south.tenant_id.to_string());
     let cases = [
         (
             "expired",
@@ -104,6 +108,10 @@ async fn forged_expired_and_foreign_tokens_are_all_unauthenticated() {
             sign(&wrong_issuer, Algorithm::HS256, TEST_TOKEN_SECRET),
         ),
         ("tampered role", tampered(frontdesk, &promoted)),
+        (
+            "another clinic's id",
+            sign(&moved, Algorithm::HS256, TEST_TOKEN_SECRET),
+        ),
         ("garbage", "not.a.token".to_owned()),
         ("empty", String::new()),
     ];

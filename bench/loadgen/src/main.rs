@@ -5,6 +5,7 @@
 //! `--server postgraphile` it sends scenario (a) in PostGraphile's schema instead, for the
 //! comparison (bench/postgraphile/).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -43,6 +44,10 @@ struct Args {
     /// Which GraphQL schema the server at `url` speaks.
     #[arg(long, value_enum, default_value_t = Server::Hpms)]
     server: Server,
+    /// Count failed requests by kind and carry on, exiting 0 (the soak test expects some while
+    /// the database restarts); without it any failure fails the run.
+    #[arg(long)]
+    keep_going: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,12 +144,15 @@ async fn main() -> anyhow::Result<()> {
         .map(|_| tokio::spawn(Arc::clone(&load).run_until(deadline)))
         .collect();
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
     for worker in workers {
-        let (worker_latencies, worker_errors) = worker.await?;
+        let (worker_latencies, worker_failures) = worker.await?;
         latencies.extend(worker_latencies);
-        errors += worker_errors;
+        for (kind, count) in worker_failures {
+            *failures.entry(kind).or_default() += count;
+        }
     }
+    let errors: u64 = failures.values().sum();
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     let percentile = |fraction: f64| {
@@ -154,8 +162,13 @@ async fn main() -> anyhow::Result<()> {
                 latency.as_secs_f64() * 1000.0
             })
     };
+    let by_kind = failures
+        .iter()
+        .map(|(kind, count)| format!("{kind}:{count}"))
+        .collect::<Vec<_>>()
+        .join(",");
     println!(
-        "{} connections={} requests={} errors={} req/s={:.0} p50_ms={:.2} p99_ms={:.2}",
+        "{} connections={} requests={} errors={} req/s={:.0} p50_ms={:.2} p99_ms={:.2}{}",
         args.scenario
             .to_possible_value()
             .map(|value| value.get_name().to_owned())
@@ -166,8 +179,13 @@ async fn main() -> anyhow::Result<()> {
         latencies.len() as f64 / elapsed,
         percentile(0.50),
         percentile(0.99),
+        if by_kind.is_empty() {
+            String::new()
+        } else {
+            format!(" errors_by_kind={by_kind}")
+        },
     );
-    if errors > 0 {
+    if errors > 0 && !args.keep_going {
         bail!("{errors} requests failed");
     }
     Ok(())
@@ -229,23 +247,49 @@ async fn booking_targets(
     })
 }
 
+/// Why a request failed: its GraphQL error code, else its HTTP status, else no answer at all.
+#[derive(Debug)]
+struct Failure {
+    kind: String,
+    detail: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.kind, self.detail)
+    }
+}
+
+impl std::error::Error for Failure {}
+
 async fn post(
     client: &reqwest::Client,
     url: &str,
     token: &str,
     query: &str,
     variables: Value,
-) -> anyhow::Result<Value> {
+) -> Result<Value, Failure> {
+    let no_answer = |error: reqwest::Error| Failure {
+        kind: "no answer".to_owned(),
+        detail: error.to_string(),
+    };
     let response = client
         .post(url)
         .bearer_auth(token)
         .json(&json!({"query": query, "variables": variables}))
         .send()
-        .await?;
+        .await
+        .map_err(no_answer)?;
     let status = response.status();
-    let body: Value = response.json().await?;
+    let body: Value = response.json().await.map_err(no_answer)?;
     if !status.is_success() || body.get("errors").is_some() {
-        bail!("HTTP {status}: {body}");
+        let kind = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map_or_else(|| format!("HTTP {}", status.as_u16()), str::to_owned);
+        return Err(Failure {
+            kind,
+            detail: format!("HTTP {status}: {body}"),
+        });
     }
     Ok(body)
 }
@@ -263,9 +307,14 @@ struct Load {
 }
 
 impl Load {
-    /// Sends requests one after another until `deadline`; their latencies and the failures.
-    async fn run_until(self: Arc<Self>, deadline: Instant) -> (Vec<Duration>, u64) {
-        let (mut latencies, mut errors) = (Vec::new(), 0);
+    /// Sends requests one after another until `deadline`; their latencies and the failures by
+    /// kind.
+    async fn run_until(
+        self: Arc<Self>,
+        deadline: Instant,
+    ) -> (Vec<Duration>, BTreeMap<String, u64>) {
+        let (mut latencies, mut failures) = (Vec::new(), BTreeMap::new());
+        let mut errors = 0;
         while Instant::now() < deadline {
             let clinic = &self.clinics[fastrand::usize(..self.clinics.len())];
             let (query, variables) = self.request(clinic);
@@ -274,6 +323,7 @@ impl Load {
                 Ok(_) => latencies.push(sent.elapsed()),
                 Err(error) => {
                     errors += 1;
+                    *failures.entry(error.kind.clone()).or_default() += 1;
                     if errors <= 3 {
                         let error = format!("{error:#}");
                         eprintln!(
@@ -284,7 +334,7 @@ impl Load {
                 }
             }
         }
-        (latencies, errors)
+        (latencies, failures)
     }
 
     fn request(&self, clinic: &Clinic) -> (&'static str, Value) {
