@@ -106,13 +106,9 @@ async fn with_every_connection_busy_a_request_fails_fast_and_service_returns_aft
     wait_for_blocked_sessions(&app.db, 2).await;
 
     let started = Instant::now();
+    let list = "{ patients(first: 1) { edges { node { id } } } }";
     let refused = app
-        .graphql_at(
-            server,
-            Some(clinic.token(Role::FrontDesk)),
-            "{ patients(first: 1) { edges { node { id } } } }",
-            json!({}),
-        )
+        .graphql_at(server, Some(clinic.token(Role::FrontDesk)), list, json!({}))
         .await;
     let waited = started.elapsed();
     assert_unavailable(&refused, "the database is busy");
@@ -126,12 +122,7 @@ async fn with_every_connection_busy_a_request_fails_fast_and_service_returns_aft
         rename.await.unwrap().ok();
     }
     let served = app
-        .graphql_at(
-            server,
-            Some(clinic.token(Role::FrontDesk)),
-            "{ patients(first: 1) { edges { node { id } } } }",
-            json!({}),
-        )
+        .graphql_at(server, Some(clinic.token(Role::FrontDesk)), list, json!({}))
         .await;
     served.ok();
 }

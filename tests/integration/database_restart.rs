@@ -183,17 +183,20 @@ async fn the_server_rides_out_a_database_restart_under_load() {
         }));
     }
 
-    within(Duration::from_secs(10), "the load runs", || {
+    // How many answers so far pass `test`.
+    let counted = |test: fn(&Answer, Instant) -> bool, since: Instant| {
         let answers = Arc::clone(&answers);
         async move {
             answers
                 .lock()
                 .await
                 .iter()
-                .filter(|a| a.code.is_none())
+                .filter(|a| test(a, since))
                 .count()
-                >= 20
         }
+    };
+    within(Duration::from_secs(10), "the load runs", || async {
+        counted(|a, _| a.code.is_none(), Instant::now()).await >= 20
     })
     .await;
     cluster.devdb("stop").await;
@@ -205,18 +208,7 @@ async fn the_server_rides_out_a_database_restart_under_load() {
     within(
         Duration::from_secs(10),
         "requests during the outage answer",
-        || {
-            let answers = Arc::clone(&answers);
-            async move {
-                answers
-                    .lock()
-                    .await
-                    .iter()
-                    .filter(|a| a.at > down_at && a.code.is_some())
-                    .count()
-                    >= 8
-            }
-        },
+        || async { counted(|a, since| a.at > since && a.code.is_some(), down_at).await >= 8 },
     )
     .await;
     let up_at = Instant::now();
@@ -225,19 +217,10 @@ async fn the_server_rides_out_a_database_restart_under_load() {
         let answers = Arc::clone(&answers);
         async move {
             let answers = answers.lock().await;
-            answers
-                .iter()
-                .filter(|a| a.at > up_at)
-                .rev()
+            let last: Vec<&Answer> = (answers.iter().filter(|a| a.at > up_at).rev())
                 .take(20)
-                .count()
-                == 20
-                && answers
-                    .iter()
-                    .filter(|a| a.at > up_at)
-                    .rev()
-                    .take(20)
-                    .all(|a| a.code.is_none())
+                .collect();
+            last.len() == 20 && last.iter().all(|a| a.code.is_none())
         }
     })
     .await;
