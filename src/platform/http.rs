@@ -234,8 +234,10 @@ impl IntoResponse for NotGraphQL {
                 ),
             ),
         };
-        let error = async_graphql::Error::from(ApiError::bad_input("body", message))
+        let mut error = async_graphql::Error::from(ApiError::bad_input("body", message))
             .into_server_error(async_graphql::Pos::default());
+        // No document was read, so no place in one is at fault.
+        error.locations.clear();
         (
             status,
             axum::Json(async_graphql::Response::from_errors(vec![error])),
