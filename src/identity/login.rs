@@ -65,6 +65,16 @@ pub struct SignedIn {
     pub account: LoginAccount,
 }
 
+/// The refusal while a throttle holds `whom` ("for this account") locked, naming the wait.
+fn locked_out(whom: &'static str) -> impl Fn(u64) -> ApiError {
+    move |seconds| {
+        ApiError::unauthenticated(format!(
+            "too many failed sign-in attempts {whom}; try again in {seconds} seconds"
+        ))
+        .with_retry_after(seconds)
+    }
+}
+
 fn failed() -> ApiError {
     ApiError::unauthenticated("sign-in failed: check the clinic, username and password")
 }
@@ -93,12 +103,10 @@ impl LoginService {
     ) -> Result<SignedIn, ApiError> {
         let address = from.map(ClientAddress::throttle_key);
         if let Some(address) = &address {
-            self.limits.per_address.try_attempt(address).map_err(|seconds| {
-                ApiError::unauthenticated(format!(
-                    "too many failed sign-in attempts from this address; try again in {seconds} seconds"
-                ))
-                .with_retry_after(seconds)
-            })?;
+            self.limits
+                .per_address
+                .try_attempt(address)
+                .map_err(locked_out("from this address"))?;
         }
         let (clinic, username) = (clinic.trim(), username.trim());
         if clinic.len() > MAX_CLINIC_BYTES
@@ -117,12 +125,7 @@ impl LoginService {
         self.limits
             .per_account
             .try_attempt(&throttle_key)
-            .map_err(|seconds| {
-                ApiError::unauthenticated(format!(
-                "too many failed sign-in attempts for this account; try again in {seconds} seconds"
-            ))
-            .with_retry_after(seconds)
-            })?;
+            .map_err(locked_out("for this account"))?;
         let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = password::verify(password.to_owned(), stored_hash).await;
         match account {

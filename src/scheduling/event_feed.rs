@@ -470,13 +470,12 @@ impl Reader {
         auth: Authenticated,
         after: Option<i64>,
     ) -> Result<i64, ApiError> {
-        let (db, scope) = (self.db.clone(), self.scope);
+        let db = self.db.clone();
         self.detached(async move {
             // One connection at a time: a transaction held while waiting for another
             // connection would let a burst of subscribers exhaust the pool.
             let cached = feed.ensure_cursor(&db).await?;
-            let transaction = begin_tenant_transaction(&db, &scope).await?;
-            auth.ensure_current(&transaction).await?;
+            let transaction = auth.begin(&db).await?;
             // The feed may not have heard of the latest events yet (another instance delivered
             // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
             let latest = match after {

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ApiClinic, Gql, TestApp};
+use crate::helpers::{ApiClinic, TestApp};
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -222,39 +222,31 @@ async fn apply(
         Step::Intrude { pick, how, .. } => {
             let patient = theirs.model.patient(pick);
             let appointment = theirs.model.scheduled(pick);
-            let attempt: Option<Gql> = match how {
-                Intrusion::ReadPatient => match patient {
-                    Some(id) => Some(
-                        ask(
-                            "query($id: UUID!) { patient(id: $id) { id } }",
-                            json!({"id": id}),
-                        )
-                        .await,
-                    ),
-                    None => None,
-                },
-                Intrusion::RenamePatient => match patient {
-                    Some(id) => Some(ask(RENAME, json!({"id": id, "name": "Taken"})).await),
-                    None => None,
-                },
-                Intrusion::RemovePatient => match patient {
-                    Some(id) => Some(
-                        ask(
-                            "mutation($id: UUID!) { deletePatient(id: $id) }",
-                            json!({"id": id}),
-                        )
-                        .await,
-                    ),
-                    None => None,
-                },
-                Intrusion::BookPatient => match patient {
-                    Some(id) => Some(ask(BOOK, booking(&mine.api, id, 13)).await),
-                    None => None,
-                },
-                Intrusion::CancelAppointment => match appointment {
-                    Some((id, version)) => Some(ask(CANCEL, json!({"id": id, "v": version})).await),
-                    None => None,
-                },
+            // What the intrusion sends, naming the other clinic's record (if it has one).
+            let request = match how {
+                Intrusion::ReadPatient => patient.map(|id| {
+                    (
+                        "query($id: UUID!) { patient(id: $id) { id } }",
+                        json!({"id": id}),
+                    )
+                }),
+                Intrusion::RenamePatient => {
+                    patient.map(|id| (RENAME, json!({"id": id, "name": "Taken"})))
+                }
+                Intrusion::RemovePatient => patient.map(|id| {
+                    (
+                        "mutation($id: UUID!) { deletePatient(id: $id) }",
+                        json!({"id": id}),
+                    )
+                }),
+                Intrusion::BookPatient => patient.map(|id| (BOOK, booking(&mine.api, id, 13))),
+                Intrusion::CancelAppointment => {
+                    appointment.map(|(id, version)| (CANCEL, json!({"id": id, "v": version})))
+                }
+            };
+            let attempt = match request {
+                Some((query, variables)) => Some(ask(query, variables).await),
+                None => None,
             };
             if let Some(attempt) = attempt {
                 prop_assert_eq!(attempt.code(), "NOT_FOUND", "{:?} {:?}", how, attempt.0);

@@ -30,13 +30,17 @@ async fn a_page_shows_references_as_they_are_now_and_deleted_ones_as_null() {
         .await;
     booked.ok();
 
-    let before = app
-        .graphql(Some(clinic.token(Role::FrontDesk)), DAY, json!({}))
-        .await;
-    let edges = before.ok()["appointments"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    // The day's appointments, as the front desk sees them.
+    let day = async || {
+        let response = app
+            .graphql(Some(clinic.token(Role::FrontDesk)), DAY, json!({}))
+            .await;
+        response.ok()["appointments"]["edges"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let edges = day().await;
     assert_eq!(edges.len(), 2);
     assert_eq!(edges[1]["node"]["patient"]["lastName"], "Away");
     assert_eq!(edges[0]["node"]["type"]["name"], "Consultation");
@@ -62,13 +66,7 @@ async fn a_page_shows_references_as_they_are_now_and_deleted_ones_as_null() {
         app.graphql(admin, mutation, json!({"id": id})).await.ok();
     }
 
-    let after = app
-        .graphql(Some(clinic.token(Role::FrontDesk)), DAY, json!({}))
-        .await;
-    let edges = after.ok()["appointments"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let edges = day().await;
     assert_eq!(edges.len(), 2);
     assert_eq!(edges[0]["node"]["patient"]["lastName"], "Lovelace");
     assert!(edges[1]["node"]["patient"].is_null(), "the deleted patient");
