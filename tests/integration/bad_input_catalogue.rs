@@ -699,3 +699,80 @@ async fn requests_that_are_not_graphql_are_refused_with_a_code() {
         wrong.join("\n")
     );
 }
+
+/// Injection strings where free text is allowed (names, address, clinical notes) are text like
+/// any other: each is stored and read back exactly as sent, or refused with BAD_USER_INPUT,
+/// searching for one finds only what holds it, and the other clinic is untouched.
+#[tokio::test]
+async fn injection_strings_in_free_text_are_only_text() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let other = app.clinic("south").await;
+    let other_before = app.footprint(&other).await;
+    let admin = Some(clinic.token(Role::ClinicAdmin));
+    let mut stored = 0;
+    for injection in INJECTIONS {
+        let created = app
+            .graphql(
+                admin,
+                "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }",
+                json!({"i": {"firstName": injection, "lastName": injection, "dateOfBirth": "1990-01-01",
+                    "contact": {"address": injection},
+                    "medical": {"allergies": injection, "medications": injection, "notes": injection}}}),
+            )
+            .await;
+        if created.errors().is_empty() {
+            stored += 1;
+            let read = app
+                .graphql(
+                    admin,
+                    "query($id: UUID!) { patient(id: $id) { firstName lastName contact { address }
+                       medical { allergies medications notes } } }",
+                    json!({"id": created.data()["createPatient"]["id"]}),
+                )
+                .await;
+            let patient = &read.ok()["patient"];
+            for value in [
+                &patient["firstName"],
+                &patient["lastName"],
+                &patient["contact"]["address"],
+                &patient["medical"]["allergies"],
+                &patient["medical"]["medications"],
+                &patient["medical"]["notes"],
+            ] {
+                assert_eq!(value, injection, "stored verbatim");
+            }
+        } else {
+            assert_eq!(
+                created.code(),
+                "BAD_USER_INPUT",
+                "{injection}: {:?}",
+                created.0
+            );
+        }
+        let found = app
+            .graphql(
+                admin,
+                "query($s: String!) { patients(search: $s) { edges { node { lastName } } } }",
+                json!({"s": injection}),
+            )
+            .await;
+        let edges = found.ok()["patients"]["edges"].as_array().unwrap().clone();
+        assert!(
+            edges
+                .iter()
+                .all(|edge| edge["node"]["lastName"] == injection),
+            "the search for {injection} found {edges:?}"
+        );
+    }
+    println!(
+        "{stored} of {} injection strings stored as text",
+        INJECTIONS.len()
+    );
+    // Its audit rows, users and patients; the last figure counts every clinic's audit rows.
+    assert_eq!(
+        app.footprint(&other).await[..3],
+        other_before[..3],
+        "the other clinic is untouched"
+    );
+}
