@@ -12,7 +12,7 @@ DEMO_PASSWORD := demo-password-123
 DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then :; \
 	elif [ -n "$${DATABASE_URL:-}$${DATABASE_ADMIN_URL:-}" ]; then \
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
-	else cluster_env=$$(scripts/devdb.sh env) && eval "$$cluster_env"; fi
+	else cluster_env=$$(scripts/devdb.sh env) || exit 1; eval "$$cluster_env"; fi
 
 .PHONY: run test bench bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
 

@@ -110,10 +110,12 @@ create_roles_and_database() {
   fi
 }
 
+# After a crash PostgreSQL first syncs the whole data directory, which on a cluster full of test
+# databases takes over a minute.
 start() {
   [ -d "$data_dir" ] || initialise
   if ! is_running; then
-    as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 60 start >/dev/null ||
+    as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 300 start >/dev/null ||
       die "the server did not start; see $log_file"
   fi
   create_roles_and_database

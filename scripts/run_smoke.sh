@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check of `make run`, as a new user meets it: on a fresh database it migrates, loads
-# the demo and serves; GraphiQL answers on the URL it prints, and a demo user signs in and reads
-# a demo patient. Expects DATABASE_URL and DATABASE_ADMIN_URL (owner) like scripts/test.sh, and
-# uses a database of its own on that server.
+# the demo and serves; GraphiQL answers on the URL it prints, a demo user signs in and reads a
+# demo patient, and so does an analyst in that GraphiQL page in headless Chromium. Expects
+# DATABASE_URL and DATABASE_ADMIN_URL (owner) like scripts/test.sh, and uses a database of its
+# own on that server.
 set -euo pipefail
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root_dir"
@@ -43,3 +44,8 @@ patients=$(curl -sf "$url" -H 'content-type: application/json' -H "authorization
   -d '{"query":"{ patients(search: \"lovelace\") { edges { node { firstName lastName } } } }"}')
 grep -q '"lastName":"Lovelace"' <<<"$patients" || { echo "run smoke: unexpected $patients" >&2; exit 1; }
 echo "run smoke: make run served GraphiQL on $url; frontdesk@northside signed in and read a demo patient"
+
+# The same server's GraphiQL in a real browser (tests/integration/graphiql_in_a_browser.rs).
+scripts/ensure_chromium.sh
+HPMS_GRAPHIQL_URL=$url cargo test --test integration -- --ignored --exact \
+  graphiql_in_a_browser::an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql

@@ -16,7 +16,7 @@ trap 'rm -f "$log"' EXIT
 # Unit tests first, the integration suite last, so the run closes on the suite's own summary.
 cargo test --workspace --lib --bins -- --test-threads "$threads" 2>&1 | tee -a "$log"
 cargo test --test integration -- --test-threads "$threads" 2>&1 | tee -a "$log"
-scripts/run_smoke.sh
+scripts/run_smoke.sh 2>&1 | tee -a "$log"
 scripts/bench_smoke.sh
 echo "test suite took $(( $(date +%s) - started )) s"
 awk '/^test result:/ { passed += $4; failed += $6 }

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_graphql::ParseRequestError;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
@@ -30,7 +30,7 @@ use crate::platform::config::ServeSettings;
 use crate::platform::db::{self, StatementCounter};
 use crate::platform::error::ApiError;
 use crate::platform::graphql::Api;
-use crate::platform::{notifications, websocket};
+use crate::platform::{graphiql, notifications, websocket};
 use crate::scheduling::{EventHub, FeedLimits};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
@@ -113,6 +113,7 @@ impl App {
             .route("/graphql", get(graphql_get).post(graphql))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
+            .merge(graphiql::asset_routes())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             // A bug that panics answers 500 instead of dropping the connection; the server lives on.
             .layer(CatchPanicLayer::new())
@@ -165,13 +166,7 @@ impl App {
 async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await else {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .finish(),
-        )
-        .into_response();
+        return graphiql::page("/graphql");
     };
     let upgrade = websocket::configure(upgrade).protocols(ALL_WEBSOCKET_PROTOCOLS);
     // The protocol spoken is the one announced in the handshake.
@@ -234,10 +229,7 @@ impl IntoResponse for NotGraphQL {
                 ),
             ),
         };
-        let mut error = async_graphql::Error::from(ApiError::bad_input("body", message))
-            .into_server_error(async_graphql::Pos::default());
-        // No document was read, so no place in one is at fault.
-        error.locations.clear();
+        let error = ApiError::bad_input("body", message).into_server_error();
         (
             status,
             axum::Json(async_graphql::Response::from_errors(vec![error])),

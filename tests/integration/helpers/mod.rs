@@ -3,6 +3,7 @@
 //! do, as the owner role).
 
 mod api;
+pub mod browser;
 pub mod server_process;
 pub mod subscriptions;
 

@@ -1,0 +1,150 @@
+//! GraphiQL as an analyst meets it, in a real headless Chromium: the page of `make run`'s server
+//! loads with nothing from outside the server, signs in from its SignIn tab, runs the patients
+//! query with the token pasted into the headers editor, and shows a demo patient.
+//!
+//! It needs the server that `make run` started, with its demo data: scripts/run_smoke.sh starts
+//! one and runs this test against it (HPMS_GRAPHIQL_URL). It leaves a screenshot of the page at
+//! target/test-artifacts/graphiql.png.
+
+use fantoccini::{Client, Locator};
+use hpms::platform::demo::DEMO_PASSWORD;
+use serde_json::{Value, json};
+
+use crate::helpers::browser::Browser;
+
+#[tokio::test]
+#[ignore = "needs make run's server and Chromium: scripts/run_smoke.sh runs it"]
+async fn an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql() {
+    let url = std::env::var("HPMS_GRAPHIQL_URL")
+        .expect("HPMS_GRAPHIQL_URL: the GraphiQL address that `make run` printed");
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&url).await.unwrap();
+    let run = page
+        .wait()
+        .for_element(Locator::Css(".graphiql-execute-button"))
+        .await
+        .expect("GraphiQL renders");
+
+    // Each wait fails the test if the text does not appear within the script timeout (30 s).
+    editor_containing(page, ".graphiql-query-editor", "mutation SignIn").await;
+    editor_containing(page, ".graphiql-editor-tool", "Bearer <paste").await;
+
+    show_editor_tool(page, "Variables").await;
+    set_editor_text(
+        page,
+        ".graphiql-editor-tool",
+        &json!({"tenant": "northside", "username": "frontdesk", "password": DEMO_PASSWORD}),
+    )
+    .await;
+    run.click().await.unwrap();
+    let signed_in: Value =
+        serde_json::from_str(&editor_containing(page, ".graphiql-response", "\"token\"").await)
+            .expect("the response pane holds JSON");
+    let token = signed_in["data"]["login"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+
+    page.find(Locator::XPath(
+        "//button[contains(@class, 'graphiql-tab-button')][normalize-space()='FindPatients']",
+    ))
+    .await
+    .expect("a saved tab for the patient search")
+    .click()
+    .await
+    .unwrap();
+    set_editor_text(
+        page,
+        ".graphiql-editor-tool",
+        &json!({"search": "lovelace"}),
+    )
+    .await;
+    show_editor_tool(page, "Headers").await;
+    set_editor_text(
+        page,
+        ".graphiql-editor-tool",
+        &json!({"Authorization": format!("Bearer {token}")}),
+    )
+    .await;
+    run.click().await.unwrap();
+    let found: Value =
+        serde_json::from_str(&editor_containing(page, ".graphiql-response", "Lovelace").await)
+            .unwrap();
+    let names: Vec<&Value> = found["data"]["patients"]["edges"]
+        .as_array()
+        .expect("patients in the response")
+        .iter()
+        .map(|edge| &edge["node"]["lastName"])
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|name| *name == "Lovelace"),
+        "{found}"
+    );
+
+    let screenshot = page.screenshot().await.unwrap();
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("graphiql.png"), screenshot).unwrap();
+
+    let foreign: Value = page
+        .execute(
+            "return performance.getEntriesByType('resource')
+                 .map(entry => entry.name)
+                 .filter(name => new URL(name).origin !== location.origin);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        foreign,
+        json!([]),
+        "the page loaded something from elsewhere"
+    );
+}
+
+async fn set_editor_text(page: &Client, container: &str, value: &Value) {
+    let script = format!("{}.setValue(arguments[0]);", visible_editor(container));
+    let text = serde_json::to_string_pretty(value).unwrap();
+    page.execute(&script, vec![json!(text)]).await.unwrap();
+}
+
+fn visible_editor(container: &str) -> String {
+    format!(
+        "Array.from(document.querySelectorAll('{container} .CodeMirror'))
+             .find(editor => !editor.closest('.hidden'))?.CodeMirror"
+    )
+}
+
+async fn show_editor_tool(page: &Client, tool: &str) {
+    let button = format!(
+        "//div[contains(@class, 'graphiql-editor-tools')]//button[normalize-space()='{tool}']"
+    );
+    page.find(Locator::XPath(&button))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits, inside the page, until the visible editor in `container` holds `expected` (GraphiQL
+/// fills its editors and its response pane after rendering), and returns the editor's text.
+async fn editor_containing(page: &Client, container: &str, expected: &str) -> String {
+    let script = format!(
+        "const [expected, done] = arguments;
+         const check = () => {{
+             const editor = {};
+             if (editor && editor.getValue().includes(expected)) done(editor.getValue());
+             else requestAnimationFrame(check);
+         }};
+         check();",
+        visible_editor(container)
+    );
+    page.execute_async(&script, vec![json!(expected)])
+        .await
+        .unwrap_or_else(|error| panic!("{container} never showed {expected:?}: {error}"))
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
