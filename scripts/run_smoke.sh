@@ -48,4 +48,4 @@ echo "run smoke: make run served GraphiQL on $url; frontdesk@northside signed in
 # The same server's GraphiQL in a real browser (tests/integration/graphiql_in_a_browser.rs).
 scripts/ensure_chromium.sh
 HPMS_GRAPHIQL_URL=$url cargo test --test integration -- --ignored --exact \
-  graphiql_in_a_browser::an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql
+  graphiql_in_a_browser::an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql

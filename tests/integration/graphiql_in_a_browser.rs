@@ -1,6 +1,7 @@
 //! GraphiQL as an analyst meets it, in a real headless Chromium: the page of `make run`'s server
 //! loads with nothing from outside the server, signs in from its SignIn tab, runs the patients
-//! query with the token pasted into the headers editor, and shows a demo patient.
+//! query with the token pasted into the headers editor and shows a demo patient, and watches the
+//! schedule over its WebSocket as a check-in made elsewhere arrives.
 //!
 //! It needs the server that `make run` started, with its demo data: scripts/run_smoke.sh starts
 //! one and runs this test against it (HPMS_GRAPHIQL_URL). It leaves a screenshot of the page at
@@ -14,7 +15,7 @@ use crate::helpers::browser::Browser;
 
 #[tokio::test]
 #[ignore = "needs make run's server and Chromium: scripts/run_smoke.sh runs it"]
-async fn an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql() {
+async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql() {
     let url = std::env::var("HPMS_GRAPHIQL_URL")
         .expect("HPMS_GRAPHIQL_URL: the GraphiQL address that `make run` printed");
     let browser = Browser::start().await;
@@ -46,14 +47,12 @@ async fn an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql() {
         .expect("a token")
         .to_owned();
 
-    page.find(Locator::XPath(
-        "//button[contains(@class, 'graphiql-tab-button')][normalize-space()='FindPatients']",
-    ))
-    .await
-    .expect("a saved tab for the patient search")
-    .click()
-    .await
-    .unwrap();
+    page.find(Locator::XPath(&tab_button("FindPatients")))
+        .await
+        .expect("a saved tab for the patient search")
+        .click()
+        .await
+        .unwrap();
     set_editor_text(
         page,
         ".graphiql-editor-tool",
@@ -80,6 +79,32 @@ async fn an_analyst_signs_in_and_finds_a_demo_patient_in_graphiql() {
     assert!(
         !names.is_empty() && names.iter().all(|name| *name == "Lovelace"),
         "{found}"
+    );
+
+    // From event 0, so the check-in is replayed even if it commits before the socket is open.
+    page.find(Locator::XPath(&tab_button("WatchSchedule")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    show_editor_tool(page, "Variables").await;
+    set_editor_text(page, ".graphiql-editor-tool", &json!({"after": "0"})).await;
+    show_editor_tool(page, "Headers").await;
+    set_editor_text(
+        page,
+        ".graphiql-editor-tool",
+        &json!({"Authorization": format!("Bearer {token}")}),
+    )
+    .await;
+    run.click().await.unwrap();
+    let checked_in = check_in_the_first_scheduled_appointment(&url, &token).await;
+    let event = editor_containing(page, ".graphiql-response", "\"newStatus\": \"ARRIVED\"").await;
+    let event: Value = serde_json::from_str(&event).unwrap();
+    assert_eq!(
+        event["data"]["appointmentStatusChanged"]["appointmentId"],
+        checked_in.as_str(),
+        "{event}"
     );
 
     let screenshot = page.screenshot().await.unwrap();
@@ -126,6 +151,46 @@ async fn show_editor_tool(page: &Client, tool: &str) {
         .click()
         .await
         .unwrap();
+}
+
+fn tab_button(operation: &str) -> String {
+    format!("//button[contains(@class, 'graphiql-tab-button')][normalize-space()='{operation}']")
+}
+
+/// Records, over plain HTTP as the front desk, that the patient of the clinic's first Scheduled
+/// appointment arrived; returns the appointment's id, which the subscription's event names.
+async fn check_in_the_first_scheduled_appointment(url: &str, token: &str) -> String {
+    let http = reqwest::Client::new();
+    let graphql = async |query: &str, variables: Value| -> Value {
+        let response = http
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()
+    };
+    let scheduled = graphql(
+        "{ appointments(status: SCHEDULED, first: 1) { edges { node { id version } } } }",
+        json!({}),
+    )
+    .await;
+    let appointment = &scheduled["data"]["appointments"]["edges"][0]["node"];
+    let id = appointment["id"]
+        .as_str()
+        .expect("the demo has a Scheduled appointment")
+        .to_owned();
+    let checked_in = graphql(
+        include_str!("../../examples/check_in.graphql"),
+        json!({"id": id, "expectedVersion": appointment["version"]}),
+    )
+    .await;
+    assert_eq!(
+        checked_in["data"]["setAppointmentStatus"]["status"], "ARRIVED",
+        "{checked_in}"
+    );
+    id
 }
 
 /// Waits, inside the page, until the visible editor in `container` holds `expected` (GraphiQL
