@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,8 +23,24 @@ pub struct Cli {
     )]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object a line, for log collectors).
+    #[arg(
+        long,
+        env = "HPMS_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +109,12 @@ pub struct ServeSettings {
     /// can hold on the server, so that it falls behind, is dropped and resumes with `after`.
     #[arg(long, env = "HPMS_SOCKET_SEND_BUFFER_BYTES")]
     pub socket_send_buffer_bytes: Option<u32>,
+
+    /// Origins of single-page apps allowed to call the API from a browser, comma-separated and
+    /// exact (`https://app.example.org`, scheme and host, and the port when not the default);
+    /// unset, no cross-origin access.
+    #[arg(long, env = "HPMS_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<Origin>,
 
     #[command(flatten)]
     pub auth: AuthSettings,
@@ -189,6 +211,40 @@ pub struct SeedDemoSettings {
 
     #[command(flatten)]
     pub phi: PhiSettings,
+}
+
+/// A web origin as browsers send it in `Origin`: `http` or `https`, a host, an optional port, and
+/// nothing else (no path, no trailing slash, no wildcard), so a typo is refused at start-up rather
+/// than silently matching no request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Origin {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim().to_ascii_lowercase();
+        let host_and_port = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .ok_or_else(|| format!("{value:?} must start with https:// or http://"))?;
+        let well_formed = !host_and_port.is_empty()
+            && host_and_port.bytes().all(|byte| {
+                byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b':' | b'[' | b']')
+            });
+        if !well_formed {
+            return Err(format!(
+                "{value:?} must be an exact origin: scheme, host and optional port, no path"
+            ));
+        }
+        Ok(Origin(value))
+    }
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.
