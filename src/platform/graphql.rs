@@ -377,23 +377,22 @@ impl<'a> Operation<'a> {
         let Ok(document) = request.parsed_query() else {
             return unknown;
         };
-        let (name, operation) = match (&document.operations, operation_name.as_deref()) {
-            (DocumentOperations::Single(operation), _) => (None, &operation.node),
-            (DocumentOperations::Multiple(operations), Some(name)) => {
-                match operations.get_key_value(name) {
-                    Some((name, operation)) => (Some(name), &operation.node),
-                    None => return unknown,
-                }
-            }
+        let chosen = match (&document.operations, operation_name.as_deref()) {
+            (DocumentOperations::Single(operation), _) => Some((None, operation)),
+            (DocumentOperations::Multiple(operations), Some(name)) => operations
+                .get_key_value(name)
+                .map(|(name, operation)| (Some(name), operation)),
             // The document's only operation is the one to run, named or not.
-            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-                match operations.iter().next() {
-                    Some((name, operation)) => (Some(name), &operation.node),
-                    None => return unknown,
-                }
-            }
-            (DocumentOperations::Multiple(_), None) => return unknown,
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+                .iter()
+                .next()
+                .map(|(name, operation)| (Some(name), operation)),
+            (DocumentOperations::Multiple(_), None) => None,
         };
+        let Some((name, operation)) = chosen else {
+            return unknown;
+        };
+        let operation = &operation.node;
         let kind = match operation.ty {
             OperationType::Query => OperationKind::Query,
             _ if only_signs_in(operation) => OperationKind::SignIn,
@@ -528,5 +527,62 @@ fn only_signs_in(operation: &OperationDefinition) -> bool {
 impl ApiError {
     fn into_server_error(self) -> async_graphql::ServerError {
         async_graphql::Error::from(self).into_server_error(async_graphql::Pos::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_labelled_by_the_schemas_root_fields_only() {
+        let root_fields = RootFields::of(&schema_builder().finish());
+        let label = |query: &str, name: Option<&str>| {
+            let mut request = Request::new(query);
+            request.operation_name = name.map(str::to_owned);
+            let operation = Operation::of(&mut request, &root_fields);
+            (operation.ty.as_str(), operation.root_field.to_owned())
+        };
+        let expect = |ty: &'static str, field: &str| (ty, field.to_owned());
+        assert_eq!(
+            label("{ patients { totalCount } }", None),
+            expect("query", "patients")
+        );
+        assert_eq!(
+            label(
+                "query Mine { a: patient(id: 1) { id } b: patient(id: 2) { id } }",
+                None
+            ),
+            expect("query", "patient")
+        );
+        assert_eq!(
+            label("mutation { ...F } fragment F on Mutation { login }", None),
+            expect("mutation", "login")
+        );
+        assert_eq!(
+            label("{ ... on Query { me { id } version } }", None),
+            expect("query", "multiple")
+        );
+        assert_eq!(
+            label("{ __schema { types { name } } }", None),
+            expect("query", "__schema")
+        );
+        assert_eq!(
+            label("{ patients madeUp }", None),
+            expect("query", "unknown")
+        );
+        assert_eq!(
+            label("{ myOperationName }", None),
+            expect("query", "unknown")
+        );
+        assert_eq!(
+            label("query A { me { id } } query B { version }", Some("B")),
+            expect("query", "version")
+        );
+        assert_eq!(
+            label("query A { me { id } } query B { version }", None),
+            expect("unknown", "unknown")
+        );
+        assert_eq!(label("{ not graphql", None), expect("unknown", "unknown"));
     }
 }

@@ -58,6 +58,8 @@ pub struct SubscriptionMetrics {
     pub delivered: Counter,
     /// Events the clinics' feeds read and broadcast to their subscribers here.
     pub broadcast: Counter,
+    /// Times the LISTEN connection was (re)established: more than one means it reconnected.
+    pub listens: Counter,
 }
 
 /// One up on a gauge for as long as it lives (a connection, a subscription).
@@ -133,6 +135,12 @@ impl Default for Metrics {
             "feed_events_broadcast",
             "Appointment events read by the clinics' feeds and broadcast to their subscribers",
             subscriptions.broadcast.clone(),
+        );
+        registry.register(
+            "listen_connections_established",
+            "Times the LISTEN connection that wakes the feeds was established; more than one \
+             means it was lost and reconnected",
+            subscriptions.listens.clone(),
         );
         registry.register(
             "websocket_connections",

@@ -95,6 +95,7 @@ impl EventHub {
         let feeds = lock(&self.feeds);
         match notice {
             Notice::Listening => {
+                self.metrics.listens.inc();
                 for feed in feeds.values() {
                     feed.wake.notify_one();
                     feed.access.send_modify(|epoch| *epoch += 1);

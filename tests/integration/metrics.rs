@@ -213,6 +213,11 @@ async fn subscriptions_and_fanned_out_events_are_counted_while_they_happen() {
         1.0,
         "the feed broadcast the live change once"
     );
+    assert_eq!(
+        changed.value("hpms_listen_connections_established", &[]),
+        1.0,
+        "the live change came through the LISTEN connection, connected once"
+    );
 
     socket.close().await;
     let left = scrape_until(app.address, |scrape| {
