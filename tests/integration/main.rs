@@ -28,6 +28,7 @@ mod demo_data;
 mod double_booking;
 mod failed_requests;
 mod graphql_schema;
+mod help_hides_secrets;
 mod input_validation;
 mod invoicing;
 mod ledger;
