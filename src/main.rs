@@ -1,12 +1,10 @@
-use std::io::IsTerminal;
-
 use anyhow::Context;
 use clap::Parser;
 use hpms::identity::bootstrap::{self, Outcome};
 use hpms::patients::PhiKeyring;
 use hpms::platform::config::{Cli, Command};
 use hpms::platform::http::App;
-use hpms::platform::{db, demo, graphql};
+use hpms::platform::{db, demo, graphql, telemetry};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
@@ -19,11 +17,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log / HPMS_LOG filter")?)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    telemetry::init_logging(
+        EnvFilter::try_new(&cli.log).context("invalid --log / HPMS_LOG filter")?,
+        cli.log_format,
+    );
 
     match cli.command {
         Command::Serve(settings) => {

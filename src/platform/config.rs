@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,8 +23,24 @@ pub struct Cli {
     )]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object a line, for log collectors).
+    #[arg(
+        long,
+        env = "HPMS_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +110,12 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_SOCKET_SEND_BUFFER_BYTES")]
     pub socket_send_buffer_bytes: Option<u32>,
 
+    /// Origins of single-page apps allowed to call the API from a browser, comma-separated and
+    /// exact (`https://app.example.org`, scheme and host, and the port when not the default);
+    /// unset, no cross-origin access.
+    #[arg(long, env = "HPMS_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<Origin>,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 
@@ -102,14 +124,14 @@ pub struct ServeSettings {
 
     /// Keys that encrypt partners' API keys at rest, in the syntax of `HPMS_PHI_KEYS` (and
     /// different keys from those): `key-id:base64-of-32-bytes`, comma-separated, active key first.
-    #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS")]
+    #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS", hide_env_values = true)]
     pub api_key_encryption_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct DatabaseSettings {
     /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Secret,
 }
 
@@ -118,7 +140,7 @@ pub struct ListenSettings {
     /// The application role's URL for the one LISTEN connection, when DATABASE_URL goes through
     /// a transaction pooler (PgBouncer in transaction mode loses notifications): a direct one.
     /// Defaults to DATABASE_URL.
-    #[arg(long, env = "HPMS_LISTEN_DATABASE_URL")]
+    #[arg(long, env = "HPMS_LISTEN_DATABASE_URL", hide_env_values = true)]
     pub listen_database_url: Option<Secret>,
 }
 
@@ -126,7 +148,7 @@ pub struct ListenSettings {
 pub struct AuthSettings {
     /// Secret that signs access tokens (HS256); at least 32 bytes. Every instance of one
     /// deployment needs the same value.
-    #[arg(long, env = "HPMS_TOKEN_SECRET")]
+    #[arg(long, env = "HPMS_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Secret,
 
     /// How long an access token stays valid, in seconds.
@@ -156,14 +178,14 @@ pub struct AuthSettings {
 pub struct PhiSettings {
     /// Keys that encrypt patients' PHI: `key-id:base64-of-32-bytes`, comma-separated, the key
     /// for new writes first. Keep retired keys listed until no row uses them.
-    #[arg(long, env = "HPMS_PHI_KEYS")]
+    #[arg(long, env = "HPMS_PHI_KEYS", hide_env_values = true)]
     pub phi_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct MigrateSettings {
     /// The owner role's connection URL: migrations create and own every table.
-    #[arg(long, env = "DATABASE_ADMIN_URL")]
+    #[arg(long, env = "DATABASE_ADMIN_URL", hide_env_values = true)]
     pub database_admin_url: Secret,
 }
 
@@ -178,7 +200,7 @@ pub struct CreateSystemAdminSettings {
 
     /// The SystemAdmin's password (12 characters or more). Prefer the environment variable:
     /// command-line arguments are visible to other users of the machine.
-    #[arg(long, env = "HPMS_SYSTEM_ADMIN_PASSWORD")]
+    #[arg(long, env = "HPMS_SYSTEM_ADMIN_PASSWORD", hide_env_values = true)]
     pub password: Secret,
 }
 
@@ -189,6 +211,40 @@ pub struct SeedDemoSettings {
 
     #[command(flatten)]
     pub phi: PhiSettings,
+}
+
+/// A web origin as browsers send it in `Origin`: `http` or `https`, a host, an optional port, and
+/// nothing else (no path, no trailing slash, no wildcard), so a typo is refused at start-up rather
+/// than silently matching no request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Origin {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim().to_ascii_lowercase();
+        let host_and_port = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .ok_or_else(|| format!("{value:?} must start with https:// or http://"))?;
+        let well_formed = !host_and_port.is_empty()
+            && host_and_port.bytes().all(|byte| {
+                byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b':' | b'[' | b']')
+            });
+        if !well_formed {
+            return Err(format!(
+                "{value:?} must be an exact origin: scheme, host and optional port, no path"
+            ));
+        }
+        Ok(Origin(value))
+    }
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.

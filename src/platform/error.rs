@@ -32,6 +32,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    const ALL: [ErrorCode; 8] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::BadUserInput,
+        ErrorCode::Conflict,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+        ErrorCode::FellBehind,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
@@ -351,6 +362,22 @@ pub fn assign_missing_codes(response: &mut Response, query: &str) {
             error.message = format!("{argument}: {}", error.message);
         }
     }
+}
+
+/// The code of a response's first error (after `assign_missing_codes`), `None` without errors.
+/// Every error carries one of ours by then; one that did not would be a bug, counted INTERNAL.
+pub fn first_error_code(response: &Response) -> Option<ErrorCode> {
+    let error = response.errors.first()?;
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"));
+    Some(
+        ErrorCode::ALL
+            .into_iter()
+            .find(|known| matches!(code, Some(Value::String(code)) if code == known.as_str()))
+            .unwrap_or(ErrorCode::Internal),
+    )
 }
 
 /// The name written just before the value at `line`:`column` (1-based) of `query`: the `id` of

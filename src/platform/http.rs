@@ -11,14 +11,15 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Extension, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::identity::{
@@ -26,10 +27,12 @@ use crate::identity::{
     MAX_FAILURES, SignInLimits, TokenKeys,
 };
 use crate::patients::PhiKeyring;
-use crate::platform::config::ServeSettings;
+use crate::platform::config::{Origin, ServeSettings};
 use crate::platform::db::{self, StatementCounter};
 use crate::platform::error::ApiError;
 use crate::platform::graphql::Api;
+use crate::platform::metrics::{self, Metrics};
+use crate::platform::telemetry::{self, REQUEST_ID_HEADER, RequestId};
 use crate::platform::{graphiql, notifications, websocket};
 use crate::scheduling::{EventHub, FeedLimits};
 
@@ -90,6 +93,7 @@ impl App {
         };
         let login = LoginService::new(db.clone(), Arc::clone(&tokens), limits);
         let authenticator = Arc::new(Authenticator::new(db.clone(), tokens, vault));
+        let metrics = Metrics::default();
         let events = EventHub::new(
             db.clone(),
             FeedLimits {
@@ -97,6 +101,7 @@ impl App {
                 max_backlog: settings.subscriber_max_backlog_events.into(),
                 concurrent_reads: (settings.db_pool_size / 2) as usize,
             },
+            metrics.subscriptions.clone(),
         );
         let hub = Arc::clone(&events);
         let listen_url = (settings.listen_database.listen_database_url.as_ref())
@@ -104,7 +109,14 @@ impl App {
         let listener = notifications::spawn_listener(listen_url, move |notice| hub.deliver(notice))
             .context("reading the URL of the LISTEN connection")?;
         let state = AppState {
-            api: Api::new(db.clone(), authenticator, login, Arc::new(phi), events),
+            api: Api::new(
+                db.clone(),
+                authenticator,
+                login,
+                Arc::new(phi),
+                events,
+                metrics,
+            ),
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
             client_address_header: auth.client_address_header.clone(),
@@ -113,10 +125,13 @@ impl App {
             .route("/graphql", get(graphql_get).post(graphql))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics_text))
             .merge(graphiql::asset_routes())
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             // A bug that panics answers 500 instead of dropping the connection; the server lives on.
             .layer(CatchPanicLayer::new())
+            .layer(cors(&settings.cors_allowed_origins))
+            .layer(axum::middleware::from_fn(telemetry::request_id))
             .with_state(state);
         let tcp = TcpListener::bind(settings.listen).await?;
         Ok(App {
@@ -188,6 +203,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
 async fn graphql(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     request: GraphQLRequest<NotGraphQL>,
 ) -> GraphQLResponse {
@@ -195,9 +211,38 @@ async fn graphql(
     let request = request.into_inner().data(from);
     state
         .api
-        .execute(credential(&headers), request)
+        .execute(&request_id, credential(&headers), request)
         .await
         .into()
+}
+
+/// Browsers may call the API from the configured origins only (none when unset): the headers
+/// clients send (bearer token, API key, request id) on GET and POST, and the request id readable
+/// in the answer. Credentials travel in headers, never cookies, so none are allowed.
+fn cors(origins: &[Origin]) -> CorsLayer {
+    let origins = origins
+        .iter()
+        .filter_map(|origin| origin.as_str().parse().ok());
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(API_KEY_HEADER),
+            HeaderName::from_static(REQUEST_ID_HEADER),
+        ])
+        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+        .max_age(Duration::from_secs(600))
+}
+
+/// `GET /metrics` for Prometheus. Unauthenticated, like `/healthz`: it shows operation counts,
+/// latencies and pool figures, no tenant, user or PHI (README, "Observability").
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.api.metrics().render(&state.db),
+    )
 }
 
 /// A POST body that is not one GraphQL request (not JSON, not an object, a batch, too large):

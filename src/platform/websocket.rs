@@ -26,6 +26,7 @@ use serde::Deserialize;
 use crate::identity::Credential;
 use crate::platform::error::{ApiError, ErrorCode};
 use crate::platform::graphql::Api;
+use crate::platform::metrics::Counted;
 use crate::platform::sync::lock;
 
 /// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
@@ -68,6 +69,7 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 /// Speaks GraphQL on `socket`; a client that leaves a message unread for `send_timeout` is
 /// disconnected.
 pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeout: Duration) {
+    let _open = Counted::on(&api.metrics().websocket_connections);
     let (mut sink, stream) = socket.split();
     let connection = Arc::new(Connection::default());
     let watched = Arc::clone(&connection);

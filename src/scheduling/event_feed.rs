@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::identity::Authenticated;
 use crate::platform::db::{TenantScope, begin_tenant_transaction, statement};
 use crate::platform::error::ApiError;
+use crate::platform::metrics::{Counted, Counter, SubscriptionMetrics};
 use crate::platform::notifications::Notice;
 use crate::platform::sync::lock;
 use crate::scheduling::entity::appointment_event;
@@ -46,6 +47,7 @@ pub struct EventHub {
     limits: FeedLimits,
     reads: Arc<Semaphore>,
     feeds: Mutex<HashMap<Uuid, Arc<ClinicFeed>>>,
+    metrics: SubscriptionMetrics,
 }
 
 /// How much a hub holds and allows.
@@ -64,6 +66,7 @@ pub struct FeedLimits {
 struct ClinicFeed {
     tenant_id: Uuid,
     events: broadcast::Sender<Event>,
+    broadcast: Counter,
     /// The last event broadcast; `None` until the first subscriber has read where the clinic
     /// stands (it holds the lock while it reads, so the feed cannot broadcast from a guess).
     cursor: tokio::sync::Mutex<Option<i64>>,
@@ -73,12 +76,17 @@ struct ClinicFeed {
 }
 
 impl EventHub {
-    pub fn new(db: DatabaseConnection, limits: FeedLimits) -> Arc<EventHub> {
+    pub fn new(
+        db: DatabaseConnection,
+        limits: FeedLimits,
+        metrics: SubscriptionMetrics,
+    ) -> Arc<EventHub> {
         Arc::new(EventHub {
             db,
             reads: Arc::new(Semaphore::new(limits.concurrent_reads.max(1))),
             limits,
             feeds: Mutex::new(HashMap::new()),
+            metrics,
         })
     }
 
@@ -87,6 +95,7 @@ impl EventHub {
         let feeds = lock(&self.feeds);
         match notice {
             Notice::Listening => {
+                self.metrics.listens.inc();
                 for feed in feeds.values() {
                     feed.wake.notify_one();
                     feed.access.send_modify(|epoch| *epoch += 1);
@@ -156,6 +165,8 @@ impl EventHub {
             catch_up_to: latest,
             pending: VecDeque::new(),
             ended: false,
+            delivered: self.metrics.delivered.clone(),
+            _active: Counted::on(&self.metrics.active),
             _feed: guard,
         };
         Ok(futures_util::stream::unfold(
@@ -171,6 +182,7 @@ impl EventHub {
         let feed = Arc::new(ClinicFeed {
             tenant_id,
             events: broadcast::channel(self.limits.buffer).0,
+            broadcast: self.metrics.broadcast.clone(),
             cursor: tokio::sync::Mutex::new(None),
             wake: Notify::new(),
             access: watch::channel(0).0,
@@ -245,6 +257,7 @@ impl ClinicFeed {
             let full = page.len() as u64 == PAGE_SIZE;
             for event in page {
                 last = event.id;
+                self.broadcast.inc();
                 // No receivers is fine: the feed retires at its next wake-up.
                 let _ = self.events.send(event);
             }
@@ -355,6 +368,8 @@ struct Subscriber {
     catch_up_to: i64,
     pending: VecDeque<Event>,
     ended: bool,
+    delivered: Counter,
+    _active: Counted,
     _feed: FeedGuard,
 }
 
@@ -365,7 +380,10 @@ impl Subscriber {
             return None;
         }
         match self.step().await {
-            Ok(event) => Some(Ok(event)),
+            Ok(event) => {
+                self.delivered.inc();
+                Some(Ok(event))
+            }
             Err(error) => {
                 self.ended = true;
                 Some(Err(error.with_resume_after(self.last_sent)))

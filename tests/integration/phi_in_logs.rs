@@ -1,21 +1,93 @@
 //! No PHI in the logs: the PHI-heavy flows (registering, reading, searching, changing a patient,
 //! booking and listing their appointments, invalid and conflicting input about them, the audit
-//! trail of it all) run against the real server binary logging at debug level, and a marker that
-//! appears only in the patient's details never appears in anything it wrote.
+//! trail of it all) run against the real server binary logging at debug level, as text and as
+//! JSON, and a marker that appears only in the patient's details never appears in anything it
+//! wrote. The JSON lines also say, for every request, who asked for what and how it went.
 
 use hpms::identity::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
 use crate::helpers::server_process::ServerProcess;
+use crate::helpers::{ApiClinic, TestApp};
 
 const MARKER: &str = "Qzxvmarker";
+const CREATE_PATIENT: &str =
+    "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }";
 
 #[tokio::test]
 async fn patient_details_never_reach_the_log_even_at_debug_level() {
+    let (log, _) = log_of_phi_flows(&[]).await;
+    assert!(
+        log.contains("DEBUG"),
+        "the server logged at debug level (captured {} bytes)",
+        log.len()
+    );
+    assert_no_phi(&log);
+}
+
+#[tokio::test]
+async fn json_logs_say_who_asked_for_what_and_how_it_went_and_hold_no_phi() {
+    let (log, clinic) = log_of_phi_flows(&["--log-format", "json"]).await;
+    assert_no_phi(&log);
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"))
+        })
+        .collect();
+    assert!(lines.iter().any(|line| line["level"] == "DEBUG"));
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["message"] == "graphql request")
+        .collect();
+    assert_eq!(requests.len(), 10, "one line per request");
+    for request in &requests {
+        let span = &request["span"];
+        assert_eq!(span["name"], "graphql");
+        assert!(span["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(span["tenant_id"], clinic.tenant_id.to_string());
+        assert!(span["user_id"].is_string(), "{request}");
+        assert!(request["duration_ms"].as_f64().is_some(), "{request}");
+    }
+    let ids: std::collections::HashSet<&str> = requests
+        .iter()
+        .map(|request| request["span"]["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), requests.len(), "each request has its own id");
+    let seen = |root_field: &str, outcome: &str| {
+        requests.iter().any(|request| {
+            request["span"]["graphql.root_field"] == root_field && request["outcome"] == outcome
+        })
+    };
+    assert!(seen("createPatient", "ok"));
+    assert!(seen("createPatient", "BAD_USER_INPUT"));
+    assert!(seen("bookAppointment", "CONFLICT"));
+    let created = requests
+        .iter()
+        .find(|request| request["span"]["graphql.root_field"] == "createPatient")
+        .unwrap();
+    assert_eq!(created["span"]["graphql.operation.type"], "mutation");
+    assert_eq!(created["span"]["otel.name"], "mutation createPatient");
+    assert_eq!(
+        created["span"]["user_id"],
+        clinic.user(Role::ClinicAdmin).to_string()
+    );
+}
+
+fn assert_no_phi(log: &str) {
+    let leaks: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(MARKER) || line.contains("CreatePatientInput"))
+        .collect();
+    assert!(leaks.is_empty(), "PHI or query text in the log: {leaks:#?}");
+}
+
+/// Runs the PHI-heavy flows against a server process started with `extra_args` and returns
+/// what it logged, and the clinic it acted in.
+async fn log_of_phi_flows(extra_args: &[&str]) -> (String, ApiClinic) {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let server = ServerProcess::start_logging(&app, &[], "debug").await;
+    let server = ServerProcess::start_logging(&app, extra_args, "debug").await;
     let at = server.address;
     let admin = Some(clinic.token(Role::ClinicAdmin));
     let frontdesk = Some(clinic.token(Role::FrontDesk));
@@ -29,12 +101,7 @@ async fn patient_details_never_reach_the_log_even_at_debug_level() {
                     "notes": format!("seen for {MARKER}")},
     });
     let created = app
-        .graphql_at(
-            at,
-            admin,
-            "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }",
-            json!({"i": details}),
-        )
+        .graphql_at(at, admin, CREATE_PATIENT, json!({"i": details}))
         .await;
     let id = created.ok()["createPatient"]["id"].clone();
 
@@ -89,7 +156,7 @@ async fn patient_details_never_reach_the_log_even_at_debug_level() {
     let too_long = app.graphql_at(
         at,
         admin,
-        "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }",
+        CREATE_PATIENT,
         json!({"i": {"firstName": MARKER.repeat(100), "lastName": "X", "dateOfBirth": "1985-12-10"}}),
     )
     .await;
@@ -105,12 +172,5 @@ async fn patient_details_never_reach_the_log_even_at_debug_level() {
     .await
     .ok();
 
-    let log = server.stop().await;
-    assert!(
-        log.contains("DEBUG"),
-        "the server logged at debug level (captured {} bytes)",
-        log.len()
-    );
-    let leaks: Vec<&str> = log.lines().filter(|line| line.contains(MARKER)).collect();
-    assert!(leaks.is_empty(), "PHI in the log: {leaks:#?}");
+    (server.stop().await, clinic)
 }

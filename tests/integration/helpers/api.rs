@@ -54,6 +54,7 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         subscriber_max_backlog_events: 10_000,
         websocket_send_timeout_seconds: 30,
         socket_send_buffer_bytes: None,
+        cors_allowed_origins: Vec::new(),
     }
 }
 

@@ -63,9 +63,10 @@ impl ServerProcess {
                 .unwrap()
                 .expect("the server announces its address before exiting");
             keep(&log, &line);
+            // The address ends at the path, in text and JSON lines alike.
             if let Some(rest) = line.split("serving GraphQL on http://").nth(1) {
-                let url = rest.split_whitespace().next().unwrap_or_default();
-                break url.trim_end_matches("/graphql").parse().unwrap();
+                let address = rest.split('/').next().unwrap_or_default();
+                break address.parse().unwrap();
             }
         };
         // Keep reading both streams so the server never blocks on a full pipe.
