@@ -29,8 +29,8 @@ run: build
 	    "Demo logins (password $(DEMO_PASSWORD) for all):" \
 	    "  tenant platform:              sysadmin (SystemAdmin)" \
 	    "  tenant northside, riverside:  admin (ClinicAdmin), provider, billing, frontdesk" \
-	    "Sign in:  mutation { login(tenant: \"northside\", username: \"frontdesk\", password: \"$(DEMO_PASSWORD)\") { token } }" \
-	    "then add the header  {\"Authorization\": \"Bearer <token>\"}  in GraphiQL's Headers tab." "" && \
+	    "In GraphiQL: run the SignIn tab with the password in its Variables, paste the token it returns" \
+	    "into the Headers editor, then try the other tabs (the operations in examples/)." "" && \
 	  exec $(HPMS) serve
 
 ## test: formatting and lints, then database up, migrate a template database, run every test against clones of it
