@@ -35,6 +35,7 @@ mod patient_records;
 mod payments;
 mod phi_encryption;
 mod phi_in_logs;
+mod phi_key_rotation;
 mod platform_roles;
 mod rbac_matrix;
 mod request_limits;
