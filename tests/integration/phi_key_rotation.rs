@@ -1,7 +1,8 @@
-//! `hpms rotate-phi-key`, run as the real binary: afterwards no row of any clinic is sealed under
-//! the old key (as the owner sees the column) and every patient reads back through the API from
+//! `hpms rotate-phi-key`, run as the real binary: afterwards no row of any clinic, deleted
+//! patients' included, is sealed under the old key (as the owner sees the column) and every patient reads back through the API from
 //! a server that holds only the new key; killed half-way and run again, it finishes without
-//! damage; given keys that do not cover what is stored, it changes nothing.
+//! damage; a patient edited meanwhile keeps the edit; given keys that do not cover what is stored,
+//! it changes nothing.
 
 use std::collections::BTreeMap;
 use std::process::Output;
@@ -13,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use uuid::Uuid;
 
 use crate::helpers::server_process::hpms;
-use crate::helpers::{ApiClinic, TestApp, exec, scalar};
+use crate::helpers::{ApiClinic, TestApp, exec, scalar, wait_for_blocked_sessions};
 
 const OLD_KEY_ID: &str = "2026-01";
 const NEW_KEY_ID: &str = "2026-11";
@@ -25,8 +26,10 @@ const PATIENTS: usize = 12;
 struct Deployment {
     app: TestApp,
     clinics: Vec<ApiClinic>,
-    /// Each patient's contact phone and medical notes, by id.
+    /// Each live patient's contact phone and medical notes, by id.
     expected: BTreeMap<Uuid, (String, String)>,
+    /// Sealed rows, deleted patients' included.
+    rows: i64,
     old_key: String,
     rotated_keys: String,
 }
@@ -69,6 +72,7 @@ impl Deployment {
         Deployment {
             app,
             clinics,
+            rows: expected.len() as i64,
             expected,
             old_key,
             rotated_keys,
@@ -149,7 +153,25 @@ impl Deployment {
     }
 
     fn patient_count(&self) -> i64 {
-        self.expected.len() as i64
+        self.rows
+    }
+
+    /// Deletes one of the second clinic's patients: a deleted patient's row keeps its PHI.
+    async fn delete_a_patient(&mut self) {
+        let clinic = &self.clinics[1];
+        let response = self
+            .app
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($id: UUID!) { deletePatient(id: $id) }",
+                json!({"id": clinic.patient_id}),
+            )
+            .await;
+        assert_eq!(
+            response.ok()["deletePatient"],
+            clinic.patient_id.to_string()
+        );
+        self.expected.remove(&clinic.patient_id);
     }
 }
 
@@ -160,6 +182,7 @@ fn stdout(output: &Output) -> String {
 #[tokio::test]
 async fn after_rotation_no_row_uses_the_old_key_and_every_patient_reads() {
     let mut deployment = Deployment::new().await;
+    deployment.delete_a_patient().await;
     assert_eq!(
         deployment.rows_by_key().await[OLD_KEY_ID],
         deployment.patient_count()
@@ -257,6 +280,64 @@ async fn killed_after_a_batch_and_run_again_it_finishes_without_damage() {
             (OLD_KEY_ID.to_owned(), 0),
             (NEW_KEY_ID.to_owned(), deployment.patient_count())
         ])
+    );
+    deployment
+        .assert_every_patient_reads_with_only_the_new_key()
+        .await;
+}
+
+#[tokio::test]
+async fn a_patient_edited_during_the_run_keeps_the_edit() {
+    let mut deployment = Deployment::new().await;
+    let clinic = &deployment.clinics[1];
+    let (tenant, edited) = (clinic.tenant_id, clinic.patient_id);
+    let edit = deployment.app.db.begin(clinic.scope(Role::FrontDesk)).await;
+    exec(
+        &edit,
+        "select 1 from patients where id = $1 for update",
+        [edited.into()],
+    )
+    .await
+    .unwrap();
+
+    let run = deployment
+        .rotate(&deployment.rotated_keys, &["--batch-size", "5"])
+        .spawn()
+        .expect("hpms rotate-phi-key starts");
+    // The run has done the rest and waits for the edit, which a server holding the new key
+    // commits with new details: the run must not write the details it read before.
+    wait_for_blocked_sessions(&deployment.app.db, 1).await;
+    let details =
+        json!({"contact": {"phone": "555 9 9999"}, "medical": {"notes": "edited during rotation"}});
+    let sealed = PhiKeyring::from_config(&deployment.rotated_keys.clone().into())
+        .unwrap()
+        .seal(tenant, edited, details.to_string().as_bytes())
+        .unwrap();
+    exec(
+        &edit,
+        "update patients set phi_data = $2 where id = $1",
+        [edited.into(), sealed.into()],
+    )
+    .await
+    .unwrap();
+    edit.commit().await.unwrap();
+
+    let output = run.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout(&output).contains(&format!(
+            "done: {} re-encrypted, 0 already under the active key, 0 unreadable, 0 left",
+            deployment.patient_count() - 1
+        )),
+        "{output:?}"
+    );
+    deployment.expected.insert(
+        edited,
+        ("555 9 9999".to_owned(), "edited during rotation".to_owned()),
+    );
+    assert_eq!(
+        deployment.rows_by_key().await[NEW_KEY_ID],
+        deployment.patient_count()
     );
     deployment
         .assert_every_patient_reads_with_only_the_new_key()
