@@ -152,6 +152,23 @@ impl Deployment {
         assert_eq!(read, self.expected);
     }
 
+    /// Audit rows of patients changed by no user with nothing visible changed: a rotation's.
+    async fn rotation_audit_rows(&self) -> i64 {
+        let mut rows = 0;
+        for clinic in &self.clinics {
+            let tx = self.app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
+            rows += scalar::<i64, _>(
+                &tx,
+                "select count(*) from audit_logs
+                  where entity_name = 'patients' and action = 'Update' and user_id is null
+                    and old_values = new_values",
+                [],
+            )
+            .await;
+        }
+        rows
+    }
+
     fn patient_count(&self) -> i64 {
         self.rows
     }
@@ -203,6 +220,11 @@ async fn after_rotation_no_row_uses_the_old_key_and_every_patient_reads() {
             (OLD_KEY_ID.to_owned(), 0),
             (NEW_KEY_ID.to_owned(), deployment.patient_count())
         ])
+    );
+    assert_eq!(
+        deployment.rotation_audit_rows().await,
+        deployment.patient_count(),
+        "one audit row per re-encrypted patient"
     );
     deployment
         .assert_every_patient_reads_with_only_the_new_key()
