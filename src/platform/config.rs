@@ -106,14 +106,14 @@ pub struct ServeSettings {
 
     /// Keys that encrypt partners' API keys at rest, in the syntax of `HPMS_PHI_KEYS` (and
     /// different keys from those): `key-id:base64-of-32-bytes`, comma-separated, active key first.
-    #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS")]
+    #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS", hide_env_values = true)]
     pub api_key_encryption_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct DatabaseSettings {
     /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Secret,
 }
 
@@ -122,7 +122,7 @@ pub struct ListenSettings {
     /// The application role's URL for the one LISTEN connection, when DATABASE_URL goes through
     /// a transaction pooler (PgBouncer in transaction mode loses notifications): a direct one.
     /// Defaults to DATABASE_URL.
-    #[arg(long, env = "HPMS_LISTEN_DATABASE_URL")]
+    #[arg(long, env = "HPMS_LISTEN_DATABASE_URL", hide_env_values = true)]
     pub listen_database_url: Option<Secret>,
 }
 
@@ -130,7 +130,7 @@ pub struct ListenSettings {
 pub struct AuthSettings {
     /// Secret that signs access tokens (HS256); at least 32 bytes. Every instance of one
     /// deployment needs the same value.
-    #[arg(long, env = "HPMS_TOKEN_SECRET")]
+    #[arg(long, env = "HPMS_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Secret,
 
     /// How long an access token stays valid, in seconds.
@@ -160,14 +160,14 @@ pub struct AuthSettings {
 pub struct PhiSettings {
     /// Keys that encrypt patients' PHI: `key-id:base64-of-32-bytes`, comma-separated, the key
     /// for new writes first. Keep retired keys listed until no row uses them.
-    #[arg(long, env = "HPMS_PHI_KEYS")]
+    #[arg(long, env = "HPMS_PHI_KEYS", hide_env_values = true)]
     pub phi_keys: Secret,
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct MigrateSettings {
     /// The owner role's connection URL: migrations create and own every table.
-    #[arg(long, env = "DATABASE_ADMIN_URL")]
+    #[arg(long, env = "DATABASE_ADMIN_URL", hide_env_values = true)]
     pub database_admin_url: Secret,
 }
 
@@ -182,7 +182,7 @@ pub struct CreateSystemAdminSettings {
 
     /// The SystemAdmin's password (12 characters or more). Prefer the environment variable:
     /// command-line arguments are visible to other users of the machine.
-    #[arg(long, env = "HPMS_SYSTEM_ADMIN_PASSWORD")]
+    #[arg(long, env = "HPMS_SYSTEM_ADMIN_PASSWORD", hide_env_values = true)]
     pub password: Secret,
 }
 
@@ -211,6 +211,8 @@ pub struct RotatePhiKeySettings {
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.
+/// Every argument of this type also needs `hide_env_values = true`, or clap prints the
+/// variable's value in `--help`.
 #[derive(Clone)]
 pub struct Secret(String);
 
