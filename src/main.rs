@@ -1,10 +1,11 @@
 use anyhow::Context;
 use clap::Parser;
 use hpms::identity::bootstrap::{self, Outcome};
-use hpms::patients::PhiKeyring;
+use hpms::patients::{PhiKeyring, RotationProgress, rotate_phi_key};
 use hpms::platform::config::{Cli, Command};
 use hpms::platform::http::App;
 use hpms::platform::{db, demo, graphql, telemetry};
+use indicatif::{ProgressBar, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
@@ -72,8 +73,79 @@ async fn main() -> anyhow::Result<()> {
                 "demo clinics loaded (existing ones left as they were)"
             );
         }
+        Command::RotatePhiKey(settings) => {
+            let keys = PhiKeyring::from_config(&settings.phi.phi_keys)?;
+            let pool = db::connect(&settings.database.database_url, 2)
+                .await
+                .context("connecting to the database (DATABASE_URL)")?;
+            let mut progress = Progress::new();
+            let summary = rotate_phi_key(&pool, &keys, settings.batch_size, &mut progress)
+                .await
+                .context("re-encrypting PHI")?;
+            progress.bar.finish_and_clear();
+            println!(
+                "rotate-phi-key: done: {} re-encrypted, {} already under the active key, {} unreadable, \
+                 {} left under an older key, in {} clinics",
+                summary.rotated,
+                summary.already_current,
+                summary.unreadable,
+                summary.remaining,
+                summary.clinics
+            );
+            if summary.remaining > 0 {
+                anyhow::bail!(
+                    "{} patients' PHI is not under the active key (see the warnings above): keep \
+                     the older keys in HPMS_PHI_KEYS, and run again once the cause is fixed",
+                    summary.remaining
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// A progress bar with done/total on a terminal; a line per committed batch otherwise (a log,
+/// or a program reading the output).
+struct Progress {
+    bar: ProgressBar,
+    done: u64,
+    total: u64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{wide_bar} {pos}/{len} patients re-encrypted ({eta})")
+                .expect("the template is valid"),
+        );
+        Progress {
+            bar,
+            done: 0,
+            total: 0,
+        }
+    }
+}
+
+impl RotationProgress for Progress {
+    fn start(&mut self, total: u64) {
+        self.total = total;
+        self.bar.set_length(total);
+        if self.bar.is_hidden() {
+            println!("rotate-phi-key: {total} patients to re-encrypt");
+        }
+    }
+
+    fn committed(&mut self, rows: u64) {
+        self.done += rows;
+        if self.bar.is_hidden() {
+            println!(
+                "rotate-phi-key: batch committed: {}/{} patients",
+                self.done, self.total
+            );
+        } else {
+            self.bar.inc(rows);
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, starting a graceful shutdown.

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use crate::platform::config::Secret;
-use crate::platform::keyring::{Keyring, KeyringError};
+use crate::platform::keyring::{self, Keyring, KeyringError};
 
 const PURPOSE: &[u8] = b"hpms/patients.phi_data/v1";
 
@@ -41,6 +41,15 @@ impl PhiKeyring {
     ) -> Result<Vec<u8>, KeyringError> {
         self.0
             .open(&[tenant_id.as_bytes(), patient_id.as_bytes()], stored)
+    }
+
+    /// The bytes every value sealed under the active key starts with.
+    pub fn active_header(&self) -> Vec<u8> {
+        keyring::header(self.0.active_key_id())
+    }
+
+    pub fn holds(&self, key_id: &str) -> bool {
+        self.0.holds(key_id)
     }
 }
 

@@ -57,6 +57,10 @@ pub enum Command {
     /// Load demonstration data: two clinics with one user per role, patients, appointment
     /// types and a week of appointments. Skips clinics that already exist.
     SeedDemo(SeedDemoSettings),
+    /// Re-encrypt every patient's PHI still sealed under an older key with the first key of
+    /// HPMS_PHI_KEYS, in batches that each commit on their own. Safe to interrupt and run again;
+    /// the servers keep serving meanwhile. Start the servers with the new key first.
+    RotatePhiKey(RotatePhiKeySettings),
 }
 
 #[derive(Clone, Debug, Args)]
@@ -247,7 +251,24 @@ impl FromStr for Origin {
     }
 }
 
+#[derive(Clone, Debug, Args)]
+pub struct RotatePhiKeySettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Every key the servers hold, the one to re-encrypt with first (the servers' own value).
+    #[command(flatten)]
+    pub phi: PhiSettings,
+
+    /// Patients re-encrypted per transaction: each batch's rows are locked only until it commits.
+    #[arg(long, env = "HPMS_ROTATE_BATCH_SIZE", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_size: u64,
+}
+
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.
+/// Every argument of this type also needs `hide_env_values = true`, or clap prints the
+/// variable's value in `--help`.
 #[derive(Clone)]
 pub struct Secret(String);
 

@@ -103,10 +103,8 @@ impl Keyring {
                 },
             )
             .map_err(|_| KeyringError::Encryption)?;
-        let mut stored = Vec::with_capacity(2 + key_id.len() + NONCE_BYTES + sealed.len());
-        stored.push(FORMAT_VERSION);
-        stored.push(key_id.len() as u8);
-        stored.extend_from_slice(key_id.as_bytes());
+        let mut stored = header(key_id);
+        stored.reserve(NONCE_BYTES + sealed.len());
         stored.extend_from_slice(&nonce);
         stored.extend_from_slice(&sealed);
         Ok(stored)
@@ -114,15 +112,11 @@ impl Keyring {
 
     /// Opens a value sealed by `seal` with the same `context`.
     pub fn open(&self, context: &[&[u8]], stored: &[u8]) -> Result<Vec<u8>, KeyringError> {
-        let [version, id_length, rest @ ..] = stored else {
-            return Err(KeyringError::UnknownFormat);
-        };
-        if *version != FORMAT_VERSION || rest.len() < *id_length as usize + NONCE_BYTES {
+        let (key_id, rest) = split_header(stored)?;
+        if rest.len() < NONCE_BYTES {
             return Err(KeyringError::UnknownFormat);
         }
-        let (key_id, rest) = rest.split_at(*id_length as usize);
         let (nonce, sealed) = rest.split_at(NONCE_BYTES);
-        let key_id = String::from_utf8_lossy(key_id);
         let (_, cipher) = self
             .keys
             .iter()
@@ -143,6 +137,42 @@ impl Keyring {
     fn associated_data(&self, context: &[&[u8]]) -> Vec<u8> {
         [&[self.label][..], context].concat().concat()
     }
+
+    /// The id of the key that seals new writes.
+    pub fn active_key_id(&self) -> &str {
+        &self.keys[0].0
+    }
+
+    /// Whether a key of that id is configured.
+    pub fn holds(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|(id, _)| id == key_id)
+    }
+}
+
+/// The bytes every value sealed under `key_id` starts with: a stored column can be searched for
+/// values sealed under a key without knowing the format.
+pub fn header(key_id: &str) -> Vec<u8> {
+    let mut header = Vec::with_capacity(2 + key_id.len());
+    header.push(FORMAT_VERSION);
+    header.push(key_id.len() as u8);
+    header.extend_from_slice(key_id.as_bytes());
+    header
+}
+
+/// The id of the key a stored value was sealed under; `stored` may be cut right after the header.
+pub fn sealed_key_id(stored: &[u8]) -> Result<String, KeyringError> {
+    split_header(stored).map(|(key_id, _)| key_id.into_owned())
+}
+
+fn split_header(stored: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &[u8]), KeyringError> {
+    let [version, id_length, rest @ ..] = stored else {
+        return Err(KeyringError::UnknownFormat);
+    };
+    if *version != FORMAT_VERSION || rest.len() < *id_length as usize {
+        return Err(KeyringError::UnknownFormat);
+    }
+    let (key_id, rest) = rest.split_at(*id_length as usize);
+    Ok((String::from_utf8_lossy(key_id), rest))
 }
 
 #[cfg(test)]
@@ -197,7 +227,15 @@ mod tests {
             Keyring::generate_config_entry("2026-11")
         ));
         assert_eq!(rotated.open(&[b"row"], &sealed).unwrap(), b"old");
-        assert_eq!(&rotated.seal(&[b"row"], b"new").unwrap()[2..9], b"2026-11");
+        let resealed = rotated.seal(&[b"row"], b"new").unwrap();
+        assert_eq!(sealed_key_id(&resealed).unwrap(), "2026-11");
+        assert!(resealed.starts_with(&header(rotated.active_key_id())));
+        assert_eq!(sealed_key_id(&sealed).unwrap(), "2026-01");
+        assert!(rotated.holds("2026-01") && !rotated.holds("2027-01"));
+        assert!(matches!(
+            sealed_key_id(b"\x00\xff"),
+            Err(KeyringError::UnknownFormat)
+        ));
         let without_old = keyring(&Keyring::generate_config_entry("2026-11"));
         assert!(matches!(
             without_old.open(&[b"row"], &sealed),

@@ -287,14 +287,32 @@ impl TestApp {
 
     /// Creates a patient as the clinic's ClinicAdmin, with contact and medical details.
     pub async fn create_patient(&self, clinic: &ApiClinic, first: &str, last: &str) -> Uuid {
+        self.create_patient_with(
+            clinic,
+            first,
+            last,
+            json!({ "phone": "+44 20 7946 0000", "email": "ada@example.org" }),
+            json!({ "allergies": "penicillin", "notes": "Prefers mornings." }),
+        )
+        .await
+    }
+
+    /// `create_patient` with the given `contact` and `medical` inputs.
+    pub async fn create_patient_with(
+        &self,
+        clinic: &ApiClinic,
+        first: &str,
+        last: &str,
+        contact: Value,
+        medical: Value,
+    ) -> Uuid {
         let response = self
             .graphql(
                 Some(clinic.token(Role::ClinicAdmin)),
                 "mutation($input: CreatePatientInput!) { createPatient(input: $input) { id } }",
                 json!({ "input": {
                     "firstName": first, "lastName": last, "dateOfBirth": "1985-12-10",
-                    "contact": { "phone": "+44 20 7946 0000", "email": "ada@example.org" },
-                    "medical": { "allergies": "penicillin", "notes": "Prefers mornings." },
+                    "contact": contact, "medical": medical,
                 }}),
             )
             .await;

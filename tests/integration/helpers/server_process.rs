@@ -1,5 +1,6 @@
-//! The real `hpms serve` binary as a separate process on a test's database, for figures that
-//! must be the server's alone (its memory, its log output), not the test process's.
+//! The real `hpms` binary as a separate process on a test's database: `hpms serve` for figures
+//! that must be the server's alone (its memory, its log output), not the test process's, and the
+//! operations commands, run as an operator would.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -41,17 +42,12 @@ impl ServerProcess {
         K: AsRef<std::ffi::OsStr>,
         V: AsRef<std::ffi::OsStr>,
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hpms"))
-            .arg("serve")
+        let mut child = hpms("serve", level)
             .args(extra_args)
             .env("HPMS_LISTEN", "127.0.0.1:0")
             // As for the in-process test servers: eight tests share two cores.
             .env("HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", "30")
-            .env("HPMS_LOG", level)
             .envs(environment)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("hpms serve starts");
         let log = Arc::new(Mutex::new(String::new()));
@@ -124,6 +120,18 @@ impl ServerProcess {
         };
         (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
     }
+}
+
+/// `hpms <subcommand>` logging at `level`, its output piped, killed if the test drops it.
+pub fn hpms(subcommand: &str, level: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hpms"));
+    command
+        .arg(subcommand)
+        .env("HPMS_LOG", level)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
 }
 
 fn keep(log: &Mutex<String>, line: &str) {
