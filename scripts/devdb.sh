@@ -102,18 +102,45 @@ shared_buffers = 256MB
 CONF
 }
 
+# pg_stat_statements collects what the application role sent during a test run, for the check that
+# every statement on a tenant table filters on tenant_id (tests/integration/tenant_predicates.rs).
+# Utility statements (the per-request SET LOCALs, a distinct text per clinic and user) are not
+# tracked, so they cannot crowd the statements out. A cluster made before this gets the settings
+# and a restart.
+statement_stats_conf() {
+  cat <<CONF
+# HPMS statement statistics
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 10000
+pg_stat_statements.track_utility = off
+CONF
+}
+ensure_statement_stats() {
+  grep -q "^shared_preload_libraries = 'pg_stat_statements'" "$data_dir/postgresql.conf" && return
+  statement_stats_conf | as_pg_user tee -a "$data_dir/postgresql.conf" >/dev/null
+  if is_running; then
+    as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -m fast -w -t 60 restart >/dev/null ||
+      die "the server did not restart; see $log_file"
+  fi
+}
+
 create_roles_and_database() {
   superuser_psql -d postgres -v owner_password="$owner_password" -v app_password="$app_password" \
     <"$root_dir/sql/roles.sql"
   if ! superuser_psql -d postgres -tAc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
     superuser_psql -d postgres -c "create database \"$database\" owner $owner_role"
   fi
+  # In the maintenance database, where scripts/test.sh resets it as the owner role and the check
+  # reads it as the application role (which sees its own statements' text).
+  superuser_psql -d postgres -c "set client_min_messages = warning" -c "create extension if not exists pg_stat_statements" \
+    -c "grant execute on function pg_stat_statements_reset(oid, oid, bigint) to $owner_role"
 }
 
 # After a crash PostgreSQL first syncs the whole data directory, which on a cluster full of test
 # databases takes over a minute.
 start() {
   [ -d "$data_dir" ] || initialise
+  ensure_statement_stats
   if ! is_running; then
     as_pg_user "$pg_bin/pg_ctl" -D "$data_dir" -l "$log_file" -w -t 300 start >/dev/null ||
       die "the server did not start; see $log_file"

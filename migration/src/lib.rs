@@ -14,6 +14,7 @@ mod m20261126_000003_scheduling_api;
 mod m20261126_000004_billing_api;
 mod m20261126_000005_partner_api;
 mod m20261126_000006_request_scope;
+mod m20261127_000007_request_scope_set_local;
 mod tenant_table;
 
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_billing_api::Migration),
             Box::new(m20261126_000005_partner_api::Migration),
             Box::new(m20261126_000006_request_scope::Migration),
+            Box::new(m20261127_000007_request_scope_set_local::Migration),
         ]
     }
 }

@@ -88,11 +88,17 @@ impl AuditQuery {
             from,
             to,
         };
-        let rows = store::list(session.db(), &filter, page.after, page.limit())
-            .await?
-            .into_iter()
-            .map(|model| (model.id, AuditLog::from(model)))
-            .collect();
+        let rows = store::list(
+            session.db(),
+            session.tenant_id(),
+            &filter,
+            page.after,
+            page.limit(),
+        )
+        .await?
+        .into_iter()
+        .map(|model| (model.id, AuditLog::from(model)))
+        .collect();
         Ok(connection(&page, rows))
     }
 }

@@ -21,11 +21,12 @@ pub struct AuditFilter {
 /// A page of audit rows, newest first, older than `before_id`.
 pub async fn list(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     filter: &AuditFilter,
     before_id: Option<i64>,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
-    let mut query = audit_log::Entity::find();
+    let mut query = audit_log::Entity::find().filter(audit_log::Column::TenantId.eq(tenant_id));
     if let Some(entity_name) = &filter.entity_name {
         query = query.filter(audit_log::Column::EntityName.eq(entity_name.as_str()));
     }

@@ -239,7 +239,7 @@ async fn post_once(
     if let Some(key) = &request.idempotency_key {
         store::lock_idempotency_key(session.db(), key).await?;
     }
-    let model = store::lock_invoice(session.db(), request.invoice_id)
+    let model = store::lock_invoice(session.db(), session.tenant_id(), request.invoice_id)
         .await?
         .ok_or_else(|| ApiError::not_found("invoice"))?;
     if let Some(entry) = earlier_posting(session, &request).await? {
@@ -269,8 +269,14 @@ async fn post_once(
     .await?;
     let totals = invoice_totals(session, model.id).await?;
     let invoice = Invoice::new(model, totals);
-    store::set_invoice_status(session.db(), invoice.model.id, invoice.status_value()).await?;
-    let entry = store::find_entry(session.db(), entry_id)
+    store::set_invoice_status(
+        session.db(),
+        session.tenant_id(),
+        invoice.model.id,
+        invoice.status_value(),
+    )
+    .await?;
+    let entry = store::find_entry(session.db(), session.tenant_id(), entry_id)
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok(PostingPayload {
@@ -286,9 +292,9 @@ async fn earlier_posting(
     request: &PostingRequest,
 ) -> Result<Option<Entry>, ApiError> {
     let earlier = match &request.idempotency_key {
-        Some(key) => store::entry_by_key(session.db(), key).await?,
+        Some(key) => store::entry_by_key(session.db(), session.tenant_id(), key).await?,
         None if request.kind == EntryKind::Void => {
-            store::void_entry(session.db(), request.invoice_id).await?
+            store::void_entry(session.db(), session.tenant_id(), request.invoice_id).await?
         }
         None => None,
     };
@@ -310,7 +316,7 @@ async fn earlier_posting(
 }
 
 async fn invoice_totals(session: &Session, invoice_id: Uuid) -> Result<Totals, ApiError> {
-    store::totals(session.db(), &[invoice_id])
+    store::totals(session.db(), session.tenant_id(), &[invoice_id])
         .await?
         .remove(&invoice_id)
         .ok_or_else(ApiError::internal)
@@ -401,7 +407,7 @@ impl BillingQuery {
     async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadBilling)?;
-        let model = store::find_invoice(session.db(), id)
+        let model = store::find_invoice(session.db(), session.tenant_id(), id)
             .await?
             .ok_or_else(|| ApiError::not_found("invoice"))?;
         let totals = invoice_totals(session, model.id).await?;
@@ -431,10 +437,16 @@ impl BillingQuery {
             from,
             to,
         };
-        let models =
-            store::list_invoices(session.db(), &filter, page.after.as_ref(), page.limit()).await?;
+        let models = store::list_invoices(
+            session.db(),
+            session.tenant_id(),
+            &filter,
+            page.after.as_ref(),
+            page.limit(),
+        )
+        .await?;
         let ids: Vec<Uuid> = models.iter().map(|model| model.id).collect();
-        let totals = store::totals(session.db(), &ids).await?;
+        let totals = store::totals(session.db(), session.tenant_id(), &ids).await?;
         prime_references(ctx, session, &models).await?;
         let rows = models
             .into_iter()
@@ -455,7 +467,7 @@ impl BillingQuery {
         let session = session(ctx)?;
         session.require(Permission::ReadBilling)?;
         let [days_0_to_30, days_31_to_60, days_61_to_90, over_90_days] =
-            store::aging(session.db(), Utc::now()).await?;
+            store::aging(session.db(), session.tenant_id(), Utc::now()).await?;
         Ok(ReceivablesAging {
             days_0_to_30: Money(days_0_to_30),
             days_31_to_60: Money(days_31_to_60),
@@ -552,7 +564,7 @@ pub async fn bill_completed_appointment(
     appointment_id: Uuid,
     price: Decimal,
 ) -> Result<(), ApiError> {
-    if store::invoice_for_appointment(session.db(), appointment_id)
+    if store::invoice_for_appointment(session.db(), session.tenant_id(), appointment_id)
         .await?
         .is_some()
     {

@@ -17,19 +17,24 @@ use crate::platform::error::ApiError;
 use crate::platform::loader::spawner;
 
 /// Loads invoices by appointment id, on a request's transaction (held weakly, as
-/// `platform::loader` explains).
+/// `platform::loader` explains), of the request's clinic.
 pub struct InvoicesByAppointment {
     transaction: Weak<DatabaseTransaction>,
+    tenant_id: Uuid,
 }
 
 pub type InvoiceLoader = DataLoader<InvoicesByAppointment, HashMapCache>;
 
 pub fn invoice_loader(
     transaction: Weak<DatabaseTransaction>,
+    tenant_id: Uuid,
     tasks: &TaskTracker,
 ) -> InvoiceLoader {
     DataLoader::with_cache(
-        InvoicesByAppointment { transaction },
+        InvoicesByAppointment {
+            transaction,
+            tenant_id,
+        },
         spawner(tasks),
         HashMapCache::default(),
     )
@@ -42,11 +47,12 @@ impl Loader<Uuid> for InvoicesByAppointment {
     async fn load(&self, appointment_ids: &[Uuid]) -> Result<HashMap<Uuid, Invoice>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
         let invoices = invoice::Entity::find()
+            .filter(invoice::Column::TenantId.eq(self.tenant_id))
             .filter(invoice::Column::AppointmentId.is_in(appointment_ids.iter().copied()))
             .all(&*transaction)
             .await?;
         let ids: Vec<Uuid> = invoices.iter().map(|model| model.id).collect();
-        let totals = store::totals(&*transaction, &ids).await?;
+        let totals = store::totals(&*transaction, self.tenant_id, &ids).await?;
         invoices
             .into_iter()
             .map(|model| {
@@ -63,13 +69,21 @@ impl Loader<Uuid> for InvoicesByAppointment {
 /// Loads invoices' ledger lines by invoice id.
 pub struct LinesByInvoice {
     transaction: Weak<DatabaseTransaction>,
+    tenant_id: Uuid,
 }
 
 pub type LinesLoader = DataLoader<LinesByInvoice, HashMapCache>;
 
-pub fn lines_loader(transaction: Weak<DatabaseTransaction>, tasks: &TaskTracker) -> LinesLoader {
+pub fn lines_loader(
+    transaction: Weak<DatabaseTransaction>,
+    tenant_id: Uuid,
+    tasks: &TaskTracker,
+) -> LinesLoader {
     DataLoader::with_cache(
-        LinesByInvoice { transaction },
+        LinesByInvoice {
+            transaction,
+            tenant_id,
+        },
         spawner(tasks),
         HashMapCache::default(),
     )
@@ -81,6 +95,6 @@ impl Loader<Uuid> for LinesByInvoice {
 
     async fn load(&self, invoice_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Line>>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
-        Ok(store::lines(&*transaction, invoice_ids).await?)
+        Ok(store::lines(&*transaction, self.tenant_id, invoice_ids).await?)
     }
 }

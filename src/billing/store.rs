@@ -22,31 +22,37 @@ fn money(mut amount: Decimal) -> Decimal {
     amount
 }
 
-fn invoice_by_id(id: Uuid) -> Select<invoice::Entity> {
-    invoice::Entity::find().filter(invoice::Column::Id.eq(id))
+fn invoice_by_id(tenant_id: Uuid, id: Uuid) -> Select<invoice::Entity> {
+    invoice::Entity::find()
+        .filter(invoice::Column::TenantId.eq(tenant_id))
+        .filter(invoice::Column::Id.eq(id))
 }
 
 pub async fn find_invoice(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
-    invoice_by_id(id).one(db).await
+    invoice_by_id(tenant_id, id).one(db).await
 }
 
 /// The invoice, locked until the transaction ends: postings to one invoice queue here, so each
 /// sees the balance the previous one left.
 pub async fn lock_invoice(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
-    invoice_by_id(id).lock_exclusive().one(db).await
+    invoice_by_id(tenant_id, id).lock_exclusive().one(db).await
 }
 
 pub async fn invoice_for_appointment(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     appointment_id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
     invoice::Entity::find()
+        .filter(invoice::Column::TenantId.eq(tenant_id))
         .filter(invoice::Column::AppointmentId.eq(appointment_id))
         .one(db)
         .await
@@ -77,12 +83,14 @@ pub async fn insert_invoice(
 
 pub async fn set_invoice_status(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     status: InvoiceStatus,
 ) -> Result<(), DbErr> {
     invoice::Entity::update_many()
         .col_expr(invoice::Column::Status, Expr::value(status.as_str()))
         .col_expr(invoice::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(invoice::Column::TenantId.eq(tenant_id))
         .filter(invoice::Column::Id.eq(id))
         .filter(invoice::Column::Status.ne(status.as_str()))
         .exec(db)
@@ -177,10 +185,17 @@ fn entry(row: &QueryResult) -> Result<Entry, DbErr> {
 }
 
 /// The entry posted under `key`, if any.
-pub async fn entry_by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Entry>, DbErr> {
+pub async fn entry_by_key(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    key: &str,
+) -> Result<Option<Entry>, DbErr> {
     db.query_one_raw(statement(
-        &format!("select {ENTRY_COLUMNS} from journal_entries e where e.idempotency_key = $1"),
-        [key.into()],
+        &format!(
+            "select {ENTRY_COLUMNS} from journal_entries e
+              where e.tenant_id = $1 and e.idempotency_key = $2"
+        ),
+        [tenant_id.into(), key.into()],
     ))
     .await?
     .as_ref()
@@ -202,13 +217,15 @@ pub async fn lock_idempotency_key(db: &impl ConnectionTrait, key: &str) -> Resul
 /// The invoice's void entry, if it has been voided.
 pub async fn void_entry(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     invoice_id: Uuid,
 ) -> Result<Option<Entry>, DbErr> {
     db.query_one_raw(statement(
         &format!(
-            "select {ENTRY_COLUMNS} from journal_entries e where e.invoice_id = $1 and e.kind = 'Void'"
+            "select {ENTRY_COLUMNS} from journal_entries e
+              where e.tenant_id = $1 and e.invoice_id = $2 and e.kind = 'Void'"
         ),
-        [invoice_id.into()],
+        [tenant_id.into(), invoice_id.into()],
     ))
     .await?
     .as_ref()
@@ -216,10 +233,16 @@ pub async fn void_entry(
     .transpose()
 }
 
-pub async fn find_entry(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Entry>, DbErr> {
+pub async fn find_entry(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Entry>, DbErr> {
     db.query_one_raw(statement(
-        &format!("select {ENTRY_COLUMNS} from journal_entries e where e.id = $1"),
-        [id.into()],
+        &format!(
+            "select {ENTRY_COLUMNS} from journal_entries e where e.tenant_id = $1 and e.id = $2"
+        ),
+        [tenant_id.into(), id.into()],
     ))
     .await?
     .as_ref()
@@ -240,6 +263,7 @@ pub struct Totals {
 /// The totals of each of `invoice_ids`, in one query.
 pub async fn totals(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Totals>, DbErr> {
     let rows = db
@@ -252,9 +276,9 @@ pub async fn totals(
                     bool_or(e.kind = 'Void')
                from journal_entries e
                join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-              where e.invoice_id = any($1)
+              where e.tenant_id = $1 and e.invoice_id = any($2)
               group by e.invoice_id",
-            [invoice_ids.to_vec().into()],
+            [tenant_id.into(), invoice_ids.to_vec().into()],
         ))
         .await?;
     let none = Totals {
@@ -290,6 +314,7 @@ pub struct Line {
 /// The ledger lines of each of `invoice_ids`, oldest first, in one query.
 pub async fn lines(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Line>>, DbErr> {
     let rows = db
@@ -297,9 +322,9 @@ pub async fn lines(
             "select e.invoice_id, e.id, e.kind, l.account, l.side, l.amount, l.created_at
                from journal_entries e
                join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-              where e.invoice_id = any($1)
+              where e.tenant_id = $1 and e.invoice_id = any($2)
               order by l.id",
-            [invoice_ids.to_vec().into()],
+            [tenant_id.into(), invoice_ids.to_vec().into()],
         ))
         .await?;
     let mut lines: HashMap<Uuid, Vec<Line>> =
@@ -330,18 +355,20 @@ pub struct InvoiceFilter {
 /// A page of invoices, newest first, before the `before` key.
 pub async fn list_invoices(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     filter: &InvoiceFilter,
     before: Option<&(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<invoice::Model>, DbErr> {
-    let mut query = invoice::Entity::find();
+    let mut query = invoice::Entity::find().filter(invoice::Column::TenantId.eq(tenant_id));
     if let Some(status) = filter.status {
         query = query.filter(invoice::Column::Status.eq(status.as_str()));
     }
     if let Some(patient_id) = filter.patient_id {
         query = query.filter(Expr::cust_with_values(
-            "appointment_id in (select id from appointments where patient_id = $1)",
-            [patient_id],
+            "appointment_id in (select a.id from appointments a
+                                 where a.tenant_id = $1 and a.patient_id = $2)",
+            [tenant_id, patient_id],
         ));
     }
     if let Some(from) = filter.from {
@@ -369,7 +396,11 @@ pub async fn list_invoices(
 
 /// Open balances of the clinic by invoice age in days, counted in the clinic's time zone:
 /// [0–30, 31–60, 61–90, over 90].
-pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[Decimal; 4], DbErr> {
+pub async fn aging(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    today: DateTime<Utc>,
+) -> Result<[Decimal; 4], DbErr> {
     let row = db
         .query_one_raw(statement(
             "with balances as (
@@ -378,7 +409,7 @@ pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[D
                  from invoices i
                  join journal_entries e on e.tenant_id = i.tenant_id and e.invoice_id = i.id
                  join ledger_lines l on l.tenant_id = e.tenant_id and l.entry_id = e.id
-                where l.account = 'AccountsReceivable' and i.status = 'Open'
+                where i.tenant_id = $2 and l.account = 'AccountsReceivable' and i.status = 'Open'
                 group by i.id, i.created_at)
              select coalesce(sum(balance) filter (where age <= 30), 0),
                     coalesce(sum(balance) filter (where age between 31 and 60), 0),
@@ -388,10 +419,9 @@ pub async fn aging(db: &impl ConnectionTrait, today: DateTime<Utc>) -> Result<[D
                             (($1::timestamptz at time zone zone.name)::date
                              - (created_at at time zone zone.name)::date) as age
                        from balances,
-                            (select time_zone as name from tenants
-                              where id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)) zone
+                            (select time_zone as name from tenants where id = $2) zone
                       where balance > 0) aged",
-            [today.into()],
+            [today.into(), tenant_id.into()],
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("aging".to_owned()))?;

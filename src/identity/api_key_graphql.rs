@@ -64,7 +64,7 @@ impl ApiKeyQuery {
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageApiKeys)?;
-        Ok(store::list_api_keys(session.db())
+        Ok(store::list_api_keys(session.db(), session.tenant_id())
             .await?
             .into_iter()
             .map(ApiKey::from)
@@ -129,7 +129,7 @@ impl ApiKeyMutation {
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: Uuid) -> Result<ApiKey, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageApiKeys)?;
-        store::revoke_api_key(session.db(), id)
+        store::revoke_api_key(session.db(), session.tenant_id(), id)
             .await?
             .map(ApiKey::from)
             .ok_or_else(|| ApiError::not_found("API key"))

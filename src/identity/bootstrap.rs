@@ -55,7 +55,7 @@ pub async fn create_system_admin(
     if existing_platform.is_none() {
         store::insert_tenant(&tx, platform_id, "HPMS platform", PLATFORM_SLUG, true).await?;
     }
-    let outcome = match store::find_user_by_username(&tx, username.as_str()).await? {
+    let outcome = match store::find_user_by_username(&tx, platform_id, username.as_str()).await? {
         None => {
             let hash = password::hash(new_password).await?;
             store::insert_user(
@@ -76,7 +76,7 @@ pub async fn create_system_admin(
         }
         Some(user) => {
             let hash = password::hash(new_password).await?;
-            store::update_user(&tx, user.id, None, Some(hash)).await?;
+            store::update_user(&tx, platform_id, user.id, None, Some(hash)).await?;
             Outcome::PasswordReset
         }
     };

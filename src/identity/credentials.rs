@@ -69,7 +69,7 @@ impl Authenticated {
             });
         }
         if let Actor::ApiKey { id, .. } = self.principal.actor {
-            store::record_api_key_use(db, id).await?;
+            store::record_api_key_use(db, self.principal.tenant_id, id).await?;
         }
         Ok(())
     }

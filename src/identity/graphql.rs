@@ -115,10 +115,14 @@ impl IdentityQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User, ApiError> {
         let session = session(ctx)?;
-        store::find_user(session.db(), session.principal.user_id()?)
-            .await?
-            .ok_or_else(crate::identity::rejected_token)?
-            .try_into()
+        store::find_user(
+            session.db(),
+            session.tenant_id(),
+            session.principal.user_id()?,
+        )
+        .await?
+        .ok_or_else(crate::identity::rejected_token)?
+        .try_into()
     }
 
     /// The clinic's users, by username. ClinicAdmin only.
@@ -133,11 +137,17 @@ impl IdentityQuery {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
         let page = PageRequest::<String>::new(first, after.as_deref())?;
-        let rows = store::list_users(session.db(), role, page.after.as_deref(), page.limit())
-            .await?
-            .into_iter()
-            .map(|model| Ok((model.username.clone(), User::try_from(model)?)))
-            .collect::<Result<_, ApiError>>()?;
+        let rows = store::list_users(
+            session.db(),
+            session.tenant_id(),
+            role,
+            page.after.as_deref(),
+            page.limit(),
+        )
+        .await?
+        .into_iter()
+        .map(|model| Ok((model.username.clone(), User::try_from(model)?)))
+        .collect::<Result<_, ApiError>>()?;
         Ok(connection(&page, rows))
     }
 
@@ -288,7 +298,7 @@ impl IdentityMutation {
             role,
         )
         .await?;
-        found_user(session.db(), id).await
+        found_user(session.db(), session.tenant_id(), id).await
     }
 
     /// Changes a user's role and/or password. ClinicAdmin only; not one's own role.
@@ -318,10 +328,10 @@ impl IdentityMutation {
             Some(password) => Some(password::hash(password.into_inner()).await?),
             None => None,
         };
-        if !store::update_user(session.db(), input.id, role, hash).await? {
+        if !store::update_user(session.db(), session.tenant_id(), input.id, role, hash).await? {
             return Err(ApiError::not_found("user"));
         }
-        found_user(session.db(), input.id).await
+        found_user(session.db(), session.tenant_id(), input.id).await
     }
 
     /// Deactivates a user: they cannot sign in and their tokens stop working at once.
@@ -335,15 +345,19 @@ impl IdentityMutation {
                 "you cannot deactivate your own account; ask another ClinicAdmin",
             ));
         }
-        if !store::deactivate_user(session.db(), id).await? {
+        if !store::deactivate_user(session.db(), session.tenant_id(), id).await? {
             return Err(ApiError::not_found("user"));
         }
-        found_user(session.db(), id).await
+        found_user(session.db(), session.tenant_id(), id).await
     }
 }
 
-async fn found_user(db: &sea_orm::DatabaseTransaction, id: Uuid) -> Result<User, ApiError> {
-    store::find_user(db, id)
+async fn found_user(
+    db: &sea_orm::DatabaseTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<User, ApiError> {
+    store::find_user(db, tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?
         .try_into()

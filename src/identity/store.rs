@@ -89,8 +89,13 @@ pub async fn login_account(
     }))
 }
 
-pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+pub async fn find_user(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::IsDeleted.eq(false))
         .one(db)
@@ -100,11 +105,14 @@ pub async fn find_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<use
 /// A page of the clinic's users ordered by username, after `after_username`.
 pub async fn list_users(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     role: Option<Role>,
     after_username: Option<&str>,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
-    let mut query = user::Entity::find().filter(user::Column::IsDeleted.eq(false));
+    let mut query = user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .filter(user::Column::IsDeleted.eq(false));
     if let Some(role) = role {
         query = query.filter(user::Column::RoleId.eq(role.id()));
     }
@@ -144,12 +152,14 @@ pub async fn insert_user(
 /// no such user is in the clinic.
 pub async fn update_user(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     role: Option<Role>,
     password_hash: Option<String>,
 ) -> Result<bool, DbErr> {
     let mut update = user::Entity::update_many()
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::IsDeleted.eq(false));
     if let Some(role) = role {
@@ -167,10 +177,15 @@ pub async fn update_user(
 }
 
 /// Deactivates a user; false when no such user is in the clinic.
-pub async fn deactivate_user(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+pub async fn deactivate_user(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let result = user::Entity::update_many()
         .col_expr(user::Column::IsActive, Expr::value(false))
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::IsDeleted.eq(false))
         .exec(db)
@@ -270,9 +285,11 @@ pub async fn platform_tenant(db: &impl ConnectionTrait) -> Result<Option<tenant:
 
 pub async fn find_user_by_username(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     username: &str,
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Username.eq(username))
         .filter(user::Column::IsDeleted.eq(false))
         .one(db)
@@ -293,12 +310,14 @@ pub async fn find_tenant_by_slug(
 /// there is no such provider in the clinic.
 pub async fn set_working_hours(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     provider_id: Uuid,
     hours: serde_json::Value,
 ) -> Result<bool, DbErr> {
     let result = user::Entity::update_many()
         .col_expr(user::Column::WorkingHours, Expr::value(hours))
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(provider_id))
         .filter(user::Column::RoleId.eq(Role::Provider.id()))
         .filter(user::Column::IsActive.eq(true))
@@ -338,11 +357,16 @@ pub async fn find_api_key(
 
 /// Notes that key `id` was used. At most once a minute per key: `lastUsedAt` says whether a
 /// partner still uses a key (before revoking it), and every write is an audit row.
-pub async fn record_api_key_use(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+pub async fn record_api_key_use(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<(), DbErr> {
     db.execute_raw(statement(
         "update tenant_api_keys set last_used_at = now()
-         where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
-        [id.into()],
+         where tenant_id = $1 and id = $2
+           and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+        [tenant_id.into(), id.into()],
     ))
     .await?;
     Ok(())
@@ -357,8 +381,12 @@ pub async fn insert_api_key(
 
 /// The clinic's keys, newest first, revoked ones included (an administrator rotating keys wants
 /// to see both).
-pub async fn list_api_keys(db: &impl ConnectionTrait) -> Result<Vec<api_key::Model>, DbErr> {
+pub async fn list_api_keys(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<Vec<api_key::Model>, DbErr> {
     api_key::Entity::find()
+        .filter(api_key::Column::TenantId.eq(tenant_id))
         .order_by_desc(api_key::Column::CreatedAt)
         .order_by_desc(api_key::Column::Id)
         .all(db)
@@ -369,15 +397,18 @@ pub async fn list_api_keys(db: &impl ConnectionTrait) -> Result<Vec<api_key::Mod
 /// already revoked key keeps its first revocation time.
 pub async fn revoke_api_key(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<api_key::Model>, DbErr> {
     api_key::Entity::update_many()
         .col_expr(api_key::Column::RevokedAt, Expr::cust("now()"))
+        .filter(api_key::Column::TenantId.eq(tenant_id))
         .filter(api_key::Column::Id.eq(id))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     api_key::Entity::find()
+        .filter(api_key::Column::TenantId.eq(tenant_id))
         .filter(api_key::Column::Id.eq(id))
         .one(db)
         .await

@@ -232,7 +232,7 @@ impl PatientsQuery {
     async fn patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Patient, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadPatients)?;
-        store::find(session.db(), id)
+        store::find(session.db(), session.tenant_id(), id)
             .await?
             .map(Patient::new)
             .ok_or_else(|| ApiError::not_found("patient"))
@@ -256,11 +256,17 @@ impl PatientsQuery {
             name_prefix: optional_line("search", search.as_deref(), 100)?,
             dob: date_of_birth,
         };
-        let rows = store::list(session.db(), &filter, page.after.as_ref(), page.limit())
-            .await?
-            .into_iter()
-            .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
-            .collect();
+        let rows = store::list(
+            session.db(),
+            session.tenant_id(),
+            &filter,
+            page.after.as_ref(),
+            page.limit(),
+        )
+        .await?
+        .into_iter()
+        .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
+        .collect();
         Ok(connection(&page, rows))
     }
 }
@@ -332,7 +338,7 @@ impl PatientsMutation {
         };
         let (contact, medical) =
             parse_sections(session, input.contact.as_ref(), input.medical.as_ref())?;
-        let existing = store::find(session.db(), input.id)
+        let existing = store::find(session.db(), session.tenant_id(), input.id)
             .await?
             .ok_or_else(|| ApiError::not_found("patient"))?;
         if contact.is_some() || medical.is_some() {
@@ -348,10 +354,10 @@ impl PatientsMutation {
             }
             changes.phi_data = Some(seal(keyring, existing.tenant_id, existing.id, &document)?);
         }
-        if !store::update(session.db(), input.id, changes).await? {
+        if !store::update(session.db(), session.tenant_id(), input.id, changes).await? {
             return Err(ApiError::not_found("patient"));
         }
-        store::find(session.db(), input.id)
+        store::find(session.db(), session.tenant_id(), input.id)
             .await?
             .map(Patient::new)
             .ok_or_else(|| ApiError::not_found("patient"))
@@ -362,7 +368,7 @@ impl PatientsMutation {
     async fn delete_patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::DeletePatients)?;
-        if !store::soft_delete(session.db(), id).await? {
+        if !store::soft_delete(session.db(), session.tenant_id(), id).await? {
             return Err(ApiError::not_found("patient"));
         }
         Ok(id)

@@ -34,8 +34,13 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPatient) -> Result<patien
     .await
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient::Model>, DbErr> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<patient::Model>, DbErr> {
     patient::Entity::find()
+        .filter(patient::Column::TenantId.eq(tenant_id))
         .filter(patient::Column::Id.eq(id))
         .filter(patient::Column::IsDeleted.eq(false))
         .one(db)
@@ -53,11 +58,14 @@ pub struct PatientFilter {
 /// A page of patients ordered by folded "last first" name, then id.
 pub async fn list(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     filter: &PatientFilter,
     after: Option<&(String, Uuid)>,
     limit: u64,
 ) -> Result<Vec<patient::Model>, DbErr> {
-    let mut query = patient::Entity::find().filter(patient::Column::IsDeleted.eq(false));
+    let mut query = patient::Entity::find()
+        .filter(patient::Column::TenantId.eq(tenant_id))
+        .filter(patient::Column::IsDeleted.eq(false));
     if let Some(prefix) = &filter.name_prefix {
         // A range rather than LIKE: the bounds are plain comparisons that a btree on the "C"
         // collation column answers even in a generic prepared plan. U+10FFFF sorts after every
@@ -101,11 +109,13 @@ pub struct PatientChanges {
 /// Applies `changes`; false when no such patient is in the clinic.
 pub async fn update(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     changes: PatientChanges,
 ) -> Result<bool, DbErr> {
     let mut update = patient::Entity::update_many()
         .col_expr(patient::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(patient::Column::TenantId.eq(tenant_id))
         .filter(patient::Column::Id.eq(id))
         .filter(patient::Column::IsDeleted.eq(false));
     if let Some(first_name) = changes.first_name {
@@ -124,10 +134,15 @@ pub async fn update(
 }
 
 /// Soft-deletes a patient (the audit trigger records it as a Delete); false when there is none.
-pub async fn soft_delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+pub async fn soft_delete(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let result = patient::Entity::update_many()
         .col_expr(patient::Column::IsDeleted, Expr::value(true))
         .col_expr(patient::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(patient::Column::TenantId.eq(tenant_id))
         .filter(patient::Column::Id.eq(id))
         .filter(patient::Column::IsDeleted.eq(false))
         .exec(db)

@@ -63,8 +63,9 @@ pub async fn connect_pool(
     Database::connect(options).await
 }
 
-/// Counts the statements a pool has sent (all of them, including those inside transactions):
-/// the N+1 test reads it, and so will the metrics endpoint.
+/// Counts the statements a pool has sent with bound values, inside transactions too: all but
+/// transaction control and the tenant settings batch that opens each request (`open_request`,
+/// sent unprepared). The N+1 test reads it, and so will the metrics endpoint.
 #[derive(Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
@@ -83,9 +84,9 @@ impl StatementCounter {
     }
 }
 
-/// Begins a transaction scoped to one clinic. The settings are transaction-local
-/// (`set_config(..., true)` in `open_request()`, sql/request_scope.sql), so they vanish at commit
-/// or rollback and a pooled connection never carries one request's tenant into the next.
+/// Begins a transaction scoped to one clinic. The settings are transaction-local (`SET LOCAL`),
+/// so they vanish at commit or rollback and a pooled connection never carries one request's
+/// tenant into the next.
 pub async fn begin_tenant_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
@@ -94,7 +95,7 @@ pub async fn begin_tenant_transaction(
     Ok(transaction)
 }
 
-/// `begin_tenant_transaction` for a signed-in user's request, which in the same statement asks
+/// `begin_tenant_transaction` for a signed-in user's request, which in the same round trip asks
 /// whether the user's token, issued at `credential_version`, still stands: `None` when it does
 /// not (the transaction is then rolled back).
 pub async fn begin_user_transaction(
@@ -106,26 +107,37 @@ pub async fn begin_user_transaction(
     Ok(stands.then_some(transaction))
 }
 
+/// Sends the settings, and the credential check when there is one, as one simple-protocol batch:
+/// one round trip, and `SET LOCAL` rather than `set_config()` because Citus forwards the former
+/// to its workers and not the latter (sql/citus/). A batch cannot carry bound parameters, so the
+/// values are written into it: every one is a `Uuid`, an integer or a role name from the fixed
+/// `Role` enum, formatted here, never text a client sent. The check is a `select` that returns
+/// a row exactly when `user_credential_stands()` (sql/request_scope.sql) holds; the batch
+/// reports only rows affected, and for a `select` that is the rows it returned.
 async fn open_request(
     db: &DatabaseConnection,
     scope: &TenantScope,
     credential_version: Option<i32>,
 ) -> Result<(DatabaseTransaction, bool), DbErr> {
     let transaction = db.begin().await?;
-    let answer = transaction
-        .query_one_raw(statement(
-            "select open_request($1, $2, $3, $4, $5) as stands",
-            [
-                scope.tenant_id.into(),
-                scope.user_id.into(),
-                scope.role.map(|role| role.name().to_owned()).into(),
-                scope.role.map(Role::id).into(),
-                credential_version.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("open_request() answered no row".into()))?;
-    let stands = answer.try_get::<bool>("", "stands")?;
+    let mut batch = format!(
+        "set local app.tenant_id = '{}'; set local app.user_id = '{}'; set local app.role = '{}';",
+        scope.tenant_id,
+        scope.user_id.map(|id| id.to_string()).unwrap_or_default(),
+        scope.role.map(Role::name).unwrap_or_default(),
+    );
+    if let Some(version) = credential_version {
+        let (Some(user_id), Some(role)) = (scope.user_id, scope.role) else {
+            return Ok((transaction, false));
+        };
+        batch.push_str(&format!(
+            " select 1 where user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
+            scope.tenant_id,
+            role.id(),
+        ));
+    }
+    let answer = transaction.execute_unprepared(&batch).await?;
+    let stands = credential_version.is_none() || answer.rows_affected() == 1;
     Ok((transaction, stands))
 }
 

@@ -138,8 +138,13 @@ async fn seed_clinic(
             end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
         })
         .collect();
-    identity_store::set_working_hours(&tx, provider_id, serde_json::to_value(office_hours)?)
-        .await?;
+    identity_store::set_working_hours(
+        &tx,
+        tenant_id,
+        provider_id,
+        serde_json::to_value(office_hours)?,
+    )
+    .await?;
 
     let mut patient_ids = Vec::new();
     for (index, (first, last, year, allergies)) in DEMO_PATIENTS.into_iter().enumerate() {

@@ -16,6 +16,7 @@ use async_graphql::{
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, Span};
+use uuid::Uuid;
 
 use crate::audit::{AuditQuery, ReadLog};
 use crate::billing::{
@@ -119,13 +120,15 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    fn new(transaction: &Arc<DatabaseTransaction>, tasks: &TaskTracker) -> Loaders {
+    fn new(transaction: &Arc<DatabaseTransaction>, tenant: Uuid, tasks: &TaskTracker) -> Loaders {
         let weak = Arc::downgrade(transaction);
         Loaders {
             patients: by_id(
                 weak.clone(),
                 tasks,
                 Lookup {
+                    tenant,
+                    tenant_id: patient::Column::TenantId,
                     id: patient::Column::Id,
                     is_deleted: Some(patient::Column::IsDeleted),
                     id_of: |row| row.id,
@@ -136,6 +139,8 @@ impl Loaders {
                 weak.clone(),
                 tasks,
                 Lookup {
+                    tenant,
+                    tenant_id: user::Column::TenantId,
                     id: user::Column::Id,
                     is_deleted: Some(user::Column::IsDeleted),
                     id_of: |row| row.id,
@@ -146,6 +151,8 @@ impl Loaders {
                 weak.clone(),
                 tasks,
                 Lookup {
+                    tenant,
+                    tenant_id: appointment_type::Column::TenantId,
                     id: appointment_type::Column::Id,
                     is_deleted: Some(appointment_type::Column::IsDeleted),
                     id_of: |row| row.id,
@@ -155,13 +162,15 @@ impl Loaders {
                 weak.clone(),
                 tasks,
                 Lookup {
+                    tenant,
+                    tenant_id: appointment::Column::TenantId,
                     id: appointment::Column::Id,
                     is_deleted: Some(appointment::Column::IsDeleted),
                     id_of: |row| row.id,
                 },
             ),
-            invoices: invoice_loader(weak.clone(), tasks),
-            invoice_lines: lines_loader(weak, tasks),
+            invoices: invoice_loader(weak.clone(), tenant, tasks),
+            invoice_lines: lines_loader(weak, tenant, tasks),
         }
     }
 }
@@ -171,13 +180,19 @@ impl Session {
         &self.transaction
     }
 
+    /// The request's clinic, which every statement names besides row-level security (Citus
+    /// routes a statement to one shard only on a tenant_id in its SQL).
+    pub fn tenant_id(&self) -> Uuid {
+        self.principal.tenant_id
+    }
+
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         self.principal.require(permission)
     }
 
     /// Notes that the `section` of `entity` row `id` was decrypted into the response (audited
     /// as a `Read` naming the section).
-    pub fn record_read(&self, entity: &'static str, section: &'static str, id: uuid::Uuid) {
+    pub fn record_read(&self, entity: &'static str, section: &'static str, id: Uuid) {
         self.read_log.record(entity, section, id);
     }
 }
@@ -318,7 +333,7 @@ impl Api {
         let loader_tasks = TaskTracker::new();
         let session = Session {
             principal,
-            loaders: Loaders::new(&transaction, &loader_tasks),
+            loaders: Loaders::new(&transaction, principal.tenant_id, &loader_tasks),
             transaction: Arc::clone(&transaction),
             read_log: Arc::clone(&read_log),
         };

@@ -55,9 +55,11 @@ where
 }
 
 /// Loads live rows of entity `E` by id, as `V` (converted once per row and request, however
-/// many fields show it).
+/// many fields show it), of the request's clinic.
 pub struct RowsById<E: EntityTrait, V> {
     transaction: Weak<DatabaseTransaction>,
+    tenant: Uuid,
+    tenant_id: E::Column,
     id: E::Column,
     is_deleted: Option<E::Column>,
     id_of: fn(&E::Model) -> Uuid,
@@ -70,6 +72,9 @@ pub type ByIdLoader<E, V = <E as EntityTrait>::Model> = DataLoader<RowsById<E, V
 /// The columns a `ByIdLoader` looks rows up by: `is_deleted`, when the table has it, hides
 /// soft-deleted rows as everywhere else.
 pub struct Lookup<E: EntityTrait> {
+    /// The request's clinic and the table's tenant_id column: every statement names its clinic.
+    pub tenant: Uuid,
+    pub tenant_id: E::Column,
     pub id: E::Column,
     pub is_deleted: Option<E::Column>,
     pub id_of: fn(&E::Model) -> Uuid,
@@ -104,6 +109,8 @@ where
     DataLoader::with_cache(
         RowsById {
             transaction,
+            tenant: lookup.tenant,
+            tenant_id: lookup.tenant_id,
             id: lookup.id,
             is_deleted: lookup.is_deleted,
             id_of: lookup.id_of,
@@ -125,7 +132,9 @@ where
 
     async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, V>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
-        let mut query = E::find().filter(self.id.is_in(ids.iter().copied()));
+        let mut query = E::find()
+            .filter(self.tenant_id.eq(self.tenant))
+            .filter(self.id.is_in(ids.iter().copied()));
         if let Some(is_deleted) = self.is_deleted {
             query = query.filter(is_deleted.eq(false));
         }

@@ -241,7 +241,7 @@ impl ClinicFeed {
             return Ok(latest);
         }
         let transaction = begin_tenant_transaction(db, &self.scope()).await?;
-        let latest = latest_event_id(&transaction).await?;
+        let latest = latest_event_id(&transaction, self.tenant_id).await?;
         transaction.commit().await?;
         *cursor = Some(latest);
         Ok(latest)
@@ -286,11 +286,12 @@ pub fn check_after(after: i64, latest: i64) -> Result<i64, ApiError> {
 }
 
 /// The clinic's latest event id (0 before its first), in `db`, a transaction of the clinic.
-pub async fn latest_event_id(db: &impl ConnectionTrait) -> Result<i64, ApiError> {
+pub async fn latest_event_id(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64, ApiError> {
     Ok(db
         .query_one_raw(statement(
-            "select coalesce(max(last_event_id), 0) from appointment_event_counters",
-            [],
+            "select coalesce(max(last_event_id), 0) from appointment_event_counters
+              where tenant_id = $1",
+            [tenant_id.into()],
         ))
         .await?
         .map(|row| row.try_get_by_index::<i64>(0))
@@ -302,11 +303,13 @@ pub async fn latest_event_id(db: &impl ConnectionTrait) -> Result<i64, ApiError>
 /// `db`, a transaction of the clinic.
 pub async fn events_after(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     after: i64,
     through: Option<i64>,
     limit: u64,
 ) -> Result<Vec<appointment_event::Model>, ApiError> {
     let mut query = appointment_event::Entity::find()
+        .filter(appointment_event::Column::TenantId.eq(tenant_id))
         .filter(appointment_event::Column::Id.gt(after))
         .order_by_asc(appointment_event::Column::Id)
         .limit(limit);
@@ -324,7 +327,7 @@ async fn read_events(
     through: Option<i64>,
 ) -> Result<Vec<Event>, ApiError> {
     let transaction = begin_tenant_transaction(db, scope).await?;
-    let events = events_after(&transaction, after, through, PAGE_SIZE).await?;
+    let events = events_after(&transaction, scope.tenant_id, after, through, PAGE_SIZE).await?;
     transaction.commit().await?;
     Ok(events.into_iter().map(Arc::new).collect())
 }
@@ -497,7 +500,9 @@ impl Reader {
             // The feed may not have heard of the latest events yet (another instance delivered
             // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
             let latest = match after {
-                Some(after) if after > cached => latest_event_id(&transaction).await?,
+                Some(after) if after > cached => {
+                    latest_event_id(&transaction, feed.tenant_id).await?
+                }
                 _ => cached,
             };
             transaction.commit().await?;
@@ -516,7 +521,7 @@ impl Reader {
         let (db, scope) = (self.db.clone(), self.scope);
         self.detached(async move {
             let transaction = begin_tenant_transaction(&db, &scope).await?;
-            let latest = latest_event_id(&transaction).await?;
+            let latest = latest_event_id(&transaction, scope.tenant_id).await?;
             transaction.commit().await?;
             Ok(latest)
         })

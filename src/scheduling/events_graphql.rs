@@ -78,11 +78,11 @@ impl EventsQuery {
         let after = match after {
             Some(after) => check_after(
                 event_id("after", &after)?,
-                latest_event_id(session.db()).await?,
+                latest_event_id(session.db(), session.tenant_id()).await?,
             )?,
             None => 0,
         };
-        events_after(session.db(), after, None, first as u64)
+        events_after(session.db(), session.tenant_id(), after, None, first as u64)
             .await?
             .iter()
             .map(AppointmentStatusEvent::try_from)

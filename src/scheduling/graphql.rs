@@ -201,7 +201,7 @@ async fn provider_hours(
     session: &Session,
     provider_id: Uuid,
 ) -> Result<Vec<WorkingHours>, ApiError> {
-    let provider = identity_store::find_user(session.db(), provider_id)
+    let provider = identity_store::find_user(session.db(), session.tenant_id(), provider_id)
         .await?
         .filter(|user| user.is_active && user.role_id == Role::Provider.id())
         .ok_or_else(|| ApiError::not_found("active provider"))?;
@@ -244,7 +244,14 @@ async fn clash(
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     moving: Option<Uuid>,
 ) -> Result<ApiError, ApiError> {
-    let taken = store::busy(session.db(), provider_id, (start, end), moving).await?;
+    let taken = store::busy(
+        session.db(),
+        session.tenant_id(),
+        provider_id,
+        (start, end),
+        moving,
+    )
+    .await?;
     Ok(match taken.first() {
         Some(other) => ApiError::conflict(format!(
             "the provider is already booked from {} to {} (appointment {}); choose another time",
@@ -272,6 +279,7 @@ async fn apply_change(
     };
     let changed = store::change_appointment(
         session.db(),
+        session.tenant_id(),
         current.provider_id,
         current.id,
         expected_version,
@@ -281,7 +289,7 @@ async fn apply_change(
     match changed {
         Booking::Done(true) => {}
         Booking::Done(false) => {
-            let now = store::find_appointment(session.db(), current.id)
+            let now = store::find_appointment(session.db(), session.tenant_id(), current.id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("appointment"))?;
             return Err(version_moved(expected_version, now.row_version));
@@ -291,7 +299,7 @@ async fn apply_change(
             return Err(clash(session, current.provider_id, times, Some(current.id)).await?);
         }
     }
-    store::find_appointment(session.db(), current.id)
+    store::find_appointment(session.db(), session.tenant_id(), current.id)
         .await?
         .map(Appointment)
         .ok_or_else(|| ApiError::not_found("appointment"))
@@ -303,7 +311,7 @@ async fn current_appointment(
     id: Uuid,
     expected_version: i64,
 ) -> Result<appointment::Model, ApiError> {
-    let current = store::find_appointment(session.db(), id)
+    let current = store::find_appointment(session.db(), session.tenant_id(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))?;
     if current.row_version != expected_version {
@@ -383,7 +391,7 @@ impl SchedulingQuery {
     async fn appointment_types(&self, ctx: &Context<'_>) -> Result<Vec<AppointmentType>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadSchedule)?;
-        Ok(store::list_types(session.db())
+        Ok(store::list_types(session.db(), session.tenant_id())
             .await?
             .into_iter()
             .map(AppointmentType::from)
@@ -393,7 +401,7 @@ impl SchedulingQuery {
     async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadSchedule)?;
-        store::find_appointment(session.db(), id)
+        store::find_appointment(session.db(), session.tenant_id(), id)
             .await?
             .map(Appointment)
             .ok_or_else(|| ApiError::not_found("appointment"))
@@ -417,6 +425,7 @@ impl SchedulingQuery {
         session.require(Permission::ReadSchedule)?;
         let page = PageRequest::<(DateTime<Utc>, Uuid)>::new(first, after.as_deref())?;
         let filter = AppointmentFilter {
+            tenant_id: session.tenant_id(),
             from,
             to,
             provider_id,
@@ -447,7 +456,7 @@ impl SchedulingQuery {
         let date = calendar_date("date", date)?;
         let hours = provider_hours(session, provider_id).await?;
         let zone = clinic_zone(session).await?;
-        let kind = store::find_type(session.db(), type_id)
+        let kind = store::find_type(session.db(), session.tenant_id(), type_id)
             .await?
             .ok_or_else(|| ApiError::not_found("appointment type"))?;
         // The day in UTC, widened by a day each side to cover any zone's offset.
@@ -456,6 +465,7 @@ impl SchedulingQuery {
             .and_utc();
         let busy: Vec<_> = store::busy(
             session.db(),
+            session.tenant_id(),
             provider_id,
             (from, from + Duration::days(3)),
             None,
@@ -523,10 +533,10 @@ impl SchedulingMutation {
                 .transpose()?,
             delete: false,
         };
-        if !store::update_type(session.db(), input.id, changes).await? {
+        if !store::update_type(session.db(), session.tenant_id(), input.id, changes).await? {
             return Err(ApiError::not_found("appointment type"));
         }
-        store::find_type(session.db(), input.id)
+        store::find_type(session.db(), session.tenant_id(), input.id)
             .await?
             .map(AppointmentType::from)
             .ok_or_else(|| ApiError::not_found("appointment type"))
@@ -541,7 +551,7 @@ impl SchedulingMutation {
             delete: true,
             ..TypeChanges::default()
         };
-        if !store::update_type(session.db(), id, changes).await? {
+        if !store::update_type(session.db(), session.tenant_id(), id, changes).await? {
             return Err(ApiError::not_found("appointment type"));
         }
         Ok(id)
@@ -558,10 +568,17 @@ impl SchedulingMutation {
         session.require(Permission::ManageWorkingHours)?;
         let week = working_week("hours", hours)?;
         let stored = serde_json::to_value(week).map_err(|error| ApiError::internal_from(&error))?;
-        if !identity_store::set_working_hours(session.db(), provider_id, stored).await? {
+        if !identity_store::set_working_hours(
+            session.db(),
+            session.tenant_id(),
+            provider_id,
+            stored,
+        )
+        .await?
+        {
             return Err(ApiError::not_found("active provider"));
         }
-        identity_store::find_user(session.db(), provider_id)
+        identity_store::find_user(session.db(), session.tenant_id(), provider_id)
             .await?
             .ok_or_else(|| ApiError::not_found("active provider"))?
             .try_into()
@@ -576,10 +593,10 @@ impl SchedulingMutation {
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::Book)?;
-        crate::patients::find_live(session.db(), input.patient_id)
+        crate::patients::find_live(session.db(), session.tenant_id(), input.patient_id)
             .await?
             .ok_or_else(|| ApiError::not_found("patient"))?;
-        let kind = store::find_type(session.db(), input.type_id)
+        let kind = store::find_type(session.db(), session.tenant_id(), input.type_id)
             .await?
             .ok_or_else(|| ApiError::not_found("appointment type"))?;
         let end = input

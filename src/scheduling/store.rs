@@ -36,9 +36,11 @@ pub async fn insert_type(
 
 pub async fn find_type(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<appointment_type::Model>, DbErr> {
     appointment_type::Entity::find()
+        .filter(appointment_type::Column::TenantId.eq(tenant_id))
         .filter(appointment_type::Column::Id.eq(id))
         .filter(appointment_type::Column::IsDeleted.eq(false))
         .one(db)
@@ -46,8 +48,12 @@ pub async fn find_type(
 }
 
 /// The clinic's live appointment types by name (a clinic has a handful: no paging).
-pub async fn list_types(db: &impl ConnectionTrait) -> Result<Vec<appointment_type::Model>, DbErr> {
+pub async fn list_types(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<Vec<appointment_type::Model>, DbErr> {
     appointment_type::Entity::find()
+        .filter(appointment_type::Column::TenantId.eq(tenant_id))
         .filter(appointment_type::Column::IsDeleted.eq(false))
         .order_by_asc(appointment_type::Column::Name)
         .all(db)
@@ -66,11 +72,13 @@ pub struct TypeChanges {
 /// Applies `changes` to a live type; false when there is none.
 pub async fn update_type(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
     changes: TypeChanges,
 ) -> Result<bool, DbErr> {
     let mut update = appointment_type::Entity::update_many()
         .col_expr(appointment_type::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(appointment_type::Column::TenantId.eq(tenant_id))
         .filter(appointment_type::Column::Id.eq(id))
         .filter(appointment_type::Column::IsDeleted.eq(false));
     if let Some(name) = changes.name {
@@ -172,9 +180,11 @@ pub async fn insert_appointment(
 
 pub async fn find_appointment(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<appointment::Model>, DbErr> {
     appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(tenant_id))
         .filter(appointment::Column::Id.eq(id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .one(db)
@@ -185,11 +195,12 @@ pub async fn find_appointment(
 /// [start, end), earliest first.
 pub async fn busy(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     provider_id: Uuid,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     except: Option<Uuid>,
 ) -> Result<Vec<appointment::Model>, DbErr> {
-    let mut query = appointment::Entity::find();
+    let mut query = appointment::Entity::find().filter(appointment::Column::TenantId.eq(tenant_id));
     if let Some(except) = except {
         query = query.filter(appointment::Column::Id.ne(except));
     }
@@ -212,8 +223,9 @@ pub async fn busy(
 }
 
 /// Which appointments to list.
-#[derive(Default)]
 pub struct AppointmentFilter {
+    /// The clinic: every statement names it, so Citus can route it to one shard.
+    pub tenant_id: Uuid,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub provider_id: Option<Uuid>,
@@ -260,7 +272,9 @@ fn appointments_page(
     after: Option<&(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Select<appointment::Entity> {
-    let mut query = appointment::Entity::find().filter(appointment::Column::IsDeleted.eq(false));
+    let mut query = appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(filter.tenant_id))
+        .filter(appointment::Column::IsDeleted.eq(false));
     if let Some(from) = filter.from {
         query = query.filter(appointment::Column::StartTime.gte(from));
     }
@@ -309,6 +323,7 @@ pub enum AppointmentChange {
 /// `Done(true)` when it was, `Done(false)` when the version moved (or the appointment is gone).
 pub async fn change_appointment(
     db: &DatabaseTransaction,
+    tenant_id: Uuid,
     provider_id: Uuid,
     id: Uuid,
     expected_version: i64,
@@ -316,6 +331,7 @@ pub async fn change_appointment(
 ) -> Result<Booking<bool>, DbErr> {
     let mut update = appointment::Entity::update_many()
         .col_expr(appointment::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(appointment::Column::TenantId.eq(tenant_id))
         .filter(appointment::Column::Id.eq(id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(appointment::Column::RowVersion.eq(expected_version));

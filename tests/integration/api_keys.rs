@@ -4,7 +4,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hpms::identity::Role::{ClinicAdmin, FrontDesk, Provider};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{TestApp, scalar};
@@ -212,12 +211,12 @@ async fn rotation_keeps_both_keys_working_until_the_old_one_is_revoked() {
     );
 
     let tx = app.db.begin(clinic.scope(ClinicAdmin)).await;
-    let unrevoke = tx
-        .execute_raw(hpms::platform::db::statement(
-            "update tenant_api_keys set revoked_at = null where id = $1",
-            [uuid::Uuid::parse_str(&old_id).unwrap().into()],
-        ))
-        .await;
+    let unrevoke = crate::helpers::exec(
+        &tx,
+        "update tenant_api_keys set revoked_at = null where id = $1",
+        [uuid::Uuid::parse_str(&old_id).unwrap().into()],
+    )
+    .await;
     crate::helpers::assert_sqlstate(unrevoke, "23514", "a revoked key stays revoked");
 }
 

@@ -84,10 +84,10 @@ async fn the_one_audit_row_of(
         "{table}: `{change}` must write exactly one audit row"
     );
     let row = tx
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
+        .query_one_raw(crate::helpers::test_statement(
             "select action, entity_id, user_id, (old_values is not null and new_values is not null)
                from audit_logs order by id desc limit 1",
+            [],
         ))
         .await
         .unwrap()

@@ -14,7 +14,7 @@ use hpms::platform::config::Secret;
 use hpms::platform::db::{self, TenantScope, statement};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, RuntimeErr,
-    TransactionTrait, TryGetable, Value,
+    Statement, TransactionTrait, TryGetable, Value,
 };
 use url::Url;
 use uuid::Uuid;
@@ -109,6 +109,17 @@ impl TestDb {
                 .expect("owner role connects"),
             app_url,
         }
+    }
+
+    /// The application role connected to the maintenance database, where the private cluster
+    /// keeps pg_stat_statements (scripts/devdb.sh).
+    pub async fn app_on_maintenance_database() -> DatabaseConnection {
+        db::connect(
+            &Secret::from(with_database(&env("DATABASE_URL"), "postgres")),
+            1,
+        )
+        .await
+        .expect("application role connects to the maintenance database")
     }
 
     /// The application role's URL for this database (for a LISTEN connection).
@@ -405,6 +416,16 @@ pub async fn insert_tenant(tx: &DatabaseTransaction, tenant_id: Uuid, slug: &str
     .expect("tenant inserts");
 }
 
+/// Opens every statement the tests write themselves, so the tenant predicate check
+/// (`tenant_predicates.rs`), which reads what the application role sent, can tell them from the
+/// server's: many deliberately leave tenant_id to row-level security.
+pub const TEST_SQL_MARKER: &str = "/* test */";
+
+/// A statement of the tests' own, marked with `TEST_SQL_MARKER`.
+pub fn test_statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    statement(&format!("{TEST_SQL_MARKER} {sql}"), values)
+}
+
 /// Runs a statement; returns the number of rows it affected.
 pub async fn exec<I: IntoIterator<Item = Value>>(
     tx: &impl ConnectionTrait,
@@ -412,7 +433,7 @@ pub async fn exec<I: IntoIterator<Item = Value>>(
     values: I,
 ) -> Result<u64, DbErr> {
     Ok(tx
-        .execute_raw(statement(sql, values))
+        .execute_raw(test_statement(sql, values))
         .await?
         .rows_affected())
 }
@@ -424,7 +445,7 @@ pub async fn try_scalar<T: TryGetable, I: IntoIterator<Item = Value>>(
     values: I,
 ) -> Result<T, DbErr> {
     let row: QueryResult = tx
-        .query_one_raw(statement(sql, values))
+        .query_one_raw(test_statement(sql, values))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(sql.to_owned()))?;
     row.try_get_by_index(0)

@@ -1,0 +1,13 @@
+-- Settings a Citus cluster needs for HPMS. Run once on the coordinator as a superuser, before
+-- distribute.sql.
+
+-- The server sends app.tenant_id, app.user_id and app.role as SET LOCAL at the start of every
+-- transaction (src/platform/db.rs). Citus forwards SET LOCAL to the workers only when told to;
+-- without it the policies on the shards would see no tenant and answer no rows (fail closed).
+alter role hpms_app set citus.propagate_set_commands = 'local';
+
+-- The audit, soft-delete, ledger and event triggers run on the shards (sql/audit.sql, rls.sql,
+-- ledger.sql, events.sql); Citus allows triggers on distributed tables only with this on.
+-- Every row they write or read is of the same clinic, in tables colocated by tenant_id.
+alter system set citus.enable_unsafe_triggers = on;
+select pg_reload_conf();

@@ -1,0 +1,6 @@
+-- The server now opens a clinic's transaction with one simple-protocol batch of SET LOCAL
+-- statements followed by `select where user_credential_stands(...)` (src/platform/db.rs):
+-- Citus forwards SET LOCAL to its workers but not set_config(), which open_request() used.
+-- Still one round trip; user_credential_stands() stays, the one definition of a standing token.
+
+drop function open_request(uuid, uuid, text, smallint, int);
