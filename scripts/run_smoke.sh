@@ -35,7 +35,9 @@ url=$(grep -o 'GraphiQL on http://[^ ]*' "$log" | sed 's/GraphiQL on //')
 [ "$url" = "http://$HPMS_LISTEN/graphql" ] || { cat "$log"; echo "run smoke: printed URL '$url'" >&2; exit 1; }
 grep -q 'frontdesk' "$log" || { echo "run smoke: demo logins not printed" >&2; exit 1; }
 
-curl -sf "$url" | grep -qi graphiql || { echo "run smoke: no GraphiQL at $url" >&2; exit 1; }
+# Not `curl | grep -q`: grep stops reading at the first match, and curl's broken pipe fails the
+# pipeline.
+page=$(curl -sf "$url") && grep -qi graphiql <<<"$page" || { echo "run smoke: no GraphiQL at $url" >&2; exit 1; }
 password=$(sed -n 's/^DEMO_PASSWORD := //p' Makefile)
 token=$(curl -sf "$url" -H 'content-type: application/json' \
   -d "{\"query\":\"mutation { login(tenant: \\\"northside\\\", username: \\\"frontdesk\\\", password: \\\"$password\\\") { token } }\"}" |
