@@ -31,45 +31,24 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
     editor_containing(page, ".graphiql-query-editor", "mutation SignIn").await;
     editor_containing(page, ".graphiql-editor-tool", "Bearer <paste").await;
 
-    show_editor_tool(page, "Variables").await;
-    set_editor_text(
+    fill_editor_tools(
         page,
-        ".graphiql-editor-tool",
-        &json!({"tenant": "northside", "username": "frontdesk", "password": DEMO_PASSWORD}),
+        json!({"tenant": "northside", "username": "frontdesk", "password": DEMO_PASSWORD}),
+        None,
     )
     .await;
     run.click().await.unwrap();
-    let signed_in: Value =
-        serde_json::from_str(&editor_containing(page, ".graphiql-response", "\"token\"").await)
-            .expect("the response pane holds JSON");
+    let signed_in = response_containing(page, "\"token\"").await;
     let token = signed_in["data"]["login"]["token"]
         .as_str()
         .expect("a token")
         .to_owned();
+    let authorization = json!({"Authorization": format!("Bearer {token}")});
 
-    page.find(Locator::XPath(&tab_button("FindPatients")))
-        .await
-        .expect("a saved tab for the patient search")
-        .click()
-        .await
-        .unwrap();
-    set_editor_text(
-        page,
-        ".graphiql-editor-tool",
-        &json!({"search": "lovelace"}),
-    )
-    .await;
-    show_editor_tool(page, "Headers").await;
-    set_editor_text(
-        page,
-        ".graphiql-editor-tool",
-        &json!({"Authorization": format!("Bearer {token}")}),
-    )
-    .await;
+    open_tab(page, "FindPatients").await;
+    fill_editor_tools(page, json!({"search": "lovelace"}), Some(&authorization)).await;
     run.click().await.unwrap();
-    let found: Value =
-        serde_json::from_str(&editor_containing(page, ".graphiql-response", "Lovelace").await)
-            .unwrap();
+    let found = response_containing(page, "Lovelace").await;
     let names: Vec<&Value> = found["data"]["patients"]["edges"]
         .as_array()
         .expect("patients in the response")
@@ -82,25 +61,11 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
     );
 
     // From event 0, so the check-in is replayed even if it commits before the socket is open.
-    page.find(Locator::XPath(&tab_button("WatchSchedule")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    show_editor_tool(page, "Variables").await;
-    set_editor_text(page, ".graphiql-editor-tool", &json!({"after": "0"})).await;
-    show_editor_tool(page, "Headers").await;
-    set_editor_text(
-        page,
-        ".graphiql-editor-tool",
-        &json!({"Authorization": format!("Bearer {token}")}),
-    )
-    .await;
+    open_tab(page, "WatchSchedule").await;
+    fill_editor_tools(page, json!({"after": "0"}), Some(&authorization)).await;
     run.click().await.unwrap();
     let checked_in = check_in_the_first_scheduled_appointment(&url, &token).await;
-    let event = editor_containing(page, ".graphiql-response", "\"newStatus\": \"ARRIVED\"").await;
-    let event: Value = serde_json::from_str(&event).unwrap();
+    let event = response_containing(page, "\"newStatus\": \"ARRIVED\"").await;
     assert_eq!(
         event["data"]["appointmentStatusChanged"]["appointmentId"],
         checked_in.as_str(),
@@ -128,6 +93,33 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
     );
 }
 
+async fn open_tab(page: &Client, operation: &str) {
+    let tab = format!(
+        "//button[contains(@class, 'graphiql-tab-button')][normalize-space()='{operation}']"
+    );
+    let tab = page.find(Locator::XPath(&tab)).await;
+    tab.unwrap_or_else(|error| panic!("no saved tab {operation}: {error}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `variables` into the Variables editor and, when given, `headers` into the Headers one.
+async fn fill_editor_tools(page: &Client, variables: Value, headers: Option<&Value>) {
+    show_editor_tool(page, "Variables").await;
+    set_editor_text(page, ".graphiql-editor-tool", &variables).await;
+    if let Some(headers) = headers {
+        show_editor_tool(page, "Headers").await;
+        set_editor_text(page, ".graphiql-editor-tool", headers).await;
+    }
+}
+
+/// The response pane's JSON, once it holds `expected`.
+async fn response_containing(page: &Client, expected: &str) -> Value {
+    let text = editor_containing(page, ".graphiql-response", expected).await;
+    serde_json::from_str(&text).expect("the response pane holds JSON")
+}
+
 async fn set_editor_text(page: &Client, container: &str, value: &Value) {
     let script = format!("{}.setValue(arguments[0]);", visible_editor(container));
     let text = serde_json::to_string_pretty(value).unwrap();
@@ -151,10 +143,6 @@ async fn show_editor_tool(page: &Client, tool: &str) {
         .click()
         .await
         .unwrap();
-}
-
-fn tab_button(operation: &str) -> String {
-    format!("//button[contains(@class, 'graphiql-tab-button')][normalize-space()='{operation}']")
 }
 
 /// Records, over plain HTTP as the front desk, that the patient of the clinic's first Scheduled
