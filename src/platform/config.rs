@@ -233,21 +233,20 @@ impl FromStr for Origin {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let value = value.trim().to_ascii_lowercase();
-        let host_and_port = value
-            .strip_prefix("https://")
-            .or_else(|| value.strip_prefix("http://"))
-            .ok_or_else(|| format!("{value:?} must start with https:// or http://"))?;
-        let well_formed = !host_and_port.is_empty()
-            && host_and_port.bytes().all(|byte| {
-                byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b':' | b'[' | b']')
-            });
-        if !well_formed {
-            return Err(format!(
-                "{value:?} must be an exact origin: scheme, host and optional port, no path"
-            ));
+        let value = value.trim();
+        // Browsers send the serialised origin: lower case, no default port, no trailing slash.
+        // Anything that does not serialise back to itself would match no request.
+        let origin = url::Url::parse(value)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .map(|url| url.origin().ascii_serialization());
+        match origin {
+            Some(origin) if origin == value.to_ascii_lowercase() => Ok(Origin(origin)),
+            _ => Err(format!(
+                "{value:?} must be an exact origin as browsers send it: http:// or https://, the \
+                 host, and the port only when not the default; no path, no trailing slash"
+            )),
         }
-        Ok(Origin(value))
     }
 }
 

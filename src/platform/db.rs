@@ -131,7 +131,7 @@ async fn open_request(
             return Ok((transaction, false));
         };
         batch.push_str(&format!(
-            " select 1 where user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
+            " select 1 where public.user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
             scope.tenant_id,
             role.id(),
         ));

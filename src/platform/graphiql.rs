@@ -84,6 +84,7 @@ async fn asset(Path(name): Path<String>) -> Response {
             [
                 (header::CONTENT_TYPE, *content_type),
                 (header::CACHE_CONTROL, "public, max-age=3600"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
             *bytes,
         )
@@ -109,7 +110,10 @@ pub fn page(endpoint: &str) -> Response {
     // In a <script> element, "</script>" inside a JSON string would end it; \u003c cannot.
     let config = config.to_string().replace('<', "\\u003c");
     let mut response = (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
         format!(
             r#"<!doctype html>
 <html lang="en">

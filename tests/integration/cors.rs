@@ -89,6 +89,8 @@ fn origins_are_exact_or_refused_at_start_up() {
         "https://app.example.org/",
         "https://app.example.org/path",
         "https://",
+        "https://app.example.org:443",
+        "http://app.example.org:",
         "ftp://app.example.org",
     ] {
         assert!(wrong.parse::<Origin>().is_err(), "{wrong} was accepted");

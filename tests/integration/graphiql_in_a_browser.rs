@@ -7,7 +7,10 @@
 //! one and runs this test against it (HPMS_GRAPHIQL_URL). It leaves a screenshot of the page at
 //! target/test-artifacts/graphiql.png.
 
+use std::panic::AssertUnwindSafe;
+
 use fantoccini::{Client, Locator};
+use futures::FutureExt;
 use hpms::platform::demo::DEMO_PASSWORD;
 use serde_json::{Value, json};
 
@@ -19,8 +22,22 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
     let url = std::env::var("HPMS_GRAPHIQL_URL")
         .expect("HPMS_GRAPHIQL_URL: the GraphiQL address that `make run` printed");
     let browser = Browser::start().await;
-    let page = &browser.client;
-    page.goto(&url).await.unwrap();
+    // Caught, so that a failing run leaves its screenshot too, and its Chromium is closed.
+    let outcome = AssertUnwindSafe(an_analysts_session(&browser.client, &url))
+        .catch_unwind()
+        .await;
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = browser.client.screenshot().await.unwrap();
+    std::fs::write(artifacts.join("graphiql.png"), screenshot).unwrap();
+    browser.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn an_analysts_session(page: &Client, url: &str) {
+    page.goto(url).await.unwrap();
     let run = page
         .wait()
         .for_element(Locator::Css(".graphiql-execute-button"))
@@ -64,7 +81,7 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
     open_tab(page, "WatchSchedule").await;
     fill_editor_tools(page, json!({"after": "0"}), Some(&authorization)).await;
     run.click().await.unwrap();
-    let checked_in = check_in_the_first_scheduled_appointment(&url, &token).await;
+    let checked_in = check_in_the_first_scheduled_appointment(url, &token).await;
     let event = response_containing(page, "\"newStatus\": \"ARRIVED\"").await;
     assert_eq!(
         event["data"]["appointmentStatusChanged"]["appointmentId"],
@@ -72,16 +89,14 @@ async fn an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql(
         "{event}"
     );
 
-    let screenshot = page.screenshot().await.unwrap();
-    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    std::fs::write(artifacts.join("graphiql.png"), screenshot).unwrap();
-
     let foreign: Value = page
         .execute(
-            "return performance.getEntriesByType('resource')
-                 .map(entry => entry.name)
-                 .filter(name => new URL(name).origin !== location.origin);",
+            // What was fetched, and what the page asked for (a request the CSP blocked is in
+            // the document but not among the resources fetched).
+            "return performance.getEntriesByType('resource').map(entry => entry.name)
+                 .concat(Array.from(document.querySelectorAll('[src], link[href]'),
+                                    element => element.src || element.href))
+                 .filter(address => new URL(address, location.href).origin !== location.origin);",
             vec![],
         )
         .await

@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 pub struct Browser {
     pub client: Client,
-    // Killed on drop, taking its Chromium with it.
+    // Killed on drop; `close` ends the session first, which ends its Chromium.
     _driver: Child,
     _profile: TempProfile,
 }
@@ -62,6 +62,13 @@ impl Browser {
             _driver: driver,
             _profile: profile,
         }
+    }
+
+    pub async fn close(self) {
+        self.client
+            .close()
+            .await
+            .expect("the WebDriver session ends");
     }
 }
 
