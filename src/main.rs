@@ -78,6 +78,13 @@ async fn main() -> anyhow::Result<()> {
             let pool = db::connect(&settings.database.database_url, 2)
                 .await
                 .context("connecting to the database (DATABASE_URL)")?;
+            // Rows sealed under a key the running servers lack are unreadable to them: the
+            // command cannot see the servers' keys, so it says which key it seals with.
+            println!(
+                "rotate-phi-key: sealing under key {:?}, which every running server must already \
+                 list in HPMS_PHI_KEYS",
+                keys.active_key_id()
+            );
             let mut progress = Progress::new();
             let summary = rotate_phi_key(&pool, &keys, settings.batch_size, &mut progress)
                 .await

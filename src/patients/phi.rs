@@ -43,6 +43,11 @@ impl PhiKeyring {
             .open(&[tenant_id.as_bytes(), patient_id.as_bytes()], stored)
     }
 
+    /// The id of the key that seals new writes.
+    pub fn active_key_id(&self) -> &str {
+        self.0.active_key_id()
+    }
+
     /// The bytes every value sealed under the active key starts with.
     pub fn active_header(&self) -> Vec<u8> {
         keyring::header(self.0.active_key_id())
