@@ -11,7 +11,7 @@ use crate::identity::login::{ClientAddress, SignInBudget};
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
 use crate::identity::{LoginService, Permission, Role, password, store};
 use crate::platform::error::ApiError;
-use crate::platform::graphql::session;
+use crate::platform::graphql::{Session, session};
 use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::WorkingHours;
 
@@ -136,19 +136,21 @@ impl IdentityQuery {
     ) -> Result<Connection<String, User>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
-        let page = PageRequest::<String>::new(first, after.as_deref())?;
-        let rows = store::list_users(
-            session.db(),
-            session.tenant_id(),
-            role,
-            page.after.as_deref(),
-            page.limit(),
-        )
-        .await?
-        .into_iter()
-        .map(|model| Ok((model.username.clone(), User::try_from(model)?)))
-        .collect::<Result<_, ApiError>>()?;
-        Ok(connection(&page, rows))
+        users_page(&session, role, false, first, after).await
+    }
+
+    /// The clinic's active providers, by username, with their working hours: whom appointments
+    /// can be booked with. Everyone who reads the schedule.
+    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    async fn providers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, User>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadSchedule)?;
+        users_page(&session, Some(Role::Provider), true, first, after).await
     }
 
     /// All clinics, by slug. SystemAdmin only.
@@ -361,4 +363,28 @@ async fn found_user(
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?
         .try_into()
+}
+
+/// A page of the clinic's users by username, of one role or all, active ones only or all.
+async fn users_page(
+    session: &Session,
+    role: Option<Role>,
+    active_only: bool,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<String, User>, ApiError> {
+    let page = PageRequest::<String>::new(first, after.as_deref())?;
+    let rows = store::list_users(
+        session.db(),
+        session.tenant_id(),
+        role,
+        active_only,
+        page.after.as_deref(),
+        page.limit(),
+    )
+    .await?
+    .into_iter()
+    .map(|model| Ok((model.username.clone(), User::try_from(model)?)))
+    .collect::<Result<_, ApiError>>()?;
+    Ok(connection(&page, rows))
 }

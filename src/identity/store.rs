@@ -107,6 +107,7 @@ pub async fn list_users(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     role: Option<Role>,
+    active_only: bool,
     after_username: Option<&str>,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
@@ -115,6 +116,9 @@ pub async fn list_users(
         .filter(user::Column::IsDeleted.eq(false));
     if let Some(role) = role {
         query = query.filter(user::Column::RoleId.eq(role.id()));
+    }
+    if active_only {
+        query = query.filter(user::Column::IsActive.eq(true));
     }
     if let Some(after) = after_username {
         query = query.filter(user::Column::Username.gt(after));

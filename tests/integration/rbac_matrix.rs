@@ -31,6 +31,7 @@ enum Op {
     ReadContact,
     ReadMedical,
     AppointmentTypes,
+    Providers,
     CreateAppointmentType,
     UpdateAppointmentType,
     DeleteAppointmentType,
@@ -173,6 +174,11 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (AppointmentTypes, Provider, Allowed),
     (AppointmentTypes, BillingManager, Allowed),
     (AppointmentTypes, FrontDesk, Allowed),
+    (Providers, SystemAdmin, Forbidden),
+    (Providers, ClinicAdmin, Allowed),
+    (Providers, Provider, Allowed),
+    (Providers, BillingManager, Allowed),
+    (Providers, FrontDesk, Allowed),
     (CreateAppointmentType, SystemAdmin, Forbidden),
     (CreateAppointmentType, ClinicAdmin, Allowed),
     (CreateAppointmentType, Provider, Forbidden),
@@ -307,7 +313,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 45;
+    let operations = 46;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -433,6 +439,7 @@ async fn request(
             json!({"id": patient}),
         ),
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
+        Providers => ("{ providers { edges { node { id } } } }", json!({})),
         CreateAppointmentType => (
             "mutation($n: String!) { createAppointmentType(input: {name: $n, durationMinutes: 20, price: \"10\"}) { id } }",
             json!({"n": format!("Type {unique}")}),

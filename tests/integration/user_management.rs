@@ -138,3 +138,53 @@ async fn users_are_listed_by_username_page_by_page_and_filtered_by_role() {
     }
     assert!(!listed.contains("frontdesk"));
 }
+
+#[tokio::test]
+async fn the_front_desk_sees_whom_it_can_book_with_the_active_providers_of_its_own_clinic() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let other = app.clinic("south").await;
+    let admin = Some(clinic.token(Role::ClinicAdmin));
+    let create = |username: &str| json!({"i": {"username": username, "password": "provider password 1", "role": "PROVIDER"}});
+    let active = app.graphql(admin, CREATE_USER, create("dr.active")).await;
+    let leaving = app.graphql(admin, CREATE_USER, create("dr.leaving")).await;
+    app.graphql(
+        admin,
+        "mutation($id: UUID!) { deactivateUser(id: $id) { isActive } }",
+        json!({"id": leaving.ok()["createUser"]["id"]}),
+    )
+    .await
+    .ok();
+
+    let listed = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            include_str!("../../examples/providers.graphql"),
+            json!({}),
+        )
+        .await;
+    let nodes: Vec<&Value> = listed.ok()["providers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|node| node["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected = vec![
+        clinic.user(Role::Provider).to_string(),
+        active.ok()["createUser"]["id"].as_str().unwrap().to_owned(),
+    ];
+    expected.sort();
+    let mut found = ids.clone();
+    found.sort();
+    assert_eq!(found, expected, "active providers only, none of south's");
+    assert!(!ids.contains(&other.user(Role::Provider).to_string()));
+    let usernames: Vec<&str> = nodes
+        .iter()
+        .map(|node| node["username"].as_str().unwrap())
+        .collect();
+    assert!(usernames.is_sorted(), "by username: {usernames:?}");
+}
