@@ -136,7 +136,7 @@ impl IdentityQuery {
     ) -> Result<Connection<String, User>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
-        users_page(&session, role, false, first, after).await
+        users_page(session, role, false, first, after).await
     }
 
     /// The clinic's active providers, by username, with their working hours: whom appointments
@@ -150,7 +150,7 @@ impl IdentityQuery {
     ) -> Result<Connection<String, User>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadSchedule)?;
-        users_page(&session, Some(Role::Provider), true, first, after).await
+        users_page(session, Some(Role::Provider), true, first, after).await
     }
 
     /// All clinics, by slug. SystemAdmin only.
