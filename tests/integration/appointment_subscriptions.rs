@@ -246,6 +246,8 @@ async fn every_event_arrives_exactly_once_while_the_listen_connection_is_killed(
 
     // The last change commits as the listeners die, and nothing follows it: its NOTIFY is lost
     // (unless a listener is back first), so only catching up after reconnecting delivers it.
+    // Both listeners must be back from the last kill for this one to find them.
+    wait_for_listeners(&app, 2).await;
     let visit = book(&app, &clinic, bookings).await;
     let tx = app.db.begin(clinic.scope(Provider)).await;
     set_status(&tx, visit.parse().unwrap(), "Arrived")
@@ -267,6 +269,29 @@ async fn every_event_arrives_exactly_once_while_the_listen_connection_is_killed(
 
 const KILL_LISTENERS: &str = "select count(pg_terminate_backend(pid)) from pg_stat_activity
      where application_name = 'hpms-listener' and datname = current_database()";
+
+/// Waits until `count` LISTEN backends are connected to this database. Reconnecting happens in
+/// the servers' own tasks, with nothing to await from here: this polls, for at most 30 s.
+async fn wait_for_listeners(app: &TestApp, count: i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let connected: i64 = scalar(
+            &app.db.app,
+            "select count(*) from pg_stat_activity
+              where application_name = 'hpms-listener' and datname = current_database()",
+            [],
+        )
+        .await;
+        if connected >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{connected} of {count} listeners back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
 
 /// Terminates this database's LISTEN backends (of every instance); how many there were.
 async fn kill_listeners(app: &TestApp) -> i64 {
