@@ -28,30 +28,15 @@ pub async fn create_system_admin(
     let new_password = NewPassword::parse("--password", new_password)?.into_inner();
 
     // Listing tenants needs the SystemAdmin role but no particular tenant.
-    let lookup = db::begin_tenant_transaction(
-        pool,
-        &TenantScope {
-            tenant_id: Uuid::nil(),
-            user_id: None,
-            role: Some(Role::SystemAdmin),
-        },
-    )
-    .await?;
+    let lookup =
+        db::begin_tenant_transaction(pool, &TenantScope::platform_work(Uuid::nil())).await?;
     let existing_platform = store::platform_tenant(&lookup).await?;
     lookup.rollback().await?;
 
     let platform_id = existing_platform
         .as_ref()
         .map_or_else(Uuid::new_v4, |t| t.id);
-    let tx = db::begin_tenant_transaction(
-        pool,
-        &TenantScope {
-            tenant_id: platform_id,
-            user_id: None,
-            role: Some(Role::SystemAdmin),
-        },
-    )
-    .await?;
+    let tx = db::begin_tenant_transaction(pool, &TenantScope::platform_work(platform_id)).await?;
     if existing_platform.is_none() {
         store::insert_tenant(&tx, platform_id, "HPMS platform", PLATFORM_SLUG, true).await?;
     }

@@ -30,7 +30,7 @@ use anyhow::bail;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
-use crate::identity::{Role, store as identity_store};
+use crate::identity::store as identity_store;
 use crate::patients::PhiKeyring;
 use crate::platform::db::{self, TenantScope, statement};
 use crate::platform::keyring;
@@ -130,12 +130,7 @@ pub async fn rotate_phi_key(
 /// tenant itself has no patients.
 async fn all_clinics(pool: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
     const PAGE: u64 = 500;
-    let platform = TenantScope {
-        tenant_id: Uuid::nil(),
-        user_id: None,
-        role: Some(Role::SystemAdmin),
-    };
-    let tx = db::begin_tenant_transaction(pool, &platform).await?;
+    let tx = db::begin_tenant_transaction(pool, &TenantScope::platform_work(Uuid::nil())).await?;
     let mut clinics = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -150,21 +145,13 @@ async fn all_clinics(pool: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
     Ok(clinics)
 }
 
-fn clinic_scope(clinic: Uuid) -> TenantScope {
-    TenantScope {
-        tenant_id: clinic,
-        user_id: None,
-        role: None,
-    }
-}
-
 /// The clinic's sealed rows counted by header (`platform::keyring`'s format: a version byte, the
 /// key id's length, the key id), cut from the stored value.
 async fn key_census(
     pool: &DatabaseConnection,
     clinic: Uuid,
 ) -> anyhow::Result<Vec<(Vec<u8>, u64)>> {
-    let tx = db::begin_tenant_transaction(pool, &clinic_scope(clinic)).await?;
+    let tx = db::begin_tenant_transaction(pool, &TenantScope::server_work(clinic)).await?;
     let rows = tx
         .query_all_raw(statement(
             "select substring(phi_data from 1 for 2 + case when octet_length(phi_data) >= 2
@@ -226,7 +213,8 @@ impl ClinicRotation<'_> {
     /// Locks, reseals and writes one selection of rows in one transaction; `None` when the
     /// selection found no row.
     async fn batch(&mut self, selection: Selection) -> anyhow::Result<Option<Batch>> {
-        let tx = db::begin_tenant_transaction(self.pool, &clinic_scope(self.clinic)).await?;
+        let tx =
+            db::begin_tenant_transaction(self.pool, &TenantScope::server_work(self.clinic)).await?;
         let mut values = self.filter_values().to_vec();
         let sql = match selection {
             Selection::After(after, limit) => {
@@ -291,7 +279,8 @@ impl ClinicRotation<'_> {
     /// Rows still not under the active key that were not found unreadable: those the sweep
     /// passed over while they were being edited, or written since under an older key.
     async fn stragglers(&self) -> anyhow::Result<Vec<Uuid>> {
-        let tx = db::begin_tenant_transaction(self.pool, &clinic_scope(self.clinic)).await?;
+        let tx =
+            db::begin_tenant_transaction(self.pool, &TenantScope::server_work(self.clinic)).await?;
         let rows = tx
             .query_all_raw(statement(
                 &format!("select id from patients where {NOT_UNDER_ACTIVE_KEY} order by id"),
@@ -310,7 +299,8 @@ impl ClinicRotation<'_> {
     }
 
     async fn remaining(&self) -> anyhow::Result<u64> {
-        let tx = db::begin_tenant_transaction(self.pool, &clinic_scope(self.clinic)).await?;
+        let tx =
+            db::begin_tenant_transaction(self.pool, &TenantScope::server_work(self.clinic)).await?;
         let row = tx
             .query_one_raw(statement(
                 &format!("select count(*) as remaining from patients where {NOT_UNDER_ACTIVE_KEY}"),

@@ -26,6 +26,28 @@ pub struct TenantScope {
     pub role: Option<Role>,
 }
 
+impl TenantScope {
+    /// The platform's own work as SystemAdmin, with no acting user: bootstrapping, onboarding
+    /// the demo, listing clinics. `Uuid::nil()` when no tenant in particular.
+    pub fn platform_work(tenant_id: Uuid) -> TenantScope {
+        TenantScope {
+            tenant_id,
+            user_id: None,
+            role: Some(Role::SystemAdmin),
+        }
+    }
+
+    /// The server's own work inside a clinic, on no one's behalf and with no role's grants:
+    /// reading its event feed, re-encrypting its PHI.
+    pub fn server_work(tenant_id: Uuid) -> TenantScope {
+        TenantScope {
+            tenant_id,
+            user_id: None,
+            role: None,
+        }
+    }
+}
+
 /// A hand-written PostgreSQL statement with its bound values.
 pub fn statement(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)

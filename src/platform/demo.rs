@@ -67,20 +67,12 @@ pub async fn seed(pool: &DatabaseConnection, phi: &PhiKeyring) -> anyhow::Result
 }
 
 async fn clinic_exists(pool: &DatabaseConnection, slug: &str) -> anyhow::Result<bool> {
-    let tx = db::begin_tenant_transaction(pool, &platform_scope(Uuid::nil())).await?;
+    let tx = db::begin_tenant_transaction(pool, &TenantScope::platform_work(Uuid::nil())).await?;
     let exists = identity_store::find_tenant_by_slug(&tx, slug)
         .await?
         .is_some();
     tx.rollback().await?;
     Ok(exists)
-}
-
-fn platform_scope(tenant_id: Uuid) -> TenantScope {
-    TenantScope {
-        tenant_id,
-        user_id: None,
-        role: Some(Role::SystemAdmin),
-    }
 }
 
 async fn seed_clinic(
@@ -92,7 +84,8 @@ async fn seed_clinic(
 ) -> anyhow::Result<()> {
     let tenant_id = Uuid::new_v4();
     let admin_id = Uuid::new_v4();
-    let onboarding = db::begin_tenant_transaction(pool, &platform_scope(tenant_id)).await?;
+    let onboarding =
+        db::begin_tenant_transaction(pool, &TenantScope::platform_work(tenant_id)).await?;
     identity_store::insert_tenant(&onboarding, tenant_id, name, slug, false).await?;
     identity_store::insert_user(
         &onboarding,

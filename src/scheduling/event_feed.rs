@@ -227,11 +227,7 @@ async fn run_feed(hub: Weak<EventHub>, feed: Arc<ClinicFeed>) {
 impl ClinicFeed {
     /// The scope the feed reads in: the clinic, acted on by the server itself.
     fn scope(&self) -> TenantScope {
-        TenantScope {
-            tenant_id: self.tenant_id,
-            user_id: None,
-            role: None,
-        }
+        TenantScope::server_work(self.tenant_id)
     }
 
     /// The clinic's latest event id, read from the table the first time.

@@ -9,6 +9,7 @@ use std::process::Output;
 
 use hpms::identity::Role;
 use hpms::patients::PhiKeyring;
+use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use uuid::Uuid;
@@ -35,6 +36,21 @@ struct Deployment {
 }
 
 impl Deployment {
+    /// A front desk edit in progress: the second clinic's patient locked by an open transaction,
+    /// as an update would lock it. Returns the transaction and the patient's id.
+    async fn begin_an_edit_of_a_patient(&self) -> (DatabaseTransaction, Uuid) {
+        let clinic = &self.clinics[1];
+        let edit = self.app.db.begin(clinic.scope(Role::FrontDesk)).await;
+        exec(
+            &edit,
+            "select 1 from patients where id = $1 for update",
+            [clinic.patient_id.into()],
+        )
+        .await
+        .unwrap();
+        (edit, clinic.patient_id)
+    }
+
     async fn new() -> Deployment {
         let old_key = PhiKeyring::generate_config_entry(OLD_KEY_ID);
         let app = TestApp::spawn_with_phi_keys(&old_key).await;
@@ -245,19 +261,7 @@ async fn killed_after_a_batch_and_run_again_it_finishes_without_damage() {
     let mut deployment = Deployment::new().await;
     // A front desk edit in progress on one patient: the run passes over it, comes back to it
     // last and waits there, so it is certainly still running when it is killed.
-    let edited = deployment.clinics[1].patient_id;
-    let edit = deployment
-        .app
-        .db
-        .begin(deployment.clinics[1].scope(Role::FrontDesk))
-        .await;
-    exec(
-        &edit,
-        "select 1 from patients where id = $1 for update",
-        [edited.into()],
-    )
-    .await
-    .unwrap();
+    let (edit, _) = deployment.begin_an_edit_of_a_patient().await;
 
     let mut run = deployment
         .rotate(&deployment.rotated_keys, &["--batch-size", "1"])
@@ -304,16 +308,8 @@ async fn killed_after_a_batch_and_run_again_it_finishes_without_damage() {
 #[tokio::test]
 async fn a_patient_edited_during_the_run_keeps_the_edit() {
     let mut deployment = Deployment::new().await;
-    let clinic = &deployment.clinics[1];
-    let (tenant, edited) = (clinic.tenant_id, clinic.patient_id);
-    let edit = deployment.app.db.begin(clinic.scope(Role::FrontDesk)).await;
-    exec(
-        &edit,
-        "select 1 from patients where id = $1 for update",
-        [edited.into()],
-    )
-    .await
-    .unwrap();
+    let tenant = deployment.clinics[1].tenant_id;
+    let (edit, edited) = deployment.begin_an_edit_of_a_patient().await;
 
     let run = deployment
         .rotate(&deployment.rotated_keys, &["--batch-size", "5"])

@@ -201,14 +201,7 @@ impl TestApp {
         let tenant_id = Uuid::new_v4();
         let hash = test_password_hash().await;
         let mut users = HashMap::new();
-        let tx = self
-            .db
-            .begin(TenantScope {
-                tenant_id,
-                user_id: None,
-                role: Some(Role::SystemAdmin),
-            })
-            .await;
+        let tx = self.db.begin(TenantScope::platform_work(tenant_id)).await;
         insert_tenant(&tx, tenant_id, slug).await;
         for role in CLINIC_ROLES {
             let id = Uuid::new_v4();

@@ -137,12 +137,7 @@ impl TestDb {
     /// A transaction as the application role with the platform's SystemAdmin role (which sees
     /// every clinic's `tenants` row and nothing else of theirs).
     pub async fn begin_as_platform(&self) -> DatabaseTransaction {
-        self.begin(TenantScope {
-            tenant_id: Uuid::nil(),
-            user_id: None,
-            role: Some(Role::SystemAdmin),
-        })
-        .await
+        self.begin(TenantScope::platform_work(Uuid::nil())).await
     }
 
     /// A transaction as the application role with no tenant setting at all.
@@ -178,12 +173,7 @@ impl TestDb {
     /// clinic and its ClinicAdmin; that admin creates everything else.
     pub async fn create_clinic(&self, slug: &str) -> Clinic {
         let tenant_id = Uuid::new_v4();
-        let onboarding = TenantScope {
-            tenant_id,
-            user_id: None,
-            role: Some(Role::SystemAdmin),
-        };
-        let tx = self.begin(onboarding).await;
+        let tx = self.begin(TenantScope::platform_work(tenant_id)).await;
         insert_tenant(&tx, tenant_id, slug).await;
         let admin_id =
             insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
