@@ -1,10 +1,11 @@
 use anyhow::Context;
 use clap::Parser;
+use hpms::foundation::config::{Cli, Command};
+use hpms::foundation::{db, telemetry};
 use hpms::identity::bootstrap::{self, Outcome};
 use hpms::patients::{PhiKeyring, RotationProgress, rotate_phi_key};
-use hpms::platform::config::{Cli, Command};
-use hpms::platform::http::App;
-use hpms::platform::{db, demo, graphql, telemetry};
+use hpms::server::http::App;
+use hpms::server::{demo, schema};
 use indicatif::{ProgressBar, ProgressStyle};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
@@ -39,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("applying migrations")?;
             tracing::info!("database schema is up to date");
         }
-        Command::Schema => print!("{}", graphql::sdl()),
+        Command::Schema => print!("{}", schema::sdl()),
         Command::CreateSystemAdmin(settings) => {
             let pool = db::connect(&settings.database.database_url, 2)
                 .await

@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use crate::audit::entity::audit_log;
 use crate::audit::store::{self, AuditFilter};
-use crate::identity::Permission;
-use crate::platform::error::ApiError;
-use crate::platform::graphql::session;
-use crate::platform::input::optional_line;
-use crate::platform::paging::{PageRequest, connection};
+use crate::foundation::access::Permission;
+use crate::foundation::error::ApiError;
+use crate::foundation::input::optional_line;
+use crate::foundation::paging::{PageRequest, connection};
+use crate::foundation::session::session;
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
@@ -66,7 +66,7 @@ impl AuditQuery {
     /// The clinic's audit log, newest first. ClinicAdmin only. `from` is inclusive, `to`
     /// exclusive.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

@@ -1,10 +1,8 @@
-//! Audit: the trail the database writes (sql/audit.sql), PHI reads the API adds to it, and the
-//! ClinicAdmin's view of it.
+//! Audit: the ClinicAdmin's view of the trail the database writes (schema.sql, `audit_row`), to
+//! which every request adds the PHI reads it showed (`foundation::read_log`).
 
 mod entity;
 mod graphql;
-mod read_log;
 mod store;
 
 pub use graphql::AuditQuery;
-pub use read_log::ReadLog;

@@ -2,12 +2,11 @@
 //! a ClinicAdmin of the clinic (sql/audit.sql), whatever the API asks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::audit::entity::audit_log;
+use crate::foundation::db::TenantTransaction;
 
 #[derive(Default)]
 pub struct AuditFilter {
@@ -20,7 +19,7 @@ pub struct AuditFilter {
 
 /// A page of audit rows, newest first, older than `before_id`.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     filter: &AuditFilter,
     before_id: Option<i64>,

@@ -4,20 +4,21 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
+use crate::billing::ledger::{self, Posted, PostingRequest, idempotency_key};
+use crate::billing::loader;
 use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};
-use crate::billing::store::{self, Entry, InvoiceFilter, Posting, Totals};
-use crate::identity::Permission;
+use crate::billing::store::{self, Entry, InvoiceFilter, Totals};
+use crate::foundation::access::Permission;
+use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
+use crate::foundation::loader::prime;
+use crate::foundation::money::Money;
+use crate::foundation::paging::{PageRequest, connection};
+use crate::foundation::session::{Session, session};
 use crate::patients::Patient;
-use crate::platform::error::ApiError;
-use crate::platform::graphql::{Session, session};
-use crate::platform::input::required_line;
-use crate::platform::loader::prime;
-use crate::platform::money::Money;
-use crate::platform::paging::{PageRequest, connection};
 use crate::scheduling::Appointment;
 
 /// What a patient is billed for one completed appointment, and where that bill stands.
@@ -30,16 +31,6 @@ pub struct Invoice {
 impl Invoice {
     pub fn new(model: invoice::Model, totals: Totals) -> Invoice {
         Invoice { model, totals }
-    }
-
-    fn status_value(&self) -> InvoiceStatus {
-        if self.totals.voided {
-            InvoiceStatus::Void
-        } else if self.totals.balance.is_zero() {
-            InvoiceStatus::Paid
-        } else {
-            InvoiceStatus::Open
-        }
     }
 }
 
@@ -66,7 +57,7 @@ impl Invoice {
 
     /// Open while anything is owed, Paid at zero, Void once voided.
     async fn status(&self) -> InvoiceStatus {
-        self.status_value()
+        self.totals.status()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -76,9 +67,7 @@ impl Invoice {
     /// Every ledger line posted for this invoice, oldest first.
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<LedgerLine>, ApiError> {
         let session = session(ctx)?;
-        session
-            .loaders
-            .invoice_lines
+        loader::invoice_lines(session)
             .load_one(self.model.id)
             .await?
             .unwrap_or_default()
@@ -98,9 +87,7 @@ impl Invoice {
 
     async fn appointment(&self, ctx: &Context<'_>) -> Result<Option<Appointment>, ApiError> {
         let session = session(ctx)?;
-        Ok(session
-            .loaders
-            .appointments
+        Ok(crate::scheduling::loader::appointments(session)
             .load_one(self.model.appointment_id)
             .await?
             .map(Appointment::new))
@@ -110,17 +97,13 @@ impl Invoice {
     /// only for the roles allowed them. Null if the patient has since been deleted.
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
         let session = session(ctx)?;
-        let Some(appointment) = session
-            .loaders
-            .appointments
+        let Some(appointment) = crate::scheduling::loader::appointments(session)
             .load_one(self.model.appointment_id)
             .await?
         else {
             return Ok(None);
         };
-        Ok(session
-            .loaders
-            .patients
+        Ok(crate::patients::loader::patients(session)
             .load_one(appointment.patient_id)
             .await?
             .map(Patient::new))
@@ -173,6 +156,15 @@ pub struct PostingPayload {
     pub invoice: Invoice,
 }
 
+impl From<Posted> for PostingPayload {
+    fn from(posted: Posted) -> Self {
+        PostingPayload {
+            entry: posted.entry.into(),
+            invoice: Invoice::new(posted.invoice, posted.totals),
+        }
+    }
+}
+
 /// Open balances by invoice age.
 #[derive(SimpleObject)]
 pub struct ReceivablesAging {
@@ -213,131 +205,9 @@ pub struct WriteOffInvoiceInput {
     pub idempotency_key: String,
 }
 
-/// A posting a mutation asks for.
-struct PostingRequest {
-    invoice_id: Uuid,
-    kind: EntryKind,
-    /// `None` for a void, which posts whatever is still owed.
-    amount: Option<Decimal>,
-    idempotency_key: Option<String>,
-    memo: Option<String>,
-    method: Option<PaymentMethod>,
-}
-
-fn idempotency_key(raw: &str) -> Result<String, ApiError> {
-    required_line("input.idempotencyKey", raw, 200)
-}
-
-/// Posts `request` once. Under the idempotency key's lock and the invoice's row lock it answers
-/// a retry with the entry posted the first time (CONFLICT if the key named another posting),
-/// checks `rule` against the invoice as it stands, then posts and answers.
-async fn post_once(
-    session: &Session,
-    request: PostingRequest,
-    rule: impl FnOnce(&Totals) -> Result<Decimal, ApiError>,
-) -> Result<PostingPayload, ApiError> {
-    if let Some(key) = &request.idempotency_key {
-        store::lock_idempotency_key(session.db(), key).await?;
-    }
-    let model = store::lock_invoice(session.db(), session.tenant_id(), request.invoice_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("invoice"))?;
-    if let Some(entry) = earlier_posting(session, &request).await? {
-        return answer(session, model, entry).await;
-    }
-    let totals = invoice_totals(session, model.id).await?;
-    if totals.voided {
-        return Err(ApiError::bad_input(
-            "input.invoiceId",
-            "the invoice is void; nothing more can be posted to it",
-        ));
-    }
-    let amount = rule(&totals)?;
-    let entry_id = store::post(
-        session.db(),
-        Posting {
-            tenant_id: session.principal.tenant_id,
-            invoice_id: model.id,
-            kind: request.kind,
-            amount,
-            idempotency_key: request.idempotency_key.as_deref(),
-            memo: request.memo.as_deref(),
-            method: request.method,
-            created_by: session.principal.user_id()?,
-        },
-    )
-    .await?;
-    let totals = invoice_totals(session, model.id).await?;
-    let invoice = Invoice::new(model, totals);
-    store::set_invoice_status(
-        session.db(),
-        session.tenant_id(),
-        invoice.model.id,
-        invoice.status_value(),
-    )
-    .await?;
-    let entry = store::find_entry(session.db(), session.tenant_id(), entry_id)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    Ok(PostingPayload {
-        entry: entry.into(),
-        invoice,
-    })
-}
-
-/// The entry an earlier identical request posted: by idempotency key, or for a void, the
-/// invoice's void. CONFLICT when the key was used for a different posting.
-async fn earlier_posting(
-    session: &Session,
-    request: &PostingRequest,
-) -> Result<Option<Entry>, ApiError> {
-    let earlier = match &request.idempotency_key {
-        Some(key) => store::entry_by_key(session.db(), session.tenant_id(), key).await?,
-        None if request.kind == EntryKind::Void => {
-            store::void_entry(session.db(), session.tenant_id(), request.invoice_id).await?
-        }
-        None => None,
-    };
-    let Some(entry) = earlier else {
-        return Ok(None);
-    };
-    let same = entry.invoice_id == request.invoice_id
-        && entry.kind == request.kind
-        && request.amount.is_none_or(|amount| amount == entry.amount)
-        && entry.memo == request.memo
-        && entry.method == request.method;
-    if !same {
-        return Err(ApiError::conflict(
-            "this idempotency key was already used for a different posting; use a new key for \
-             a new payment, refund or write-off",
-        ));
-    }
-    Ok(Some(entry))
-}
-
-async fn invoice_totals(session: &Session, invoice_id: Uuid) -> Result<Totals, ApiError> {
-    store::totals(session.db(), session.tenant_id(), &[invoice_id])
-        .await?
-        .remove(&invoice_id)
-        .ok_or_else(ApiError::internal)
-}
-
-/// The answer to a retry: the entry as first posted, the invoice as it stands now.
-async fn answer(
-    session: &Session,
-    model: invoice::Model,
-    entry: Entry,
-) -> Result<PostingPayload, ApiError> {
-    let totals = invoice_totals(session, model.id).await?;
-    Ok(PostingPayload {
-        entry: entry.into(),
-        invoice: Invoice::new(model, totals),
-    })
-}
-
 /// Posts a payment, refund or write-off of `(invoice, amount, idempotency key)` once, as
-/// `post_once` describes: a payment or write-off up to the balance, a refund up to what was
-/// paid. BillingManager and ClinicAdmin; the role is checked before the input.
+/// `ledger::post_amount` describes. BillingManager and ClinicAdmin; the role is checked before
+/// the input.
 async fn post_amount(
     ctx: &Context<'_>,
     kind: EntryKind,
@@ -347,35 +217,23 @@ async fn post_amount(
 ) -> Result<PostingPayload, ApiError> {
     let session = session(ctx)?;
     session.require(Permission::PostPayments)?;
-    let amount = crate::billing::model::amount("input.amount", amount.0)?;
     let request = PostingRequest {
         invoice_id,
         kind,
-        amount: Some(amount),
+        amount: Some(crate::billing::model::amount("input.amount", amount.0)?),
         idempotency_key: Some(idempotency_key(&key)?),
         memo: reason
             .map(|reason| required_line("input.reason", &reason, 500))
             .transpose()?,
         method,
     };
-    post_once(session, request, |totals| {
-        let (ceiling, what) = match kind {
-            EntryKind::Refund => (totals.net_paid, "was paid"),
-            _ => (totals.balance, "the balance"),
-        };
-        if amount > ceiling {
-            return Err(ApiError::bad_input(
-                "input.amount",
-                format!("is more than {what} ({ceiling})"),
-            ));
-        }
-        Ok(amount)
-    })
-    .await
+    ledger::post_amount(session.db(), &session.principal, request)
+        .await
+        .map(PostingPayload::from)
 }
 
 /// Loads what a page of invoices shows (lines, appointments, patients) in one query each, so
-/// the fields resolve from the loaders' cache (see `platform::loader`).
+/// the fields resolve from the loaders' cache (see `foundation::loader`).
 async fn prime_references(
     ctx: &Context<'_>,
     session: &Session,
@@ -384,16 +242,16 @@ async fn prime_references(
     let node = ctx.look_ahead().field("edges").field("node");
     if node.field("lines").exists() {
         let ids = models.iter().map(|model| model.id);
-        prime(&session.loaders.invoice_lines, ids).await?;
+        prime(&loader::invoice_lines(session), ids).await?;
     }
     if node.field("appointment").exists() || node.field("patient").exists() {
         let ids = models.iter().map(|model| model.appointment_id);
-        let appointments = prime(&session.loaders.appointments, ids).await?;
+        let appointments = prime(&crate::scheduling::loader::appointments(session), ids).await?;
         if node.field("patient").exists() {
             let ids = appointments
                 .values()
                 .map(|appointment| appointment.patient_id);
-            prime(&session.loaders.patients, ids).await?;
+            prime(&crate::patients::loader::patients(session), ids).await?;
         }
     }
     Ok(())
@@ -410,13 +268,13 @@ impl BillingQuery {
         let model = store::find_invoice(session.db(), session.tenant_id(), id)
             .await?
             .ok_or_else(|| ApiError::not_found("invoice"))?;
-        let totals = invoice_totals(session, model.id).await?;
+        let totals = ledger::invoice_totals(session.db(), model.id).await?;
         Ok(Invoice::new(model, totals))
     }
 
     /// The clinic's invoices, newest first; `from` inclusive and `to` exclusive on the date the
     /// invoice was raised.
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
     async fn invoices(
         &self,
@@ -527,73 +385,9 @@ impl BillingMutation {
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::PostPayments)?;
-        let request = PostingRequest {
-            invoice_id,
-            kind: EntryKind::Void,
-            amount: None,
-            idempotency_key: None,
-            memo: Some(required_line("reason", &reason, 500)?),
-            method: None,
-        };
-        post_once(session, request, |totals| {
-            if !totals.net_paid.is_zero() {
-                return Err(ApiError::bad_input(
-                    "invoiceId",
-                    format!(
-                        "{} has been paid on this invoice; refund it before voiding",
-                        totals.net_paid
-                    ),
-                ));
-            }
-            if totals.balance <= Decimal::ZERO {
-                return Err(ApiError::bad_input(
-                    "invoiceId",
-                    "nothing is owed on this invoice, so there is nothing to void",
-                ));
-            }
-            Ok(totals.balance)
-        })
-        .await
+        let reason = required_line("reason", &reason, 500)?;
+        ledger::void(session.db(), &session.principal, invoice_id, reason)
+            .await
+            .map(PostingPayload::from)
     }
-}
-
-/// Billing's part of completing an appointment, in the same transaction: one invoice for the
-/// price agreed at booking, and its charge. A retry that finds the invoice does nothing.
-pub async fn bill_completed_appointment(
-    session: &Session,
-    appointment_id: Uuid,
-    price: Decimal,
-) -> Result<(), ApiError> {
-    if store::invoice_for_appointment(session.db(), session.tenant_id(), appointment_id)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let free = price.is_zero();
-    let status = if free {
-        InvoiceStatus::Paid
-    } else {
-        InvoiceStatus::Open
-    };
-    let tenant_id = session.principal.tenant_id;
-    let invoice_id =
-        store::insert_invoice(session.db(), tenant_id, appointment_id, price, status).await?;
-    if !free {
-        store::post(
-            session.db(),
-            Posting {
-                tenant_id,
-                invoice_id,
-                kind: EntryKind::Charge,
-                amount: price,
-                idempotency_key: None,
-                memo: None,
-                method: None,
-                created_by: session.principal.user_id()?,
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }

@@ -3,39 +3,41 @@
 //! of invoices), whatever the page's size.
 
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
-use tokio_util::task::TaskTracker;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
 use crate::billing::graphql::Invoice;
 use crate::billing::store::{self, Line};
-use crate::platform::error::ApiError;
-use crate::platform::loader::spawner;
+use crate::foundation::db::TenantTransaction;
+use crate::foundation::error::ApiError;
+use crate::foundation::loader::LoaderScope;
+use crate::foundation::session::Session;
 
 /// Loads invoices by appointment id, on a request's transaction (held weakly, as
-/// `platform::loader` explains), of the request's clinic.
+/// `foundation::loader` explains), of the request's clinic.
 pub struct InvoicesByAppointment {
-    transaction: Weak<DatabaseTransaction>,
+    transaction: Weak<TenantTransaction>,
     tenant_id: Uuid,
 }
 
 pub type InvoiceLoader = DataLoader<InvoicesByAppointment, HashMapCache>;
 
-pub fn invoice_loader(
-    transaction: Weak<DatabaseTransaction>,
-    tenant_id: Uuid,
-    tasks: &TaskTracker,
-) -> InvoiceLoader {
+/// The request's invoices by appointment id.
+pub fn invoices(session: &Session) -> Arc<InvoiceLoader> {
+    session.loaders.get(invoices_by_appointment)
+}
+
+fn invoices_by_appointment(scope: &LoaderScope) -> InvoiceLoader {
     DataLoader::with_cache(
         InvoicesByAppointment {
-            transaction,
-            tenant_id,
+            transaction: scope.transaction.clone(),
+            tenant_id: scope.tenant,
         },
-        spawner(tasks),
+        scope.spawner(),
         HashMapCache::default(),
     )
 }
@@ -52,7 +54,7 @@ impl Loader<Uuid> for InvoicesByAppointment {
             .all(&*transaction)
             .await?;
         let ids: Vec<Uuid> = invoices.iter().map(|model| model.id).collect();
-        let totals = store::totals(&*transaction, self.tenant_id, &ids).await?;
+        let totals = store::totals(&transaction, self.tenant_id, &ids).await?;
         invoices
             .into_iter()
             .map(|model| {
@@ -68,23 +70,24 @@ impl Loader<Uuid> for InvoicesByAppointment {
 
 /// Loads invoices' ledger lines by invoice id.
 pub struct LinesByInvoice {
-    transaction: Weak<DatabaseTransaction>,
+    transaction: Weak<TenantTransaction>,
     tenant_id: Uuid,
 }
 
 pub type LinesLoader = DataLoader<LinesByInvoice, HashMapCache>;
 
-pub fn lines_loader(
-    transaction: Weak<DatabaseTransaction>,
-    tenant_id: Uuid,
-    tasks: &TaskTracker,
-) -> LinesLoader {
+/// The request's ledger lines by invoice id.
+pub fn invoice_lines(session: &Session) -> Arc<LinesLoader> {
+    session.loaders.get(lines_by_invoice)
+}
+
+fn lines_by_invoice(scope: &LoaderScope) -> LinesLoader {
     DataLoader::with_cache(
         LinesByInvoice {
-            transaction,
-            tenant_id,
+            transaction: scope.transaction.clone(),
+            tenant_id: scope.tenant,
         },
-        spawner(tasks),
+        scope.spawner(),
         HashMapCache::default(),
     )
 }
@@ -95,6 +98,6 @@ impl Loader<Uuid> for LinesByInvoice {
 
     async fn load(&self, invoice_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Line>>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
-        Ok(store::lines(&*transaction, self.tenant_id, invoice_ids).await?)
+        Ok(store::lines(&transaction, self.tenant_id, invoice_ids).await?)
     }
 }

@@ -3,10 +3,11 @@
 
 pub(crate) mod entity;
 mod graphql;
-mod loader;
+mod ledger;
+pub mod loader;
 mod model;
 mod store;
 
-pub use graphql::{BillingMutation, BillingQuery, Invoice, bill_completed_appointment};
-pub use loader::{InvoiceLoader, LinesLoader, invoice_loader, lines_loader};
+pub use graphql::{BillingMutation, BillingQuery, Invoice};
+pub use ledger::bill_completed_appointment;
 pub use model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};

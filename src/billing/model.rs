@@ -3,7 +3,7 @@
 use async_graphql::Enum;
 use rust_decimal::Decimal;
 
-use crate::platform::error::ApiError;
+use crate::foundation::error::ApiError;
 
 /// The largest single posting accepted.
 const MAX_AMOUNT: i64 = 1_000_000_000;

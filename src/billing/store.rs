@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::billing::entity::invoice;
 use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
-use crate::platform::db::statement;
+use crate::foundation::db::{TenantTransaction, statement};
 
 /// Money as the API shows it: always two decimal places ("0.00", not "0").
 fn money(mut amount: Decimal) -> Decimal {
@@ -29,7 +29,7 @@ fn invoice_by_id(tenant_id: Uuid, id: Uuid) -> Select<invoice::Entity> {
 }
 
 pub async fn find_invoice(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
@@ -39,7 +39,7 @@ pub async fn find_invoice(
 /// The invoice, locked until the transaction ends: postings to one invoice queue here, so each
 /// sees the balance the previous one left.
 pub async fn lock_invoice(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
@@ -47,7 +47,7 @@ pub async fn lock_invoice(
 }
 
 pub async fn invoice_for_appointment(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     appointment_id: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
@@ -59,7 +59,7 @@ pub async fn invoice_for_appointment(
 }
 
 pub async fn insert_invoice(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     appointment_id: Uuid,
     total: Decimal,
@@ -82,7 +82,7 @@ pub async fn insert_invoice(
 }
 
 pub async fn set_invoice_status(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
     status: InvoiceStatus,
@@ -124,7 +124,7 @@ pub struct Entry {
 }
 
 /// Posts a balanced entry: the kind's debit and credit of `amount`.
-pub async fn post(db: &impl ConnectionTrait, posting: Posting<'_>) -> Result<Uuid, DbErr> {
+pub async fn post(db: &TenantTransaction, posting: Posting<'_>) -> Result<Uuid, DbErr> {
     let id = Uuid::new_v4();
     let (debit, credit) = posting.kind.accounts();
     db.execute_raw(statement(
@@ -186,7 +186,7 @@ fn entry(row: &QueryResult) -> Result<Entry, DbErr> {
 
 /// The entry posted under `key`, if any.
 pub async fn entry_by_key(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     key: &str,
 ) -> Result<Option<Entry>, DbErr> {
@@ -205,7 +205,7 @@ pub async fn entry_by_key(
 
 /// Holds the idempotency key until the transaction ends, so two requests carrying one key (for
 /// the same invoice or not) take turns, and the second finds the first's entry.
-pub async fn lock_idempotency_key(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+pub async fn lock_idempotency_key(db: &TenantTransaction, key: &str) -> Result<(), DbErr> {
     db.execute_raw(statement(
         "select pg_advisory_xact_lock(hashtextextended('idempotency:' || $1, 0))",
         [key.into()],
@@ -216,7 +216,7 @@ pub async fn lock_idempotency_key(db: &impl ConnectionTrait, key: &str) -> Resul
 
 /// The invoice's void entry, if it has been voided.
 pub async fn void_entry(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     invoice_id: Uuid,
 ) -> Result<Option<Entry>, DbErr> {
@@ -234,7 +234,7 @@ pub async fn void_entry(
 }
 
 pub async fn find_entry(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Entry>, DbErr> {
@@ -260,9 +260,22 @@ pub struct Totals {
     pub voided: bool,
 }
 
+impl Totals {
+    /// Where the invoice stands: derived from its ledger, never stored on its own.
+    pub fn status(&self) -> InvoiceStatus {
+        if self.voided {
+            InvoiceStatus::Void
+        } else if self.balance.is_zero() {
+            InvoiceStatus::Paid
+        } else {
+            InvoiceStatus::Open
+        }
+    }
+}
+
 /// The totals of each of `invoice_ids`, in one query.
 pub async fn totals(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Totals>, DbErr> {
@@ -313,7 +326,7 @@ pub struct Line {
 
 /// The ledger lines of each of `invoice_ids`, oldest first, in one query.
 pub async fn lines(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     invoice_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Line>>, DbErr> {
@@ -354,7 +367,7 @@ pub struct InvoiceFilter {
 
 /// A page of invoices, newest first, before the `before` key.
 pub async fn list_invoices(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     filter: &InvoiceFilter,
     before: Option<&(DateTime<Utc>, Uuid)>,
@@ -397,7 +410,7 @@ pub async fn list_invoices(
 /// Open balances of the clinic by invoice age in days, counted in the clinic's time zone:
 /// [0–30, 31–60, 61–90, over 90].
 pub async fn aging(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     today: DateTime<Utc>,
 ) -> Result<[Decimal; 4], DbErr> {

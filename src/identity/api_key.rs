@@ -4,83 +4,23 @@
 //! bound to the clinic and key ids). A presented key is checked by opening the stored secret and
 //! comparing in constant time; revoked keys and keys of deactivated clinics are not found.
 
-use async_graphql::Enum;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::identity::access::{Actor, Permission, Principal};
+use crate::foundation::access::{Actor, ApiKeyScopes, Principal};
+use crate::foundation::config::Secret;
+use crate::foundation::db::{PreAuthentication, TenantTransaction};
+use crate::foundation::error::ApiError;
+use crate::foundation::keyring::{Keyring, KeyringError};
 use crate::identity::store;
-use crate::platform::config::Secret;
-use crate::platform::error::ApiError;
-use crate::platform::keyring::{Keyring, KeyringError};
 
 const KEY_PREFIX: &str = "hpms_";
 const SECRET_BYTES: usize = 32;
 const PURPOSE: &[u8] = b"hpms/tenant_api_keys.secret/v1";
 /// The one answer to every bad key, so a caller learns nothing about why.
 const INVALID_KEY: &str = "invalid or revoked API key";
-
-/// What a key may do. Each scope grants permissions that show no PHI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum ApiKeyScope {
-    /// Follow appointment status changes: the `appointmentStatusChanged` subscription and the
-    /// `appointmentEvents` query.
-    AppointmentEvents,
-}
-
-impl ApiKeyScope {
-    const ALL: [ApiKeyScope; 1] = [ApiKeyScope::AppointmentEvents];
-
-    /// The name stored in `tenant_api_keys.scopes` (sql/api_keys.sql checks the same list).
-    pub fn name(self) -> &'static str {
-        match self {
-            ApiKeyScope::AppointmentEvents => "AppointmentEvents",
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-
-    fn grants(self, permission: Permission) -> bool {
-        match self {
-            ApiKeyScope::AppointmentEvents => permission == Permission::FollowAppointmentEvents,
-        }
-    }
-}
-
-/// A set of scopes, small enough to copy with the principal.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ApiKeyScopes(u8);
-
-impl ApiKeyScopes {
-    /// The known scopes among stored names (an unknown name grants nothing).
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> ApiKeyScopes {
-        let names: Vec<&str> = names.into_iter().collect();
-        ApiKeyScopes(
-            ApiKeyScope::ALL
-                .into_iter()
-                .filter(|scope| names.contains(&scope.name()))
-                .fold(0, |bits, scope| bits | scope.bit()),
-        )
-    }
-
-    pub fn list(self) -> Vec<ApiKeyScope> {
-        ApiKeyScope::ALL
-            .into_iter()
-            .filter(|scope| self.0 & scope.bit() != 0)
-            .collect()
-    }
-
-    pub fn may(self, permission: Permission) -> bool {
-        self.list()
-            .into_iter()
-            .any(|scope| scope.grants(permission))
-    }
-}
 
 /// A key just issued: `key` is shown to the administrator once and never stored.
 pub struct MintedKey {
@@ -120,7 +60,7 @@ impl ApiKeyVault {
     /// known, through `find_api_key()` in sql/api_keys.sql.
     pub async fn authenticate(
         &self,
-        pool: &DatabaseConnection,
+        pool: &PreAuthentication,
         presented: &str,
     ) -> Result<Principal, ApiError> {
         let invalid = rejected_key;
@@ -152,11 +92,11 @@ pub fn rejected_key() -> ApiError {
 
 /// Whether the key `id` of the principal's clinic is still live (not revoked, clinic active).
 pub async fn key_is_current(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool, ApiError> {
-    Ok(store::find_api_key(db, tenant_id, id).await?.is_some())
+    Ok(store::api_key_is_live(db, tenant_id, id).await?)
 }
 
 /// What a sealed secret is bound to: its clinic and its key.
@@ -223,14 +163,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn scopes_grant_only_their_permissions() {
-        let scopes = ApiKeyScopes::from_names(["AppointmentEvents", "Unknown"]);
-        assert_eq!(scopes.list(), vec![ApiKeyScope::AppointmentEvents]);
-        assert!(scopes.may(Permission::FollowAppointmentEvents));
-        assert!(!scopes.may(Permission::ReadPatients));
-        assert!(!ApiKeyScopes::default().may(Permission::FollowAppointmentEvents));
     }
 }

@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use uuid::Uuid;
 
-use crate::identity::api_key::{ApiKeyScope, ApiKeyScopes};
+use crate::foundation::access::Permission;
+use crate::foundation::access::{ApiKeyScope, ApiKeyScopes};
+use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
+use crate::foundation::session::session;
 use crate::identity::credentials::Authenticator;
 use crate::identity::entity::api_key;
-use crate::identity::{Permission, store};
-use crate::platform::error::ApiError;
-use crate::platform::graphql::session;
-use crate::platform::input::required_line;
+use crate::identity::store;
 
 const MAX_NAME_CHARS: usize = 100;
 

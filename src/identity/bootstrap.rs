@@ -5,8 +5,9 @@
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::identity::{NewPassword, Role, Username, password, store};
-use crate::platform::db::{self, TenantScope};
+use crate::foundation::db::{self, TenantScope};
+use crate::foundation::role::Role;
+use crate::identity::{NewPassword, Username, password, store};
 
 /// What the command did, for its report.
 #[derive(Debug, PartialEq, Eq)]

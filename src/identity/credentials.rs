@@ -2,17 +2,17 @@
 //! over HTTP or in a WebSocket's `connection_init`. Verifying says who it is; `is_current`, asked
 //! inside a tenant transaction on every request and whenever a clinic's access changes, says
 //! whether that still holds (user and clinic active, key not revoked, password and role
-//! unchanged).
+//! unchanged). For a user's token the server asks it in the batch that opens the transaction
+//! (`foundation::db::begin_user_transaction`, with `user_credential_version`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
-use crate::identity::access::{Actor, Principal};
+use crate::foundation::access::{Actor, Principal};
+use crate::foundation::db::{PreAuthentication, TenantTransaction};
+use crate::foundation::error::ApiError;
 use crate::identity::api_key::{self, ApiKeyVault};
 use crate::identity::token::TokenKeys;
 use crate::identity::{rejected_token, store};
-use crate::platform::db::{begin_tenant_transaction, begin_user_transaction};
-use crate::platform::error::ApiError;
 
 /// What a client presented.
 pub enum Credential {
@@ -34,7 +34,7 @@ pub struct Authenticated {
 impl Authenticated {
     /// Whether the credential still stands, read in `db`, a transaction of the principal's
     /// clinic.
-    pub async fn is_current(&self, db: &impl ConnectionTrait) -> Result<bool, ApiError> {
+    pub async fn is_current(&self, db: &TenantTransaction) -> Result<bool, ApiError> {
         match self.principal.actor {
             Actor::User { .. } => {
                 Ok(store::user_is_current(db, &self.principal, self.credential_version).await?)
@@ -45,23 +45,17 @@ impl Authenticated {
         }
     }
 
-    /// Opens the principal's tenant transaction, having checked in it that the credential still
-    /// stands (a user's token in the very statement that sets the tenant; an API key's use is
-    /// recorded).
-    pub async fn begin(&self, pool: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
-        let scope = self.principal.scope();
-        if let Actor::User { .. } = self.principal.actor {
-            return begin_user_transaction(pool, &scope, self.credential_version)
-                .await?
-                .ok_or_else(rejected_token);
+    /// For a user's token, the credential version it was issued at, which the transaction's
+    /// opening batch checks; `None` for an API key, checked by `ensure_current` instead.
+    pub fn user_credential_version(&self) -> Option<i32> {
+        match self.principal.actor {
+            Actor::User { .. } => Some(self.credential_version),
+            Actor::ApiKey { .. } => None,
         }
-        let transaction = begin_tenant_transaction(pool, &scope).await?;
-        self.ensure_current(&transaction).await?;
-        Ok(transaction)
     }
 
     /// `is_current`, as an error when it does not hold; an API key's use is recorded.
-    pub async fn ensure_current(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+    pub async fn ensure_current(&self, db: &TenantTransaction) -> Result<(), ApiError> {
         if !self.is_current(db).await? {
             return Err(match self.principal.actor {
                 Actor::User { .. } => rejected_token(),
@@ -77,14 +71,14 @@ impl Authenticated {
 
 /// Verifies credentials: tokens by signature, keys by their sealed secret.
 pub struct Authenticator {
-    pool: DatabaseConnection,
+    pool: PreAuthentication,
     tokens: std::sync::Arc<TokenKeys>,
     vault: ApiKeyVault,
 }
 
 impl Authenticator {
     pub fn new(
-        pool: DatabaseConnection,
+        pool: PreAuthentication,
         tokens: std::sync::Arc<TokenKeys>,
         vault: ApiKeyVault,
     ) -> Authenticator {

@@ -6,14 +6,17 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::foundation::access::Permission;
+use crate::foundation::db::TenantTransaction;
+use crate::foundation::error::ApiError;
+use crate::foundation::paging::{PageRequest, connection};
+use crate::foundation::role::Role;
+use crate::foundation::session::{Session, session};
 use crate::identity::entity::{tenant, user};
 use crate::identity::login::{ClientAddress, SignInBudget};
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
-use crate::identity::{LoginService, Permission, Role, password, store};
-use crate::platform::error::ApiError;
-use crate::platform::graphql::{Session, session};
-use crate::platform::paging::{PageRequest, connection};
-use crate::scheduling::WorkingHours;
+use crate::identity::working_hours::{WorkingHours, read_stored_week};
+use crate::identity::{LoginService, password, store};
 
 /// A user of a clinic (or, for SystemAdmins, of the platform).
 #[derive(SimpleObject, Clone)]
@@ -38,8 +41,7 @@ impl TryFrom<user::Model> for User {
             role: Role::from_id(model.role_id).ok_or_else(ApiError::internal)?,
             is_active: model.is_active,
             created_at: model.created_at.into(),
-            working_hours: serde_json::from_value(model.working_hours)
-                .map_err(|error| ApiError::internal_from(&error))?,
+            working_hours: read_stored_week(model.working_hours)?,
         })
     }
 }
@@ -126,7 +128,7 @@ impl IdentityQuery {
     }
 
     /// The clinic's users, by username. ClinicAdmin only.
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -141,7 +143,7 @@ impl IdentityQuery {
 
     /// The clinic's active providers, by username, with their working hours: whom appointments
     /// can be booked with. Everyone who reads the schedule.
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn providers(
         &self,
         ctx: &Context<'_>,
@@ -154,7 +156,7 @@ impl IdentityQuery {
     }
 
     /// All clinics, by slug. SystemAdmin only.
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,
@@ -354,11 +356,7 @@ impl IdentityMutation {
     }
 }
 
-async fn found_user(
-    db: &sea_orm::DatabaseTransaction,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<User, ApiError> {
+async fn found_user(db: &TenantTransaction, tenant_id: Uuid, id: Uuid) -> Result<User, ApiError> {
     store::find_user(db, tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?

@@ -4,13 +4,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sea_orm::DatabaseConnection;
-
+use crate::foundation::db::PreAuthentication;
+use crate::foundation::error::ApiError;
 use crate::identity::password;
 use crate::identity::store::{self, LoginAccount};
 use crate::identity::throttle::LoginThrottle;
 use crate::identity::token::TokenKeys;
-use crate::platform::error::ApiError;
 
 /// Inputs longer than these cannot belong to an account (a clinic is named by a slug of at most
 /// 63 characters or a 36-character id; usernames have at most 100), so they are refused before
@@ -23,7 +22,7 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 /// one thing: the narrow `login_account()` lookup, which needs no clinic context.
 #[derive(Clone)]
 pub struct LoginService {
-    pool: DatabaseConnection,
+    pool: PreAuthentication,
     tokens: Arc<TokenKeys>,
     limits: SignInLimits,
 }
@@ -36,7 +35,7 @@ pub struct SignInLimits {
     pub per_address: Arc<LoginThrottle>,
 }
 
-/// The address a request came from, in the request's data (`platform::http` decides it: the
+/// The address a request came from, in the request's data (`server::http` decides it: the
 /// peer, or what a trusted proxy reports).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub IpAddr);
@@ -81,7 +80,7 @@ fn failed() -> ApiError {
 
 impl LoginService {
     pub fn new(
-        pool: DatabaseConnection,
+        pool: PreAuthentication,
         tokens: Arc<TokenKeys>,
         limits: SignInLimits,
     ) -> LoginService {

@@ -1,8 +1,8 @@
 //! Validated identity inputs: a value of these types is always acceptable to the database.
 
-use crate::identity::Role;
-use crate::platform::error::ApiError;
-use crate::platform::input::required_line;
+use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
+use crate::foundation::role::Role;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_CHARS: usize = 128;

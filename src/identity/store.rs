@@ -5,22 +5,22 @@
 use chrono::{DateTime, FixedOffset};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use crate::identity::access::Actor;
+use crate::foundation::access::Actor;
+use crate::foundation::access::Principal;
+use crate::foundation::db::{PreAuthentication, TenantTransaction, statement};
+use crate::foundation::role::Role;
 use crate::identity::entity::{api_key, tenant, user};
-use crate::identity::{Principal, Role};
-use crate::platform::db::statement;
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
 /// token claims and at the credential version it was issued under (`user_credential_stands()`,
 /// sql/request_scope.sql, which every request's first statement also asks), so deactivation,
 /// role and password changes act at once.
 pub async fn user_is_current(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     principal: &Principal,
     credential_version: i32,
 ) -> Result<bool, DbErr> {
@@ -59,7 +59,7 @@ pub struct LoginAccount {
 /// The only identity query that runs outside a tenant transaction: before sign-in there is no
 /// clinic to scope by, so it goes through the narrow SECURITY DEFINER function.
 pub async fn login_account(
-    pool: &DatabaseConnection,
+    pool: &PreAuthentication,
     clinic: &str,
     username: &str,
 ) -> Result<Option<LoginAccount>, DbErr> {
@@ -90,7 +90,7 @@ pub async fn login_account(
 }
 
 pub async fn find_user(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<user::Model>, DbErr> {
@@ -104,7 +104,7 @@ pub async fn find_user(
 
 /// A page of the clinic's users ordered by username, after `after_username`.
 pub async fn list_users(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     role: Option<Role>,
     active_only: bool,
@@ -132,7 +132,7 @@ pub async fn list_users(
 
 /// Inserts a user without reading it back (bootstrap inserts before any read policy applies).
 pub async fn insert_user(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
     username: &str,
@@ -155,7 +155,7 @@ pub async fn insert_user(
 /// Changes a user's role and/or password (a new password ends the user's sessions); false when
 /// no such user is in the clinic.
 pub async fn update_user(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
     role: Option<Role>,
@@ -182,7 +182,7 @@ pub async fn update_user(
 
 /// Deactivates a user; false when no such user is in the clinic.
 pub async fn deactivate_user(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<bool, DbErr> {
@@ -197,16 +197,13 @@ pub async fn deactivate_user(
     Ok(result.rows_affected == 1)
 }
 
-pub async fn find_tenant(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<tenant::Model>, DbErr> {
+pub async fn find_tenant(db: &TenantTransaction, id: Uuid) -> Result<Option<tenant::Model>, DbErr> {
     tenant::Entity::find_by_id(id).one(db).await
 }
 
 /// A page of clinics ordered by slug, after `after_slug` (the platform's own tenant excluded).
 pub async fn list_clinics(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     after_slug: Option<&str>,
     limit: u64,
 ) -> Result<Vec<tenant::Model>, DbErr> {
@@ -224,7 +221,7 @@ pub async fn list_clinics(
 /// Creates a clinic and its first ClinicAdmin through `onboard_clinic()` (sql/login.sql), the
 /// one write across clinics; the transaction must carry the SystemAdmin role.
 pub async fn onboard_clinic(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     clinic: (Uuid, &str, &str),
     admin: (Uuid, &str, String),
 ) -> Result<(), DbErr> {
@@ -246,7 +243,7 @@ pub async fn onboard_clinic(
 }
 
 pub async fn insert_tenant(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     id: Uuid,
     name: &str,
     slug: &str,
@@ -266,7 +263,7 @@ pub async fn insert_tenant(
 
 /// Activates or deactivates a clinic (never the platform itself); false when there is none.
 pub async fn set_clinic_active(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     id: Uuid,
     active: bool,
 ) -> Result<bool, DbErr> {
@@ -280,7 +277,7 @@ pub async fn set_clinic_active(
 }
 
 /// The platform's own tenant, if bootstrapped.
-pub async fn platform_tenant(db: &impl ConnectionTrait) -> Result<Option<tenant::Model>, DbErr> {
+pub async fn platform_tenant(db: &TenantTransaction) -> Result<Option<tenant::Model>, DbErr> {
     tenant::Entity::find()
         .filter(tenant::Column::IsPlatform.eq(true))
         .one(db)
@@ -288,7 +285,7 @@ pub async fn platform_tenant(db: &impl ConnectionTrait) -> Result<Option<tenant:
 }
 
 pub async fn find_user_by_username(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     username: &str,
 ) -> Result<Option<user::Model>, DbErr> {
@@ -301,7 +298,7 @@ pub async fn find_user_by_username(
 }
 
 pub async fn find_tenant_by_slug(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     slug: &str,
 ) -> Result<Option<tenant::Model>, DbErr> {
     tenant::Entity::find()
@@ -313,7 +310,7 @@ pub async fn find_tenant_by_slug(
 /// Replaces an active provider's working hours (validated by the scheduling module); false when
 /// there is no such provider in the clinic.
 pub async fn set_working_hours(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     provider_id: Uuid,
     hours: serde_json::Value,
@@ -340,7 +337,7 @@ pub struct StoredApiKey {
 /// The live key `id` of the active clinic `tenant_id`: like `login_account`, this runs before the
 /// server has a clinic's transaction, through a narrow SECURITY DEFINER function.
 pub async fn find_api_key(
-    db: &impl ConnectionTrait,
+    db: &PreAuthentication,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<StoredApiKey>, DbErr> {
@@ -359,10 +356,26 @@ pub async fn find_api_key(
     }))
 }
 
+/// Whether key `id` of the transaction's clinic is still live: `find_api_key`'s question, asked
+/// inside the clinic's transaction (its SECURITY DEFINER function answers there just the same).
+pub async fn api_key_is_live(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(db
+        .query_one_raw(statement(
+            "select 1 from find_api_key($1, $2)",
+            [tenant_id.into(), id.into()],
+        ))
+        .await?
+        .is_some())
+}
+
 /// Notes that key `id` was used. At most once a minute per key: `lastUsedAt` says whether a
 /// partner still uses a key (before revoking it), and every write is an audit row.
 pub async fn record_api_key_use(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<(), DbErr> {
@@ -377,7 +390,7 @@ pub async fn record_api_key_use(
 }
 
 pub async fn insert_api_key(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     key: api_key::ActiveModel,
 ) -> Result<api_key::Model, DbErr> {
     api_key::Entity::insert(key).exec_with_returning(db).await
@@ -386,7 +399,7 @@ pub async fn insert_api_key(
 /// The clinic's keys, newest first, revoked ones included (an administrator rotating keys wants
 /// to see both).
 pub async fn list_api_keys(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
 ) -> Result<Vec<api_key::Model>, DbErr> {
     api_key::Entity::find()
@@ -400,7 +413,7 @@ pub async fn list_api_keys(
 /// Revokes key `id`; the key as it now stands, or `None` when the clinic has no such key. An
 /// already revoked key keeps its first revocation time.
 pub async fn revoke_api_key(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<api_key::Model>, DbErr> {

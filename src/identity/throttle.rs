@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::platform::sync::lock;
+use crate::foundation::sync::lock;
 
 /// Attempts allowed per account and window before it is locked.
 pub const MAX_FAILURES: u32 = 5;

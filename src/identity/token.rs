@@ -9,9 +9,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::identity::{Principal, Role};
-use crate::platform::config::Secret;
-use crate::platform::error::ApiError;
+use crate::foundation::access::Principal;
+use crate::foundation::config::Secret;
+use crate::foundation::error::ApiError;
+use crate::foundation::role::Role;
 
 const ISSUER: &str = "hpms";
 /// Clock skew tolerated between server instances, in seconds.

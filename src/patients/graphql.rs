@@ -9,15 +9,15 @@ use async_graphql::{Context, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::identity::Permission;
+use crate::foundation::access::Permission;
+use crate::foundation::error::ApiError;
+use crate::foundation::input::optional_line;
+use crate::foundation::paging::{PageRequest, connection};
+use crate::foundation::session::{Session, session};
 use crate::patients::entity::patient;
 use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
 use crate::patients::phi::PhiKeyring;
 use crate::patients::store::{self, NewPatient, PatientChanges, PatientFilter};
-use crate::platform::error::ApiError;
-use crate::platform::graphql::{Session, session};
-use crate::platform::input::optional_line;
-use crate::platform::paging::{PageRequest, connection};
 
 /// The entity name PHI reads are audited under (the table's name, as the audit trigger uses).
 const AUDITED_ENTITY: &str = "patients";
@@ -240,7 +240,7 @@ impl PatientsQuery {
 
     /// The clinic's patients by last name, then first name. `search` matches the start of the
     /// name in either order ("lov", "ada lov", "lovelace a"), ignoring case and accents.
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn patients(
         &self,
         ctx: &Context<'_>,

@@ -30,10 +30,10 @@ use anyhow::bail;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
+use crate::foundation::db::{self, TenantScope, statement};
+use crate::foundation::keyring;
 use crate::identity::store as identity_store;
 use crate::patients::PhiKeyring;
-use crate::platform::db::{self, TenantScope, statement};
-use crate::platform::keyring;
 
 /// What a run did, for its last line.
 #[derive(Debug, Default)]

@@ -3,6 +3,7 @@
 pub(crate) mod entity;
 mod graphql;
 mod key_rotation;
+pub mod loader;
 mod model;
 mod phi;
 mod store;

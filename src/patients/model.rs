@@ -4,8 +4,8 @@ use async_graphql::SimpleObject;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::platform::error::ApiError;
-use crate::platform::input::{optional_line, optional_text, required_line};
+use crate::foundation::error::ApiError;
+use crate::foundation::input::{optional_line, optional_text, required_line};
 
 const MAX_NAME_CHARS: usize = 100;
 

@@ -4,8 +4,8 @@
 
 use uuid::Uuid;
 
-use crate::platform::config::Secret;
-use crate::platform::keyring::{self, Keyring, KeyringError};
+use crate::foundation::config::Secret;
+use crate::foundation::keyring::{self, Keyring, KeyringError};
 
 const PURPOSE: &[u8] = b"hpms/patients.phi_data/v1";
 

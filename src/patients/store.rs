@@ -3,11 +3,11 @@
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use crate::foundation::db::TenantTransaction;
 use crate::patients::entity::patient;
 
 /// A new patient's validated fields, with the PHI already sealed.
@@ -20,7 +20,7 @@ pub struct NewPatient {
     pub phi_data: Vec<u8>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: NewPatient) -> Result<patient::Model, DbErr> {
+pub async fn insert(db: &TenantTransaction, new: NewPatient) -> Result<patient::Model, DbErr> {
     patient::ActiveModel {
         tenant_id: Set(new.tenant_id),
         id: Set(new.id),
@@ -35,7 +35,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPatient) -> Result<patien
 }
 
 pub async fn find(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<patient::Model>, DbErr> {
@@ -57,7 +57,7 @@ pub struct PatientFilter {
 
 /// A page of patients ordered by folded "last first" name, then id.
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     filter: &PatientFilter,
     after: Option<&(String, Uuid)>,
@@ -108,7 +108,7 @@ pub struct PatientChanges {
 
 /// Applies `changes`; false when no such patient is in the clinic.
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
     changes: PatientChanges,
@@ -134,11 +134,7 @@ pub async fn update(
 }
 
 /// Soft-deletes a patient (the audit trigger records it as a Delete); false when there is none.
-pub async fn soft_delete(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<bool, DbErr> {
+pub async fn soft_delete(db: &TenantTransaction, tenant_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
     let result = patient::Entity::update_many()
         .col_expr(patient::Column::IsDeleted, Expr::value(true))
         .col_expr(patient::Column::UpdatedAt, Expr::cust("now()"))

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::scheduling::model::{DayOfWeek, WorkingHours};
+use crate::identity::{DayOfWeek, WorkingHours};
 
 /// Free starts are offered on this grid, counted from the start of each working period.
 pub const SLOT_STEP_MINUTES: i64 = 15;

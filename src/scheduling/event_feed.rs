@@ -26,12 +26,12 @@ use sea_orm::{
 use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use uuid::Uuid;
 
+use crate::foundation::db::{TenantScope, TenantTransaction, begin_tenant_transaction, statement};
+use crate::foundation::error::ApiError;
+use crate::foundation::metrics::{Counted, Counter, SubscriptionMetrics};
+use crate::foundation::notifications::Notice;
+use crate::foundation::sync::lock;
 use crate::identity::Authenticated;
-use crate::platform::db::{TenantScope, begin_tenant_transaction, statement};
-use crate::platform::error::ApiError;
-use crate::platform::metrics::{Counted, Counter, SubscriptionMetrics};
-use crate::platform::notifications::Notice;
-use crate::platform::sync::lock;
 use crate::scheduling::entity::appointment_event;
 
 pub type Event = Arc<appointment_event::Model>;
@@ -282,7 +282,7 @@ pub fn check_after(after: i64, latest: i64) -> Result<i64, ApiError> {
 }
 
 /// The clinic's latest event id (0 before its first), in `db`, a transaction of the clinic.
-pub async fn latest_event_id(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<i64, ApiError> {
+pub async fn latest_event_id(db: &TenantTransaction, tenant_id: Uuid) -> Result<i64, ApiError> {
     Ok(db
         .query_one_raw(statement(
             "select coalesce(max(last_event_id), 0) from appointment_event_counters
@@ -298,7 +298,7 @@ pub async fn latest_event_id(db: &impl ConnectionTrait, tenant_id: Uuid) -> Resu
 /// Up to `limit` of the clinic's events after `after` (and up to `through`), oldest first, in
 /// `db`, a transaction of the clinic.
 pub async fn events_after(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     after: i64,
     through: Option<i64>,
@@ -492,7 +492,8 @@ impl Reader {
             // One connection at a time: a transaction held while waiting for another
             // connection would let a burst of subscribers exhaust the pool.
             let cached = feed.ensure_cursor(&db).await?;
-            let transaction = auth.begin(&db).await?;
+            let transaction = begin_tenant_transaction(&db, &auth.principal.scope()).await?;
+            auth.ensure_current(&transaction).await?;
             // The feed may not have heard of the latest events yet (another instance delivered
             // them, or `appointmentEvents` listed them): ask the table before refusing a cursor.
             let latest = match after {

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
-use crate::identity::{Authenticated, Permission};
-use crate::platform::error::ApiError;
-use crate::platform::graphql::session;
+use crate::foundation::access::Permission;
+use crate::foundation::error::ApiError;
+use crate::foundation::session::session;
+use crate::identity::Authenticated;
 use crate::scheduling::entity::appointment_event;
 use crate::scheduling::event_feed::{EventHub, check_after, events_after, latest_event_id};
 use crate::scheduling::model::AppointmentStatus;

@@ -5,29 +5,24 @@ use std::collections::HashMap;
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::billing::Invoice;
-use crate::identity::{Permission, Role, User, store as identity_store};
+use crate::foundation::access::Permission;
+use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
+use crate::foundation::loader::prime;
+use crate::foundation::money::Money;
+use crate::foundation::paging::{PageRequest, connection};
+use crate::foundation::session::{Session, session};
+use crate::identity::{User, WorkingHours, store as identity_store, stored_week, working_week};
 use crate::patients::Patient;
-use crate::platform::error::ApiError;
-use crate::platform::events::{DomainEvent, publish};
-use crate::platform::graphql::{Session, session};
-use crate::platform::input::required_line;
-use crate::platform::loader::prime;
-use crate::platform::money::Money;
-use crate::platform::paging::{PageRequest, connection};
-use crate::scheduling::availability::{fits, free_starts};
+use crate::scheduling::booking::{self, BookingRequest};
 use crate::scheduling::entity::{appointment, appointment_type};
-use crate::scheduling::model::{
-    AppointmentStatus, WorkingHours, calendar_date, duration_minutes, price, type_name,
-    working_week,
-};
-use crate::scheduling::store::{
-    self, AppointmentChange, AppointmentFilter, Booking, NewAppointment, TypeChanges,
-};
+use crate::scheduling::loader;
+use crate::scheduling::model::{AppointmentStatus, duration_minutes, price, type_name};
+use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
 /// A kind of visit: how long it takes and what it costs.
 #[derive(SimpleObject)]
@@ -104,9 +99,7 @@ impl Appointment {
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadPatients)?;
-        Ok(session
-            .loaders
-            .patients
+        Ok(crate::patients::loader::patients(session)
             .load_one(self.0.patient_id)
             .await?
             .map(Patient::new))
@@ -114,7 +107,9 @@ impl Appointment {
 
     async fn provider(&self, ctx: &Context<'_>) -> Result<Option<User>, ApiError> {
         let session = session(ctx)?;
-        session.loaders.providers.load_one(self.0.provider_id).await
+        crate::identity::loader::providers(session)
+            .load_one(self.0.provider_id)
+            .await
     }
 
     /// Null if the type has since been deleted.
@@ -124,9 +119,7 @@ impl Appointment {
         ctx: &Context<'_>,
     ) -> Result<Option<AppointmentType>, ApiError> {
         let session = session(ctx)?;
-        Ok(session
-            .loaders
-            .appointment_types
+        Ok(loader::appointment_types(session)
             .load_one(self.0.type_id)
             .await?
             .map(AppointmentType::from))
@@ -143,7 +136,9 @@ impl Appointment {
         if !session.principal.may(Permission::ReadBilling) {
             return Ok(None);
         }
-        session.loaders.invoices.load_one(self.0.id).await
+        crate::billing::loader::invoices(session)
+            .load_one(self.0.id)
+            .await
     }
 }
 
@@ -188,162 +183,8 @@ pub struct RescheduleAppointmentInput {
     pub override_working_hours: bool,
 }
 
-/// The clinic's time zone, in which working hours are read.
-async fn clinic_zone(session: &Session) -> Result<Tz, ApiError> {
-    let clinic = identity_store::find_tenant(session.db(), session.principal.tenant_id)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    clinic.time_zone.parse().map_err(|_| ApiError::internal())
-}
-
-/// An active Provider of the clinic and their working hours; NOT_FOUND for anyone else.
-async fn provider_hours(
-    session: &Session,
-    provider_id: Uuid,
-) -> Result<Vec<WorkingHours>, ApiError> {
-    let provider = identity_store::find_user(session.db(), session.tenant_id(), provider_id)
-        .await?
-        .filter(|user| user.is_active && user.role_id == Role::Provider.id())
-        .ok_or_else(|| ApiError::not_found("active provider"))?;
-    serde_json::from_value(provider.working_hours).map_err(|error| ApiError::internal_from(&error))
-}
-
-/// Checks `[start, end)` against the provider's hours; returns whether it is an override.
-async fn check_working_hours(
-    session: &Session,
-    provider_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    override_requested: bool,
-) -> Result<bool, ApiError> {
-    if end <= start {
-        return Err(ApiError::bad_input("input.end", "must be after the start"));
-    }
-    let hours = provider_hours(session, provider_id).await?;
-    let zone = clinic_zone(session).await?;
-    if fits(&hours, zone, start, end) {
-        return Ok(false);
-    }
-    if !override_requested {
-        return Err(ApiError::bad_input(
-            "input.start",
-            format!(
-                "{start} to {end} is outside the provider's working hours (in {zone}); choose a \
-                 free slot from availableSlots, or ask a ClinicAdmin to override"
-            ),
-        ));
-    }
-    session.require(Permission::OverrideWorkingHours)?;
-    Ok(true)
-}
-
-/// CONFLICT naming the appointment (other than `moving`) the provider already has at that time.
-async fn clash(
-    session: &Session,
-    provider_id: Uuid,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
-    moving: Option<Uuid>,
-) -> Result<ApiError, ApiError> {
-    let taken = store::busy(
-        session.db(),
-        session.tenant_id(),
-        provider_id,
-        (start, end),
-        moving,
-    )
-    .await?;
-    Ok(match taken.first() {
-        Some(other) => ApiError::conflict(format!(
-            "the provider is already booked from {} to {} (appointment {}); choose another time",
-            DateTime::<Utc>::from(other.start_time),
-            DateTime::<Utc>::from(other.end_time),
-            other.id
-        )),
-        None => ApiError::conflict(
-            "the provider was booked for that time by a concurrent request; choose another time",
-        ),
-    })
-}
-
-/// Applies a versioned change: NOT_FOUND if the appointment is gone, CONFLICT if its version
-/// moved or the new time clashes; the appointment as it now is otherwise.
-async fn apply_change(
-    session: &Session,
-    current: &appointment::Model,
-    expected_version: i64,
-    change: AppointmentChange,
-) -> Result<Appointment, ApiError> {
-    let new_times = match &change {
-        AppointmentChange::Move { start, end, .. } => Some((*start, *end)),
-        _ => None,
-    };
-    let changed = store::change_appointment(
-        session.db(),
-        session.tenant_id(),
-        current.provider_id,
-        current.id,
-        expected_version,
-        change,
-    )
-    .await?;
-    match changed {
-        Booking::Done(true) => {}
-        Booking::Done(false) => {
-            let now = store::find_appointment(session.db(), session.tenant_id(), current.id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("appointment"))?;
-            return Err(version_moved(expected_version, now.row_version));
-        }
-        Booking::Clash => {
-            let times = new_times.ok_or_else(ApiError::internal)?;
-            return Err(clash(session, current.provider_id, times, Some(current.id)).await?);
-        }
-    }
-    store::find_appointment(session.db(), session.tenant_id(), current.id)
-        .await?
-        .map(Appointment)
-        .ok_or_else(|| ApiError::not_found("appointment"))
-}
-
-/// The appointment at `expected_version`, or the reason it cannot be changed.
-async fn current_appointment(
-    session: &Session,
-    id: Uuid,
-    expected_version: i64,
-) -> Result<appointment::Model, ApiError> {
-    let current = store::find_appointment(session.db(), session.tenant_id(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("appointment"))?;
-    if current.row_version != expected_version {
-        return Err(version_moved(expected_version, current.row_version));
-    }
-    Ok(current)
-}
-
-fn version_moved(expected: i64, now: i64) -> ApiError {
-    ApiError::conflict(format!(
-        "the appointment changed since version {expected} (it is now version {now}); reload it \
-         and try again"
-    ))
-}
-
-fn transition(from: AppointmentStatus, to: AppointmentStatus) -> Result<(), ApiError> {
-    if from.can_become(to) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(
-            "status",
-            format!(
-                "an appointment cannot go from {} to {}",
-                from.as_str(),
-                to.as_str()
-            ),
-        ))
-    }
-}
-
 /// A page of appointments, with what the selection shows of their patients, providers and types
-/// loaded into the loaders, whose cache the fields then resolve from (see `platform::loader`):
+/// loaded into the loaders, whose cache the fields then resolve from (see `foundation::loader`):
 /// patients and types in the same query as the appointments, providers in one more. A reference
 /// the join did not find (hidden or deleted) is left to the loader, which answers it as it
 /// answers any other lookup.
@@ -369,15 +210,17 @@ async fn appointments_page(
             }
             appointments.push(appointment);
         }
-        session.loaders.patients.feed_many(patients).await;
-        session.loaders.appointment_types.feed_many(types).await;
+        crate::patients::loader::patients(session)
+            .feed_many(patients)
+            .await;
+        loader::appointment_types(session).feed_many(types).await;
         appointments
     } else {
         store::list_appointments(session.db(), filter, after, limit).await?
     };
     if node.field("provider").exists() {
         let ids = appointments.iter().map(|row| row.provider_id);
-        prime(&session.loaders.providers, ids).await?;
+        prime(&crate::identity::loader::providers(session), ids).await?;
     }
     Ok(appointments)
 }
@@ -409,7 +252,7 @@ impl SchedulingQuery {
 
     /// Appointments by start time; `from` inclusive, `to` exclusive.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
-    #[graphql(complexity = "crate::platform::paging::complexity(first, child_complexity)")]
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn appointments(
         &self,
         ctx: &Context<'_>,
@@ -452,36 +295,14 @@ impl SchedulingQuery {
         type_id: Uuid,
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadSchedule)?;
-        let date = calendar_date("date", date)?;
-        let hours = provider_hours(session, provider_id).await?;
-        let zone = clinic_zone(session).await?;
-        let kind = store::find_type(session.db(), session.tenant_id(), type_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("appointment type"))?;
-        // The day in UTC, widened by a day each side to cover any zone's offset.
-        let from = (date - Duration::days(1))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc();
-        let busy: Vec<_> = store::busy(
+        booking::available_slots(
             session.db(),
-            session.tenant_id(),
-            provider_id,
-            (from, from + Duration::days(3)),
-            None,
-        )
-        .await?
-        .into_iter()
-        .map(|taken| (taken.start_time.into(), taken.end_time.into()))
-        .collect();
-        Ok(free_starts(
-            &hours,
-            zone,
+            &session.principal,
+            (provider_id, type_id),
             date,
-            Duration::minutes(kind.duration_minutes.into()),
-            &busy,
             Utc::now(),
-        ))
+        )
+        .await
     }
 }
 
@@ -567,12 +388,11 @@ impl SchedulingMutation {
         let session = session(ctx)?;
         session.require(Permission::ManageWorkingHours)?;
         let week = working_week("hours", hours)?;
-        let stored = serde_json::to_value(week).map_err(|error| ApiError::internal_from(&error))?;
         if !identity_store::set_working_hours(
             session.db(),
             session.tenant_id(),
             provider_id,
-            stored,
+            stored_week(&week),
         )
         .await?
         {
@@ -592,44 +412,17 @@ impl SchedulingMutation {
         input: BookAppointmentInput,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::Book)?;
-        crate::patients::find_live(session.db(), session.tenant_id(), input.patient_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("patient"))?;
-        let kind = store::find_type(session.db(), session.tenant_id(), input.type_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("appointment type"))?;
-        let end = input
-            .end
-            .unwrap_or(input.start + Duration::minutes(kind.duration_minutes.into()));
-        let outside_hours = check_working_hours(
-            session,
-            input.provider_id,
-            input.start,
-            end,
-            input.override_working_hours,
-        )
-        .await?;
-        let booking = store::insert_appointment(
-            session.db(),
-            NewAppointment {
-                tenant_id: session.principal.tenant_id,
-                patient_id: input.patient_id,
-                provider_id: input.provider_id,
-                type_id: kind.id,
-                start: input.start,
-                end,
-                price: kind.price,
-                booked_outside_hours: outside_hours,
-            },
-        )
-        .await?;
-        match booking {
-            Booking::Done(model) => Ok(Appointment(model)),
-            Booking::Clash => {
-                Err(clash(session, input.provider_id, (input.start, end), None).await?)
-            }
-        }
+        let request = BookingRequest {
+            patient_id: input.patient_id,
+            provider_id: input.provider_id,
+            type_id: input.type_id,
+            start: input.start,
+            end: input.end,
+            override_working_hours: input.override_working_hours,
+        };
+        booking::book(session.db(), &session.principal, request)
+            .await
+            .map(Appointment)
     }
 
     /// Moves a Scheduled appointment. FrontDesk, Provider, ClinicAdmin.
@@ -639,34 +432,15 @@ impl SchedulingMutation {
         input: RescheduleAppointmentInput,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::Book)?;
-        let current = current_appointment(session, input.id, input.expected_version).await?;
-        let status = AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?;
-        if status != AppointmentStatus::Scheduled {
-            return Err(ApiError::bad_input(
-                "input.id",
-                format!(
-                    "only a Scheduled appointment can be rescheduled; this one is {}",
-                    status.as_str()
-                ),
-            ));
-        }
-        let length = current.end_time - current.start_time;
-        let end = input.end.unwrap_or(input.start + length);
-        let outside_hours = check_working_hours(
-            session,
-            current.provider_id,
-            input.start,
-            end,
+        booking::reschedule(
+            session.db(),
+            &session.principal,
+            (input.id, input.expected_version),
+            (input.start, input.end),
             input.override_working_hours,
         )
-        .await?;
-        let change = AppointmentChange::Move {
-            start: input.start,
-            end,
-            booked_outside_hours: outside_hours,
-        };
-        apply_change(session, &current, input.expected_version, change).await
+        .await
+        .map(Appointment)
     }
 
     /// Cancels a Scheduled appointment, freeing its slot. FrontDesk, Provider, ClinicAdmin.
@@ -680,18 +454,14 @@ impl SchedulingMutation {
         let session = session(ctx)?;
         session.require(Permission::Book)?;
         let reason = required_line("reason", &reason, 500)?;
-        let current = current_appointment(session, id, expected_version).await?;
-        transition(
-            AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?,
-            AppointmentStatus::Cancelled,
-        )?;
-        apply_change(
-            session,
-            &current,
-            expected_version,
-            AppointmentChange::Cancel { reason },
+        booking::cancel(
+            session.db(),
+            &session.principal,
+            (id, expected_version),
+            reason,
         )
         .await
+        .map(Appointment)
     }
 
     /// Moves an appointment along Scheduled → Arrived → InSession → Completed, or to NoShow.
@@ -705,37 +475,14 @@ impl SchedulingMutation {
         status: AppointmentStatus,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
-        match status {
-            AppointmentStatus::Arrived | AppointmentStatus::NoShow => {
-                session.require(Permission::RecordArrival)?
-            }
-            AppointmentStatus::Cancelled => {
-                return Err(ApiError::bad_input(
-                    "status",
-                    "use cancelAppointment, which records the reason",
-                ));
-            }
-            _ => session.require(Permission::RecordVisit)?,
-        }
-        let current = current_appointment(session, id, expected_version).await?;
-        transition(
-            AppointmentStatus::parse(&current.status).ok_or_else(ApiError::internal)?,
+        booking::set_status(
+            session.db(),
+            &session.principal,
+            session.events(),
+            (id, expected_version),
             status,
-        )?;
-        let changed = apply_change(
-            session,
-            &current,
-            expected_version,
-            AppointmentChange::Status(status),
         )
-        .await?;
-        if status == AppointmentStatus::Completed {
-            let event = DomainEvent::AppointmentCompleted {
-                appointment_id: current.id,
-                price: current.price,
-            };
-            publish(session, event).await?;
-        }
-        Ok(changed)
+        .await
+        .map(Appointment)
     }
 }

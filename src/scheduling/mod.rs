@@ -2,14 +2,17 @@
 //! free slots, and the feed of status changes partners subscribe to.
 
 mod availability;
+mod booking;
 pub(crate) mod entity;
 mod event_feed;
 mod events_graphql;
 mod graphql;
+pub mod loader;
 mod model;
 mod store;
 
+pub use booking::AppointmentCompleted;
 pub use event_feed::{EventHub, FeedLimits};
 pub use events_graphql::{EventsQuery, SchedulingSubscription};
 pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
-pub use model::{AppointmentStatus, DayOfWeek, WorkingHours};
+pub use model::AppointmentStatus;

@@ -4,19 +4,19 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
+use crate::foundation::db::{TenantTransaction, statement};
+use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
-use crate::platform::db::statement;
-use crate::platform::error::sqlstate;
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::model::AppointmentStatus;
 
 pub async fn insert_type(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     name: String,
     duration_minutes: i32,
@@ -35,7 +35,7 @@ pub async fn insert_type(
 }
 
 pub async fn find_type(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<appointment_type::Model>, DbErr> {
@@ -49,7 +49,7 @@ pub async fn find_type(
 
 /// The clinic's live appointment types by name (a clinic has a handful: no paging).
 pub async fn list_types(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
 ) -> Result<Vec<appointment_type::Model>, DbErr> {
     appointment_type::Entity::find()
@@ -71,7 +71,7 @@ pub struct TypeChanges {
 
 /// Applies `changes` to a live type; false when there is none.
 pub async fn update_type(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
     changes: TypeChanges,
@@ -123,7 +123,7 @@ pub enum Booking<T> {
 /// PostgreSQL breaks that deadlock only after `deadlock_timeout` (1 s), failing one of them with
 /// no word of what it clashed with. Queueing a provider's bookings first makes the second see
 /// the first's committed row and clash at once.
-async fn lock_schedule(db: &DatabaseTransaction, provider_id: Uuid) -> Result<(), DbErr> {
+async fn lock_schedule(db: &TenantTransaction, provider_id: Uuid) -> Result<(), DbErr> {
     db.execute_raw(statement(
         "select pg_advisory_xact_lock(hashtextextended($1::text, 0))",
         [provider_id.into()],
@@ -136,12 +136,12 @@ async fn lock_schedule(db: &DatabaseTransaction, provider_id: Uuid) -> Result<()
 /// double-booking (SQLSTATE 23P01) leaves the request's transaction usable for finding out what
 /// it clashed with.
 async fn guard_clash<T>(
-    db: &DatabaseTransaction,
+    db: &TenantTransaction,
     provider_id: Uuid,
-    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, DbErr>,
+    write: impl AsyncFnOnce(&TenantTransaction) -> Result<T, DbErr>,
 ) -> Result<Booking<T>, DbErr> {
     lock_schedule(db, provider_id).await?;
-    let savepoint = db.begin().await?;
+    let savepoint = db.savepoint().await?;
     match write(&savepoint).await {
         Ok(value) => {
             savepoint.commit().await?;
@@ -156,7 +156,7 @@ async fn guard_clash<T>(
 }
 
 pub async fn insert_appointment(
-    db: &DatabaseTransaction,
+    db: &TenantTransaction,
     new: NewAppointment,
 ) -> Result<Booking<appointment::Model>, DbErr> {
     guard_clash(db, new.provider_id, async |savepoint| {
@@ -179,7 +179,7 @@ pub async fn insert_appointment(
 }
 
 pub async fn find_appointment(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
 ) -> Result<Option<appointment::Model>, DbErr> {
@@ -194,7 +194,7 @@ pub async fn find_appointment(
 /// The provider's appointments, other than `except`, that hold their slot and overlap
 /// [start, end), earliest first.
 pub async fn busy(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     provider_id: Uuid,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
@@ -235,7 +235,7 @@ pub struct AppointmentFilter {
 
 /// A page of appointments by start time (then id), after the `after` key.
 pub async fn list_appointments(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     filter: &AppointmentFilter,
     after: Option<&(DateTime<Utc>, Uuid)>,
     limit: u64,
@@ -255,7 +255,7 @@ pub type AppointmentWithReferences = (
 /// provider: a page shows a handful of providers, each on many rows, and decoding a user, with
 /// their working hours, for every row costs more than one more query; BENCHMARKS.md.)
 pub async fn list_appointments_with_references(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     filter: &AppointmentFilter,
     after: Option<&(DateTime<Utc>, Uuid)>,
     limit: u64,
@@ -322,7 +322,7 @@ pub enum AppointmentChange {
 /// Applies `change` to an appointment of `provider_id` if it is still at `expected_version`:
 /// `Done(true)` when it was, `Done(false)` when the version moved (or the appointment is gone).
 pub async fn change_appointment(
-    db: &DatabaseTransaction,
+    db: &TenantTransaction,
     tenant_id: Uuid,
     provider_id: Uuid,
     id: Uuid,

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hpms::identity::Role::{ClinicAdmin, FrontDesk, Provider};
+use hpms::foundation::role::Role::{ClinicAdmin, FrontDesk, Provider};
 use serde_json::json;
 
 use crate::helpers::{TestApp, scalar};

@@ -2,7 +2,7 @@
 //! the rest are BAD_USER_INPUT naming both states; Cancelled and NoShow free the slot.
 
 use chrono::{DateTime, Duration, Utc};
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::{ApiClinic, TestApp};

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use hpms::identity::Role::{self, ClinicAdmin, FrontDesk, Provider};
+use hpms::foundation::role::Role::{self, ClinicAdmin, FrontDesk, Provider};
 use serde_json::{Value, json};
 
 use crate::helpers::subscriptions::{EventSocket, event_id};

@@ -2,7 +2,7 @@
 //! based on the same version one succeeds and the other gets CONFLICT and changes nothing, even
 //! when both have already passed the version check and race for the update.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;

@@ -1,7 +1,7 @@
 //! Every mutation through the API leaves audit rows naming the acting user, and every read of
 //! decrypted PHI leaves a `Read` row; a ClinicAdmin reads them, newest first, with filters.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{ApiClinic, TestApp};

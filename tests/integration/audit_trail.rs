@@ -2,8 +2,8 @@
 //! by a trigger with the acting user from the session; secrets never reach it; and the audit
 //! trail itself can only grow.
 
-use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
+use hpms::foundation::db::TenantScope;
+use hpms::foundation::role::Role;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -273,7 +273,7 @@ async fn platform_actions_are_audited_under_the_clinic_they_touch() {
     let platform = TenantScope {
         tenant_id: Uuid::new_v4(),
         user_id: Some(system_admin),
-        role: Some(hpms::identity::Role::SystemAdmin),
+        role: Some(hpms::foundation::role::Role::SystemAdmin),
     };
 
     let tx = db.begin(platform).await;

@@ -3,7 +3,7 @@
 //! does not), up to a slot that ends as the day does, and right on daylight-saving days.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -6,7 +6,7 @@
 //! server. Each case must get the code it names, never INTERNAL and never a 5xx, and once they
 //! have all run, both clinics' rows and audit trails are exactly as they were.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 //! while the same time with different providers books every time.
 
 use chrono::{DateTime, Duration, Utc};
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -6,8 +6,8 @@
 //! stay apart under its policies with the server's SET LOCAL settings. (Citus itself is not
 //! installed here: what only a real cluster can show is listed in README.md.)
 
-use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
+use hpms::foundation::db::TenantScope;
+use hpms::foundation::role::Role;
 use sea_orm::ConnectionTrait;
 
 use crate::helpers::{TENANT_TABLES, TestDb, count, scalar};

@@ -2,7 +2,7 @@
 //! another clinic's id answers NOT_FOUND (never FORBIDDEN, which would confirm it exists), and
 //! lists hold only the caller's own rows.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::{CLINIC_ROLES, TestApp};

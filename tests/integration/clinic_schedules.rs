@@ -2,7 +2,7 @@
 //! change, booking with another clinic's patient, provider or type is NOT_FOUND, and nothing is
 //! written by the attempt.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::TestApp;

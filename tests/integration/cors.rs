@@ -75,7 +75,7 @@ async fn only_allowed_origins_pass_the_preflight() {
 
 #[test]
 fn origins_are_exact_or_refused_at_start_up() {
-    use hpms::platform::config::Origin;
+    use hpms::foundation::config::Origin;
     assert_eq!(
         "HTTPS://App.Example.org:8443"
             .parse::<Origin>()

@@ -3,10 +3,11 @@
 //! connection busy a request gives up after the acquire timeout instead of hanging. Service
 //! returns by itself once the database frees up.
 
+use hpms::foundation::db::TenantTransaction;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ use crate::helpers::{ApiClinic, Gql, TestApp, exec, wait_for_blocked_sessions};
 const RENAME: &str = "mutation($id: UUID!, $name: String!) { updatePatient(input: {id: $id, firstName: $name}) { id } }";
 
 /// Holds the clinic's patient row locked, as a long transaction elsewhere would, until dropped.
-async fn lock_patient(app: &TestApp, clinic: &ApiClinic) -> sea_orm::DatabaseTransaction {
+async fn lock_patient(app: &TestApp, clinic: &ApiClinic) -> TenantTransaction {
     let holder = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     exec(
         &holder,

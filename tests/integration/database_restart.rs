@@ -150,7 +150,7 @@ async fn the_server_rides_out_a_database_restart_under_load() {
 
     let login = format!(
         "mutation {{ login(tenant: \"northside\", username: \"frontdesk\", password: \"{}\") {{ token }} }}",
-        hpms::platform::demo::DEMO_PASSWORD
+        hpms::server::demo::DEMO_PASSWORD
     );
     let signed_in = ask_data(&client, address, "", &login).await;
     let token = signed_in["login"]["token"].as_str().unwrap().to_owned();

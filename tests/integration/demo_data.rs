@@ -3,7 +3,7 @@
 
 use hpms::identity::bootstrap::{self, Outcome};
 use hpms::patients::PhiKeyring;
-use hpms::platform::demo::{self, DEMO_CLINICS, DEMO_PASSWORD, DEMO_USERS};
+use hpms::server::demo::{self, DEMO_CLINICS, DEMO_PASSWORD, DEMO_USERS};
 use serde_json::json;
 
 use crate::helpers::TestApp;

@@ -6,7 +6,7 @@ use crate::helpers::{
     TestDb, assert_sqlstate, count, exec, insert_user, violated_constraint,
     wait_for_blocked_sessions,
 };
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 
 #[tokio::test]
 async fn overlapping_bookings_committed_concurrently_leave_exactly_one() {

@@ -3,7 +3,7 @@
 //! code), and each sample variables file names only variables its operation declares.
 
 use apollo_compiler::{ExecutableDocument, Schema};
-use hpms::platform::graphiql::EXAMPLES;
+use hpms::server::graphiql::EXAMPLES;
 
 fn committed_schema() -> apollo_compiler::validation::Valid<Schema> {
     Schema::parse_and_validate(include_str!("../../schema.graphql"), "schema.graphql")

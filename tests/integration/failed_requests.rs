@@ -2,7 +2,7 @@
 //! rolls back, and the response carries the errors without the fields that did run (they would
 //! describe changes that did not happen, or PHI whose read was never audited).
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -11,7 +11,7 @@ use std::panic::AssertUnwindSafe;
 
 use fantoccini::{Client, Locator};
 use futures::FutureExt;
-use hpms::platform::demo::DEMO_PASSWORD;
+use hpms::server::demo::DEMO_PASSWORD;
 use serde_json::{Value, json};
 
 use crate::helpers::browser::Browser;

@@ -5,7 +5,7 @@ fn the_committed_schema_matches_the_code() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql is committed at the top level");
     assert!(
-        committed == hpms::platform::graphql::sdl(),
+        committed == hpms::server::schema::sdl(),
         "schema.graphql is out of date: run `make schema` and commit the result"
     );
 }

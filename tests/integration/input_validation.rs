@@ -1,7 +1,7 @@
 //! Bad input is refused with BAD_USER_INPUT naming the field, before anything is written: row
 //! and audit counts are the same after as before.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;

@@ -1,7 +1,7 @@
 //! Completing an appointment raises exactly one invoice and its balanced charge, in the same
 //! transaction: if billing fails, the appointment does not become Completed either.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 

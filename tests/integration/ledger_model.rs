@@ -3,7 +3,7 @@
 //! balance, paid amount and status equal the model's after every step, and every journal entry,
 //! and the ledger as a whole, balances. The API offers no way to change or remove a posting.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
@@ -188,7 +188,7 @@ async fn random_postings_keep_every_invoice_equal_to_its_model_and_the_ledger_ba
 
 #[test]
 fn the_api_can_only_append_to_the_ledger() {
-    let sdl = hpms::platform::graphql::sdl();
+    let sdl = hpms::server::schema::sdl();
     let mutation = &sdl[sdl.find("type Mutation {").expect("a Mutation type")..];
     let mutation = &mutation[..mutation.find('}').unwrap()];
     let billing: Vec<&str> = mutation

@@ -1,7 +1,7 @@
 //! Patients through the API: registered, found by name regardless of case and accents or by date
 //! of birth, paged without gaps, changed section by section, and soft-deleted out of sight.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{ApiClinic, TestApp};

@@ -3,7 +3,7 @@
 //! amounts, over-refunds and postings to void invoices are refused with nothing written; only
 //! the billing roles post, and another clinic's invoice is NOT_FOUND.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{CLINIC_ROLES, TestApp};

@@ -2,7 +2,7 @@
 //! finds no plaintext, ciphertext moved to another row does not open, and rotating to a new key
 //! keeps old rows readable.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use hpms::patients::PhiKeyring;
 use serde_json::json;
 

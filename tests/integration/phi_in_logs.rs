@@ -4,7 +4,7 @@
 //! JSON, and a marker that appears only in the patient's details never appears in anything it
 //! wrote. The JSON lines also say, for every request, who asked for what and how it went.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::server_process::ServerProcess;

@@ -4,12 +4,12 @@
 //! damage; a patient edited meanwhile keeps the edit; given keys that do not cover what is stored,
 //! it changes nothing.
 
+use hpms::foundation::db::TenantTransaction;
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use hpms::patients::PhiKeyring;
-use sea_orm::DatabaseTransaction;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use uuid::Uuid;
@@ -38,7 +38,7 @@ struct Deployment {
 impl Deployment {
     /// A front desk edit in progress: the second clinic's patient locked by an open transaction,
     /// as an update would lock it. Returns the transaction and the patient's id.
-    async fn begin_an_edit_of_a_patient(&self) -> (DatabaseTransaction, Uuid) {
+    async fn begin_an_edit_of_a_patient(&self) -> (TenantTransaction, Uuid) {
         let clinic = &self.clinics[1];
         let edit = self.app.db.begin(clinic.scope(Role::FrontDesk)).await;
         exec(

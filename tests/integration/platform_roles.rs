@@ -3,8 +3,8 @@
 //! trusts the role the server sets. The one write across clinics, onboarding, creates a new
 //! clinic with its first admin and cannot reach an existing clinic.
 
-use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
+use hpms::foundation::db::TenantScope;
+use hpms::foundation::role::Role;
 use uuid::Uuid;
 
 use crate::helpers::{TestDb, assert_sqlstate, exec, insert_user, violated_constraint};

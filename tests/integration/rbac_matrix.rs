@@ -2,7 +2,7 @@
 //! allowed (answers without errors) or FORBIDDEN — and a forbidden request writes nothing, not
 //! even an audit row.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -2,7 +2,7 @@
 //! depth, total complexity (lists count `first` times what each row asks), page size and body
 //! size.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::TestApp;

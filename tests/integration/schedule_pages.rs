@@ -2,7 +2,7 @@
 //! as the appointments; what it shows is what looking each one up would show: a patient or type
 //! deleted since the booking is null, the rest as they are now.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::TestApp;

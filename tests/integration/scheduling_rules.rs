@@ -2,7 +2,7 @@
 //! keeps the price it was booked at; bad times, prices and hours are refused naming the field;
 //! booking outside working hours takes a ClinicAdmin's override, which the audit log shows.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::TestApp;

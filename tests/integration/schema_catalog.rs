@@ -3,7 +3,7 @@
 //! refusal, and tenant_id leading every key and index and inside every foreign key. The last two
 //! rules are also what Citus needs to distribute the schema by tenant_id.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 
 use crate::helpers::{TENANT_TABLES, TestDb, scalar};
 

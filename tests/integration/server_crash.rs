@@ -4,9 +4,10 @@
 //! entry balances, every status change has its audit row and its event, and the clinic's event
 //! numbers have no gap.
 
+use hpms::foundation::db::TenantTransaction;
 use std::sync::Arc;
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -182,7 +183,7 @@ async fn a_server_killed_mid_work_leaves_every_committed_change_whole() {
 }
 
 /// The counts a grouped `count` query returns, one a group.
-async fn counts(owner: &sea_orm::DatabaseTransaction, grouped_count: &str) -> Vec<i64> {
+async fn counts(owner: &TenantTransaction, grouped_count: &str) -> Vec<i64> {
     scalar(
         owner,
         &format!("select coalesce(array_agg(n), '{{}}') from ({grouped_count}) as counts(n)"),

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::{Gql, TEST_PASSWORD, TestApp};

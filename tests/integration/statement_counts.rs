@@ -1,7 +1,7 @@
 //! No N+1: a page of patients with their decrypted PHI costs the same handful of SQL statements
 //! whether it holds 5 patients or 50 (PHI reads are audited in one statement per section shown).
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::json;
 
 use crate::helpers::TestApp;

@@ -2,7 +2,7 @@
 //! revoked ones close the socket with graphql-transport-ws's 4403, a subscribe before the
 //! handshake with 4401; revoking a key or deactivating a user or clinic ends open subscriptions.
 
-use hpms::identity::Role::{ClinicAdmin, FrontDesk, Provider};
+use hpms::foundation::role::Role::{ClinicAdmin, FrontDesk, Provider};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 

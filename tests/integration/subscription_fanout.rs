@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::join_all;
-use hpms::identity::Role::{FrontDesk, Provider};
+use hpms::foundation::role::Role::{FrontDesk, Provider};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;

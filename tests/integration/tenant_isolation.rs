@@ -1,8 +1,8 @@
 //! Row-level security keeps every clinic inside its own rows, in every tenant table, and fails
 //! closed: a transaction without a tenant sees nothing, never everything.
 
-use hpms::identity::Role;
-use hpms::platform::db::TenantScope;
+use hpms::foundation::db::TenantScope;
+use hpms::foundation::role::Role;
 use sea_orm::TransactionTrait;
 
 use crate::helpers::{

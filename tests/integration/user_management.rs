@@ -1,7 +1,7 @@
 //! A ClinicAdmin manages the clinic's users: creates them with a role, changes roles and
 //! passwords, deactivates them, and lists them by role; but cannot lock themselves out.
 
-use hpms::identity::Role;
+use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use hpms::identity::{Role, bootstrap, password};
-use hpms::patients::PhiKeyring;
-use hpms::platform::config::{
+use hpms::foundation::config::{
     AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
 };
-use hpms::platform::db::{StatementCounter, TenantScope};
-use hpms::platform::http::App;
+use hpms::foundation::db::{StatementCounter, TenantScope};
+use hpms::foundation::role::Role;
+use hpms::identity::{bootstrap, password};
+use hpms::patients::PhiKeyring;
+use hpms::server::http::App;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use uuid::Uuid;

@@ -9,9 +9,9 @@ pub mod subscriptions;
 
 use std::time::Duration;
 
-use hpms::identity::Role;
-use hpms::platform::config::Secret;
-use hpms::platform::db::{self, TenantScope, statement};
+use hpms::foundation::config::Secret;
+use hpms::foundation::db::{self, TenantScope, TenantTransaction, statement};
+use hpms::foundation::role::Role;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, RuntimeErr,
     Statement, TransactionTrait, TryGetable, Value,
@@ -128,7 +128,7 @@ impl TestDb {
     }
 
     /// A transaction as the application role on behalf of `scope`, opened the server's way.
-    pub async fn begin(&self, scope: TenantScope) -> DatabaseTransaction {
+    pub async fn begin(&self, scope: TenantScope) -> TenantTransaction {
         db::begin_tenant_transaction(&self.app, &scope)
             .await
             .expect("tenant transaction opens")
@@ -136,7 +136,7 @@ impl TestDb {
 
     /// A transaction as the application role with the platform's SystemAdmin role (which sees
     /// every clinic's `tenants` row and nothing else of theirs).
-    pub async fn begin_as_platform(&self) -> DatabaseTransaction {
+    pub async fn begin_as_platform(&self) -> TenantTransaction {
         self.begin(TenantScope::platform_work(Uuid::nil())).await
     }
 
@@ -146,7 +146,7 @@ impl TestDb {
     }
 
     /// A transaction as the owner role on behalf of `scope`: to show what even the owner cannot do.
-    pub async fn begin_as_owner(&self, scope: TenantScope) -> DatabaseTransaction {
+    pub async fn begin_as_owner(&self, scope: TenantScope) -> TenantTransaction {
         db::begin_tenant_transaction(&self.owner, &scope)
             .await
             .expect("owner transaction opens")
@@ -305,7 +305,7 @@ impl Clinic {
     /// Posts a journal entry with `lines` of (account, side, amount); returns the entry id.
     pub async fn post_entry(
         &self,
-        tx: &DatabaseTransaction,
+        tx: &impl ConnectionTrait,
         invoice_id: Uuid,
         kind: &str,
         idempotency_key: Option<&str>,
@@ -358,7 +358,7 @@ pub async fn set_status(
 }
 
 pub async fn insert_user(
-    tx: &DatabaseTransaction,
+    tx: &impl ConnectionTrait,
     tenant_id: Uuid,
     username: &str,
     role: Role,
@@ -377,7 +377,7 @@ pub async fn insert_user(
 }
 
 pub async fn insert_patient(
-    tx: &DatabaseTransaction,
+    tx: &impl ConnectionTrait,
     tenant_id: Uuid,
     first: &str,
     last: &str,
@@ -392,7 +392,7 @@ pub async fn insert_patient(
 }
 
 /// Inserts clinic `slug`'s tenants row, in a transaction with the SystemAdmin role.
-pub async fn insert_tenant(tx: &DatabaseTransaction, tenant_id: Uuid, slug: &str) {
+pub async fn insert_tenant(tx: &impl ConnectionTrait, tenant_id: Uuid, slug: &str) {
     exec(
         tx,
         "insert into tenants (id, name, slug) values ($1, $2, $3)",

@@ -11,24 +11,73 @@
 //! The loader holds the transaction weakly and its batches run on the request's `TaskTracker`:
 //! when execution ends, the request waits for the tracker to drain, and is then certain to hold
 //! the only handle to its transaction, to commit or roll back.
+//!
+//! Each domain owns its loaders (`patients::loader`, …) and asks the request's `RequestLoaders`
+//! for them by type: a loader is made the first time a request's fields need it, so a request
+//! that follows no reference makes none.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Mutex, Weak};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::platform::error::ApiError;
+use crate::foundation::db::TenantTransaction;
+use crate::foundation::error::ApiError;
+use crate::foundation::sync::lock;
 
-/// Runs a loader's batches as tasks of the request's tracker.
-pub fn spawner(
-    tasks: &TaskTracker,
-) -> impl Fn(async_graphql::futures_util::future::BoxFuture<'static, ()>) + Send + Sync + 'static {
-    let tasks = tasks.clone();
-    move |batch| {
-        tasks.spawn(batch);
+/// What a loader of one request is made with: the request's transaction (held weakly), its
+/// clinic, and the tracker its batches run on.
+pub struct LoaderScope {
+    pub transaction: Weak<TenantTransaction>,
+    pub tenant: Uuid,
+    tasks: TaskTracker,
+}
+
+impl LoaderScope {
+    /// Runs a loader's batches as tasks of the request's tracker.
+    pub fn spawner(
+        &self,
+    ) -> impl Fn(async_graphql::futures_util::future::BoxFuture<'static, ()>) + Send + Sync + 'static
+    {
+        let tasks = self.tasks.clone();
+        move |batch| {
+            tasks.spawn(batch);
+        }
+    }
+}
+
+/// One request's loaders, each made on first use and shared by every field after that.
+pub struct RequestLoaders {
+    scope: LoaderScope,
+    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl RequestLoaders {
+    pub fn new(transaction: &Arc<TenantTransaction>, tasks: &TaskTracker) -> RequestLoaders {
+        RequestLoaders {
+            scope: LoaderScope {
+                transaction: Arc::downgrade(transaction),
+                tenant: transaction.tenant_id(),
+                tasks: tasks.clone(),
+            },
+            made: Mutex::default(),
+        }
+    }
+
+    /// The request's loader of type `L`, made by `make` the first time. The type is the key: a
+    /// domain wanting two loaders of one type wraps one in a type of its own.
+    pub fn get<L: Any + Send + Sync>(&self, make: fn(&LoaderScope) -> L) -> Arc<L> {
+        let mut made = lock(&self.made);
+        let loader = made
+            .entry(TypeId::of::<L>())
+            .or_insert_with(|| Arc::new(make(&self.scope)));
+        Arc::clone(loader)
+            .downcast::<L>()
+            .unwrap_or_else(|_| unreachable!("loaders are keyed by their own type"))
     }
 }
 
@@ -57,7 +106,7 @@ where
 /// Loads live rows of entity `E` by id, as `V` (converted once per row and request, however
 /// many fields show it), of the request's clinic.
 pub struct RowsById<E: EntityTrait, V> {
-    transaction: Weak<DatabaseTransaction>,
+    transaction: Weak<TenantTransaction>,
     tenant: Uuid,
     tenant_id: E::Column,
     id: E::Column,
@@ -72,8 +121,7 @@ pub type ByIdLoader<E, V = <E as EntityTrait>::Model> = DataLoader<RowsById<E, V
 /// The columns a `ByIdLoader` looks rows up by: `is_deleted`, when the table has it, hides
 /// soft-deleted rows as everywhere else.
 pub struct Lookup<E: EntityTrait> {
-    /// The request's clinic and the table's tenant_id column: every statement names its clinic.
-    pub tenant: Uuid,
+    /// The table's tenant_id column: every statement names its clinic.
     pub tenant_id: E::Column,
     pub id: E::Column,
     pub is_deleted: Option<E::Column>,
@@ -81,23 +129,18 @@ pub struct Lookup<E: EntityTrait> {
 }
 
 /// A DataLoader over `E` for one request, answering with the rows as they are.
-pub fn by_id<E>(
-    transaction: Weak<DatabaseTransaction>,
-    tasks: &TaskTracker,
-    lookup: Lookup<E>,
-) -> ByIdLoader<E>
+pub fn by_id<E>(scope: &LoaderScope, lookup: Lookup<E>) -> ByIdLoader<E>
 where
     E: EntityTrait,
     E::Model: Send + Sync + Clone,
     E::Column: Send + Sync,
 {
-    by_id_as(transaction, tasks, lookup, Ok)
+    by_id_as(scope, lookup, Ok)
 }
 
 /// A DataLoader over `E` for one request, answering with each row converted by `into_value`.
 pub fn by_id_as<E, V>(
-    transaction: Weak<DatabaseTransaction>,
-    tasks: &TaskTracker,
+    scope: &LoaderScope,
     lookup: Lookup<E>,
     into_value: fn(E::Model) -> Result<V, ApiError>,
 ) -> ByIdLoader<E, V>
@@ -108,15 +151,15 @@ where
 {
     DataLoader::with_cache(
         RowsById {
-            transaction,
-            tenant: lookup.tenant,
+            transaction: scope.transaction.clone(),
+            tenant: scope.tenant,
             tenant_id: lookup.tenant_id,
             id: lookup.id,
             is_deleted: lookup.is_deleted,
             id_of: lookup.id_of,
             into_value,
         },
-        spawner(tasks),
+        scope.spawner(),
         HashMapCache::default(),
     )
 }

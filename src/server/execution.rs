@@ -1,6 +1,8 @@
-//! The GraphQL schema (the domain roots merged into one, with the limits every request obeys)
-//! and the execution of one request: authenticate, open the tenant transaction, run the
-//! operation inside it, commit or roll back.
+//! The execution of one GraphQL request, top to bottom: authenticate the credential → open the
+//! principal's tenant transaction (checking the credential still stands) → run the operation in
+//! it → drain the loaders' batches → flush the audit of PHI reads → commit, or roll back. Every
+//! request of every transport (HTTP, and the WebSocket's subscriptions) that acts for a clinic
+//! starts here; `foundation::db` is the one opener it calls.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -10,202 +12,26 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{
-    Context, MergedObject, MergedSubscription, Object, Request, Response, Schema, Value,
-};
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use async_graphql::{Request, Response, Value};
+use sea_orm::DatabaseConnection;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, Span};
-use uuid::Uuid;
 
-use crate::audit::{AuditQuery, ReadLog};
-use crate::billing::{
-    BillingMutation, BillingQuery, InvoiceLoader, LinesLoader, invoice_loader, lines_loader,
-};
-use crate::identity::entity::user;
+use crate::foundation::access::{Actor, Principal};
+use crate::foundation::db::{self, TenantTransaction};
+use crate::foundation::domain_events::DomainEvents;
+use crate::foundation::error::{ApiError, assign_missing_codes, commit_failed, first_error_code};
+use crate::foundation::metrics::{self, Metrics};
+use crate::foundation::read_log::ReadLog;
+use crate::foundation::session::Session;
+use crate::foundation::telemetry::{RequestId, graphql_span};
 use crate::identity::{
-    Actor, ApiKeyMutation, ApiKeyQuery, Authenticated, Authenticator, Credential, IdentityMutation,
-    IdentityQuery, LoginService, Permission, Principal, SignInBudget, User,
+    Authenticated, Authenticator, Credential, LoginService, SignInBudget, rejected_token,
 };
-use crate::patients::entity::patient;
-use crate::patients::{PatientsMutation, PatientsQuery, PhiKeyring};
-use crate::platform::error::{ApiError, assign_missing_codes, commit_failed, first_error_code};
-use crate::platform::loader::{ByIdLoader, Lookup, by_id, by_id_as};
-use crate::platform::metrics::{self, Metrics};
-use crate::platform::telemetry::{RequestId, graphql_span};
-use crate::scheduling::entity::{appointment, appointment_type};
-use crate::scheduling::{
-    EventHub, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
-};
-
-/// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
-/// introspection query nests 13 deep; the complexity limit is what bounds the cost of a request.
-const MAX_DEPTH: usize = 16;
-/// Largest total complexity (roughly, fields resolved) a request may ask for.
-const MAX_COMPLEXITY: usize = 2_000;
-
-pub type ApiSchema = Schema<Query, Mutation, Subscription>;
-
-#[derive(MergedObject, Default)]
-pub struct Query(
-    ServerQuery,
-    IdentityQuery,
-    PatientsQuery,
-    SchedulingQuery,
-    BillingQuery,
-    AuditQuery,
-    ApiKeyQuery,
-    EventsQuery,
-);
-
-#[derive(MergedObject, Default)]
-pub struct Mutation(
-    IdentityMutation,
-    PatientsMutation,
-    SchedulingMutation,
-    BillingMutation,
-    ApiKeyMutation,
-);
-
-#[derive(MergedSubscription, Default)]
-pub struct Subscription(SchedulingSubscription);
-
-#[derive(Default)]
-pub struct ServerQuery;
-
-#[Object]
-impl ServerQuery {
-    /// The server's build version, so clients and load balancers can tell which build answers.
-    async fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
-    }
-}
-
-fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-}
-
-/// The schema in SDL, as committed in `schema.graphql`.
-pub fn sdl() -> String {
-    schema_builder().finish().sdl()
-}
-
-/// What the resolvers of an authenticated request work with: who is acting, the one tenant
-/// transaction of the request, the batched lookups that run on it, and the PHI reads to audit
-/// before it commits.
-pub struct Session {
-    pub principal: Principal,
-    pub loaders: Loaders,
-    transaction: Arc<DatabaseTransaction>,
-    read_log: Arc<ReadLog>,
-}
-
-/// One request's DataLoaders, all on its transaction.
-pub struct Loaders {
-    pub patients: ByIdLoader<patient::Entity>,
-    /// Users (an appointment's provider), as GraphQL shows them.
-    pub providers: ByIdLoader<user::Entity, User>,
-    pub appointment_types: ByIdLoader<appointment_type::Entity>,
-    pub appointments: ByIdLoader<appointment::Entity>,
-    /// Invoices by appointment id.
-    pub invoices: InvoiceLoader,
-    /// Ledger lines by invoice id.
-    pub invoice_lines: LinesLoader,
-}
-
-impl Loaders {
-    fn new(transaction: &Arc<DatabaseTransaction>, tenant: Uuid, tasks: &TaskTracker) -> Loaders {
-        let weak = Arc::downgrade(transaction);
-        Loaders {
-            patients: by_id(
-                weak.clone(),
-                tasks,
-                Lookup {
-                    tenant,
-                    tenant_id: patient::Column::TenantId,
-                    id: patient::Column::Id,
-                    is_deleted: Some(patient::Column::IsDeleted),
-                    id_of: |row| row.id,
-                },
-            ),
-            // Converted as loaded: a page of appointments shows each provider many times.
-            providers: by_id_as(
-                weak.clone(),
-                tasks,
-                Lookup {
-                    tenant,
-                    tenant_id: user::Column::TenantId,
-                    id: user::Column::Id,
-                    is_deleted: Some(user::Column::IsDeleted),
-                    id_of: |row| row.id,
-                },
-                User::try_from,
-            ),
-            appointment_types: by_id(
-                weak.clone(),
-                tasks,
-                Lookup {
-                    tenant,
-                    tenant_id: appointment_type::Column::TenantId,
-                    id: appointment_type::Column::Id,
-                    is_deleted: Some(appointment_type::Column::IsDeleted),
-                    id_of: |row| row.id,
-                },
-            ),
-            appointments: by_id(
-                weak.clone(),
-                tasks,
-                Lookup {
-                    tenant,
-                    tenant_id: appointment::Column::TenantId,
-                    id: appointment::Column::Id,
-                    is_deleted: Some(appointment::Column::IsDeleted),
-                    id_of: |row| row.id,
-                },
-            ),
-            invoices: invoice_loader(weak.clone(), tenant, tasks),
-            invoice_lines: lines_loader(weak, tenant, tasks),
-        }
-    }
-}
-
-impl Session {
-    pub fn db(&self) -> &DatabaseTransaction {
-        &self.transaction
-    }
-
-    /// The request's clinic, which every statement names besides row-level security (Citus
-    /// routes a statement to one shard only on a tenant_id in its SQL).
-    pub fn tenant_id(&self) -> Uuid {
-        self.principal.tenant_id
-    }
-
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        self.principal.require(permission)
-    }
-
-    /// Notes that the `section` of `entity` row `id` was decrypted into the response (audited
-    /// as a `Read` naming the section).
-    pub fn record_read(&self, entity: &'static str, section: &'static str, id: Uuid) {
-        self.read_log.record(entity, section, id);
-    }
-}
-
-/// The session of the current request, or UNAUTHENTICATED when it carries no credentials.
-pub fn session<'a>(ctx: &Context<'a>) -> Result<&'a Session, ApiError> {
-    ctx.data_opt::<Session>().ok_or_else(|| {
-        ApiError::unauthenticated(
-            "sign in first: send `Authorization: Bearer <token>` with a token from `login` \
-             (a partner system sends `X-Api-Key: <key>`)",
-        )
-    })
-}
+use crate::patients::PhiKeyring;
+use crate::scheduling::EventHub;
+use crate::server::domain_events;
+use crate::server::schema::{ApiSchema, schema_builder};
 
 /// The schema plus what executing a request needs. The pool stays here, outside the schema's
 /// data: resolvers reach the database only through their request's `Session`.
@@ -214,6 +40,7 @@ pub struct Api {
     schema: ApiSchema,
     db: DatabaseConnection,
     authenticator: Arc<Authenticator>,
+    events: Arc<DomainEvents>,
     metrics: Metrics,
     root_fields: Arc<RootFields>,
 }
@@ -238,6 +65,7 @@ impl Api {
             schema,
             db,
             authenticator,
+            events: Arc::new(domain_events::registry()),
             metrics,
             root_fields,
         }
@@ -303,19 +131,30 @@ impl Api {
 
     /// Verifies a credential and that it still stands, in a transaction of its own.
     pub async fn verify(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
-        let (authenticated, transaction) = self.begin_authenticated(credential).await?;
+        let (authenticated, transaction) = self.open(credential).await?;
         transaction.commit().await?;
         Ok(authenticated)
     }
 
-    /// Verifies a credential and opens the principal's tenant transaction, in which it checks
-    /// that the credential still stands.
-    async fn begin_authenticated(
+    /// Authenticates a credential and opens its principal's tenant transaction, in which the
+    /// credential is checked to still stand: a user's token in the very batch that sets the
+    /// tenant, an API key (whose use is recorded) right after.
+    async fn open(
         &self,
         credential: &Credential,
-    ) -> Result<(Authenticated, DatabaseTransaction), ApiError> {
+    ) -> Result<(Authenticated, TenantTransaction), ApiError> {
         let authenticated = self.authenticator.authenticate(credential).await?;
-        let transaction = authenticated.begin(&self.db).await?;
+        let scope = authenticated.principal.scope();
+        let transaction = match authenticated.user_credential_version() {
+            Some(version) => db::begin_user_transaction(&self.db, &scope, version)
+                .await?
+                .ok_or_else(rejected_token)?,
+            None => {
+                let transaction = db::begin_tenant_transaction(&self.db, &scope).await?;
+                authenticated.ensure_current(&transaction).await?;
+                transaction
+            }
+        };
         Ok((authenticated, transaction))
     }
 
@@ -325,24 +164,28 @@ impl Api {
         kind: OperationKind,
         request: Request,
     ) -> Result<Response, ApiError> {
-        let (authenticated, transaction) = self.begin_authenticated(credential).await?;
+        let (authenticated, transaction) = self.open(credential).await?;
         let principal = authenticated.principal;
         record_principal(&Span::current(), &principal);
+
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
         let loader_tasks = TaskTracker::new();
-        let session = Session {
+        let session = Session::new(
             principal,
-            loaders: Loaders::new(&transaction, principal.tenant_id, &loader_tasks),
-            transaction: Arc::clone(&transaction),
-            read_log: Arc::clone(&read_log),
-        };
+            &transaction,
+            &loader_tasks,
+            &read_log,
+            Arc::clone(&self.events),
+        );
         let mut response = self.schema.execute(request.data(session)).await;
+
         // A batch still running (a sibling field's error can end execution first) holds the
         // transaction for a moment; once the tracker drains, this is the last handle.
         loader_tasks.close();
         loader_tasks.wait().await;
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
+
         if response.is_ok() || kind == OperationKind::Query {
             read_log.flush(&transaction).await?;
             transaction.commit().await.map_err(commit_failed)?;

@@ -16,7 +16,7 @@ use axum::response::Response;
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
-use crate::platform::config::LogFormat;
+use crate::foundation::config::LogFormat;
 
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -18,7 +18,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::platform::config::Secret;
+use crate::foundation::config::Secret;
 
 const FORMAT_VERSION: u8 = 1;
 const NONCE_BYTES: usize = 12;

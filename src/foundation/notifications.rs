@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgNotification, PgPoolOptions
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::platform::config::Secret;
+use crate::foundation::config::Secret;
 
 /// How the LISTEN connection shows in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "hpms-listener";

@@ -1,6 +1,6 @@
 //! Checks shared by every domain's input types, each naming the field at fault.
 
-use crate::platform::error::ApiError;
+use crate::foundation::error::ApiError;
 
 /// Trimmed single-line text of 1..=`max_chars` characters with no control characters.
 pub fn required_line(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {

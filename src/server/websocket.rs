@@ -23,11 +23,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use futures_util::{SinkExt, StreamExt, future};
 use serde::Deserialize;
 
+use crate::foundation::error::{ApiError, ErrorCode};
+use crate::foundation::metrics::Counted;
+use crate::foundation::sync::lock;
 use crate::identity::Credential;
-use crate::platform::error::{ApiError, ErrorCode};
-use crate::platform::graphql::Api;
-use crate::platform::metrics::Counted;
-use crate::platform::sync::lock;
+use crate::server::execution::Api;
 
 /// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::platform::db::statement;
-use crate::platform::sync::lock;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
+
+use crate::foundation::db::{TenantTransaction, statement};
+use crate::foundation::sync::lock;
 
 #[derive(Default)]
 pub struct ReadLog {
@@ -25,10 +26,10 @@ impl ReadLog {
         }
     }
 
-    /// Writes the gathered reads through `record_read()` (sql/audit_reads.sql), which stamps
-    /// them with the transaction's clinic and user.
-    pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let reads = std::mem::take(&mut *self.reads.lock().unwrap_or_else(|p| p.into_inner()));
+    /// Writes the gathered reads through `record_read()` (schema.sql), which stamps them with
+    /// the transaction's clinic and user.
+    pub async fn flush(&self, db: &TenantTransaction) -> Result<(), DbErr> {
+        let reads = std::mem::take(&mut *lock(&self.reads));
         for ((entity, section), ids) in reads {
             db.execute_raw(statement(
                 "select record_read($1, $2, array[$3])",

@@ -1,14 +1,15 @@
-//! Role-based access: who is acting, and what each role may do. Every resolver asks
+//! Role-based access: who is acting, what each role may do, and what a partner's key may do. Every resolver asks
 //! `Principal::require` before touching data, so this table is the whole policy; the RBAC
 //! matrix test walks it cell by cell. Where a rule can be said in SQL it is said there too
 //! (audit log reads, SystemAdmin placement, onboarding).
 
 use uuid::Uuid;
 
-use crate::identity::Role;
-use crate::identity::api_key::ApiKeyScopes;
-use crate::platform::db::TenantScope;
-use crate::platform::error::ApiError;
+use async_graphql::Enum;
+
+use crate::foundation::db::TenantScope;
+use crate::foundation::error::ApiError;
+use crate::foundation::role::Role;
 
 /// Who is acting on a request, as verified for it: a user (bearer token) or a partner system
 /// (API key), always within one clinic.
@@ -212,5 +213,78 @@ impl Role {
                     | FollowAppointmentEvents
             ),
         }
+    }
+}
+
+/// What a key may do. Each scope grants permissions that show no PHI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ApiKeyScope {
+    /// Follow appointment status changes: the `appointmentStatusChanged` subscription and the
+    /// `appointmentEvents` query.
+    AppointmentEvents,
+}
+
+impl ApiKeyScope {
+    const ALL: [ApiKeyScope; 1] = [ApiKeyScope::AppointmentEvents];
+
+    /// The name stored in `tenant_api_keys.scopes` (sql/api_keys.sql checks the same list).
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiKeyScope::AppointmentEvents => "AppointmentEvents",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    fn grants(self, permission: Permission) -> bool {
+        match self {
+            ApiKeyScope::AppointmentEvents => permission == Permission::FollowAppointmentEvents,
+        }
+    }
+}
+
+/// A set of scopes, small enough to copy with the principal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApiKeyScopes(u8);
+
+impl ApiKeyScopes {
+    /// The known scopes among stored names (an unknown name grants nothing).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> ApiKeyScopes {
+        let names: Vec<&str> = names.into_iter().collect();
+        ApiKeyScopes(
+            ApiKeyScope::ALL
+                .into_iter()
+                .filter(|scope| names.contains(&scope.name()))
+                .fold(0, |bits, scope| bits | scope.bit()),
+        )
+    }
+
+    pub fn list(self) -> Vec<ApiKeyScope> {
+        ApiKeyScope::ALL
+            .into_iter()
+            .filter(|scope| self.0 & scope.bit() != 0)
+            .collect()
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        self.list()
+            .into_iter()
+            .any(|scope| scope.grants(permission))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_grant_only_their_permissions() {
+        let scopes = ApiKeyScopes::from_names(["AppointmentEvents", "Unknown"]);
+        assert_eq!(scopes.list(), vec![ApiKeyScope::AppointmentEvents]);
+        assert!(scopes.may(Permission::FollowAppointmentEvents));
+        assert!(!scopes.may(Permission::ReadPatients));
+        assert!(!ApiKeyScopes::default().may(Permission::FollowAppointmentEvents));
     }
 }

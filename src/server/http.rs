@@ -22,19 +22,20 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::foundation::config::{Origin, ServeSettings};
+use crate::foundation::db::{self, PreAuthentication, StatementCounter};
+use crate::foundation::error::ApiError;
+use crate::foundation::metrics::{self, Metrics};
+use crate::foundation::notifications;
+use crate::foundation::telemetry::{self, REQUEST_ID_HEADER, RequestId};
 use crate::identity::{
     ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, LoginThrottle,
     MAX_FAILURES, SignInLimits, TokenKeys,
 };
 use crate::patients::PhiKeyring;
-use crate::platform::config::{Origin, ServeSettings};
-use crate::platform::db::{self, StatementCounter};
-use crate::platform::error::ApiError;
-use crate::platform::graphql::Api;
-use crate::platform::metrics::{self, Metrics};
-use crate::platform::telemetry::{self, REQUEST_ID_HEADER, RequestId};
-use crate::platform::{graphiql, notifications, websocket};
 use crate::scheduling::{EventHub, FeedLimits};
+use crate::server::execution::Api;
+use crate::server::{graphiql, websocket};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
 /// axum's DefaultBodyLimit, which the GraphQL extractor's streaming read does not consult.)
@@ -91,8 +92,9 @@ impl App {
             per_account: Arc::new(LoginThrottle::new(MAX_FAILURES, lockout)),
             per_address: Arc::new(LoginThrottle::new(auth.login_attempts_per_address, lockout)),
         };
-        let login = LoginService::new(db.clone(), Arc::clone(&tokens), limits);
-        let authenticator = Arc::new(Authenticator::new(db.clone(), tokens, vault));
+        let before_sign_in = PreAuthentication::new(db.clone());
+        let login = LoginService::new(before_sign_in.clone(), Arc::clone(&tokens), limits);
+        let authenticator = Arc::new(Authenticator::new(before_sign_in, tokens, vault));
         let metrics = Metrics::default();
         let events = EventHub::new(
             db.clone(),

@@ -8,11 +8,12 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
-use crate::identity::{Role, password, store as identity_store};
+use crate::foundation::db::{self, TenantScope};
+use crate::foundation::db::{TenantTransaction, statement};
+use crate::foundation::role::Role;
+use crate::identity::{DayOfWeek, WorkingHours, stored_week};
+use crate::identity::{password, store as identity_store};
 use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
-use crate::platform::db::statement;
-use crate::platform::db::{self, TenantScope};
-use crate::scheduling::{DayOfWeek, WorkingHours};
 
 /// The password of every demo user. Printed by `make run`; never use outside a demo.
 pub const DEMO_PASSWORD: &str = "demo-password-123";
@@ -131,13 +132,8 @@ async fn seed_clinic(
             end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
         })
         .collect();
-    identity_store::set_working_hours(
-        &tx,
-        tenant_id,
-        provider_id,
-        serde_json::to_value(office_hours)?,
-    )
-    .await?;
+    identity_store::set_working_hours(&tx, tenant_id, provider_id, stored_week(&office_hours))
+        .await?;
 
     let mut patient_ids = Vec::new();
     for (index, (first, last, year, allergies)) in DEMO_PATIENTS.into_iter().enumerate() {
@@ -223,7 +219,7 @@ async fn seed_clinic(
 }
 
 async fn execute(
-    db: &impl ConnectionTrait,
+    db: &TenantTransaction,
     sql: &str,
     values: impl IntoIterator<Item = sea_orm::Value>,
 ) -> anyhow::Result<()> {

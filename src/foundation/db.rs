@@ -1,6 +1,9 @@
-//! Database access. `begin_tenant_transaction` is the only way to talk to the database on behalf
-//! of a clinic: it opens one transaction and, before any other statement, sets the
-//! transaction-local settings that the row-level security policies in `sql/rls.sql` key on.
+//! Database access. `open` is the only way to talk to the database on behalf of a clinic: it
+//! opens one transaction and, before any other statement, sets the transaction-local settings
+//! that the row-level security policies key on (`schema.sql`, policy `tenant_isolation`). What it
+//! returns, a `TenantTransaction`, is the only connection a store function accepts, so a query
+//! cannot run on a clinic's tables with no clinic set; the few lookups that must run before a
+//! clinic is known (sign-in, an API key) take the narrow `PreAuthentication` instead.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,12 +11,12 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait, Value,
+    DbErr, ExecResult, QueryResult, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
-use crate::identity::Role;
-use crate::platform::config::Secret;
+use crate::foundation::config::Secret;
+use crate::foundation::role::Role;
 
 /// On whose behalf a transaction runs.
 #[derive(Clone, Copy, Debug)]
@@ -86,8 +89,8 @@ pub async fn connect_pool(
 }
 
 /// Counts the statements a pool has sent with bound values, inside transactions too: all but
-/// transaction control and the tenant settings batch that opens each request (`open_request`,
-/// sent unprepared). The N+1 test reads it, and so will the metrics endpoint.
+/// transaction control and the tenant settings batch that opens each request (`open`, sent
+/// unprepared). The N+1 test reads it, and so will the metrics endpoint.
 #[derive(Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
 
@@ -106,14 +109,93 @@ impl StatementCounter {
     }
 }
 
+/// One clinic's transaction, its settings set before any other statement. Only `open` (through
+/// `begin_tenant_transaction` and `begin_user_transaction`) makes one, so holding one proves the
+/// settings row-level security keys on are in place. Dropped without `commit`, it rolls back.
+pub struct TenantTransaction {
+    transaction: DatabaseTransaction,
+    tenant_id: Uuid,
+}
+
+impl TenantTransaction {
+    /// The clinic whose settings it carries, which every statement names besides row-level
+    /// security (Citus routes a statement to one shard only on a tenant_id in its SQL).
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    /// A savepoint inside this transaction, with the same settings: a statement that fails in it
+    /// (a clash refused by a constraint) leaves the transaction usable once it is rolled back.
+    pub async fn savepoint(&self) -> Result<TenantTransaction, DbErr> {
+        Ok(TenantTransaction {
+            transaction: self.transaction.begin().await?,
+            tenant_id: self.tenant_id,
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.transaction.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.transaction.rollback().await
+    }
+}
+
+/// The pool, for the lookups that run before any clinic is known: sign-in's account and a
+/// presented API key, each through a SECURITY DEFINER function that answers for one clinic and
+/// one name or key only. Nothing else takes it.
+#[derive(Clone)]
+pub struct PreAuthentication(DatabaseConnection);
+
+impl PreAuthentication {
+    pub fn new(pool: DatabaseConnection) -> PreAuthentication {
+        PreAuthentication(pool)
+    }
+}
+
+/// Lets SeaORM run queries on `$type` through its field `$field`.
+macro_rules! connection_through {
+    ($type:ty, $field:tt) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $type {
+            fn get_database_backend(&self) -> DbBackend {
+                self.$field.get_database_backend()
+            }
+
+            async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+                self.$field.execute_raw(statement).await
+            }
+
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                self.$field.execute_unprepared(sql).await
+            }
+
+            async fn query_one_raw(
+                &self,
+                statement: Statement,
+            ) -> Result<Option<QueryResult>, DbErr> {
+                self.$field.query_one_raw(statement).await
+            }
+
+            async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                self.$field.query_all_raw(statement).await
+            }
+        }
+    };
+}
+
+connection_through!(TenantTransaction, transaction);
+connection_through!(PreAuthentication, 0);
+
 /// Begins a transaction scoped to one clinic. The settings are transaction-local (`SET LOCAL`),
 /// so they vanish at commit or rollback and a pooled connection never carries one request's
 /// tenant into the next.
 pub async fn begin_tenant_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
-) -> Result<DatabaseTransaction, DbErr> {
-    let (transaction, _) = open_request(db, scope, None).await?;
+) -> Result<TenantTransaction, DbErr> {
+    let (transaction, _) = open(db, scope, None).await?;
     Ok(transaction)
 }
 
@@ -124,8 +206,8 @@ pub async fn begin_user_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
     credential_version: i32,
-) -> Result<Option<DatabaseTransaction>, DbErr> {
-    let (transaction, stands) = open_request(db, scope, Some(credential_version)).await?;
+) -> Result<Option<TenantTransaction>, DbErr> {
+    let (transaction, stands) = open(db, scope, Some(credential_version)).await?;
     Ok(stands.then_some(transaction))
 }
 
@@ -134,14 +216,17 @@ pub async fn begin_user_transaction(
 /// to its workers and not the latter (sql/citus/). A batch cannot carry bound parameters, so the
 /// values are written into it: every one is a `Uuid`, an integer or a role name from the fixed
 /// `Role` enum, formatted here, never text a client sent. The check is a `select` that returns
-/// a row exactly when `user_credential_stands()` (sql/request_scope.sql) holds; the batch
-/// reports only rows affected, and for a `select` that is the rows it returned.
-async fn open_request(
+/// a row exactly when `user_credential_stands()` (schema.sql) holds; the batch reports only rows
+/// affected, and for a `select` that is the rows it returned.
+async fn open(
     db: &DatabaseConnection,
     scope: &TenantScope,
     credential_version: Option<i32>,
-) -> Result<(DatabaseTransaction, bool), DbErr> {
-    let transaction = db.begin().await?;
+) -> Result<(TenantTransaction, bool), DbErr> {
+    let transaction = TenantTransaction {
+        transaction: db.begin().await?,
+        tenant_id: scope.tenant_id,
+    };
     let mut batch = format!(
         "set local app.tenant_id = '{}'; set local app.user_id = '{}'; set local app.role = '{}';",
         scope.tenant_id,

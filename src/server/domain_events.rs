@@ -1,0 +1,35 @@
+//! Which domain handles which domain event: the one place that knows both sides. Scheduling
+//! publishes `AppointmentCompleted`; billing raises the invoice and posts its charge.
+
+use futures_util::future::BoxFuture;
+
+use crate::billing;
+use crate::foundation::access::Principal;
+use crate::foundation::db::TenantTransaction;
+use crate::foundation::domain_events::{DomainEvents, Handler};
+use crate::foundation::error::ApiError;
+use crate::scheduling::AppointmentCompleted;
+
+/// Every handler of every domain event.
+pub fn registry() -> DomainEvents {
+    DomainEvents::default().on(InvoiceCompletedAppointments)
+}
+
+/// A completed appointment is billed: one invoice, its charge on the ledger.
+struct InvoiceCompletedAppointments;
+
+impl Handler<AppointmentCompleted> for InvoiceCompletedAppointments {
+    fn handle<'a>(
+        &'a self,
+        db: &'a TenantTransaction,
+        principal: &'a Principal,
+        event: &'a AppointmentCompleted,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(billing::bill_completed_appointment(
+            db,
+            principal,
+            event.appointment_id,
+            event.price,
+        ))
+    }
+}
