@@ -57,17 +57,18 @@ impl ErrorCode {
     }
 }
 
-/// An error on its way to a client.
+/// An error on its way to a client. Its fields are private: one is made only through the
+/// constructors below, each of which says what the client may be told.
 #[derive(Clone, Debug)]
 pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
+    code: ErrorCode,
+    message: String,
     /// The input field at fault, as the client spelled it (`input.dateOfBirth`).
-    pub field: Option<String>,
+    field: Option<String>,
     /// For throttled sign-ins: how long to wait.
-    pub retry_after_seconds: Option<u64>,
+    retry_after_seconds: Option<u64>,
     /// For an ended subscription: the last event delivered, to resume `after`.
-    pub resume_after: Option<i64>,
+    resume_after: Option<i64>,
 }
 
 impl ApiError {
@@ -128,6 +129,15 @@ impl ApiError {
         ApiError::new(ErrorCode::FellBehind, message)
     }
 
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The input field at fault, when the client's input is.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     pub fn with_resume_after(mut self, event_id: i64) -> ApiError {
         self.resume_after = Some(event_id);
         self
@@ -166,6 +176,23 @@ impl From<ApiError> for async_graphql::Error {
                 extensions.set("resumeAfter", event_id.to_string());
             }
         })
+    }
+}
+
+impl ApiError {
+    /// The error as a whole request's answer: it concerns the request (its credentials, its
+    /// body), not a place in its document, so it claims no location (not line 0, column 0).
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let mut error =
+            async_graphql::Error::from(self).into_server_error(async_graphql::Pos::default());
+        error.locations.clear();
+        error
+    }
+
+    /// The error as a refused WebSocket `connection_init`: graphql-ws closes the socket with
+    /// the message alone (close code 4403), so nothing but the message is sent.
+    pub fn into_connection_refusal(self) -> async_graphql::Error {
+        async_graphql::Error::new(self.message)
     }
 }
 
@@ -336,11 +363,19 @@ fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
     ))
 }
 
+/// How async-graphql's own messages about a field's arguments begin when it resolves them
+/// during execution (so with a path): a value that does not parse as its type, a variable the
+/// request did not send. Both are the client's to fix.
+const ARGUMENT_ERRORS: [&str; 3] = ["Failed to parse", "Variable ", "Invalid value for argument"];
+
 /// Gives every error of a response a code. Ours carry one already; the rest come from
 /// async-graphql rejecting the request before any resolver ran (syntax, unknown fields or enum
-/// values, unparsable UUIDs and dates, depth and complexity limits): all the client's to fix.
-/// A value that failed to parse is reported at its position only, so the argument it was given
-/// for is looked up in `query` and named, as our own input errors do.
+/// values, depth and complexity limits: no path in the response) or from an argument value
+/// that failed to parse (unparsable UUIDs and dates): all the client's to fix. A value that
+/// failed to parse is reported at its position only, so the argument it was given for is looked
+/// up in `query` and named, as our own input errors do. Anything else without a code came from
+/// a resolver by some path that bypassed `ApiError`: it is our bug, logged and answered as
+/// INTERNAL, with its text withheld (it may hold SQL or PHI).
 pub fn assign_missing_codes(response: &mut Response, query: &str) {
     for error in &mut response.errors {
         let has_code = error
@@ -348,6 +383,19 @@ pub fn assign_missing_codes(response: &mut Response, query: &str) {
             .as_ref()
             .is_some_and(|extensions| extensions.get("code").is_some());
         if has_code {
+            continue;
+        }
+        let argument_error = ARGUMENT_ERRORS
+            .iter()
+            .any(|start| error.message.starts_with(start));
+        if !error.path.is_empty() && !argument_error {
+            tracing::error!(error = %error.message, "an error with no code reached a response");
+            let internal = ApiError::internal();
+            error.message = internal.message;
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", Value::from(ErrorCode::Internal.as_str()));
             continue;
         }
         let argument = error

@@ -35,8 +35,8 @@ impl DayOfWeek {
 }
 
 /// One working period of a provider on one day of the week, in the clinic's time zone; the end
-/// is exclusive, and 00:00 as an end means midnight at the end of the day. Stored as
-/// `StoredWeek` says.
+/// is exclusive, and 00:00 as an end means midnight at the end of the day. Stored in
+/// `users.working_hours` as `[{"day": "Monday", "start": "09:00:00", "end": "17:00:00"}, …]`.
 #[derive(SimpleObject, InputObject, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(input_name = "WorkingHoursInput")]
 pub struct WorkingHours {

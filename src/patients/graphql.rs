@@ -16,7 +16,7 @@ use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
 use crate::patients::entity::patient;
 use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
-use crate::patients::phi::PhiKeyring;
+use crate::patients::phi::{PhiError, PhiKeyring};
 use crate::patients::store::{self, NewPatient, PatientChanges, PatientFilter};
 
 /// The entity name PHI reads are audited under (the table's name, as the audit trigger uses).
@@ -70,16 +70,10 @@ impl Patient {
     }
 }
 
-fn open_document(
-    keyring: &PhiKeyring,
-    model: &patient::Model,
-) -> Result<PhiDocument, Box<dyn std::error::Error>> {
+fn open_document(keyring: &PhiKeyring, model: &patient::Model) -> Result<PhiDocument, PhiError> {
     match &model.phi_data {
         None => Ok(PhiDocument::default()),
-        Some(sealed) => {
-            let plaintext = keyring.open(model.tenant_id, model.id, sealed)?;
-            Ok(serde_json::from_slice(&plaintext)?)
-        }
+        Some(sealed) => keyring.open_document(model.tenant_id, model.id, sealed),
     }
 }
 
@@ -212,9 +206,8 @@ fn seal(
     patient_id: Uuid,
     document: &PhiDocument,
 ) -> Result<Vec<u8>, ApiError> {
-    let plaintext = serde_json::to_vec(document).map_err(|e| ApiError::internal_from(&e))?;
     keyring
-        .seal(tenant_id, patient_id, &plaintext)
+        .seal_document(tenant_id, patient_id, document)
         .map_err(|e| ApiError::internal_from(&e))
 }
 
@@ -345,7 +338,7 @@ impl PatientsMutation {
             // The untouched section is carried over without being shown to the caller.
             let keyring = keyring(ctx)?;
             let mut document =
-                open_document(keyring, &existing).map_err(|e| ApiError::internal_from(&*e))?;
+                open_document(keyring, &existing).map_err(|e| ApiError::internal_from(&e))?;
             if let Some(contact) = contact {
                 document.contact = contact;
             }

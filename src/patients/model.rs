@@ -2,7 +2,6 @@
 
 use async_graphql::SimpleObject;
 use chrono::{Duration, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::foundation::error::ApiError;
 use crate::foundation::input::{optional_line, optional_text, required_line};
@@ -10,17 +9,15 @@ use crate::foundation::input::{optional_line, optional_text, required_line};
 const MAX_NAME_CHARS: usize = 100;
 
 /// The encrypted part of a patient (`phi_data`): contact details and medical information,
-/// readable by different roles.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+/// readable by different roles. Stored as `phi::StoredPhiV1`, never as itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PhiDocument {
     pub contact: Contact,
     pub medical: Medical,
 }
 
 /// How to reach a patient. Shown to FrontDesk, Provider and ClinicAdmin.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, SimpleObject)]
 #[graphql(name = "PatientContact")]
 pub struct Contact {
     pub phone: Option<String>,
@@ -29,8 +26,7 @@ pub struct Contact {
 }
 
 /// Clinical information. Shown to Provider and ClinicAdmin only.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, SimpleObject)]
 #[graphql(name = "PatientMedical")]
 pub struct Medical {
     pub allergies: Option<String>,
@@ -127,15 +123,8 @@ mod tests {
     fn contact_details_are_checked_field_by_field() {
         assert!(Contact::parse("c", Some("+1 (555) 010-2030"), Some("a@b.org"), None).is_ok());
         let error = Contact::parse("c", Some("call me"), None, None).unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("c.phone"));
+        assert_eq!(error.field(), Some("c.phone"));
         let error = Contact::parse("c", None, Some("a@@b"), None).unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("c.email"));
-    }
-
-    #[test]
-    fn an_old_document_without_a_section_still_reads() {
-        let document: PhiDocument = serde_json::from_str(r#"{"contact":{"phone":"1"}}"#).unwrap();
-        assert_eq!(document.contact.phone.as_deref(), Some("1"));
-        assert_eq!(document.medical, Medical::default());
+        assert_eq!(error.field(), Some("c.email"));
     }
 }

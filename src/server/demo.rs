@@ -150,7 +150,7 @@ async fn seed_clinic(
                 notes: Some(format!("Demo patient {} of {name}.", index + 1)),
             },
         };
-        let phi_data = phi.seal(tenant_id, id, &serde_json::to_vec(&document)?)?;
+        let phi_data = phi.seal_document(tenant_id, id, &document)?;
         insert_patient(
             &tx,
             NewPatient {

@@ -382,17 +382,6 @@ fn only_signs_in(operation: &OperationDefinition) -> bool {
         })
 }
 
-impl ApiError {
-    /// The error as a whole request's answer: it concerns the request (its credentials, its
-    /// body), not a place in its document, so it claims no location (not line 0, column 0).
-    pub(crate) fn into_server_error(self) -> async_graphql::ServerError {
-        let mut error =
-            async_graphql::Error::from(self).into_server_error(async_graphql::Pos::default());
-        error.locations.clear();
-        error
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,7 @@ pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeou
         move |payload| async move {
             let admitted = admit(&init_api, payload).await;
             init.record_init(&admitted);
-            admitted.map_err(|error| async_graphql::Error::new(error.message))
+            admitted.map_err(ApiError::into_connection_refusal)
         },
     );
     futures_util::pin_mut!(messages);
@@ -153,7 +153,7 @@ impl Connection {
             Ok(_) => InitOutcome::Admitted,
             Err(error)
                 if matches!(
-                    error.code,
+                    error.code(),
                     ErrorCode::Unauthenticated | ErrorCode::Forbidden
                 ) =>
             {

@@ -27,6 +27,7 @@ mod database_faults;
 mod database_restart;
 mod demo_data;
 mod double_booking;
+mod error_boundary;
 mod example_operations;
 mod failed_requests;
 mod graphiql_in_a_browser;
