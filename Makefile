@@ -59,9 +59,10 @@ bench-subscriptions:
 migrate: build
 	@$(DB_ENV); $(HPMS) migrate
 
-## schema: regenerate schema.graphql from the code
+## schema: regenerate schema.graphql from the code, and schema.sql from a scratch database the migrations make
 schema: build
 	$(HPMS) schema > schema.graphql
+	@$(DB_ENV); scripts/dump_schema.sh --fresh $(HPMS) > target/schema.sql.new && mv target/schema.sql.new schema.sql
 
 ## db-env: print export lines for the private cluster's URLs (starting it if needed)
 db-env:

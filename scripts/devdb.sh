@@ -23,8 +23,8 @@ port=${HPMS_DEVDB_PORT:-$((20000 + checkout_hash % 10000))}
 database=${HPMS_DEVDB_NAME:-hpms}
 socket_dir=/tmp
 
-# The role names are fixed by sql/roles.sql and sql/grants.sql. Development-only passwords:
-# the cluster accepts TCP connections from 127.0.0.1 only.
+# The role names are fixed by sql/roles.sql and the migrations' grants (schema.sql lists them).
+# Development-only passwords: the cluster accepts TCP connections from 127.0.0.1 only.
 owner_role=hpms_owner
 owner_password=hpms_owner
 app_role=hpms_app

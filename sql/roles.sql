@@ -1,11 +1,13 @@
--- Roles: the two database roles HPMS needs. Run once per cluster by a superuser, with the psql
--- variables owner_password and app_password; scripts/devdb.sh does it for the private development
--- cluster, a DBA does it in production. Safe to run again.
+-- Roles: the two database roles HPMS needs. Not a migration: roles belong to the cluster, not to
+-- one database, and migrations run as hpms_owner, which cannot create roles. Run once per cluster
+-- by a superuser, with the psql variables owner_password and app_password; scripts/devdb.sh does
+-- it for the private development cluster, a DBA does it in production. Safe to run again.
 --
 --   hpms_owner  runs migrations and owns every table, function and trigger. CREATEDB only so the
 --               test suite can clone a migrated template database per test.
 --   hpms_app    the only role the server connects as: no superuser, no BYPASSRLS, owns nothing,
---               receives exactly the grants in sql/grants.sql (which name it).
+--               receives exactly the grants of the migrations (sql/m*/, which name
+--               it; schema.sql lists today's).
 
 select format('create role hpms_owner login password %L', :'owner_password')
 where not exists (select from pg_roles where rolname = 'hpms_owner') \gexec

@@ -1,8 +1,9 @@
 -- Scenario (b), 20 patients by name prefix, as a perfect server would send it: the tenant
--- settings and the same indexed prefix search HPMS runs (sql/patient_search.sql), in one
--- transaction as the application role. bench.clinics (written by bench/run.sh) names a random
--- clinic's ids; the settings statement also picks one of the load generator's prefixes (pgbench
--- draws only numbers), at no extra round trip.
+-- settings and the same indexed prefix search HPMS runs
+-- (sql/m20261126_000002_api_core/patient_search.sql), in one transaction as the application
+-- role. bench.clinics (written by bench/run.sh) names a random clinic's ids; the settings
+-- statement also picks one of the load generator's prefixes (pgbench draws only numbers), at no
+-- extra round trip.
 \set clinic random(1, :clinics)
 \set pick random(1, 12)
 BEGIN;

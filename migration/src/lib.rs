@@ -3,10 +3,14 @@
 //! Tables are declared with SeaQuery; row-level security, triggers and functions live in the
 //! hand-written files of `../sql`, included at compile time. Migrations run as the owner role and
 //! never import the application's entities. An applied migration is never edited: change the
-//! schema with a new one.
+//! schema with a new one. `migration/checksums.txt` freezes every applied migration's files and a
+//! test here (checksums.rs) fails when one changes or a registered migration has no lines in it;
+//! `schema.sql` at the top of the repository is the schema they add up to.
 
 pub use sea_orm_migration::prelude::*;
 
+#[cfg(test)]
+mod checksums;
 mod columns;
 mod m20261126_000001_foundation;
 mod m20261126_000002_api_core;

@@ -179,7 +179,7 @@ impl MigrationTrait for Migration {
                             .check(Expr::cust("slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'")),
                     )
                     .col(flag(Tenants::IsActive, true))
-                    // The one tenant that holds the SystemAdmin accounts (sql/identity.sql).
+                    // The one tenant that holds the SystemAdmin accounts (this migration's identity.sql).
                     .col(flag(Tenants::IsPlatform, false))
                     // An IANA zone name; the clinic's schedule (working hours, days) is read in it.
                     .col(text(Tenants::TimeZone).default("UTC"))
@@ -203,8 +203,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
-        // audit_logs is protected by sql/audit.sql rather than protect_tenant_table(): it is the
-        // audit trail itself, readable by its clinic but appended to only by the audit trigger.
+        // audit_logs is protected by this migration's audit.sql rather than protect_tenant_table(): it
+        // is the audit trail itself, readable by its clinic but appended to only by the audit trigger.
         manager
             .create_table(
                 Table::create()
@@ -234,10 +234,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        db.execute_unprepared(include_str!("../../sql/rls.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/audit.sql"))
-            .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/rls.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/audit.sql"
+        ))
+        .await?;
 
         TenantTable::new(Users::Table)
             .col(uuid_key(Users::Id))
@@ -338,7 +342,7 @@ impl MigrationTrait for Migration {
             .col(ColumnDef::new(JournalEntries::IdempotencyKey).text())
             .col(ColumnDef::new(JournalEntries::Memo).text())
             .col(ColumnDef::new(JournalEntries::CreatedBy).uuid())
-            // Set by sql/ledger.sql: lines may join an entry only in the transaction that posts it.
+            // Set by this migration's ledger.sql: lines may join an entry only in the transaction that posts it.
             .col(
                 ColumnDef::new(JournalEntries::PostedInTransaction)
                     .custom(Alias::new("xid8"))
@@ -401,8 +405,8 @@ impl MigrationTrait for Migration {
             .create(manager)
             .await?;
 
-        // id is the clinic's own event number (1, 2, 3, …) handed out by the trigger in
-        // sql/events.sql; it is the cursor partners resume from.
+        // id is the clinic's own event number (1, 2, 3, …) handed out by the trigger in this
+        // migration's events.sql; it is the cursor partners resume from.
         TenantTable::new(AppointmentEvents::Table)
             .col(
                 ColumnDef::new(AppointmentEvents::Id)
@@ -428,16 +432,26 @@ impl MigrationTrait for Migration {
             .await?;
 
         db.execute_unprepared(INDEXES).await?;
-        db.execute_unprepared(include_str!("../../sql/identity.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/scheduling.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/ledger.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/events.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/grants.sql"))
-            .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/identity.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/scheduling.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/ledger.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/events.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000001_foundation/grants.sql"
+        ))
+        .await?;
         Ok(())
     }
 }

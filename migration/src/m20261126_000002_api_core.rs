@@ -1,6 +1,7 @@
 //! What the GraphQL API core needs beyond the foundation: the sign-in lookup and onboarding
-//! (`sql/login.sql`), indexed accent-insensitive patient search (`sql/patient_search.sql`) and
-//! Read audit rows that say which PHI sections were shown (`sql/audit_reads.sql`).
+//! (`login.sql`), indexed accent-insensitive patient search (`patient_search.sql`) and Read
+//! audit rows that say which PHI sections were shown (`audit_reads.sql`), all three in
+//! `sql/m20261126_000002_api_core/`.
 
 use sea_orm_migration::prelude::*;
 
@@ -11,12 +12,18 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        db.execute_unprepared(include_str!("../../sql/login.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/patient_search.sql"))
-            .await?;
-        db.execute_unprepared(include_str!("../../sql/audit_reads.sql"))
-            .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000002_api_core/login.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000002_api_core/patient_search.sql"
+        ))
+        .await?;
+        db.execute_unprepared(include_str!(
+            "../../sql/m20261126_000002_api_core/audit_reads.sql"
+        ))
+        .await?;
         Ok(())
     }
 }

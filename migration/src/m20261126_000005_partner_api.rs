@@ -1,5 +1,5 @@
 //! What the partner integration needs: the API-key lookup and the `access_revoked` notifications
-//! that end open subscriptions (`sql/api_keys.sql`).
+//! that end open subscriptions (`sql/m20261126_000005_partner_api/api_keys.sql`).
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +11,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared(include_str!("../../sql/api_keys.sql"))
+            .execute_unprepared(include_str!(
+                "../../sql/m20261126_000005_partner_api/api_keys.sql"
+            ))
             .await?;
         Ok(())
     }

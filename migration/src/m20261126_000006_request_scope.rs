@@ -1,5 +1,5 @@
 //! Opening a clinic's transaction and checking the token in one statement
-//! (`sql/request_scope.sql`).
+//! (`sql/m20261126_000006_request_scope/request_scope.sql`).
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +11,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared(include_str!("../../sql/request_scope.sql"))
+            .execute_unprepared(include_str!(
+                "../../sql/m20261126_000006_request_scope/request_scope.sql"
+            ))
             .await?;
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The tenant settings travel as `SET LOCAL` (Citus forwards it, not `set_config`), so
-//! `open_request()` goes (`sql/request_scope_set_local.sql`).
+//! `open_request()` goes
+//! (`sql/m20261127_000007_request_scope_set_local/request_scope_set_local.sql`).
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +12,9 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared(include_str!("../../sql/request_scope_set_local.sql"))
+            .execute_unprepared(include_str!(
+                "../../sql/m20261127_000007_request_scope_set_local/request_scope_set_local.sql"
+            ))
             .await?;
         Ok(())
     }

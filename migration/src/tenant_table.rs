@@ -1,11 +1,12 @@
 //! The one way a table becomes a tenant table.
 //!
 //! `create` declares the table with `tenant_id` (referencing `tenants`) and a primary key that
-//! leads with it, then hands the table to the SQL helper `protect_tenant_table` (sql/rls.sql):
+//! leads with it, then hands the table to the SQL helper `protect_tenant_table`
+//! (sql/m20261126_000001_foundation/rls.sql):
 //! forced RLS with the fail-closed policy, the audit trigger, soft delete or delete refusal, and
 //! truncate refusal. Every table with a tenant_id is created this way except `audit_logs`, the
-//! audit trail itself, which sql/audit.sql protects by hand; tests/integration/schema_catalog.rs
-//! checks them all.
+//! audit trail itself, which sql/m20261126_000001_foundation/audit.sql protects by hand;
+//! tests/integration/schema_catalog.rs checks them all.
 
 use sea_orm_migration::prelude::*;
 

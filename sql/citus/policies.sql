@@ -8,8 +8,8 @@
 -- each a cheap stable function call. The settings themselves reach the workers because the
 -- server sends them as SET LOCAL and settings.sql tells Citus to forward SET LOCAL.
 
--- Every tenant table's tenant_isolation policy (sql/rls.sql, protect_tenant_table()); audit_logs
--- has its own, below.
+-- Every tenant table's tenant_isolation policy (protect_tenant_table() in
+-- sql/m20261126_000001_foundation/rls.sql); audit_logs has its own, below.
 do $$
 declare
   target regclass;
@@ -25,7 +25,8 @@ begin
 end
 $$;
 
--- The audit log: its clinic's rows, for its ClinicAdmin only (sql/audit.sql).
+-- The audit log: its clinic's rows, for its ClinicAdmin only
+-- (sql/m20261126_000001_foundation/audit.sql).
 alter policy tenant_isolation on audit_logs
   using (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid
          and current_setting('app.role', true) = 'ClinicAdmin');

@@ -6,8 +6,8 @@
 -- without it the policies on the shards would see no tenant and answer no rows (fail closed).
 alter role hpms_app set citus.propagate_set_commands = 'local';
 
--- The audit, soft-delete, ledger and event triggers run on the shards (sql/audit.sql, rls.sql,
--- ledger.sql, events.sql); Citus allows triggers on distributed tables only with this on.
+-- The audit, soft-delete, ledger and event triggers run on the shards (audit.sql, rls.sql,
+-- ledger.sql and events.sql of sql/m20261126_000001_foundation/); Citus allows triggers on distributed tables only with this on.
 -- Every row they write or read is of the same clinic, in tables colocated by tenant_id.
 alter system set citus.enable_unsafe_triggers = on;
 select pg_reload_conf();

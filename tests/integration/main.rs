@@ -49,6 +49,7 @@ mod request_limits;
 mod schedule_pages;
 mod scheduling_rules;
 mod schema_catalog;
+mod schema_sql;
 mod secrets_in_help;
 mod server_crash;
 mod sign_in;

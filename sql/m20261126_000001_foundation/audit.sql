@@ -1,3 +1,9 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions). Replaced since:
+-- record_read(entity_name, entity_ids) at the end of this file was dropped by
+-- m20261126_000002_api_core, whose record_read(entity_name, entity_ids, shown) also says which
+-- PHI sections were shown (sql/m20261126_000002_api_core/audit_reads.sql).
+--
 -- Audit: every INSERT, UPDATE and DELETE of every tenant table (and of tenants) leaves one row in
 -- audit_logs, written by a trigger so that no code path can change data without a trace.
 --
@@ -66,6 +72,7 @@ create trigger audit after insert or update or delete on tenants
   for each row execute function audit_row_change();
 
 -- The server calls this with the ids of the rows whose PHI it decrypted for the current user.
+-- (Dropped by m20261126_000002_api_core, which replaces it: see the top of this file.)
 create function record_read(entity_name text, entity_ids uuid[]) returns void
 language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
 declare

@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Events: the outbox partners subscribe to. Every appointment status change (and every new
 -- booking, as old_status NULL → Scheduled) writes one appointment_events row and a NOTIFY in the
 -- same transaction, so an event exists if and only if the change committed. Events carry ids

@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000005_partner_api (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Partner API keys, and ending access at once.
 --
 -- A key reads `hpms_<clinic id><key id>_<secret>` (the ids as 32 hex digits each). The ids find
@@ -6,14 +9,15 @@
 -- clinic and nothing for anything else.
 -- The server opens the secret (the key to it is in the server's configuration, never here) and
 -- compares it in constant time. The owner, subject to forced RLS, reads keys through a read-only
--- policy that serves this function alone, as it does for login_account() in sql/login.sql.
+-- policy that serves this function alone, as it does for login_account() in
+-- sql/m20261126_000002_api_core/login.sql.
 --
 -- Ending access: revoking a key; deactivating or deleting a user or changing their role or
 -- password; deactivating a clinic. Each sends NOTIFY access_revoked with the clinic's id, on
 -- commit only, so every server instance re-checks the credentials of that clinic's open
 -- subscriptions at once instead of at their next event.
 
--- Scopes a key can grant (src/identity/api_key.rs names the same).
+-- Scopes a key can grant (the server's ApiKeyScope names the same).
 alter table tenant_api_keys add constraint tenant_api_keys_scopes_known
   check (cardinality(scopes) > 0 and scopes <@ array['AppointmentEvents']);
 -- A key is revoked once; revocation is never undone (issue a new key instead).

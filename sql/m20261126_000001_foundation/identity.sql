@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Identity: who may hold the SystemAdmin role. The tenants policy trusts app.role, which the
 -- server takes from the user's role_id, so a clinic user given role_id 1 would become a platform
 -- administrator. Hence: SystemAdmin accounts exist only in the platform tenant (tenants.is_platform,

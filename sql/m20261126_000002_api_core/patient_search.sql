@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000002_api_core (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Patient search: case- and accent-insensitive name prefixes ("jose" finds "José", "MÜLLER"
 -- finds "Müller"), answered from an index that leads with tenant_id like every other.
 --

@@ -1,9 +1,16 @@
--- Opening a clinic's transaction in one round trip. begin_tenant_transaction()
--- (src/platform/db.rs) calls open_request() as the first statement of every clinic-scoped
--- transaction: it sets the transaction-local settings the row-level security policies key on
--- (sql/rls.sql) and, for a signed-in user's request, answers whether their token still stands.
--- Setting and checking were two statements, a round trip each, on every request; one is
--- measurably faster (BENCHMARKS.md, "what changed").
+-- Applied by migration m20261126_000006_request_scope (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions). Replaced since:
+-- open_request() below was dropped by m20261127_000007_request_scope_set_local
+-- (sql/m20261127_000007_request_scope_set_local/request_scope_set_local.sql): the server now
+-- sets the tenant with SET LOCAL statements (Citus forwards those to its workers, not
+-- set_config()) and checks the token with user_credential_stands(), which is still current.
+--
+-- As applied: opening a clinic's transaction in one round trip. The server's
+-- begin_tenant_transaction() called open_request() as the first statement of every clinic-scoped
+-- transaction: it set the transaction-local settings the row-level security policies key on
+-- (sql/m20261126_000001_foundation/rls.sql) and, for a signed-in user's request, answered whether
+-- their token still stands. Setting and checking had been two statements, a round trip each, on
+-- every request; one was measurably faster (BENCHMARKS.md, "what changed").
 
 -- Whether a user's token still stands: the user active, undeleted, in an active clinic, in the
 -- role and at the credential version the token names (a password or role change, deactivation
@@ -23,6 +30,7 @@ begin
 end
 $$;
 
+-- (Dropped by m20261127_000007_request_scope_set_local: see the top of this file.)
 -- Sets app.tenant_id, app.user_id and app.role for the rest of the transaction (transaction-
 -- local, so a pooled connection never carries them into the next request), then answers
 -- user_credential_stands() when given a credential version, and true otherwise (the platform's

@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000002_api_core (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- PHI reads, with what was shown: a Read audit row names the sections of the record the user saw
 -- (`{"shown": ["medical"]}` in new_values), so an auditor can tell a glance at a phone number from
 -- a read of clinical notes. Replaces the foundation's record_read(entity, ids), which is dropped.

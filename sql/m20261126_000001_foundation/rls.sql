@@ -1,11 +1,14 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Tenant isolation: row-level security, soft delete, and protect_tenant_table(), the one helper
 -- every tenant table goes through (migration/src/tenant_table.rs calls it; audit_logs, the audit
--- trail itself, is protected by sql/audit.sql), so that none can be half-protected.
+-- trail itself, is protected by audit.sql beside this file), so that none can be half-protected.
 -- tests/integration/schema_catalog.rs walks the catalog to prove it.
 --
 -- The policy is keyed on the transaction-local setting app.tenant_id, set by the server before
--- any other statement of a request (src/platform/db.rs). It fails closed: with no setting,
--- nullif(..., '') is NULL, `tenant_id = NULL` is never true, and a query sees no rows.
+-- any other statement of a request (its begin_tenant_transaction()). It fails closed: with no
+-- setting, nullif(..., '') is NULL, `tenant_id = NULL` is never true, and a query sees no rows.
 -- FORCE makes the owner obey the policies too; only superusers bypass them.
 
 -- Refuses the triggering statement. Used wherever rows must never change or disappear, always as a
@@ -67,7 +70,7 @@ $$;
 -- clinic's row; only the platform's SystemAdmin sees all of them and onboards, renames or
 -- deactivates clinics (so a deactivated clinic cannot reactivate itself). app.role is set by the
 -- server from the authenticated principal, in the same statement as app.tenant_id; who may hold
--- the SystemAdmin role is guarded by sql/identity.sql.
+-- the SystemAdmin role is guarded by identity.sql beside this file.
 alter table tenants enable row level security;
 alter table tenants force row level security;
 create policy own_clinic on tenants for select

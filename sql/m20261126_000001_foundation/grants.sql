@@ -1,3 +1,10 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's grants). Changed since: later
+-- migrations grant execute on the functions they add (login.sql, patient_search.sql,
+-- api_keys.sql, request_scope.sql); api_keys.sql narrows UPDATE on tenant_api_keys to
+-- last_used_at and revoked_at; the record_read(text, uuid[]) granted below was dropped and
+-- replaced by record_read(text, uuid[], text[]) (m20261126_000002_api_core, audit_reads.sql).
+--
 -- Grants: everything the application role may do, and nothing more. The role is named hpms_app
 -- here; sql/roles.sql creates it under that name. No DELETE and no TRUNCATE anywhere (soft delete
 -- is an UPDATE of is_deleted); INSERT-only on the ledger; an invoice's amount is fixed once

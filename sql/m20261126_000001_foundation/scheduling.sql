@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Scheduling: the rules PostgreSQL enforces on appointments whatever the caller.
 --
 --   * No double-booking: a provider's active appointments never overlap. Ranges are half-open

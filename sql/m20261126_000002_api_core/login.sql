@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000002_api_core (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Sign-in and onboarding: the two moments when the server acts before it knows a clinic.
 --
 -- login_account() is the one narrow path from "clinic slug or id + username" to an account: it

@@ -1,3 +1,6 @@
+-- Applied by migration m20261126_000001_foundation (never edited: change the schema with a new
+-- migration; schema.sql at the top of the repository has today's definitions).
+--
 -- Ledger: the financial record is double-entry and immutable.
 --
 --   * journal_entries groups the lines of one posting (a charge, payment, refund, write-off or
