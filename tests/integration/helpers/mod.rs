@@ -497,24 +497,81 @@ pub fn assert_sqlstate<T: std::fmt::Debug>(result: Result<T, DbErr>, expected: &
 }
 
 /// Waits until `count` application-role sessions of this database are blocked on a lock: proof
-/// that concurrent transactions really collided. Polls pg_stat_activity (visible to the role for
-/// its own sessions), since no event announces the wait.
+/// that concurrent transactions really collided. No event announces a lock wait, so this polls
+/// pg_stat_activity (visible to the role for its own sessions).
 pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    eventually(
+        &format!("{count} session(s) blocked on a lock"),
+        Duration::from_secs(10),
+        || async {
+            let blocked: i64 = scalar(
+                &db.app,
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+                [],
+            )
+            .await;
+            if blocked >= count {
+                Ok(())
+            } else {
+                Err(format!("{blocked} blocked"))
+            }
+        },
+    )
+    .await
+}
+
+/// How long `eventually` waits between two looks.
+const EVENTUALLY_EVERY: Duration = Duration::from_millis(20);
+
+/// Looks at `condition` until it holds and returns what it found, looking again every 20 ms;
+/// once `within` has passed, fails the test naming `what` was awaited and what the last look saw.
+/// For what a test cannot await because nothing announces it (a session blocked on a lock, a
+/// reconnection inside the server, a close the server has yet to notice); whatever can be awaited
+/// is awaited instead. The bound is for a broken test, not a pause.
+pub async fn eventually<C, F>(
+    what: &str,
+    within: Duration,
+    mut condition: C,
+) -> <F::Output as Look>::Found
+where
+    C: FnMut() -> F,
+    F: Future,
+    F::Output: Look,
+{
+    let deadline = tokio::time::Instant::now() + within;
     loop {
-        let blocked: i64 = scalar(
-            &db.app,
-            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-            [],
-        )
-        .await;
-        if blocked >= count {
-            return;
+        let seen = match condition().await.found() {
+            Ok(found) => return found,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: still not so after {within:?} (last look: {seen})");
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "expected {count} session(s) blocked on a lock within 10 s, saw {blocked}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(EVENTUALLY_EVERY).await;
+    }
+}
+
+/// What one look of `eventually` saw: `true` or `Ok(found)` when the awaited thing has happened;
+/// `false` or `Err(what it saw instead)`, for the failure message, when it has not yet.
+pub trait Look {
+    type Found;
+    fn found(self) -> Result<Self::Found, String>;
+}
+
+impl Look for bool {
+    type Found = ();
+    fn found(self) -> Result<(), String> {
+        if self {
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
+        }
+    }
+}
+
+impl<T, E: std::fmt::Display> Look for Result<T, E> {
+    type Found = T;
+    fn found(self) -> Result<T, String> {
+        self.map_err(|seen| seen.to_string())
     }
 }
