@@ -170,21 +170,23 @@ impl TestDb {
     }
 
     /// Creates a clinic with one row in every tenant table, committed. The platform onboards the
-    /// clinic and its ClinicAdmin; that admin creates everything else.
+    /// clinic and its ClinicAdmin; that admin creates everything else. Each in a transaction of
+    /// its own, opened the server's way (`TenantScope`), as their requests would be.
     pub async fn create_clinic(&self, slug: &str) -> Clinic {
         let tenant_id = Uuid::new_v4();
-        let tx = self.begin(TenantScope::platform_work(tenant_id)).await;
-        insert_tenant(&tx, tenant_id, slug).await;
-        let admin_id =
-            insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
-        // From here on the clinic's own admin sets the clinic up, so its audit rows name a user.
-        exec(
-            &tx,
-            "select set_config('app.user_id', $1, true)",
-            [admin_id.to_string().into()],
+        let onboarding = self.begin(TenantScope::platform_work(tenant_id)).await;
+        insert_tenant(&onboarding, tenant_id, slug).await;
+        let admin_id = insert_user(
+            &onboarding,
+            tenant_id,
+            &format!("admin@{slug}"),
+            Role::ClinicAdmin,
         )
-        .await
-        .expect("acting user switches to the clinic admin");
+        .await;
+        onboarding.commit().await.expect("onboarding commits");
+
+        // The clinic's own admin sets the clinic up, so its audit rows name a user.
+        let tx = self.begin(clinic_admin(tenant_id, admin_id)).await;
         let provider_id = insert_user(&tx, tenant_id, &format!("dr@{slug}"), Role::Provider).await;
         let patient_id = insert_patient(&tx, tenant_id, "Ada", "Lovelace").await;
         let type_id: Uuid = scalar(
@@ -242,6 +244,15 @@ impl TestDb {
     }
 }
 
+/// Acting in clinic `tenant_id` as its ClinicAdmin `admin_id`.
+fn clinic_admin(tenant_id: Uuid, admin_id: Uuid) -> TenantScope {
+    TenantScope {
+        tenant_id,
+        user_id: Some(admin_id),
+        role: Some(Role::ClinicAdmin),
+    }
+}
+
 /// Who runs the statements of `TestDb::assert_refused`, on behalf of which clinic.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor {
@@ -262,11 +273,7 @@ pub struct Clinic {
 impl Clinic {
     /// Acting as this clinic's ClinicAdmin.
     pub fn admin(&self) -> TenantScope {
-        TenantScope {
-            tenant_id: self.tenant_id,
-            user_id: Some(self.admin_id),
-            role: Some(Role::ClinicAdmin),
-        }
+        clinic_admin(self.tenant_id, self.admin_id)
     }
 
     /// Books this clinic's patient with its provider from `start` to `end` (timestamptz literals).
