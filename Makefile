@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 HPMS := target/debug/hpms
-# The demo users' password (src/platform/demo.rs); development only.
+# The demo users' password (src/server/demo.rs); development only.
 DEMO_PASSWORD := demo-password-123
 # Evaluated per recipe: the caller's URLs when both are given, else the private cluster's.
 DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then :; \

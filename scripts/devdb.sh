@@ -103,7 +103,7 @@ CONF
 }
 
 # pg_stat_statements collects what the application role sent during a test run, for the check that
-# every statement on a tenant table filters on tenant_id (tests/integration/tenant_predicates.rs).
+# every statement on a tenant table filters on tenant_id (tests/integration/database/tenant_predicates.rs).
 # Utility statements (the per-request SET LOCALs, a distinct text per clinic and user) are not
 # tracked, so they cannot crowd the statements out. A cluster made before this gets the settings
 # and a restart.

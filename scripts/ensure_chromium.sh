@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chromium and ChromeDriver for the browser test (tests/integration/graphiql_in_a_browser.rs).
+# Chromium and ChromeDriver for the browser test (tests/integration/api/graphiql_in_a_browser.rs).
 # Installs Debian's packages when they are missing and this runs as root (as CI does); otherwise
 # says what to install.
 set -euo pipefail

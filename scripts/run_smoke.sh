@@ -47,7 +47,7 @@ patients=$(curl -sf "$url" -H 'content-type: application/json' -H "authorization
 grep -q '"lastName":"Lovelace"' <<<"$patients" || { echo "run smoke: unexpected $patients" >&2; exit 1; }
 echo "run smoke: make run served GraphiQL on $url; frontdesk@northside signed in and read a demo patient"
 
-# The same server's GraphiQL in a real browser (tests/integration/graphiql_in_a_browser.rs).
+# The same server's GraphiQL in a real browser (tests/integration/api/graphiql_in_a_browser.rs).
 scripts/ensure_chromium.sh
 HPMS_GRAPHIQL_URL=$url cargo test --test integration -- --ignored --exact \
-  graphiql_in_a_browser::an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql
+  api::graphiql_in_a_browser::an_analyst_signs_in_finds_a_patient_and_watches_a_check_in_in_graphiql

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: migrates a fresh template database, then runs every test, each of
-# which clones the template into a database of its own (tests/integration/helpers.rs). Expects
+# which clones the template into a database of its own (tests/integration/helpers/mod.rs). Expects
 # DATABASE_URL (application role) and DATABASE_ADMIN_URL (owner role); the Makefile provides them.
 set -euo pipefail
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +19,7 @@ cargo test --test integration -- --test-threads "$threads" 2>&1 | tee -a "$log"
 # Over what the suite just sent (pg_stat_statements, reset by prepare_test_template.sh): every
 # server statement on a tenant table filters on tenant_id, as Citus needs to route it.
 cargo test --test integration -- --ignored --exact \
-  tenant_predicates::every_server_statement_on_a_tenant_table_filters_on_tenant_id 2>&1 | tee -a "$log"
+  database::tenant_predicates::every_server_statement_on_a_tenant_table_filters_on_tenant_id 2>&1 | tee -a "$log"
 scripts/run_smoke.sh 2>&1 | tee -a "$log"
 scripts/bench_smoke.sh
 echo "test suite took $(( $(date +%s) - started )) s"

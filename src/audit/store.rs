@@ -1,5 +1,5 @@
 //! Audit log queries, on the request's tenant transaction. The database shows the rows only to
-//! a ClinicAdmin of the clinic (sql/audit.sql), whatever the API asks.
+//! a ClinicAdmin of the clinic (schema.sql), whatever the API asks.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

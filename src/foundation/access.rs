@@ -227,7 +227,7 @@ pub enum ApiKeyScope {
 impl ApiKeyScope {
     const ALL: [ApiKeyScope; 1] = [ApiKeyScope::AppointmentEvents];
 
-    /// The name stored in `tenant_api_keys.scopes` (sql/api_keys.sql checks the same list).
+    /// The name stored in `tenant_api_keys.scopes` (schema.sql checks the same list).
     pub fn name(self) -> &'static str {
         match self {
             ApiKeyScope::AppointmentEvents => "AppointmentEvents",

@@ -4,7 +4,7 @@
 //! Label values come from closed sets only, so the number of series stays bounded whatever
 //! clients send: an `operation` is the name of the root field a request selects, taken from the
 //! schema (operation names are chosen by clients and never become labels); `outcome` is `ok` or
-//! one of the error codes of `platform::error`. Nothing here carries a tenant id, a user or PHI.
+//! one of the error codes of `foundation::error`. Nothing here carries a tenant id, a user or PHI.
 
 use std::sync::Arc;
 use std::time::Duration;

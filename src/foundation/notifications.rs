@@ -1,5 +1,5 @@
 //! The instance's one LISTEN connection. PostgreSQL NOTIFY is only a wake-up here: it says which
-//! clinic has something new (sql/events.sql, sql/api_keys.sql); whoever is woken reads the rows
+//! clinic has something new (schema.sql); whoever is woken reads the rows
 //! themselves, under RLS. Notifications sent while the connection is down are lost, so each
 //! (re)connection is announced with `Notice::Listening` once LISTEN is in place, and the
 //! receiver catches up from the tables then: nothing committed before or during an outage is

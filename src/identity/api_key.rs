@@ -57,7 +57,7 @@ impl ApiKeyVault {
     }
 
     /// The principal a presented key stands for, or UNAUTHENTICATED. Runs before any clinic is
-    /// known, through `find_api_key()` in sql/api_keys.sql.
+    /// known, through `find_api_key()` in schema.sql.
     pub async fn authenticate(
         &self,
         pool: &PreAuthentication,

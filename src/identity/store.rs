@@ -17,7 +17,7 @@ use crate::identity::entity::{api_key, tenant, user};
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
 /// token claims and at the credential version it was issued under (`user_credential_stands()`,
-/// sql/request_scope.sql, which every request's first statement also asks), so deactivation,
+/// schema.sql, which every request's first statement also asks), so deactivation,
 /// role and password changes act at once.
 pub async fn user_is_current(
     db: &TenantTransaction,
@@ -44,7 +44,7 @@ pub async fn user_is_current(
     })
 }
 
-/// An account that may sign in, as `login_account()` in sql/login.sql returns it.
+/// An account that may sign in, as `login_account()` in schema.sql returns it.
 pub struct LoginAccount {
     pub tenant_id: Uuid,
     pub user_id: Uuid,
@@ -218,7 +218,7 @@ pub async fn list_clinics(
         .await
 }
 
-/// Creates a clinic and its first ClinicAdmin through `onboard_clinic()` (sql/login.sql), the
+/// Creates a clinic and its first ClinicAdmin through `onboard_clinic()` (schema.sql), the
 /// one write across clinics; the transaction must carry the SystemAdmin role.
 pub async fn onboard_clinic(
     db: &TenantTransaction,
@@ -328,7 +328,7 @@ pub async fn set_working_hours(
     Ok(result.rows_affected == 1)
 }
 
-/// A live key as `find_api_key()` in sql/api_keys.sql returns it.
+/// A live key as `find_api_key()` in schema.sql returns it.
 pub struct StoredApiKey {
     pub sealed_secret: Vec<u8>,
     pub scopes: Vec<String>,

@@ -28,14 +28,14 @@ struct Claims {
     /// The clinic's id.
     tid: String,
     role: String,
-    /// The user's credential version when issued (see sql/login.sql).
+    /// The user's credential version when issued (see schema.sql).
     ver: i32,
     iat: i64,
     nbf: i64,
     exp: i64,
 }
 
-/// What a verified token says: who, at which credential version (see sql/login.sql), until when.
+/// What a verified token says: who, at which credential version (see schema.sql), until when.
 pub struct VerifiedToken {
     pub principal: Principal,
     pub credential_version: i32,

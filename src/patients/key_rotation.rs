@@ -145,7 +145,7 @@ async fn all_clinics(pool: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
     Ok(clinics)
 }
 
-/// The clinic's sealed rows counted by header (`platform::keyring`'s format: a version byte, the
+/// The clinic's sealed rows counted by header (`foundation::keyring`'s format: a version byte, the
 /// key id's length, the key id), cut from the stored value.
 async fn key_census(
     pool: &DatabaseConnection,

@@ -88,7 +88,7 @@ pub mod appointment {
 pub mod appointment_event {
     use sea_orm::entity::prelude::*;
 
-    /// One appointment status change (or booking), as sql/events.sql records it; `id` is the
+    /// One appointment status change (or booking), as schema.sql records it; `id` is the
     /// clinic's own event number, in commit order.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "appointment_events")]

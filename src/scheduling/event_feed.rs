@@ -1,8 +1,8 @@
 //! Appointment status events for subscribers, in each clinic's commit order, exactly once.
 //!
 //! The table `appointment_events` is the truth: each clinic's events are numbered 1, 2, 3, … in
-//! commit order (sql/events.sql). Per clinic with subscribers on this instance, one feed task
-//! reads what is new (woken by NOTIFY, through `platform::notifications`) and broadcasts it to
+//! commit order (schema.sql). Per clinic with subscribers on this instance, one feed task
+//! reads what is new (woken by NOTIFY, through `foundation::notifications`) and broadcasts it to
 //! that clinic's subscribers only. Each subscriber keeps the number of the last event it
 //! delivered and takes from the broadcast only the next one; anything it does not have in hand
 //! (the replay after `after`, a gap, what happened while the LISTEN connection was down) it reads

@@ -9,7 +9,7 @@ use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
 
 /// Where an appointment is in its life. The transitions are DESIGN.md's state machine, which
-/// PostgreSQL enforces too (sql/scheduling.sql).
+/// PostgreSQL enforces too (schema.sql).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppointmentStatus {
     Scheduled,

@@ -1,61 +1,16 @@
 //! HPMS integration tests. Each test runs against its own database, cloned from the template that
 //! `make test` migrates, and connects as the application role (NOSUPERUSER, NOBYPASSRLS): a test
 //! that passed only as a superuser would prove nothing about row-level security.
+//!
+//! One binary, two levels of specification, one shared setup:
+//! - `database`: what PostgreSQL itself guarantees, shown with SQL sent straight to it as the
+//!   application role (or the owner, to show what even the owner cannot do): row-level security,
+//!   triggers, constraints, grants, the ledger's invariants, the audit triggers, the catalog.
+//! - `api`: what a client of the running server sees, over GraphQL on HTTP and WebSocket (and the
+//!   `hpms` binary's own commands).
+//! - `helpers`: the databases, servers and clients both levels set up with.
 
 mod helpers;
 
-mod access_tokens;
-mod api_keys;
-mod app_role_privileges;
-mod appointment_events;
-mod appointment_status;
-mod appointment_status_flow;
-mod appointment_subscriptions;
-mod appointment_versions;
-mod audit_of_api_actions;
-mod audit_trail;
-mod available_slots;
-mod bad_input_catalogue;
-mod booking_under_concurrency;
-mod citus_scripts;
-mod clinic_boundaries;
-mod clinic_schedules;
-mod clinic_separation_properties;
-mod cors;
-mod cross_tenant_references;
-mod database_faults;
-mod database_restart;
-mod demo_data;
-mod double_booking;
-mod error_boundary;
-mod example_operations;
-mod failed_requests;
-mod graphiql_in_a_browser;
-mod graphql_schema;
-mod input_validation;
-mod invoicing;
-mod ledger;
-mod ledger_model;
-mod metrics;
-mod patient_records;
-mod payments;
-mod phi_encryption;
-mod phi_in_logs;
-mod phi_key_rotation;
-mod platform_roles;
-mod rbac_matrix;
-mod request_ids;
-mod request_limits;
-mod schedule_pages;
-mod scheduling_rules;
-mod schema_catalog;
-mod schema_sql;
-mod secrets_in_help;
-mod server_crash;
-mod sign_in;
-mod statement_counts;
-mod subscription_access;
-mod subscription_fanout;
-mod tenant_isolation;
-mod tenant_predicates;
-mod user_management;
+mod api;
+mod database;

@@ -170,21 +170,23 @@ impl TestDb {
     }
 
     /// Creates a clinic with one row in every tenant table, committed. The platform onboards the
-    /// clinic and its ClinicAdmin; that admin creates everything else.
+    /// clinic and its ClinicAdmin; that admin creates everything else. Each in a transaction of
+    /// its own, opened the server's way (`TenantScope`), as their requests would be.
     pub async fn create_clinic(&self, slug: &str) -> Clinic {
         let tenant_id = Uuid::new_v4();
-        let tx = self.begin(TenantScope::platform_work(tenant_id)).await;
-        insert_tenant(&tx, tenant_id, slug).await;
-        let admin_id =
-            insert_user(&tx, tenant_id, &format!("admin@{slug}"), Role::ClinicAdmin).await;
-        // From here on the clinic's own admin sets the clinic up, so its audit rows name a user.
-        exec(
-            &tx,
-            "select set_config('app.user_id', $1, true)",
-            [admin_id.to_string().into()],
+        let onboarding = self.begin(TenantScope::platform_work(tenant_id)).await;
+        insert_tenant(&onboarding, tenant_id, slug).await;
+        let admin_id = insert_user(
+            &onboarding,
+            tenant_id,
+            &format!("admin@{slug}"),
+            Role::ClinicAdmin,
         )
-        .await
-        .expect("acting user switches to the clinic admin");
+        .await;
+        onboarding.commit().await.expect("onboarding commits");
+
+        // The clinic's own admin sets the clinic up, so its audit rows name a user.
+        let tx = self.begin(clinic_admin(tenant_id, admin_id)).await;
         let provider_id = insert_user(&tx, tenant_id, &format!("dr@{slug}"), Role::Provider).await;
         let patient_id = insert_patient(&tx, tenant_id, "Ada", "Lovelace").await;
         let type_id: Uuid = scalar(
@@ -242,6 +244,15 @@ impl TestDb {
     }
 }
 
+/// Acting in clinic `tenant_id` as its ClinicAdmin `admin_id`.
+fn clinic_admin(tenant_id: Uuid, admin_id: Uuid) -> TenantScope {
+    TenantScope {
+        tenant_id,
+        user_id: Some(admin_id),
+        role: Some(Role::ClinicAdmin),
+    }
+}
+
 /// Who runs the statements of `TestDb::assert_refused`, on behalf of which clinic.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor {
@@ -262,11 +273,7 @@ pub struct Clinic {
 impl Clinic {
     /// Acting as this clinic's ClinicAdmin.
     pub fn admin(&self) -> TenantScope {
-        TenantScope {
-            tenant_id: self.tenant_id,
-            user_id: Some(self.admin_id),
-            role: Some(Role::ClinicAdmin),
-        }
+        clinic_admin(self.tenant_id, self.admin_id)
     }
 
     /// Books this clinic's patient with its provider from `start` to `end` (timestamptz literals).
@@ -497,24 +504,81 @@ pub fn assert_sqlstate<T: std::fmt::Debug>(result: Result<T, DbErr>, expected: &
 }
 
 /// Waits until `count` application-role sessions of this database are blocked on a lock: proof
-/// that concurrent transactions really collided. Polls pg_stat_activity (visible to the role for
-/// its own sessions), since no event announces the wait.
+/// that concurrent transactions really collided. No event announces a lock wait, so this polls
+/// pg_stat_activity (visible to the role for its own sessions).
 pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    eventually(
+        &format!("{count} session(s) blocked on a lock"),
+        Duration::from_secs(10),
+        || async {
+            let blocked: i64 = scalar(
+                &db.app,
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+                [],
+            )
+            .await;
+            if blocked >= count {
+                Ok(())
+            } else {
+                Err(format!("{blocked} blocked"))
+            }
+        },
+    )
+    .await
+}
+
+/// How long `eventually` waits between two looks.
+const EVENTUALLY_EVERY: Duration = Duration::from_millis(20);
+
+/// Looks at `condition` until it holds and returns what it found, looking again every 20 ms;
+/// once `within` has passed, fails the test naming `what` was awaited and what the last look saw.
+/// For what a test cannot await because nothing announces it (a session blocked on a lock, a
+/// reconnection inside the server, a close the server has yet to notice); whatever can be awaited
+/// is awaited instead. The bound is for a broken test, not a pause.
+pub async fn eventually<C, F>(
+    what: &str,
+    within: Duration,
+    mut condition: C,
+) -> <F::Output as Look>::Found
+where
+    C: FnMut() -> F,
+    F: Future,
+    F::Output: Look,
+{
+    let deadline = tokio::time::Instant::now() + within;
     loop {
-        let blocked: i64 = scalar(
-            &db.app,
-            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-            [],
-        )
-        .await;
-        if blocked >= count {
-            return;
+        let seen = match condition().await.found() {
+            Ok(found) => return found,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: still not so after {within:?} (last look: {seen})");
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "expected {count} session(s) blocked on a lock within 10 s, saw {blocked}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(EVENTUALLY_EVERY).await;
+    }
+}
+
+/// What one look of `eventually` saw: `true` or `Ok(found)` when the awaited thing has happened;
+/// `false` or `Err(what it saw instead)`, for the failure message, when it has not yet.
+pub trait Look {
+    type Found;
+    fn found(self) -> Result<Self::Found, String>;
+}
+
+impl Look for bool {
+    type Found = ();
+    fn found(self) -> Result<(), String> {
+        if self {
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
+        }
+    }
+}
+
+impl<T, E: std::fmt::Display> Look for Result<T, E> {
+    type Found = T;
+    fn found(self) -> Result<T, String> {
+        self.map_err(|seen| seen.to_string())
     }
 }

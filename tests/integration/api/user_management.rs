@@ -159,7 +159,7 @@ async fn the_front_desk_sees_whom_it_can_book_with_the_active_providers_of_its_o
     let listed = app
         .graphql(
             Some(clinic.token(Role::FrontDesk)),
-            include_str!("../../examples/providers.graphql"),
+            include_str!("../../../examples/providers.graphql"),
             json!({}),
         )
         .await;

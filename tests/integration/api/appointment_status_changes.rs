@@ -1,5 +1,9 @@
-//! The appointment state machine over the API, every (from, to) pair: allowed moves succeed,
-//! the rest are BAD_USER_INPUT naming both states; Cancelled and NoShow free the slot.
+//! API level: status changes through GraphQL make DESIGN.md's moves and refuse the rest, by name.
+//!
+//! Every (from, to) pair sent to the running server by a ClinicAdmin (`setAppointmentStatus`,
+//! `cancelAppointment`): allowed moves succeed, the rest are BAD_USER_INPUT naming both states;
+//! a visit Cancelled or marked NoShow frees its slot for the next booking. What PostgreSQL
+//! enforces underneath, whatever the server sends: `database/appointment_state_machine.rs`.
 
 use chrono::{DateTime, Duration, Utc};
 use hpms::foundation::role::Role;

@@ -3,12 +3,13 @@
 //! connection; nothing reaches another clinic, and nothing is sent for what rolled back.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use hpms::foundation::role::Role::{self, ClinicAdmin, FrontDesk, Provider};
 use serde_json::{Value, json};
 
 use crate::helpers::subscriptions::{EventSocket, event_id};
-use crate::helpers::{ApiClinic, TestApp, scalar, set_status};
+use crate::helpers::{ApiClinic, TestApp, eventually, scalar, set_status};
 
 /// The `n`th hour-long slot from Monday 6 January 2031, so no two bookings of a test clash.
 fn slot(n: i64) -> String {
@@ -271,26 +272,27 @@ const KILL_LISTENERS: &str = "select count(pg_terminate_backend(pid)) from pg_st
      where application_name = 'hpms-listener' and datname = current_database()";
 
 /// Waits until `count` LISTEN backends are connected to this database. Reconnecting happens in
-/// the servers' own tasks, with nothing to await from here: this polls, for at most 30 s.
+/// the servers' own tasks, with nothing to await from here: `eventually`, for at most 30 s.
 async fn wait_for_listeners(app: &TestApp, count: i64) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let connected: i64 = scalar(
-            &app.db.app,
-            "select count(*) from pg_stat_activity
-              where application_name = 'hpms-listener' and datname = current_database()",
-            [],
-        )
-        .await;
-        if connected >= count {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{connected} of {count} listeners back"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(
+        &format!("{count} LISTEN connection(s) back"),
+        Duration::from_secs(30),
+        || async {
+            let connected: i64 = scalar(
+                &app.db.app,
+                "select count(*) from pg_stat_activity
+                  where application_name = 'hpms-listener' and datname = current_database()",
+                [],
+            )
+            .await;
+            if connected >= count {
+                Ok(())
+            } else {
+                Err(format!("{connected} of {count} listeners back"))
+            }
+        },
+    )
+    .await
 }
 
 /// Terminates this database's LISTEN backends (of every instance); how many there were.

@@ -1,6 +1,9 @@
-//! Booking is safe under concurrency: of many simultaneous requests for overlapping times with
-//! one provider exactly one wins and the rest hear CONFLICT naming the slot they clash with,
-//! while the same time with different providers books every time.
+//! API level: of simultaneous requests booking one provider's overlapping times, exactly one wins.
+//!
+//! Fifty `bookAppointment` requests sent to the running server at once: one books, the rest hear
+//! CONFLICT naming the appointment they clash with, and the schedule lists one; the same time
+//! with different providers books every time. The constraint that makes this so, in SQL:
+//! `database/double_booking_exclusion.rs`.
 
 use chrono::{DateTime, Duration, Utc};
 use hpms::foundation::role::Role;

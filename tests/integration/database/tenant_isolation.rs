@@ -3,7 +3,6 @@
 
 use hpms::foundation::db::TenantScope;
 use hpms::foundation::role::Role;
-use sea_orm::TransactionTrait;
 
 use crate::helpers::{
     TENANT_TABLES, TestDb, UPDATABLE_TENANT_TABLES, assert_sqlstate, count, exec, scalar,
@@ -59,14 +58,14 @@ async fn without_a_tenant_setting_every_tenant_table_is_empty() {
     }
     no_setting.rollback().await.unwrap();
 
-    let empty_setting = db.app.begin().await.unwrap();
-    exec(
-        &empty_setting,
-        "select set_config('app.tenant_id', '', true)",
-        [],
-    )
-    .await
-    .unwrap();
+    // Not a fixture but the probe itself, hence raw SQL: `TenantScope` always names a clinic, so
+    // the server never sends an empty tenant. Yet '' is what `current_setting('app.tenant_id',
+    // true)` returns on a pooled connection once an earlier transaction's SET LOCAL has ended,
+    // and row-level security must read it as no tenant at all.
+    let empty_setting = db.begin_without_tenant().await;
+    exec(&empty_setting, "set local app.tenant_id = ''", [])
+        .await
+        .unwrap();
     for table in TENANT_TABLES.iter().chain(&["tenants"]) {
         assert_eq!(
             count(&empty_setting, table).await,

@@ -83,13 +83,12 @@ impl<'ast> Visit<'ast> for Findings {
     }
 
     fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
-        let holds_resolvers = item.attrs.iter().any(|attribute| {
-            attribute
-                .path()
-                .segments
-                .last()
-                .is_some_and(|segment| RESOLVER_IMPLS.contains(&segment.ident.to_string().as_str()))
-        });
+        let holds_resolvers =
+            item.attrs.iter().any(|attribute| {
+                attribute.path().segments.last().is_some_and(|segment| {
+                    RESOLVER_IMPLS.contains(&segment.ident.to_string().as_str())
+                })
+            });
         if holds_resolvers {
             for inner in &item.items {
                 if let syn::ImplItem::Fn(function) = inner {
@@ -141,7 +140,9 @@ fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, into: &mut Vec<Vec
             flatten_use(&path.tree, prefix, into);
             prefix.pop();
         }
-        syn::UseTree::Name(name) => into.push([prefix.clone(), vec![name.ident.to_string()]].concat()),
+        syn::UseTree::Name(name) => {
+            into.push([prefix.clone(), vec![name.ident.to_string()]].concat())
+        }
         syn::UseTree::Rename(rename) => {
             into.push([prefix.clone(), vec![rename.ident.to_string()]].concat())
         }

@@ -1,6 +1,10 @@
-//! A provider can never be double-booked: an exclusion constraint over each provider's active
-//! appointments rejects overlaps with SQLSTATE 23P01, even between transactions that run at the
-//! same time. Back-to-back slots are fine; cancelled and no-show appointments free their slot.
+//! Database level: an exclusion constraint forbids overlapping active appointments of one provider.
+//!
+//! SQL as the application role, no server: `appointments_no_double_booking` rejects an overlap
+//! with SQLSTATE 23P01, even between two transactions that run at the same time (the second
+//! waits on the first, then fails). Back-to-back slots and other providers' slots are fine;
+//! cancelled, no-show and deleted appointments free theirs. What a client sees when many book at
+//! once: `api/concurrent_booking_requests.rs`.
 
 use crate::helpers::{
     TestDb, assert_sqlstate, count, exec, insert_user, violated_constraint,

@@ -1,7 +1,11 @@
-//! The ledger against a model, for random sequences of payments, refunds, write-offs and voids
-//! (proptest): every request is accepted exactly when the model allows it, every invoice's
-//! balance, paid amount and status equal the model's after every step, and every journal entry,
-//! and the ledger as a whole, balances. The API offers no way to change or remove a posting.
+//! API level: random postings through GraphQL keep every invoice equal to a model of its rules.
+//!
+//! Random sequences of payments, refunds, write-offs and voids (proptest) sent to the running
+//! server by a BillingManager: every request is accepted exactly when the model allows it, every
+//! invoice's balance, paid amount and status equal the model's after every step, and every
+//! journal entry, and the ledger as a whole, balances. The API offers no way to change or remove
+//! a posting. What PostgreSQL guarantees of the ledger by itself:
+//! `database/ledger_invariants.rs`.
 
 use hpms::foundation::role::Role;
 use proptest::prelude::*;

@@ -185,7 +185,7 @@ async fn check_in_the_first_scheduled_appointment(url: &str, token: &str) -> Str
         .expect("the demo has a Scheduled appointment")
         .to_owned();
     let checked_in = graphql(
-        include_str!("../../examples/check_in.graphql"),
+        include_str!("../../../examples/check_in.graphql"),
         json!({"id": id, "expectedVersion": appointment["version"]}),
     )
     .await;

@@ -1,6 +1,10 @@
-//! The ledger is double-entry and immutable: every journal entry balances (checked at commit),
-//! no one (not even the owner) changes or removes a ledger row, and a payment's idempotency key
-//! records it once per clinic.
+//! Database level: journal entries balance, postings are immutable, an idempotency key posts once.
+//!
+//! SQL as the application role (and the owner), no server: an unbalanced entry fails at commit
+//! and leaves nothing; no one, not even the owner, updates or removes a ledger row, nor adds a
+//! line to an entry posted earlier; payments and refunds carry an idempotency key, recorded once
+//! per clinic; an appointment has at most one invoice. What the billing API does with these
+//! rules: `api/invoice_postings_against_a_model.rs`.
 
 use uuid::Uuid;
 

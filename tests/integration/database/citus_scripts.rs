@@ -83,10 +83,13 @@ $$;
 async fn apply_citus_scripts(db: &TestDb) {
     for (name, sql) in [
         ("the stand-ins", CITUS_STAND_INS),
-        ("policies.sql", include_str!("../../sql/citus/policies.sql")),
+        (
+            "policies.sql",
+            include_str!("../../../sql/citus/policies.sql"),
+        ),
         (
             "distribute.sql",
-            include_str!("../../sql/citus/distribute.sql"),
+            include_str!("../../../sql/citus/distribute.sql"),
         ),
     ] {
         db.owner

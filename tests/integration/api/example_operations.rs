@@ -6,7 +6,7 @@ use apollo_compiler::{ExecutableDocument, Schema};
 use hpms::server::graphiql::EXAMPLES;
 
 fn committed_schema() -> apollo_compiler::validation::Valid<Schema> {
-    Schema::parse_and_validate(include_str!("../../schema.graphql"), "schema.graphql")
+    Schema::parse_and_validate(include_str!("../../../schema.graphql"), "schema.graphql")
         .expect("schema.graphql is a valid schema")
 }
 

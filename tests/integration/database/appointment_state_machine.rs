@@ -1,5 +1,10 @@
-//! Appointment status follows the state machine of DESIGN.md, enforced by PostgreSQL, and every
-//! update bumps row_version so that writers holding a stale version change nothing.
+//! Database level: PostgreSQL allows only DESIGN.md's status moves and versions every update.
+//!
+//! SQL as the application role, no server: for every (from, to) pair a trigger lets through the
+//! moves of DESIGN.md and refuses the rest, and a new appointment that is not Scheduled, with
+//! SQLSTATE 23514 on `appointment_status_transition`, naming both states. Every update bumps
+//! row_version whatever it sets, so a writer holding a stale version changes nothing. The same
+//! moves as a client makes them, through GraphQL: `api/appointment_status_changes.rs`.
 
 use crate::helpers::{TestDb, exec, scalar, set_status, sqlstate, try_scalar, violated_constraint};
 

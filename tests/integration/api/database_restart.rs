@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
+use crate::helpers::eventually;
 use crate::helpers::server_process::ServerProcess;
 
 /// A private cluster, stopped and removed when dropped.
@@ -122,23 +123,6 @@ async fn ready(client: &reqwest::Client, server: SocketAddr) -> bool {
     response.status() == 200
 }
 
-/// Polls `condition` every 50 ms until it holds; how long that took, failing after `limit`.
-async fn within<F, Fut>(limit: Duration, what: &str, mut condition: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        ticks.tick().await;
-        if condition().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "{what} within {limit:?}");
-    }
-}
-
 #[tokio::test]
 async fn the_server_rides_out_a_database_restart_under_load() {
     let cluster = Cluster::start().await;
@@ -195,25 +179,26 @@ async fn the_server_rides_out_a_database_restart_under_load() {
                 .count()
         }
     };
-    within(Duration::from_secs(10), "the load runs", || async {
+    eventually("the load runs", Duration::from_secs(10), || async {
         counted(|a, _| a.code.is_none(), Instant::now()).await >= 20
     })
     .await;
     cluster.devdb("stop").await;
     let down_at = Instant::now();
-    within(Duration::from_secs(5), "/readyz reports the outage", || {
+    eventually("/readyz reports the outage", Duration::from_secs(5), || {
         ready_is(&client, address, false)
     })
     .await;
-    within(
-        Duration::from_secs(10),
+    eventually(
         "requests during the outage answer",
+        Duration::from_secs(10),
         || async { counted(|a, since| a.at > since && a.code.is_some(), down_at).await >= 8 },
     )
     .await;
     let up_at = Instant::now();
     cluster.devdb("start").await;
-    let recovered = within(Duration::from_secs(15), "full service returns", || {
+    let back_at = Instant::now();
+    eventually("full service returns", Duration::from_secs(15), || {
         let answers = Arc::clone(&answers);
         async move {
             let answers = answers.lock().await;
@@ -224,6 +209,7 @@ async fn the_server_rides_out_a_database_restart_under_load() {
         }
     })
     .await;
+    let recovered = back_at.elapsed();
     assert!(ready(&client, address).await, "/readyz reports ready again");
     running.store(false, Ordering::SeqCst);
     for client in load {
