@@ -110,6 +110,17 @@ impl Invoice {
     }
 }
 
+/// The invoice raised for `appointment_id`, batched with the page's other appointments.
+pub async fn invoice_of_appointment(
+    session: &Session,
+    appointment_id: Uuid,
+) -> Result<Option<Invoice>, ApiError> {
+    Ok(loader::invoices(session)
+        .load_one(appointment_id)
+        .await?
+        .map(|(model, totals)| Invoice::new(model, totals)))
+}
+
 /// One side of a journal entry.
 #[derive(SimpleObject)]
 pub struct LedgerLine {

@@ -10,14 +10,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::graphql::Invoice;
-use crate::billing::store::{self, Line};
+use crate::billing::store::{self, Line, Totals};
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
 use crate::foundation::loader::LoaderScope;
 use crate::foundation::session::Session;
 
-/// Loads invoices by appointment id, on a request's transaction (held weakly, as
+/// Loads invoices (with their ledger totals) by appointment id, on a request's transaction (held weakly, as
 /// `foundation::loader` explains), of the request's clinic.
 pub struct InvoicesByAppointment {
     transaction: Weak<TenantTransaction>,
@@ -43,10 +42,13 @@ fn invoices_by_appointment(scope: &LoaderScope) -> InvoiceLoader {
 }
 
 impl Loader<Uuid> for InvoicesByAppointment {
-    type Value = Invoice;
+    type Value = (invoice::Model, Totals);
     type Error = ApiError;
 
-    async fn load(&self, appointment_ids: &[Uuid]) -> Result<HashMap<Uuid, Invoice>, ApiError> {
+    async fn load(
+        &self,
+        appointment_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, (invoice::Model, Totals)>, ApiError> {
         let transaction = self.transaction.upgrade().ok_or_else(ApiError::internal)?;
         let invoices = invoice::Entity::find()
             .filter(invoice::Column::TenantId.eq(self.tenant_id))
@@ -62,7 +64,7 @@ impl Loader<Uuid> for InvoicesByAppointment {
                     .get(&model.id)
                     .copied()
                     .ok_or_else(ApiError::internal)?;
-                Ok((model.appointment_id, Invoice::new(model, invoice_totals)))
+                Ok((model.appointment_id, (model, invoice_totals)))
             })
             .collect()
     }

@@ -136,9 +136,7 @@ impl Appointment {
         if !session.principal.may(Permission::ReadBilling) {
             return Ok(None);
         }
-        crate::billing::loader::invoices(session)
-            .load_one(self.0.id)
-            .await
+        crate::billing::invoice_of_appointment(session, self.0.id).await
     }
 }
 
