@@ -11,8 +11,9 @@ pub mod loader;
 mod model;
 mod store;
 
-pub use booking::AppointmentCompleted;
+pub use booking::{AppointmentCompleted, BookingRequest, book};
 pub use event_feed::{EventHub, FeedLimits};
 pub use events_graphql::{EventsQuery, SchedulingSubscription};
 pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
 pub use model::AppointmentStatus;
+pub use store::insert_type;

@@ -4,16 +4,18 @@
 //! data is written by its own ClinicAdmin, so the audit log reads like a real clinic's.
 //! Clinics that already exist are left alone, so the command is safe to repeat.
 
+use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::foundation::access::Principal;
 use crate::foundation::db::{self, TenantScope};
-use crate::foundation::db::{TenantTransaction, statement};
 use crate::foundation::role::Role;
 use crate::identity::{DayOfWeek, WorkingHours, stored_week};
 use crate::identity::{password, store as identity_store};
 use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
+use crate::scheduling::{self, BookingRequest};
 
 /// The password of every demo user. Printed by `make run`; never use outside a demo.
 pub const DEMO_PASSWORD: &str = "demo-password-123";
@@ -99,15 +101,8 @@ async fn seed_clinic(
     .await?;
     onboarding.commit().await?;
 
-    let tx = db::begin_tenant_transaction(
-        pool,
-        &TenantScope {
-            tenant_id,
-            user_id: Some(admin_id),
-            role: Some(Role::ClinicAdmin),
-        },
-    )
-    .await?;
+    let admin = Principal::user(tenant_id, admin_id, Role::ClinicAdmin);
+    let tx = db::begin_tenant_transaction(pool, &admin.scope()).await?;
     let mut provider_id = admin_id;
     for (username, role) in DEMO_USERS.into_iter().skip(1) {
         let id = Uuid::new_v4();
@@ -168,61 +163,38 @@ async fn seed_clinic(
 
     let mut type_ids = Vec::new();
     for (type_name, minutes, price) in DEMO_APPOINTMENT_TYPES {
-        let id = Uuid::new_v4();
-        execute(
-            &tx,
-            "insert into appointment_types (tenant_id, id, name, duration_minutes, price)
-             values ($1, $2, $3, $4, $5::numeric)",
-            [
-                tenant_id.into(),
-                id.into(),
-                type_name.into(),
-                minutes.into(),
-                price.into(),
-            ],
-        )
-        .await?;
-        type_ids.push(id);
+        let price = price
+            .parse::<rust_decimal::Decimal>()
+            .context("a demo price is a decimal")?;
+        let kind =
+            scheduling::insert_type(&tx, tenant_id, type_name.to_owned(), minutes, price).await?;
+        type_ids.push(kind.id);
     }
 
-    // A week of weekday mornings from today: a Consultation every hour from 09:00 UTC.
+    // A week of weekday mornings from today, booked the way the front desk books: a Consultation
+    // every hour from 09:00 UTC, inside the provider's hours (the demo clinics keep UTC).
     let mut day = Utc::now().date_naive();
     let mut booked = 0;
     for _ in 0..7 {
         if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
             for hour in 9..12 {
-                let patient_id = patient_ids[booked % patient_ids.len()];
-                let start = day.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc();
-                execute(
-                    &tx,
-                    "insert into appointments
-                       (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price)
-                     values ($1, $2, $3, $4, $5, $6, $7::numeric)",
-                    [
-                        tenant_id.into(),
-                        patient_id.into(),
-                        provider_id.into(),
-                        type_ids[0].into(),
-                        start.into(),
-                        (start + Duration::minutes(30)).into(),
-                        DEMO_APPOINTMENT_TYPES[0].2.into(),
-                    ],
-                )
-                .await?;
+                let request = BookingRequest {
+                    patient_id: patient_ids[booked % patient_ids.len()],
+                    provider_id,
+                    type_id: type_ids[0],
+                    start: day.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc(),
+                    end: None,
+                    override_working_hours: false,
+                };
+                scheduling::book(&tx, &admin, request)
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .context("booking a demo appointment")?;
                 booked += 1;
             }
         }
         day += Duration::days(1);
     }
     tx.commit().await?;
-    Ok(())
-}
-
-async fn execute(
-    db: &TenantTransaction,
-    sql: &str,
-    values: impl IntoIterator<Item = sea_orm::Value>,
-) -> anyhow::Result<()> {
-    db.execute_raw(statement(sql, values)).await?;
     Ok(())
 }
