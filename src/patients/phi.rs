@@ -190,4 +190,46 @@ mod tests {
         assert_eq!(document.contact.phone.as_deref(), Some("1"));
         assert_eq!(document.medical, Medical::default());
     }
+
+    /// A value sealed by the code before the stored format had a type of its own
+    /// (`tests/fixtures/phi_document_v1.json`): it must open, and read back field for field,
+    /// for as long as such rows can exist. Resealing it writes the same plaintext.
+    #[test]
+    fn a_document_sealed_by_the_first_release_still_opens_field_for_field() {
+        use base64::Engine;
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/phi_document_v1.json"))
+                .unwrap();
+        let text = |name: &str| fixture[name].as_str().unwrap().to_owned();
+        let ring = PhiKeyring::from_config(&Secret::from(text("phi_keys"))).unwrap();
+        let tenant = Uuid::parse_str(&text("tenant_id")).unwrap();
+        let patient = Uuid::parse_str(&text("patient_id")).unwrap();
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(text("sealed_base64"))
+            .unwrap();
+
+        let document = ring.open_document(tenant, patient, &sealed).unwrap();
+
+        assert_eq!(
+            document,
+            PhiDocument {
+                contact: Contact {
+                    phone: Some("+1 555 0100".to_owned()),
+                    email: Some("ada@example.org".to_owned()),
+                    address: None,
+                },
+                medical: Medical {
+                    allergies: Some("penicillin; latex".to_owned()),
+                    medications: None,
+                    notes: Some("prefers morning visits — Zoë".to_owned()),
+                },
+            }
+        );
+        let resealed = ring.seal_document(tenant, patient, &document).unwrap();
+        let plaintext = ring.open(tenant, patient, &resealed).unwrap();
+        assert_eq!(
+            String::from_utf8(plaintext).unwrap(),
+            text("plaintext_as_written")
+        );
+    }
 }
