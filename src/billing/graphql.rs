@@ -7,13 +7,12 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::ledger::{self, Posted, PostingRequest, idempotency_key};
+use crate::billing::ledger::{self, AmountPosting, Posted};
 use crate::billing::loader;
 use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};
 use crate::billing::store::{self, Entry, InvoiceFilter, Totals};
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
-use crate::foundation::input::required_line;
 use crate::foundation::loader::prime;
 use crate::foundation::money::Money;
 use crate::foundation::paging::{PageRequest, connection};
@@ -217,8 +216,7 @@ pub struct WriteOffInvoiceInput {
 }
 
 /// Posts a payment, refund or write-off of `(invoice, amount, idempotency key)` once, as
-/// `ledger::post_amount` describes. BillingManager and ClinicAdmin; the role is checked before
-/// the input.
+/// `ledger::post_amount` describes.
 async fn post_amount(
     ctx: &Context<'_>,
     kind: EntryKind,
@@ -227,18 +225,15 @@ async fn post_amount(
     method: Option<PaymentMethod>,
 ) -> Result<PostingPayload, ApiError> {
     let session = session(ctx)?;
-    session.require(Permission::PostPayments)?;
-    let request = PostingRequest {
+    let posting = AmountPosting {
         invoice_id,
         kind,
-        amount: Some(crate::billing::model::amount("input.amount", amount.0)?),
-        idempotency_key: Some(idempotency_key(&key)?),
-        memo: reason
-            .map(|reason| required_line("input.reason", &reason, 500))
-            .transpose()?,
+        amount: amount.0,
+        idempotency_key: key,
+        reason,
         method,
     };
-    ledger::post_amount(session.db(), &session.principal, request)
+    ledger::post_amount(session.db(), &session.principal, posting)
         .await
         .map(PostingPayload::from)
 }
@@ -395,9 +390,7 @@ impl BillingMutation {
         reason: String,
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::PostPayments)?;
-        let reason = required_line("reason", &reason, 500)?;
-        ledger::void(session.db(), &session.principal, invoice_id, reason)
+        ledger::void(session.db(), &session.principal, invoice_id, &reason)
             .await
             .map(PostingPayload::from)
     }

@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
+use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod, amount};
 use crate::billing::store::{self, Entry, Posting, Totals};
-use crate::foundation::access::Principal;
+use crate::foundation::access::{Permission, Principal};
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
@@ -22,17 +22,29 @@ pub struct Posted {
 }
 
 /// A posting a mutation asks for.
-pub struct PostingRequest {
+struct PostingRequest {
+    invoice_id: Uuid,
+    kind: EntryKind,
+    /// `None` for a void, which posts whatever is still owed.
+    amount: Option<Decimal>,
+    idempotency_key: Option<String>,
+    memo: Option<String>,
+    method: Option<PaymentMethod>,
+}
+
+/// A payment, refund or write-off as the client sent it, checked by `post_amount`.
+pub struct AmountPosting {
     pub invoice_id: Uuid,
     pub kind: EntryKind,
-    /// `None` for a void, which posts whatever is still owed.
-    pub amount: Option<Decimal>,
-    pub idempotency_key: Option<String>,
-    pub memo: Option<String>,
+    pub amount: Decimal,
+    pub idempotency_key: String,
+    /// The reason, for a refund or write-off.
+    pub reason: Option<String>,
+    /// The method, for a payment.
     pub method: Option<PaymentMethod>,
 }
 
-pub fn idempotency_key(raw: &str) -> Result<String, ApiError> {
+fn idempotency_key(raw: &str) -> Result<String, ApiError> {
     required_line("input.idempotencyKey", raw, 200)
 }
 
@@ -140,13 +152,26 @@ async fn answer(
 }
 
 /// Posts a payment, refund or write-off once, as `post_once` describes: a payment or write-off
-/// up to the balance, a refund up to what was paid.
+/// up to the balance, a refund up to what was paid. BillingManager and ClinicAdmin; the role is
+/// checked before the input.
 pub async fn post_amount(
     db: &TenantTransaction,
     principal: &Principal,
-    request: PostingRequest,
+    posting: AmountPosting,
 ) -> Result<Posted, ApiError> {
-    let (kind, amount) = (request.kind, request.amount.ok_or_else(ApiError::internal)?);
+    principal.require(Permission::PostPayments)?;
+    let (kind, amount) = (posting.kind, amount("input.amount", posting.amount)?);
+    let request = PostingRequest {
+        invoice_id: posting.invoice_id,
+        kind,
+        amount: Some(amount),
+        idempotency_key: Some(idempotency_key(&posting.idempotency_key)?),
+        memo: posting
+            .reason
+            .map(|reason| required_line("input.reason", &reason, 500))
+            .transpose()?,
+        method: posting.method,
+    };
     post_once(db, principal, request, |totals| {
         let (ceiling, what) = match kind {
             EntryKind::Refund => (totals.net_paid, "was paid"),
@@ -164,19 +189,20 @@ pub async fn post_amount(
 }
 
 /// Voids an invoice nothing has been paid on, posting the entry that reverses what is still
-/// owed; voiding again answers with the void already posted.
+/// owed; voiding again answers with the void already posted. BillingManager and ClinicAdmin.
 pub async fn void(
     db: &TenantTransaction,
     principal: &Principal,
     invoice_id: Uuid,
-    reason: String,
+    reason: &str,
 ) -> Result<Posted, ApiError> {
+    principal.require(Permission::PostPayments)?;
     let request = PostingRequest {
         invoice_id,
         kind: EntryKind::Void,
         amount: None,
         idempotency_key: None,
-        memo: Some(reason),
+        memo: Some(required_line("reason", reason, 500)?),
         method: None,
     };
     post_once(db, principal, request, |totals| {

@@ -4,7 +4,7 @@
 pub(crate) mod entity;
 mod graphql;
 mod ledger;
-pub mod loader;
+mod loader;
 mod model;
 mod store;
 

@@ -149,7 +149,7 @@ impl TenantTransaction {
 pub struct PreAuthentication(DatabaseConnection);
 
 impl PreAuthentication {
-    pub fn new(pool: DatabaseConnection) -> PreAuthentication {
+    pub(crate) fn new(pool: DatabaseConnection) -> PreAuthentication {
         PreAuthentication(pool)
     }
 }

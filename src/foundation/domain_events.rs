@@ -45,6 +45,11 @@ impl DomainEvents {
         self
     }
 
+    /// Whether anything handles an `E`.
+    pub fn handles<E: 'static>(&self) -> bool {
+        self.by_event.contains_key(&TypeId::of::<E>())
+    }
+
     /// Runs every handler of `event`, stopping at the first that fails.
     pub async fn publish<E: 'static>(
         &self,

@@ -51,7 +51,7 @@ impl Session {
     /// The request's clinic, which every statement names besides row-level security (Citus
     /// routes a statement to one shard only on a tenant_id in its SQL).
     pub fn tenant_id(&self) -> Uuid {
-        self.principal.tenant_id
+        self.transaction.tenant_id()
     }
 
     pub fn events(&self) -> &DomainEvents {

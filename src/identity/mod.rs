@@ -7,7 +7,7 @@ pub mod bootstrap;
 mod credentials;
 pub(crate) mod entity;
 mod graphql;
-pub mod loader;
+pub(crate) mod loader;
 mod login;
 mod model;
 pub mod password;

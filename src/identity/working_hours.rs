@@ -122,7 +122,6 @@ pub fn working_week(
 struct StoredWeek(Vec<StoredPeriodV1>);
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct StoredPeriodV1 {
     #[serde(rename = "day")]
     day: StoredDayV1,
@@ -179,7 +178,7 @@ impl From<StoredDayV1> for DayOfWeek {
 }
 
 /// The week as `users.working_hours` stores it.
-pub fn stored_week(week: &[WorkingHours]) -> serde_json::Value {
+pub fn stored_week(week: &[WorkingHours]) -> Result<serde_json::Value, ApiError> {
     let stored = StoredWeek(
         week.iter()
             .map(|period| StoredPeriodV1 {
@@ -189,7 +188,7 @@ pub fn stored_week(week: &[WorkingHours]) -> serde_json::Value {
             })
             .collect(),
     );
-    serde_json::json!(stored)
+    serde_json::to_value(stored).map_err(|error| ApiError::internal_from(&error))
 }
 
 /// The week stored in `users.working_hours`; INTERNAL (logged) if it is not one.
@@ -273,7 +272,7 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(stored_week(&week), stored);
+        assert_eq!(stored_week(&week).unwrap(), stored);
         assert!(read_stored_week(serde_json::json!([{"day": "Monday"}])).is_err());
     }
 }

@@ -3,7 +3,7 @@
 pub(crate) mod entity;
 mod graphql;
 mod key_rotation;
-pub mod loader;
+pub(crate) mod loader;
 mod model;
 mod phi;
 mod store;
@@ -11,5 +11,5 @@ mod store;
 pub use graphql::{Patient, PatientsMutation, PatientsQuery};
 pub use key_rotation::{RotationProgress, RotationSummary, rotate_phi_key};
 pub use model::{Contact, Medical, PhiDocument};
-pub use phi::{PhiError, PhiKeyring};
+pub use phi::PhiKeyring;
 pub use store::{NewPatient, find as find_live, insert as insert_patient};

@@ -13,6 +13,7 @@ use crate::foundation::access::{Permission, Principal};
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::domain_events::DomainEvents;
 use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
 use crate::foundation::role::Role;
 use crate::identity::{WorkingHours, read_stored_week, store as identity_store};
 use crate::scheduling::availability::{fits, free_starts};
@@ -119,14 +120,15 @@ pub async fn reschedule(
     apply_change(db, &current, expected_version, change).await
 }
 
-/// Cancels a Scheduled appointment, freeing its slot; `reason` is already checked.
+/// Cancels a Scheduled appointment, freeing its slot, for the reason given.
 pub async fn cancel(
     db: &TenantTransaction,
     principal: &Principal,
     (id, expected_version): (Uuid, i64),
-    reason: String,
+    reason: &str,
 ) -> Result<appointment::Model, ApiError> {
     principal.require(Permission::Book)?;
+    let reason = required_line("reason", reason, 500)?;
     let current = current_appointment(db, id, expected_version).await?;
     transition(status_of(&current)?, AppointmentStatus::Cancelled)?;
     apply_change(

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use crate::billing::Invoice;
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
-use crate::foundation::input::required_line;
 use crate::foundation::loader::prime;
 use crate::foundation::money::Money;
 use crate::foundation::paging::{PageRequest, connection};
@@ -390,7 +389,7 @@ impl SchedulingMutation {
             session.db(),
             session.tenant_id(),
             provider_id,
-            stored_week(&week),
+            stored_week(&week)?,
         )
         .await?
         {
@@ -450,13 +449,11 @@ impl SchedulingMutation {
         reason: String,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::Book)?;
-        let reason = required_line("reason", &reason, 500)?;
         booking::cancel(
             session.db(),
             &session.principal,
             (id, expected_version),
-            reason,
+            &reason,
         )
         .await
         .map(Appointment)

@@ -7,7 +7,7 @@ pub(crate) mod entity;
 mod event_feed;
 mod events_graphql;
 mod graphql;
-pub mod loader;
+pub(crate) mod loader;
 mod model;
 mod store;
 

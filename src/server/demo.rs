@@ -127,7 +127,7 @@ async fn seed_clinic(
             end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
         })
         .collect();
-    identity_store::set_working_hours(&tx, tenant_id, provider_id, stored_week(&office_hours))
+    identity_store::set_working_hours(&tx, tenant_id, provider_id, stored_week(&office_hours)?)
         .await?;
 
     let mut patient_ids = Vec::new();

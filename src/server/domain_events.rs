@@ -33,3 +33,15 @@ impl Handler<AppointmentCompleted> for InvoiceCompletedAppointments {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Publishing finds no handler silently (a domain may publish what nobody needs yet), so the
+    /// wiring that billing depends on is checked here.
+    #[test]
+    fn completed_appointments_reach_billing() {
+        assert!(registry().handles::<AppointmentCompleted>());
+    }
+}

@@ -18,7 +18,6 @@ const ERROR_BOUNDARY: &str = "src/foundation/error.rs";
 /// The attributes whose impls hold resolvers.
 const RESOLVER_IMPLS: [&str; 3] = ["Object", "Subscription", "ComplexObject"];
 
-#[derive(Default)]
 struct Findings {
     file: String,
     problems: Vec<String>,
