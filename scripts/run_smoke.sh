@@ -37,7 +37,7 @@ grep -q 'frontdesk' "$log" || { echo "run smoke: demo logins not printed" >&2; e
 
 # Not `curl | grep -q`: grep stops reading at the first match, and curl's broken pipe fails the
 # pipeline.
-page=$(curl -sf "$url") && grep -qi graphiql <<<"$page" || { echo "run smoke: no GraphiQL at $url" >&2; exit 1; }
+page=$(curl -sf -H "accept: text/html" "$url") && grep -qi graphiql <<<"$page" || { echo "run smoke: no GraphiQL at $url" >&2; exit 1; }
 password=$(sed -n 's/^DEMO_PASSWORD := //p' Makefile)
 token=$(curl -sf "$url" -H 'content-type: application/json' \
   -d "{\"query\":\"mutation { login(tenant: \\\"northside\\\", username: \\\"frontdesk\\\", password: \\\"$password\\\") { token } }\"}" |

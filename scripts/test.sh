@@ -8,6 +8,9 @@ cd "$root_dir"
 
 export HPMS_TEST_TEMPLATE=${HPMS_TEST_TEMPLATE:-hpms_test_template}
 scripts/prepare_test_template.sh target/debug/hpms
+# The GraphQL-over-HTTP specification's audit suite (api/graphql_over_http.rs runs it), pinned by
+# its package-lock.json; from npm's cache after the first time. The build already needs npm.
+npm ci --prefix tests/graphql-http --no-audit --no-fund --loglevel=error
 
 started=$(date +%s)
 threads=${HPMS_TEST_THREADS:-8}

@@ -129,6 +129,15 @@ impl Api {
         response
     }
 
+    /// Whether the request's operation only reads (a query), or does not parse (execution then
+    /// says why): what a GET may run. Parses the query into the request, where execution finds it.
+    pub fn reads_only(&self, request: &mut Request) -> bool {
+        matches!(
+            Operation::of(request, &self.root_fields).ty,
+            metrics::OperationType::Query | metrics::OperationType::Unknown
+        )
+    }
+
     /// Verifies a credential and that it still stands, in a transaction of its own.
     pub async fn verify(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
         let (authenticated, transaction) = self.open(credential).await?;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::Context;
 use async_graphql::ParseRequestError;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Extension, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, Extension, FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,7 +24,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::foundation::config::{Origin, ServeSettings};
 use crate::foundation::db::{self, PreAuthentication, StatementCounter};
-use crate::foundation::error::ApiError;
 use crate::foundation::metrics::{self, Metrics};
 use crate::foundation::notifications;
 use crate::foundation::telemetry::{self, REQUEST_ID_HEADER, RequestId};
@@ -35,6 +34,7 @@ use crate::identity::{
 use crate::patients::PhiKeyring;
 use crate::scheduling::{EventHub, FeedLimits};
 use crate::server::execution::Api;
+use crate::server::graphql_http::{self, AnswerMedia};
 use crate::server::{graphiql, websocket};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
@@ -124,7 +124,7 @@ impl App {
             client_address_header: auth.client_address_header.clone(),
         };
         let router = Router::new()
-            .route("/graphql", get(graphql_get).post(graphql))
+            .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
@@ -179,12 +179,46 @@ impl App {
     }
 }
 
-/// `GET /graphql`: a WebSocket upgrade serves subscriptions; anything else gets GraphiQL.
-async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+/// `GET /graphql`: a WebSocket upgrade serves subscriptions; a browser asking for a page with no
+/// query gets GraphiQL; anything else is a GraphQL request in the URL, which may only read.
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(request_id): Extension<RequestId>,
+    request: Request,
+) -> Response {
     let (mut parts, _) = request.into_parts();
-    let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await else {
+    if let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        return websocket_upgrade(state, upgrade);
+    }
+    let query_string = parts.uri.query().unwrap_or_default();
+    if query_string.is_empty() && graphql_http::wants_html(&parts.headers) {
         return graphiql::page("/graphql");
+    }
+    let Some(media) = AnswerMedia::negotiate(&parts.headers) else {
+        return graphql_http::not_acceptable();
     };
+    let mut request = match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => request,
+        Err(error) => return NotGraphQL(error).answer_in(media),
+    };
+    if !state.api.reads_only(&mut request) {
+        let mut refused = media.refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "query",
+            "only queries run over GET (so a link or a prefetch can never change anything); \
+             send mutations, sign-in included, as POST"
+                .to_owned(),
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return refused;
+    }
+    execute(&state, peer, &request_id, &parts.headers, request, media).await
+}
+
+fn websocket_upgrade(state: AppState, upgrade: WebSocketUpgrade) -> Response {
     let upgrade = websocket::configure(upgrade).protocols(ALL_WEBSOCKET_PROTOCOLS);
     // The protocol spoken is the one announced in the handshake.
     let Some(protocol) = upgrade
@@ -202,20 +236,58 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     })
 }
 
-async fn graphql(
+/// `POST /graphql`: one GraphQL request as a JSON body.
+async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
-    request: GraphQLRequest<NotGraphQL>,
-) -> GraphQLResponse {
-    let from = client_address(&headers, peer, state.client_address_header.as_deref());
-    let request = request.into_inner().data(from);
-    state
-        .api
-        .execute(&request_id, credential(&headers), request)
-        .await
-        .into()
+    request: Request,
+) -> Response {
+    let headers = request.headers().clone();
+    let Some(media) = AnswerMedia::negotiate(&headers) else {
+        return graphql_http::not_acceptable();
+    };
+    if !graphql_http::is_json_body(&headers) {
+        return media.refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "body",
+            "send the request as `Content-Type: application/json`: a JSON object with a \
+             \"query\" string"
+                .to_owned(),
+        );
+    }
+    let request = match GraphQLRequest::<NotGraphQL>::from_request(request, &state).await {
+        Ok(request) => request.into_inner(),
+        Err(refused) => return refused.answer_in(media),
+    };
+    execute(&state, peer, &request_id, &headers, request, media).await
+}
+
+/// Runs a request that arrived over HTTP, with the credentials and client address of its
+/// headers, and answers in `media`.
+async fn execute(
+    state: &AppState,
+    peer: SocketAddr,
+    request_id: &RequestId,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    media: AnswerMedia,
+) -> Response {
+    if request.query.trim().is_empty() {
+        return media.refusal(
+            StatusCode::BAD_REQUEST,
+            "query",
+            "the request has no query: send the GraphQL document as \"query\"".to_owned(),
+        );
+    }
+    let from = client_address(headers, peer, state.client_address_header.as_deref());
+    let request = request.data(from);
+    media.answer(
+        state
+            .api
+            .execute(request_id, credential(headers), request)
+            .await,
+    )
 }
 
 /// Browsers may call the API from the configured origins only (none when unset): the headers
@@ -258,8 +330,8 @@ impl From<ParseRequestError> for NotGraphQL {
     }
 }
 
-impl IntoResponse for NotGraphQL {
-    fn into_response(self) -> Response {
+impl NotGraphQL {
+    fn answer_in(self, media: AnswerMedia) -> Response {
         let (status, message) = match self.0 {
             ParseRequestError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -276,12 +348,15 @@ impl IntoResponse for NotGraphQL {
                 ),
             ),
         };
-        let error = ApiError::bad_input("body", message).into_server_error();
-        (
-            status,
-            axum::Json(async_graphql::Response::from_errors(vec![error])),
-        )
-            .into_response()
+        media.refusal(status, "body", message)
+    }
+}
+
+/// What the GraphQL extractor answers when it refuses a body on its own; the handlers answer in
+/// the negotiated type instead (`answer_in`).
+impl IntoResponse for NotGraphQL {
+    fn into_response(self) -> Response {
+        self.answer_in(AnswerMedia::Json)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod domain_events;
 pub mod execution;
 pub mod graphiql;
+pub mod graphql_http;
 pub mod http;
 pub mod schema;
 pub mod websocket;

@@ -23,6 +23,7 @@ mod error_boundary;
 mod example_operations;
 mod failed_requests;
 mod graphiql_in_a_browser;
+mod graphql_over_http;
 mod graphql_schema;
 mod input_validation;
 mod invoice_postings_against_a_model;

@@ -89,7 +89,10 @@ async fn health_and_readiness_answer() {
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.text().await.unwrap(), body);
     }
-    let graphiql = reqwest::get(app.url("/graphql"))
+    let graphiql = reqwest::Client::new()
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
         .await
         .unwrap()
         .text()

@@ -1,0 +1,228 @@
+//! GraphQL over HTTP as its specification says, checked by the specification's own audit suite
+//! (npm `graphql-http`'s `serverAudits`, pinned in tests/graphql-http/) against a real server,
+//! anonymous and signed in: no MUST or SHOULD fails. Then what the audit does not cover: queries
+//! over GET with the same authentication as POST, mutations refused over GET, bodies that are
+//! not JSON refused, and answers that no cache may keep.
+
+use std::path::Path;
+
+use hpms::foundation::role::Role;
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+use crate::helpers::TestApp;
+
+/// The JSON lines a script of tests/graphql-http/ prints, run with `environment`. (Awaited, not
+/// blocking: the server it talks to runs on this test's runtime.)
+async fn node(script: &str, environment: [(&str, String); 2]) -> Vec<Value> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http");
+    assert!(
+        folder.join("node_modules/graphql-http").exists(),
+        "the npm packages are not installed: run `npm ci --prefix tests/graphql-http` (scripts/test.sh does)"
+    );
+    let output = Command::new("node")
+        .arg(folder.join(script))
+        .envs(environment)
+        .output()
+        .await
+        .expect("node runs (Node.js 18 or later: apt-get install nodejs)");
+    assert!(
+        output.status.success(),
+        "{script} ran: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_specifications_audit_finds_no_error_and_no_warning_anonymous_or_signed_in() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let environment = [
+        ("HPMS_AUDIT_URL", app.url("/graphql")),
+        ("HPMS_AUDIT_TOKEN", clinic.token(Role::FrontDesk).to_owned()),
+    ];
+    let results = node("audit.mjs", environment).await;
+
+    let count = |who: &str, status: &str| {
+        results
+            .iter()
+            .filter(|result| result["who"] == who && result["status"] == status)
+            .count()
+    };
+    for who in ["anonymous", "signed in"] {
+        println!(
+            "graphql-http audit, {who}: {} ok, {} warnings, {} errors, {} notices",
+            count(who, "ok"),
+            count(who, "warn"),
+            count(who, "error"),
+            count(who, "notice")
+        );
+        assert!(count(who, "ok") >= 50, "the audit ran in full for {who}");
+    }
+    let failed: Vec<&Value> = results
+        .iter()
+        .filter(|result| result["status"] == "error" || result["status"] == "warn")
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// The clients as they come, each pinned in tests/graphql-http/package-lock.json: graphql-request
+/// 4 (which reads nothing but `application/json`), graphql-request 7, and urql with its defaults
+/// (which sends queries as GET).
+#[tokio::test]
+async fn popular_clients_read_the_signed_in_user_with_their_defaults() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let environment = [
+        ("HPMS_CLIENT_URL", app.url("/graphql")),
+        (
+            "HPMS_CLIENT_TOKEN",
+            clinic.token(Role::FrontDesk).to_owned(),
+        ),
+    ];
+    let results = node("clients.mjs", environment).await;
+
+    let clients: Vec<&str> = results
+        .iter()
+        .map(|result| result["client"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(clients, ["graphql-request 4", "graphql-request 7", "urql"]);
+    for result in &results {
+        assert_eq!(result["username"], "frontdesk", "{result}");
+    }
+    let urql = &results[2];
+    assert_eq!(
+        urql["methods"],
+        json!(["GET"]),
+        "urql's default for a query"
+    );
+}
+
+#[tokio::test]
+async fn a_query_runs_over_get_with_the_same_token_and_nothing_is_cached() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let client = reqwest::Client::new();
+    let query = "query Me { me { username } }";
+
+    let response = client
+        .get(app.url("/graphql"))
+        .query(&[("query", query), ("operationName", "Me")])
+        .header(
+            "authorization",
+            format!("Bearer {}", clinic.token(Role::FrontDesk)),
+        )
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await
+        .expect("the server answers");
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["username"], "frontdesk");
+
+    let anonymous: Value = client
+        .get(app.url("/graphql"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let token = clinic.token(Role::ClinicAdmin);
+    let mutation = "mutation { createAppointmentType(input: {name: \"Over GET\", \
+                    durationMinutes: 30, price: \"10.00\"}) { id } }";
+
+    for query in [
+        mutation,
+        "mutation { login(tenant: \"north\", username: \"admin\", password: \"x\") { token } }",
+    ] {
+        let response = reqwest::Client::new()
+            .get(app.url("/graphql"))
+            .query(&[("query", query)])
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 405, "{query}");
+        assert_eq!(response.headers()["allow"], "POST");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+
+    let types = app
+        .graphql(Some(token), "{ appointmentTypes { name } }", json!({}))
+        .await;
+    assert!(
+        !types.data()["appointmentTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|kind| kind["name"] == "Over GET")
+    );
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_and_types_nobody_can_read_are_refused() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/graphql",
+    ] {
+        let response = client
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body("{ version }")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+    }
+    let response = client
+        .post(app.url("/graphql"))
+        .header("accept", "text/html")
+        .json(&json!({"query": "{ version }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 406);
+
+    let legacy = client
+        .post(app.url("/graphql"))
+        .header("accept", "*/*")
+        .json(&json!({"query": "{ version }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.status(), 200);
+    assert!(
+        legacy.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+}
