@@ -29,10 +29,13 @@ pub enum ErrorCode {
     Unavailable,
     /// A subscriber read too slowly and was dropped; subscribe again with `after`.
     FellBehind,
+    /// A persisted query's hash this server does not know: send the query with its hash
+    /// (Apollo's automatic persisted queries, whose clients do so on this code).
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 8] = [
+    const ALL: [ErrorCode; 9] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -41,6 +44,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Unavailable,
         ErrorCode::FellBehind,
+        ErrorCode::PersistedQueryNotFound,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +57,7 @@ impl ErrorCode {
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::FellBehind => "FELL_BEHIND",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
 }
@@ -122,6 +127,12 @@ impl ApiError {
     /// know.
     pub fn internal_with(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::Internal, message)
+    }
+
+    /// The persisted query's hash is unknown here. The message is the protocol's own, which
+    /// Apollo's clients match on to send the query.
+    pub fn persisted_query_not_found() -> ApiError {
+        ApiError::new(ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound")
     }
 
     /// A subscriber dropped for reading too slowly.

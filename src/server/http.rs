@@ -35,6 +35,7 @@ use crate::patients::PhiKeyring;
 use crate::scheduling::{EventHub, FeedLimits};
 use crate::server::execution::Api;
 use crate::server::graphql_http::{self, AnswerMedia};
+use crate::server::persisted_queries::{Persisted, PersistedQueries};
 use crate::server::{graphiql, websocket};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
@@ -51,6 +52,7 @@ struct AppState {
     db: DatabaseConnection,
     websocket_send_timeout: Duration,
     client_address_header: Option<String>,
+    persisted_queries: PersistedQueries,
 }
 
 /// A bound, ready-to-serve application.
@@ -122,6 +124,7 @@ impl App {
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
             client_address_header: auth.client_address_header.clone(),
+            persisted_queries: PersistedQueries::default(),
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))
@@ -198,24 +201,12 @@ async fn graphql_get(
     let Some(media) = AnswerMedia::negotiate(&parts.headers) else {
         return graphql_http::not_acceptable();
     };
-    let mut request = match async_graphql::http::parse_query_string(query_string) {
+    let request = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => request,
         Err(error) => return NotGraphQL(error).answer_in(media),
     };
-    if !state.api.reads_only(&mut request) {
-        let mut refused = media.refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "query",
-            "only queries run over GET (so a link or a prefetch can never change anything); \
-             send mutations, sign-in included, as POST"
-                .to_owned(),
-        );
-        refused
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return refused;
-    }
-    execute(&state, peer, &request_id, &parts.headers, request, media).await
+    let over = (Method::GET, &parts.headers);
+    execute(&state, peer, &request_id, over, request, media).await
 }
 
 fn websocket_upgrade(state: AppState, upgrade: WebSocketUpgrade) -> Response {
@@ -260,25 +251,54 @@ async fn graphql_post(
         Ok(request) => request.into_inner(),
         Err(refused) => return refused.answer_in(media),
     };
-    execute(&state, peer, &request_id, &headers, request, media).await
+    execute(
+        &state,
+        peer,
+        &request_id,
+        (Method::POST, &headers),
+        request,
+        media,
+    )
+    .await
 }
 
 /// Runs a request that arrived over HTTP, with the credentials and client address of its
-/// headers, and answers in `media`.
+/// headers, and answers in `media`: its persisted query resolved first, refused when it has no
+/// query at all, or when it came by GET and would do more than read.
 async fn execute(
     state: &AppState,
     peer: SocketAddr,
     request_id: &RequestId,
-    headers: &HeaderMap,
-    request: async_graphql::Request,
+    (method, headers): (Method, &HeaderMap),
+    mut request: async_graphql::Request,
     media: AnswerMedia,
 ) -> Response {
-    if request.query.trim().is_empty() {
+    let persisted = match state.persisted_queries.resolve(&mut request).await {
+        Ok(persisted) => persisted,
+        Err(error) => {
+            let errors = vec![error.into_server_error()];
+            return media.answer(async_graphql::Response::from_errors(errors));
+        }
+    };
+    if persisted == Persisted::No && request.query.trim().is_empty() {
         return media.refusal(
             StatusCode::BAD_REQUEST,
             "query",
             "the request has no query: send the GraphQL document as \"query\"".to_owned(),
         );
+    }
+    if method == Method::GET && !state.api.reads_only(&mut request) {
+        let mut refused = media.refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "query",
+            "only queries run over GET (so a link or a prefetch can never change anything); \
+             send mutations, sign-in included, as POST"
+                .to_owned(),
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return refused;
     }
     let from = client_address(headers, peer, state.client_address_header.as_deref());
     let request = request.data(from);

@@ -8,5 +8,6 @@ pub mod execution;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod http;
+pub mod persisted_queries;
 pub mod schema;
 pub mod websocket;

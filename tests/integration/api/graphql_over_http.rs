@@ -1,13 +1,16 @@
 //! GraphQL over HTTP as its specification says, checked by the specification's own audit suite
 //! (npm `graphql-http`'s `serverAudits`, pinned in tests/graphql-http/) against a real server,
-//! anonymous and signed in: no MUST or SHOULD fails. Then what the audit does not cover: queries
-//! over GET with the same authentication as POST, mutations refused over GET, bodies that are
-//! not JSON refused, and answers that no cache may keep.
+//! anonymous and signed in: no MUST or SHOULD fails. The clients front ends use, as they come,
+//! read through it: graphql-request 4 and 7, urql's defaults, Apollo's persisted queries. Then
+//! what the audit does not cover: queries over GET with the same authentication as POST,
+//! mutations refused over GET, bodies that are not JSON refused, persisted queries found only
+//! by their own hash, and answers that no cache may keep.
 
 use std::path::Path;
 
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
 use crate::helpers::TestApp;
@@ -100,6 +103,104 @@ async fn popular_clients_read_the_signed_in_user_with_their_defaults() {
         json!(["GET"]),
         "urql's default for a query"
     );
+}
+
+/// Apollo Client with its persisted-query link, GET for hashed queries: the first client meets
+/// PERSISTED_QUERY_NOT_FOUND and sends the query once; the second is answered by hash alone.
+#[tokio::test]
+async fn apollos_persisted_queries_fall_back_once_then_travel_by_hash() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let environment = [
+        ("HPMS_CLIENT_URL", app.url("/graphql")),
+        (
+            "HPMS_CLIENT_TOKEN",
+            clinic.token(Role::FrontDesk).to_owned(),
+        ),
+    ];
+    let results = node("apollo.mjs", environment).await;
+
+    assert_eq!(results.len(), 2, "{results:?}");
+    for result in &results {
+        assert_eq!(result["username"], "frontdesk", "{result}");
+    }
+    assert_eq!(
+        results[0]["requests"],
+        json!([{"method": "GET", "withQuery": false}, {"method": "POST", "withQuery": true}])
+    );
+    assert_eq!(
+        results[1]["requests"],
+        json!([{"method": "GET", "withQuery": false}])
+    );
+}
+
+#[tokio::test]
+async fn a_persisted_query_is_found_only_by_the_hash_of_its_own_text() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let persisted = |hash: &str| json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    let hash_of = |text: &str| format!("{:x}", Sha256::digest(text.as_bytes()));
+    let hash = hash_of("{ me { username } }");
+
+    let unknown: Value = client
+        .post(app.url("/graphql"))
+        .json(&json!({"extensions": persisted(&hash)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    let mismatched: Value = client
+        .post(app.url("/graphql"))
+        .json(&json!({"query": "{ version }", "extensions": persisted(&hash)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mismatched["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert!(mismatched["data"].is_null());
+
+    let still_unknown: Value = client
+        .post(app.url("/graphql"))
+        .json(&json!({"extensions": persisted(&hash)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        still_unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+        "a query sent under another text's hash is not kept"
+    );
+
+    let own = hash_of("{ version }");
+    for body in [
+        json!({"query": "{ version }", "extensions": persisted(&own)}),
+        json!({"extensions": persisted(&own)}),
+    ] {
+        let answer: Value = client
+            .post(app.url("/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["data"]["version"].is_string(), "{answer}");
+    }
 }
 
 #[tokio::test]
