@@ -46,6 +46,13 @@ pub fn init_logging(filter: EnvFilter, format: LogFormat) {
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// A new id, for a request that brought none (or each operation of a WebSocket).
+    pub fn fresh() -> RequestId {
+        RequestId(uuid::Uuid::new_v4().to_string())
+    }
+}
+
 /// Gives every request an id (in its extensions, for the handlers' spans) and echoes it in the
 /// response's `X-Request-Id`, so a client and the server's log can be matched up.
 pub async fn request_id(mut request: Request, next: Next) -> Response {
@@ -54,9 +61,10 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .filter(|id| is_well_formed(id))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request.extensions_mut().insert(RequestId(id.clone()));
+        .map(|id| RequestId(id.to_owned()))
+        .unwrap_or_else(RequestId::fresh);
+    request.extensions_mut().insert(id.clone());
+    let id = id.0;
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

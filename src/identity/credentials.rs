@@ -15,6 +15,7 @@ use crate::identity::token::TokenKeys;
 use crate::identity::{rejected_token, store};
 
 /// What a client presented.
+#[derive(Clone)]
 pub enum Credential {
     /// `Authorization: Bearer <token>` or `{"token": …}`.
     Token(String),

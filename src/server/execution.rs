@@ -138,6 +138,12 @@ impl Api {
         )
     }
 
+    /// Whether the request's operation is a subscription, which a WebSocket runs as a stream on
+    /// the schema rather than as one request. Parses the query into the request.
+    pub fn is_subscription(&self, request: &mut Request) -> bool {
+        Operation::of(request, &self.root_fields).ty == metrics::OperationType::Subscription
+    }
+
     /// Verifies a credential and that it still stands, in a transaction of its own.
     pub async fn verify(&self, credential: &Credential) -> Result<Authenticated, ApiError> {
         let (authenticated, transaction) = self.open(credential).await?;

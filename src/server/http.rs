@@ -192,7 +192,8 @@ async fn graphql_get(
 ) -> Response {
     let (mut parts, _) = request.into_parts();
     if let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-        return websocket_upgrade(state, upgrade);
+        let client = client_address(&parts.headers, peer, state.client_address_header.as_deref());
+        return websocket_upgrade(state, upgrade, client);
     }
     let query_string = parts.uri.query().unwrap_or_default();
     if query_string.is_empty() && graphql_http::wants_html(&parts.headers) {
@@ -209,7 +210,11 @@ async fn graphql_get(
     execute(&state, peer, &request_id, over, request, media).await
 }
 
-fn websocket_upgrade(state: AppState, upgrade: WebSocketUpgrade) -> Response {
+fn websocket_upgrade(
+    state: AppState,
+    upgrade: WebSocketUpgrade,
+    client: ClientAddress,
+) -> Response {
     let upgrade = websocket::configure(upgrade).protocols(ALL_WEBSOCKET_PROTOCOLS);
     // The protocol spoken is the one announced in the handshake.
     let Some(protocol) = upgrade
@@ -223,7 +228,13 @@ fn websocket_upgrade(state: AppState, upgrade: WebSocketUpgrade) -> Response {
             .into_response();
     };
     upgrade.on_upgrade(move |socket| {
-        websocket::serve(socket, protocol, state.api, state.websocket_send_timeout)
+        websocket::serve(
+            socket,
+            protocol,
+            state.api,
+            state.websocket_send_timeout,
+            client,
+        )
     })
 }
 

@@ -7,7 +7,9 @@
 //! and async-graphql leaves out or answers generically: refused credentials close with 4403
 //! Forbidden (a failure of ours with 1011, so clients retry), a subscribe before the handshake
 //! with 4401, no `connection_init` within `INIT_TIMEOUT` with 4408, a second subscription under a
-//! running id with 4409. Beyond the protocol: at most `MAX_SUBSCRIPTIONS_PER_CONNECTION` at once
+//! running id with 4409. An operation the server refuses before running it (it does not parse
+//! or validate, the credential no longer stands) answers the protocol's `error` message, with
+//! codes, rather than a `next` that carries only errors. Beyond the protocol: at most `MAX_SUBSCRIPTIONS_PER_CONNECTION` at once
 //! (4400), and a client that reads nothing for a while (`HPMS_WEBSOCKET_SEND_TIMEOUT_SECONDS`) is
 //! disconnected, so a stalled socket holds nothing for long.
 
@@ -15,18 +17,20 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::Data;
 use async_graphql::http::{
     WebSocket as GraphQLWebSocket, WebSocketProtocols as Protocols, WsMessage,
 };
+use async_graphql::{Data, Executor, Request, Response};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt, future};
 use serde::Deserialize;
 
-use crate::foundation::error::{ApiError, ErrorCode};
+use crate::foundation::error::{ApiError, ErrorCode, assign_missing_codes};
 use crate::foundation::metrics::Counted;
 use crate::foundation::sync::lock;
-use crate::identity::Credential;
+use crate::foundation::telemetry::RequestId;
+use crate::identity::{ClientAddress, Credential};
 use crate::server::execution::Api;
 
 /// How long a client has to send `connection_init` (graphql-transport-ws closes with 4408).
@@ -68,7 +72,13 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 
 /// Speaks GraphQL on `socket`; a client that leaves a message unread for `send_timeout` is
 /// disconnected.
-pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeout: Duration) {
+pub async fn serve(
+    socket: WebSocket,
+    protocol: Protocols,
+    api: Api,
+    send_timeout: Duration,
+    client: ClientAddress,
+) {
     let _open = Counted::on(&api.metrics().websocket_connections);
     let (mut sink, stream) = socket.split();
     let connection = Arc::new(Connection::default());
@@ -85,11 +95,21 @@ pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeou
         .take_while(move |message| future::ready(watched.accepts(message)));
     let init = Arc::clone(&connection);
     let init_api = api.clone();
-    let messages = GraphQLWebSocket::new(api.schema().clone(), input, protocol).on_connection_init(
+    let executor = SocketExecutor {
+        api: api.clone(),
+        connection: Arc::clone(&connection),
+        client,
+    };
+    let messages = GraphQLWebSocket::new(executor, input, protocol).on_connection_init(
         move |payload| async move {
             let admitted = admit(&init_api, payload).await;
             init.record_init(&admitted);
-            admitted.map_err(ApiError::into_connection_refusal)
+            admitted
+                .map(|(data, credential)| {
+                    *lock(&init.credential) = Some(credential);
+                    data
+                })
+                .map_err(ApiError::into_connection_refusal)
         },
     );
     futures_util::pin_mut!(messages);
@@ -103,7 +123,9 @@ pub async fn serve(socket: WebSocket, protocol: Protocols, api: Api, send_timeou
         };
         let message = match message.or_else(|| connection.violation()) {
             Some(WsMessage::Text(text)) => {
-                connection.observe_outgoing(&text);
+                let Some(text) = connection.outgoing(text, protocol) else {
+                    continue;
+                };
                 Message::Text(text.into())
             }
             Some(WsMessage::Close(code, reason)) => Message::Close(Some(CloseFrame {
@@ -128,6 +150,48 @@ struct Connection {
     active: Mutex<HashSet<String>>,
     /// Why the client's input was cut off: the close to send.
     violation: Mutex<Option<(u16, String)>>,
+    /// What `connection_init` presented, for the queries and mutations sent over the socket.
+    credential: Mutex<Option<Credential>>,
+    /// Operations answered with `error`, whose `complete` the protocol leaves out.
+    refused: Mutex<HashSet<String>>,
+}
+
+/// Runs what a connection sends: subscriptions as streams on the schema (their resolvers check
+/// the connection's credential as each starts), anything else through the server's request
+/// execution with the connection's credential, as if it had come over HTTP.
+#[derive(Clone)]
+struct SocketExecutor {
+    api: Api,
+    connection: Arc<Connection>,
+    client: ClientAddress,
+}
+
+impl Executor for SocketExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        let credential = lock(&self.connection.credential).clone();
+        let request = request.data(self.client);
+        self.api
+            .execute(&RequestId::fresh(), credential, request)
+            .await
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        if self.api.is_subscription(&mut request) {
+            let query = request.query.clone();
+            return Executor::execute_stream(self.api.schema(), request, session_data)
+                .map(move |mut response| {
+                    assign_missing_codes(&mut response, &query);
+                    response
+                })
+                .boxed();
+        }
+        let executor = self.clone();
+        futures_util::stream::once(async move { executor.execute(request).await }).boxed()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -148,7 +212,7 @@ struct ClientMessage {
 }
 
 impl Connection {
-    fn record_init(&self, admitted: &Result<Data, ApiError>) {
+    fn record_init(&self, admitted: &Result<(Data, Credential), ApiError>) {
         let outcome = match admitted {
             Ok(_) => InitOutcome::Admitted,
             Err(error)
@@ -203,21 +267,37 @@ impl Connection {
         true
     }
 
-    /// Frees the id of a subscription the server ended. Events (`next`, legacy `data`), nearly
-    /// every message, are told by their first bytes and not parsed.
-    fn observe_outgoing(&self, text: &str) {
-        if [r#"{"type":"next""#, r#"{"type":"data""#]
+    /// The server's message as sent, or `None` to send nothing. Frees the id of an operation
+    /// the server ended. Under graphql-transport-ws, an operation refused before it ran (only
+    /// errors, none of a field) answers `error` with its errors, and then no `complete`. Events
+    /// (`next`, legacy `data`), nearly every message, are told by their first bytes, and parsed
+    /// only when they carry errors.
+    fn outgoing(&self, text: String, protocol: Protocols) -> Option<String> {
+        let event = [r#"{"type":"next""#, r#"{"type":"data""#]
             .iter()
-            .any(|event| text.starts_with(event))
-        {
-            return;
+            .any(|event| text.starts_with(event));
+        if event {
+            if protocol == Protocols::GraphQLWS
+                && text.contains(r#""errors":"#)
+                && let Some((id, errors)) = refusal(&text)
+            {
+                lock(&self.active).remove(&id);
+                let error = serde_json::json!({"type": "error", "id": id, "payload": errors});
+                lock(&self.refused).insert(id);
+                return Some(error.to_string());
+            }
+            return Some(text);
         }
-        if let Ok(message) = serde_json::from_str::<ClientMessage>(text)
+        if let Ok(message) = serde_json::from_str::<ClientMessage>(&text)
             && matches!(message.kind.as_str(), "complete" | "error")
             && let Some(id) = message.id
         {
             lock(&self.active).remove(&id);
+            if lock(&self.refused).remove(&id) {
+                return None;
+            }
         }
+        Some(text)
     }
 
     fn violation(&self) -> Option<WsMessage> {
@@ -239,8 +319,22 @@ impl Connection {
     }
 }
 
-/// The connection's data: its verified credential.
-async fn admit(api: &Api, payload: serde_json::Value) -> Result<Data, ApiError> {
+/// The id and errors of a `next` message that is a refusal: errors, and no data nor any error of
+/// a field.
+fn refusal(text: &str) -> Option<(String, serde_json::Value)> {
+    let mut message: serde_json::Value = serde_json::from_str(text).ok()?;
+    let payload = message.get_mut("payload")?;
+    let errors = payload.get_mut("errors")?.take();
+    let refused = payload.get("data").is_none_or(serde_json::Value::is_null)
+        && errors.as_array().is_some_and(|errors| {
+            !errors.is_empty() && errors.iter().all(|error| error.get("path").is_none())
+        });
+    let id = message.get("id")?.as_str()?.to_owned();
+    refused.then_some((id, errors))
+}
+
+/// The connection's data (its verified credential) and the credential itself.
+async fn admit(api: &Api, payload: serde_json::Value) -> Result<(Data, Credential), ApiError> {
     let missing = || {
         ApiError::unauthenticated(
             "send {\"token\": \"<token from login>\"} or {\"apiKey\": \"<key>\"} as the \
@@ -256,5 +350,5 @@ async fn admit(api: &Api, payload: serde_json::Value) -> Result<Data, ApiError> 
     let authenticated = api.verify(&credential).await?;
     let mut data = Data::default();
     data.insert(authenticated);
-    Ok(data)
+    Ok((data, credential))
 }

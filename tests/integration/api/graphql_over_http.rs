@@ -203,6 +203,58 @@ async fn a_persisted_query_is_found_only_by_the_hash_of_its_own_text() {
     }
 }
 
+/// graphql-ws as it comes, signed in by `connection_init`: a query and a mutation run as over
+/// HTTP (the mutation's row is there afterwards), a subscription replays the clinic's booking,
+/// and a subscription that does not validate answers the protocol's `error` message with codes.
+#[tokio::test]
+async fn the_reference_websocket_client_runs_queries_mutations_and_subscriptions() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let booked = app
+        .book(&clinic, clinic.user(Role::Provider), "2031-01-06T09:00:00Z")
+        .await;
+    assert!(booked.errors().is_empty(), "{booked:?}");
+    let token = clinic.token(Role::ClinicAdmin);
+    let environment = [
+        (
+            "HPMS_CLIENT_URL",
+            app.url("/graphql").replacen("http", "ws", 1),
+        ),
+        ("HPMS_CLIENT_TOKEN", token.to_owned()),
+    ];
+    let results = node("socket.mjs", environment).await;
+
+    let answer = |operation: &str| {
+        results
+            .iter()
+            .find(|result| result["operation"] == operation)
+            .unwrap_or_else(|| panic!("{operation} answered: {results:?}"))
+    };
+    assert_eq!(answer("query")["result"]["data"]["me"]["username"], "admin");
+    assert_eq!(
+        answer("mutation")["result"]["data"]["createAppointmentType"]["name"],
+        "Over the socket"
+    );
+    assert_eq!(
+        answer("subscription")["result"]["data"]["appointmentStatusChanged"]["newStatus"],
+        "SCHEDULED"
+    );
+    let refused = &answer("invalid")["errors"][0];
+    assert_eq!(refused["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+
+    let types = app
+        .graphql(Some(token), "{ appointmentTypes { name } }", json!({}))
+        .await;
+    assert!(
+        types.data()["appointmentTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|kind| kind["name"] == "Over the socket"),
+        "the socket's mutation committed"
+    );
+}
+
 #[tokio::test]
 async fn a_query_runs_over_get_with_the_same_token_and_nothing_is_cached() {
     let app = TestApp::spawn().await;
