@@ -13,12 +13,16 @@ use crate::foundation::input::optional_line;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::session;
 
+/// What an audit log entry records.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
+    /// A row was created; `newValues` holds it.
     Create,
+    /// A row was changed; `oldValues` and `newValues` hold it before and after.
     Update,
+    /// A row was deleted or marked deleted; `oldValues` holds it before.
     Delete,
-    /// Decrypted PHI was shown to the user.
+    /// Decrypted PHI was shown to the user; `newValues.shown` lists which parts.
     Read,
 }
 
@@ -26,15 +30,22 @@ pub enum AuditAction {
 /// material are removed and encrypted PHI shows as "[encrypted]".
 #[derive(SimpleObject)]
 pub struct AuditLog {
+    /// The entry's id; entries are numbered in the order they were written.
     pub id: ID,
     /// The table, such as `patients` or `users`.
     pub entity_name: String,
+    /// The id of the row acted on.
     pub entity_id: String,
     /// Who acted; empty for the platform's own actions.
     pub user_id: Option<Uuid>,
+    /// What was done.
     pub action: AuditAction,
+    /// The row before the change, as a JSON object; null for CREATE and READ.
     pub old_values: Option<Json<serde_json::Value>>,
+    /// The row after the change, as a JSON object; for READ, `{"shown": [...]}` naming what was
+    /// shown; null when the row was removed.
     pub new_values: Option<Json<serde_json::Value>>,
+    /// When it happened (UTC).
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -70,12 +81,16 @@ impl AuditQuery {
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only entries for this table, such as `patients`; exact match.")]
         entity_name: Option<String>,
-        entity_id: Option<String>,
-        user_id: Option<Uuid>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        first: Option<i32>,
+        #[graphql(desc = "Only entries for the row with this id.")] entity_id: Option<String>,
+        #[graphql(desc = "Only entries by this user.")] user_id: Option<Uuid>,
+        #[graphql(desc = "Only entries at or after this time (UTC).")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only entries before this time (UTC).")] to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `pageInfo.endCursor` of the previous page; leave out for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, AuditLog>, ApiError> {
         let session = session(ctx)?;

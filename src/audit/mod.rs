@@ -5,4 +5,4 @@ mod entity;
 mod graphql;
 mod store;
 
-pub use graphql::AuditQuery;
+pub use graphql::{AuditLog, AuditQuery};

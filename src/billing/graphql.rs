@@ -33,8 +33,12 @@ impl Invoice {
     }
 }
 
+/// What a patient is billed for one completed appointment, and where that bill stands. Raised
+/// when the appointment is completed; amounts are `Money` strings. FrontDesk, BillingManager and
+/// ClinicAdmin.
 #[Object]
 impl Invoice {
+    /// The invoice's id.
     async fn id(&self) -> Uuid {
         self.model.id
     }
@@ -59,6 +63,7 @@ impl Invoice {
         self.totals.status()
     }
 
+    /// When the invoice was raised, i.e. when its appointment was completed (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at.into()
     }
@@ -84,6 +89,7 @@ impl Invoice {
             .collect()
     }
 
+    /// The completed appointment this invoice bills; null if it has since been deleted.
     async fn appointment(&self, ctx: &Context<'_>) -> Result<Option<Appointment>, ApiError> {
         let session = session(ctx)?;
         Ok(crate::scheduling::loader::appointments(session)
@@ -123,24 +129,37 @@ pub async fn invoice_of_appointment(
 /// One side of a journal entry.
 #[derive(SimpleObject)]
 pub struct LedgerLine {
+    /// The journal entry this line belongs to; each entry has exactly one debit and one credit
+    /// line.
     pub entry_id: Uuid,
+    /// What the line's entry records (the same on both of its lines).
     pub kind: EntryKind,
+    /// The account the line posts to.
     pub account: Account,
+    /// Whether the line debits or credits its account.
     pub side: Side,
+    /// The amount posted, always positive; the same on both lines of an entry.
     pub amount: Money,
+    /// When the line was posted (UTC).
     pub posted_at: DateTime<Utc>,
 }
 
 /// A posting: one debit and one credit of `amount`.
 #[derive(SimpleObject)]
 pub struct JournalEntry {
+    /// The entry's id; its two lines in `Invoice.lines` carry it as `entryId`.
     pub id: Uuid,
+    /// What the entry records, which fixes the accounts it debits and credits.
     pub kind: EntryKind,
+    /// The amount debited and credited, always positive.
     pub amount: Money,
+    /// The key the client sent with a payment, refund or write-off; null for charges and voids.
     pub idempotency_key: Option<String>,
     /// The reason given for a refund, write-off or void.
     pub memo: Option<String>,
+    /// How a payment was made; null for every other kind of entry.
     pub payment_method: Option<PaymentMethod>,
+    /// When the entry was posted (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -162,7 +181,9 @@ impl From<Entry> for JournalEntry {
 /// invoice as it stands now.
 #[derive(SimpleObject)]
 pub struct PostingPayload {
+    /// The journal entry posted, or for a retry the one posted the first time.
     pub entry: JournalEntry,
+    /// The invoice with its balance and status after the posting.
     pub invoice: Invoice,
 }
 
@@ -178,38 +199,54 @@ impl From<Posted> for PostingPayload {
 /// Open balances by invoice age.
 #[derive(SimpleObject)]
 pub struct ReceivablesAging {
+    /// Owed on open invoices raised 0 to 30 days ago (calendar days in the clinic's time zone).
     pub days_0_to_30: Money,
+    /// Owed on open invoices raised 31 to 60 days ago.
     pub days_31_to_60: Money,
+    /// Owed on open invoices raised 61 to 90 days ago.
     pub days_61_to_90: Money,
+    /// Owed on open invoices raised more than 90 days ago.
     pub over_90_days: Money,
+    /// Everything owed on open invoices: the sum of the four age groups.
     pub total: Money,
 }
 
+/// A payment received against one invoice.
 #[derive(InputObject)]
 pub struct RecordPaymentInput {
+    /// The invoice paid; NOT_FOUND if unknown or another clinic's.
     pub invoice_id: Uuid,
     /// More than 0, at most 2 decimal places, at most the balance.
     pub amount: Money,
+    /// How the payment was made.
     pub method: PaymentMethod,
     /// Chosen by the client, one per payment: sending the same payment again with the same key
     /// records it once and answers as the first time did.
     pub idempotency_key: String,
 }
 
+/// Money given back to the patient from what was paid on one invoice.
 #[derive(InputObject)]
 pub struct RefundPaymentInput {
+    /// The invoice refunded; NOT_FOUND if unknown or another clinic's.
     pub invoice_id: Uuid,
     /// At most what has been paid (less earlier refunds).
     pub amount: Money,
+    /// Why the money is given back: one line, at most 500 characters; kept as the entry's memo.
     pub reason: String,
+    /// As for payments, one per refund (at most 200 characters): a retried refund is posted
+    /// once; a key already used for a different posting is a CONFLICT.
     pub idempotency_key: String,
 }
 
+/// Part or all of one invoice's balance forgiven, posted to bad debt.
 #[derive(InputObject)]
 pub struct WriteOffInvoiceInput {
+    /// The invoice written off; NOT_FOUND if unknown or another clinic's.
     pub invoice_id: Uuid,
     /// At most the balance.
     pub amount: Money,
+    /// Why the amount is forgiven: one line, at most 500 characters; kept as the entry's memo.
     pub reason: String,
     /// As for payments: a retried write-off is posted once.
     pub idempotency_key: String,
@@ -268,7 +305,13 @@ pub struct BillingQuery;
 
 #[Object]
 impl BillingQuery {
-    async fn invoice(&self, ctx: &Context<'_>, id: Uuid) -> Result<Invoice, ApiError> {
+    /// One invoice of the clinic; NOT_FOUND for unknown and other clinics' ids. FrontDesk,
+    /// BillingManager and ClinicAdmin.
+    async fn invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The invoice's id.")] id: Uuid,
+    ) -> Result<Invoice, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadBilling)?;
         let model = store::find_invoice(session.db(), session.tenant_id(), id)
@@ -279,17 +322,28 @@ impl BillingQuery {
     }
 
     /// The clinic's invoices, newest first; `from` inclusive and `to` exclusive on the date the
-    /// invoice was raised.
+    /// invoice was raised. FrontDesk, BillingManager and ClinicAdmin.
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<InvoiceStatus>,
-        patient_id: Option<Uuid>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        first: Option<i32>,
+        #[graphql(desc = "Only invoices with this status; null for all.")] status: Option<
+            InvoiceStatus,
+        >,
+        #[graphql(desc = "Only invoices for this patient's appointments.")] patient_id: Option<
+            Uuid,
+        >,
+        #[graphql(desc = "Only invoices raised at or after this instant (UTC).")] from: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(desc = "Only invoices raised before this instant (UTC).")] to: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(desc = "How many invoices to return: 1 to 100; 20 if null.")] first: Option<i32>,
+        #[graphql(
+            desc = "The opaque `endCursor` of the previous page, for the page after it; null for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, Invoice>, ApiError> {
         let session = session(ctx)?;
@@ -326,7 +380,8 @@ impl BillingQuery {
         Ok(connection(&page, rows))
     }
 
-    /// The clinic's open balances by invoice age in days.
+    /// The clinic's open balances by invoice age in days. FrontDesk, BillingManager and
+    /// ClinicAdmin.
     async fn receivables_aging(&self, ctx: &Context<'_>) -> Result<ReceivablesAging, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadBilling)?;
@@ -352,7 +407,7 @@ impl BillingMutation {
     async fn record_payment(
         &self,
         ctx: &Context<'_>,
-        input: RecordPaymentInput,
+        #[graphql(desc = "The payment to record.")] input: RecordPaymentInput,
     ) -> Result<PostingPayload, ApiError> {
         let posting = (input.invoice_id, input.amount, input.idempotency_key);
         post_amount(ctx, EntryKind::Payment, posting, None, Some(input.method)).await
@@ -363,7 +418,7 @@ impl BillingMutation {
     async fn refund_payment(
         &self,
         ctx: &Context<'_>,
-        input: RefundPaymentInput,
+        #[graphql(desc = "The refund to post.")] input: RefundPaymentInput,
     ) -> Result<PostingPayload, ApiError> {
         let posting = (input.invoice_id, input.amount, input.idempotency_key);
         post_amount(ctx, EntryKind::Refund, posting, Some(input.reason), None).await
@@ -374,7 +429,7 @@ impl BillingMutation {
     async fn write_off_invoice(
         &self,
         ctx: &Context<'_>,
-        input: WriteOffInvoiceInput,
+        #[graphql(desc = "The write-off to post.")] input: WriteOffInvoiceInput,
     ) -> Result<PostingPayload, ApiError> {
         let posting = (input.invoice_id, input.amount, input.idempotency_key);
         post_amount(ctx, EntryKind::WriteOff, posting, Some(input.reason), None).await
@@ -386,7 +441,11 @@ impl BillingMutation {
     async fn void_invoice(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The invoice to void; NOT_FOUND if unknown or another clinic's.")]
         invoice_id: Uuid,
+        #[graphql(
+            desc = "Why the invoice is voided: one line, at most 500 characters, kept as the entry's memo. A retry must give the same reason; a different one is a CONFLICT."
+        )]
         reason: String,
     ) -> Result<PostingPayload, ApiError> {
         let session = session(ctx)?;

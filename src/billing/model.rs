@@ -28,8 +28,12 @@ pub fn amount(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
 /// Where an invoice stands; derived from its ledger after every posting.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvoiceStatus {
+    /// Something is still owed: the balance is not zero.
     Open,
+    /// Nothing is owed: the balance is zero through payments and write-offs, or the
+    /// appointment was free.
     Paid,
+    /// Voided; nothing more can be posted to it.
     Void,
 }
 
@@ -56,10 +60,17 @@ impl InvoiceStatus {
 /// What a journal entry records.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
+    /// The bill for a completed appointment, posted automatically: debits AccountsReceivable,
+    /// credits Revenue.
     Charge,
+    /// Money received: debits Cash, credits AccountsReceivable.
     Payment,
+    /// Money given back, which is owed again: debits AccountsReceivable, credits Cash.
     Refund,
+    /// An amount owed and forgiven: debits BadDebt, credits AccountsReceivable.
     WriteOff,
+    /// Cancels what is still owed on an unpaid invoice: debits Revenue, credits
+    /// AccountsReceivable.
     Void,
 }
 
@@ -103,10 +114,15 @@ impl EntryKind {
 /// How a payment was made.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentMethod {
+    /// Paid in notes and coins.
     Cash,
+    /// Paid by credit or debit card.
     Card,
+    /// Paid by check.
     Check,
+    /// Paid by bank transfer.
     BankTransfer,
+    /// Paid by the patient's insurer.
     Insurance,
 }
 
@@ -139,9 +155,13 @@ impl PaymentMethod {
 /// The ledger's accounts.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Account {
+    /// What patients owe the clinic: debits less credits here are an invoice's balance.
     AccountsReceivable,
+    /// What the clinic has billed for care: credited by charges, debited by voids.
     Revenue,
+    /// Money received, whatever the payment method: debited by payments, credited by refunds.
     Cash,
+    /// Amounts owed that the clinic forgave: debited by write-offs.
     BadDebt,
 }
 
@@ -157,9 +177,13 @@ impl Account {
     }
 }
 
+/// Which side of its account a ledger line posts to; each journal entry has one of each, for the
+/// same amount.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
+    /// Increases AccountsReceivable, Cash or BadDebt; decreases Revenue.
     Debit,
+    /// Decreases AccountsReceivable, Cash or BadDebt; increases Revenue.
     Credit,
 }
 

@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Money(pub Decimal);
 
-/// An amount such as "80.00": a string of digits with an optional sign and decimal point.
+/// An exact amount of money as a decimal string such as "80.00": digits with an optional sign and
+/// decimal point, never a JSON number. Always returned with two decimal places.
 #[Scalar(name = "Money")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {

@@ -6,13 +6,18 @@ use async_graphql::Enum;
 pub enum Role {
     /// Platform operator: onboards clinics and their first ClinicAdmin; sees no PHI.
     SystemAdmin,
-    /// Manages a clinic's users, appointment types, API keys, and reads its audit log.
+    /// Runs one clinic: may do everything its other roles may, and alone manages its users,
+    /// appointment types, working hours and API keys, deletes patients, books outside working
+    /// hours and reads the audit log.
     ClinicAdmin,
-    /// Clinical work: patients including medical PHI, own schedule, status changes.
+    /// Clinical work: patients including contact details and medical PHI, the clinic's schedule,
+    /// booking, arrivals and visits; no billing.
     Provider,
-    /// Invoices, payments, refunds and voids; patient names but no PHI.
+    /// Reads invoices and the schedule, and posts payments, refunds, write-offs and voids; sees
+    /// patient names and dates of birth but no contact details or medical PHI.
     BillingManager,
-    /// Demographics and contact details, booking; no medical PHI, no billing writes.
+    /// Patients' demographics and contact details, booking, arrivals and no-shows, and reading
+    /// invoices; no medical PHI, no payments.
     FrontDesk,
 }
 

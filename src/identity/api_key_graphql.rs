@@ -22,15 +22,20 @@ const MAX_NAME_CHARS: usize = 100;
 /// A partner's API key, without its secret (which is shown only once, by `issueApiKey`).
 #[derive(SimpleObject)]
 pub struct ApiKey {
+    /// The key's id, as `revokeApiKey` takes it.
     pub id: Uuid,
     /// Who the key is for, such as "Lab results bridge".
     pub name: String,
     /// The key's public beginning (`hpms_<clinic id><key id>`): tells which key a partner holds.
     pub prefix: String,
+    /// What the key may do.
     pub scopes: Vec<ApiKeyScope>,
+    /// When the key was issued (UTC).
     pub created_at: DateTime<Utc>,
-    /// Updated at most once a minute.
+    /// When a request last used the key (UTC), updated at most once a minute; null if it has
+    /// never been used.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When the key was revoked (UTC); null while it works.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -53,6 +58,7 @@ impl From<api_key::Model> for ApiKey {
 pub struct IssuedApiKey {
     /// The whole key, to hand to the partner. Shown this once: it cannot be read again.
     pub key: String,
+    /// The key as `apiKeys` will list it.
     pub api_key: ApiKey,
 }
 
@@ -82,7 +88,11 @@ impl ApiKeyMutation {
     async fn issue_api_key(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Who the key is for, such as \"Lab results bridge\": one line of at most 100 characters."
+        )]
         name: String,
+        #[graphql(desc = "What the key may do: at least one scope; repeats count once.")]
         scopes: Vec<ApiKeyScope>,
     ) -> Result<IssuedApiKey, ApiError> {
         let session = session(ctx)?;
@@ -127,7 +137,11 @@ impl ApiKeyMutation {
 
     /// Revokes a key: requests with it fail from the moment this commits, and its open
     /// subscriptions end. Revoking a revoked key changes nothing. ClinicAdmin only.
-    async fn revoke_api_key(&self, ctx: &Context<'_>, id: Uuid) -> Result<ApiKey, ApiError> {
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key's id (not the key itself).")] id: Uuid,
+    ) -> Result<ApiKey, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageApiKeys)?;
         store::revoke_api_key(session.db(), session.tenant_id(), id)

@@ -21,11 +21,15 @@ use crate::identity::{LoginService, password, store};
 /// A user of a clinic (or, for SystemAdmins, of the platform).
 #[derive(SimpleObject, Clone)]
 pub struct User {
+    /// The user's id.
     pub id: Uuid,
+    /// The sign-in name, lower-case and unique within the clinic.
     pub username: String,
+    /// What the user may do in the clinic.
     pub role: Role,
     /// Deactivated users cannot sign in, and their tokens stop working at once.
     pub is_active: bool,
+    /// When the user was created (UTC).
     pub created_at: DateTime<Utc>,
     /// A provider's weekly working hours, in the clinic's time zone; empty for other roles.
     pub working_hours: Vec<WorkingHours>,
@@ -49,12 +53,15 @@ impl TryFrom<user::Model> for User {
 /// A clinic: one tenant of HPMS.
 #[derive(SimpleObject, Clone)]
 pub struct Tenant {
+    /// The clinic's id; also accepted as `tenant` when signing in.
     pub id: Uuid,
+    /// The clinic's display name.
     pub name: String,
     /// What users type as `tenant` when signing in.
     pub slug: String,
     /// A deactivated clinic's users cannot sign in, and their tokens stop working at once.
     pub is_active: bool,
+    /// When the clinic was onboarded (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -70,42 +77,63 @@ impl From<tenant::Model> for Tenant {
     }
 }
 
+/// A successful sign-in: a bearer token and whom it is for.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
+    /// When the token stops working (UTC); sign in again after it. Deactivating the user or the
+    /// clinic, or changing the user's role or password, ends it sooner.
     pub expires_at: DateTime<Utc>,
+    /// The signed-in user. `workingHours` is always empty here; read it from `me`.
     pub user: User,
 }
 
+/// A new clinic and its first ClinicAdmin, for `createTenant`.
 #[derive(InputObject)]
 pub struct CreateTenantInput {
+    /// The clinic's display name: one line of at most 255 characters.
     pub name: String,
+    /// What users will type as `tenant` when signing in: 2 to 63 letters, digits and hyphens, not
+    /// starting with a hyphen, stored lower-case; unique across clinics.
     pub slug: String,
     /// The clinic's first ClinicAdmin, who then creates everyone else.
     pub admin_username: String,
+    /// The first ClinicAdmin's password: 12 to 128 characters, no control characters.
     pub admin_password: String,
 }
 
+/// A clinic just onboarded by `createTenant`.
 #[derive(SimpleObject)]
 pub struct CreateTenantPayload {
+    /// The new clinic, active.
     pub tenant: Tenant,
+    /// The clinic's first ClinicAdmin, who can sign in at once.
     pub admin: User,
 }
 
+/// A new user of the clinic, for `createUser`.
 #[derive(InputObject)]
 pub struct CreateUserInput {
+    /// The sign-in name: 3 to 100 letters, digits and `. _ @ -`, stored lower-case; unique within
+    /// the clinic.
     pub username: String,
+    /// 12 to 128 characters, no control characters.
     pub password: String,
+    /// Any role but SystemAdmin, which belongs to the platform.
     pub role: Role,
 }
 
+/// Changes to a user of the clinic, for `updateUser`; fields left out keep their value.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
+    /// The user to change.
     pub id: Uuid,
-    /// Leave out to keep the current role.
+    /// The new role (not SystemAdmin); leave out to keep the current role. A different role ends
+    /// the user's tokens at once.
     pub role: Option<Role>,
-    /// Leave out to keep the current password.
+    /// The new password, 12 to 128 characters; leave out to keep the current password. Giving one
+    /// ends the user's tokens at once.
     pub password: Option<String>,
 }
 
@@ -114,7 +142,8 @@ pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
-    /// The signed-in user.
+    /// The signed-in user, with their working hours. Any signed-in user; FORBIDDEN for an API
+    /// key, which acts for no user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User, ApiError> {
         let session = session(ctx)?;
         store::find_user(
@@ -127,13 +156,16 @@ impl IdentityQuery {
         .try_into()
     }
 
-    /// The clinic's users, by username. ClinicAdmin only.
+    /// The clinic's users by username, deactivated ones included. ClinicAdmin only.
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
-        role: Option<Role>,
-        first: Option<i32>,
+        #[graphql(desc = "Only users with this role; all if left out.")] role: Option<Role>,
+        #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `pageInfo.endCursor` of the previous page; leave out for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, User>, ApiError> {
         let session = session(ctx)?;
@@ -147,7 +179,10 @@ impl IdentityQuery {
     async fn providers(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `pageInfo.endCursor` of the previous page; leave out for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, User>, ApiError> {
         let session = session(ctx)?;
@@ -155,12 +190,15 @@ impl IdentityQuery {
         users_page(session, Some(Role::Provider), true, first, after).await
     }
 
-    /// All clinics, by slug. SystemAdmin only.
+    /// All clinics by slug, deactivated ones included. SystemAdmin only.
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `pageInfo.endCursor` of the previous page; leave out for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, Tenant>, ApiError> {
         let session = session(ctx)?;
@@ -180,14 +218,15 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
-    /// Signs in. `tenant` is the clinic's slug or id. Every kind of failure gets the same
-    /// UNAUTHENTICATED answer; repeated failures lock the account for a while.
+    /// Signs in; needs no token. `tenant` is the clinic's slug or id. Every kind of failure gets
+    /// the same UNAUTHENTICATED answer; repeated failures lock the account, or the client's
+    /// address, for a while. One `login` per request.
     async fn login(
         &self,
         ctx: &Context<'_>,
-        tenant: String,
-        username: String,
-        password: String,
+        #[graphql(desc = "The clinic's slug or id, in any case.")] tenant: String,
+        #[graphql(desc = "The user's sign-in name, in any case.")] username: String,
+        #[graphql(desc = "The user's password.")] password: String,
     ) -> Result<LoginPayload, ApiError> {
         let budget = ctx
             .data::<SignInBudget>()
@@ -227,7 +266,7 @@ impl IdentityMutation {
     async fn create_tenant(
         &self,
         ctx: &Context<'_>,
-        input: CreateTenantInput,
+        #[graphql(desc = "The clinic and its first ClinicAdmin.")] input: CreateTenantInput,
     ) -> Result<CreateTenantPayload, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageClinics)?;
@@ -266,8 +305,8 @@ impl IdentityMutation {
     async fn set_tenant_active(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
-        active: bool,
+        #[graphql(desc = "The clinic's id.")] id: Uuid,
+        #[graphql(desc = "True to activate the clinic, false to deactivate it.")] active: bool,
     ) -> Result<Tenant, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageClinics)?;
@@ -280,11 +319,11 @@ impl IdentityMutation {
             .ok_or_else(|| ApiError::not_found("clinic"))
     }
 
-    /// Adds a user to the clinic. ClinicAdmin only.
+    /// Adds an active user to the clinic. ClinicAdmin only.
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        input: CreateUserInput,
+        #[graphql(desc = "The new user's sign-in name, password and role.")] input: CreateUserInput,
     ) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
@@ -305,11 +344,12 @@ impl IdentityMutation {
         found_user(session.db(), session.tenant_id(), id).await
     }
 
-    /// Changes a user's role and/or password. ClinicAdmin only; not one's own role.
+    /// Changes a user's role and/or password; a new role or password ends their tokens at once.
+    /// ClinicAdmin only; not one's own role.
     async fn update_user(
         &self,
         ctx: &Context<'_>,
-        input: UpdateUserInput,
+        #[graphql(desc = "The user and what to change.")] input: UpdateUserInput,
     ) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
@@ -340,7 +380,11 @@ impl IdentityMutation {
 
     /// Deactivates a user: they cannot sign in and their tokens stop working at once.
     /// ClinicAdmin only; not oneself.
-    async fn deactivate_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<User, ApiError> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] id: Uuid,
+    ) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
         if id == session.principal.user_id()? {

@@ -11,12 +11,19 @@ use crate::foundation::error::ApiError;
 /// A day of the week, for working hours.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayOfWeek {
+    /// Monday.
     Monday,
+    /// Tuesday.
     Tuesday,
+    /// Wednesday.
     Wednesday,
+    /// Thursday.
     Thursday,
+    /// Friday.
     Friday,
+    /// Saturday.
     Saturday,
+    /// Sunday.
     Sunday,
 }
 
@@ -40,8 +47,12 @@ impl DayOfWeek {
 #[derive(SimpleObject, InputObject, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(input_name = "WorkingHoursInput")]
 pub struct WorkingHours {
+    /// The day of the week the period is on.
     pub day: DayOfWeek,
+    /// When the period starts, such as 09:00:00, in the clinic's time zone; whole minutes.
     pub start: NaiveTime,
+    /// When the period ends (exclusive), in the clinic's time zone; whole minutes, and 00:00:00
+    /// means midnight at the end of the day.
     pub end: NaiveTime,
 }
 

@@ -77,20 +77,27 @@ fn open_document(keyring: &PhiKeyring, model: &patient::Model) -> Result<PhiDocu
     }
 }
 
+/// A person registered with the clinic. Names and date of birth are shown to every role that
+/// may read patients (ClinicAdmin, Provider, BillingManager, FrontDesk); `contact` and `medical`
+/// are encrypted PHI, decrypted only for the roles allowed each, and every such read is audited.
 #[Object]
 impl Patient {
+    /// The patient's id, stable for the life of the record.
     async fn id(&self) -> Uuid {
         self.model.id
     }
 
+    /// Given name as entered (trimmed, one line, at most 100 characters).
     async fn first_name(&self) -> &str {
         &self.model.first_name
     }
 
+    /// Family name as entered (trimmed, one line, at most 100 characters).
     async fn last_name(&self) -> &str {
         &self.model.last_name
     }
 
+    /// Date of birth: a calendar date (YYYY-MM-DD) with no time or time zone.
     async fn date_of_birth(&self) -> NaiveDate {
         self.model.dob
     }
@@ -115,33 +122,50 @@ impl Patient {
         ))
     }
 
+    /// When the patient was registered (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at.into()
     }
 
+    /// When the patient's names, date of birth, contact or medical details last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at.into()
     }
 }
 
+/// A patient's contact details, stored encrypted. Given as a whole: a field left out, null or
+/// blank is recorded as no value. FrontDesk, Provider and ClinicAdmin may set it.
 #[derive(InputObject)]
 pub struct ContactInput {
+    /// Phone number: digits, spaces and + - ( ) . / only, at most 40 characters.
     pub phone: Option<String>,
+    /// Email address like name@example.org, at most 254 characters.
     pub email: Option<String>,
+    /// Postal address; line breaks allowed, at most 500 characters.
     pub address: Option<String>,
 }
 
+/// A patient's medical information, stored encrypted. Given as a whole: a field left out, null
+/// or blank is recorded as no value. Provider and ClinicAdmin only.
 #[derive(InputObject)]
 pub struct MedicalInput {
+    /// Known allergies, free text with line breaks, at most 2,000 characters.
     pub allergies: Option<String>,
+    /// Current medications, free text with line breaks, at most 2,000 characters.
     pub medications: Option<String>,
+    /// Clinical notes, free text with line breaks, at most 10,000 characters.
     pub notes: Option<String>,
 }
 
+/// A new patient. Names and date of birth are required; contact and medical details are
+/// optional and each needs a role allowed to change them.
 #[derive(InputObject)]
 pub struct CreatePatientInput {
+    /// Given name: one line, trimmed, 1 to 100 characters.
     pub first_name: String,
+    /// Family name: one line, trimmed, 1 to 100 characters.
     pub last_name: String,
+    /// A calendar date (YYYY-MM-DD, no time zone), not before 1900-01-01 and not in the future.
     pub date_of_birth: NaiveDate,
     /// Needs a role that may change contact details.
     pub contact: Option<ContactInput>,
@@ -152,11 +176,19 @@ pub struct CreatePatientInput {
 /// Fields left out keep their value; a section given replaces that whole section.
 #[derive(InputObject)]
 pub struct UpdatePatientInput {
+    /// The patient to change; NOT_FOUND if unknown, deleted or another clinic's.
     pub id: Uuid,
+    /// New given name (one line, 1 to 100 characters); left out or null keeps the current one.
     pub first_name: Option<String>,
+    /// New family name (one line, 1 to 100 characters); left out or null keeps the current one.
     pub last_name: Option<String>,
+    /// New calendar date of birth (1900-01-01 to today); left out or null keeps the current one.
     pub date_of_birth: Option<NaiveDate>,
+    /// Replaces all contact details (FrontDesk, Provider, ClinicAdmin; FORBIDDEN for others);
+    /// left out or null keeps them.
     pub contact: Option<ContactInput>,
+    /// Replaces all medical information (Provider, ClinicAdmin; FORBIDDEN for others); left out
+    /// or null keeps it.
     pub medical: Option<MedicalInput>,
 }
 
@@ -222,7 +254,12 @@ pub struct PatientsQuery;
 #[Object]
 impl PatientsQuery {
     /// One patient of the clinic; NOT_FOUND for unknown, deleted and other clinics' ids alike.
-    async fn patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Patient, ApiError> {
+    /// ClinicAdmin, Provider, BillingManager and FrontDesk.
+    async fn patient(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The patient's id.")] id: Uuid,
+    ) -> Result<Patient, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadPatients)?;
         store::find(session.db(), session.tenant_id(), id)
@@ -233,13 +270,21 @@ impl PatientsQuery {
 
     /// The clinic's patients by last name, then first name. `search` matches the start of the
     /// name in either order ("lov", "ada lov", "lovelace a"), ignoring case and accents.
+    /// Deleted patients are never listed. ClinicAdmin, Provider, BillingManager and FrontDesk.
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn patients(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The start of the patient's name, first or last name first, at most 100 characters; null or blank lists all."
+        )]
         search: Option<String>,
+        #[graphql(desc = "Only patients born on this calendar date (YYYY-MM-DD).")]
         date_of_birth: Option<NaiveDate>,
-        first: Option<i32>,
+        #[graphql(desc = "How many patients to return: 1 to 100; 20 if null.")] first: Option<i32>,
+        #[graphql(
+            desc = "The opaque `endCursor` of the previous page, for the page after it; null for the first page."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, Patient>, ApiError> {
         let session = session(ctx)?;
@@ -273,7 +318,7 @@ impl PatientsMutation {
     async fn create_patient(
         &self,
         ctx: &Context<'_>,
-        input: CreatePatientInput,
+        #[graphql(desc = "The new patient's details.")] input: CreatePatientInput,
     ) -> Result<Patient, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::WritePatients)?;
@@ -308,7 +353,7 @@ impl PatientsMutation {
     async fn update_patient(
         &self,
         ctx: &Context<'_>,
-        input: UpdatePatientInput,
+        #[graphql(desc = "The patient and the details to change.")] input: UpdatePatientInput,
     ) -> Result<Patient, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::WritePatients)?;
@@ -358,7 +403,14 @@ impl PatientsMutation {
 
     /// Removes a patient from every list and lookup; the row stays for the audit trail.
     /// ClinicAdmin only. Returns the id.
-    async fn delete_patient(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
+    async fn delete_patient(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The patient to delete; NOT_FOUND if unknown, already deleted or another clinic's."
+        )]
+        id: Uuid,
+    ) -> Result<Uuid, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::DeletePatients)?;
         if !store::soft_delete(session.db(), session.tenant_id(), id).await? {

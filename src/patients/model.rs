@@ -20,8 +20,11 @@ pub struct PhiDocument {
 #[derive(Clone, Debug, Default, PartialEq, Eq, SimpleObject)]
 #[graphql(name = "PatientContact")]
 pub struct Contact {
+    /// Phone number as entered; null if none is recorded.
     pub phone: Option<String>,
+    /// Email address; null if none is recorded.
     pub email: Option<String>,
+    /// Postal address, possibly several lines; null if none is recorded.
     pub address: Option<String>,
 }
 
@@ -29,8 +32,11 @@ pub struct Contact {
 #[derive(Clone, Debug, Default, PartialEq, Eq, SimpleObject)]
 #[graphql(name = "PatientMedical")]
 pub struct Medical {
+    /// Known allergies, free text; null if none are recorded.
     pub allergies: Option<String>,
+    /// Current medications, free text; null if none are recorded.
     pub medications: Option<String>,
+    /// Clinical notes, free text; null if none are recorded.
     pub notes: Option<String>,
 }
 

@@ -24,10 +24,15 @@ const MAX_EVENTS_PER_PAGE: i32 = 500;
 pub struct AppointmentStatusEvent {
     /// The clinic's event number, in commit order: the cursor to resume `after`.
     pub id: ID,
+    /// The appointment booked or changed.
     pub appointment_id: Uuid,
+    /// The appointment's provider.
     pub provider_id: Uuid,
+    /// The status before the change; null when the appointment was booked.
     pub old_status: Option<AppointmentStatus>,
+    /// The status after the change (Scheduled for a booking).
     pub new_status: AppointmentStatus,
+    /// When the change was made (UTC).
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -61,12 +66,17 @@ pub struct EventsQuery;
 #[Object]
 impl EventsQuery {
     /// The clinic's appointment events after event `after` (0, or omitted, for the first),
-    /// oldest first: the polling alternative to `appointmentStatusChanged`.
+    /// oldest first: the polling alternative to `appointmentStatusChanged`. Ids and statuses
+    /// only, no PHI. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
+    /// APPOINTMENT_EVENTS.
     async fn appointment_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The id of the last event already read (0 or omitted: from the clinic's first event); must be one the clinic has had."
+        )]
         after: Option<ID>,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(default = 100, desc = "Most events to return: 1 to 500.")] first: i32,
     ) -> Result<Vec<AppointmentStatusEvent>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::FollowAppointmentEvents)?;
@@ -101,10 +111,15 @@ impl SchedulingSubscription {
     /// start from now. Authenticate in `connection_init` with `{"token": …}` or `{"apiKey": …}`.
     /// The subscription ends with an error carrying `extensions.resumeAfter` when access ends
     /// (a token expires, a key is revoked, a user or clinic is deactivated) or the subscriber
-    /// reads too slowly (FELL_BEHIND): subscribe again with that `after`.
+    /// reads too slowly (FELL_BEHIND): subscribe again with that `after`. Ids and statuses only,
+    /// no PHI. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
+    /// APPOINTMENT_EVENTS.
     async fn appointment_status_changed(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The id of the last event already received, to replay those after it (0: from the clinic's first event); omit to start from now."
+        )]
         after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<AppointmentStatusEvent, ApiError>> + use<>, ApiError>
     {

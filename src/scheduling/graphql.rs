@@ -26,9 +26,15 @@ use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 /// A kind of visit: how long it takes and what it costs.
 #[derive(SimpleObject)]
 pub struct AppointmentType {
+    /// The appointment type's id.
     pub id: Uuid,
+    /// What the clinic calls it, e.g. "Initial consultation".
     pub name: String,
+    /// How long a visit of this type takes, in minutes (5 to 720): the default length of a
+    /// booking and the length `availableSlots` looks for.
     pub duration_minutes: i32,
+    /// What a visit of this type costs, as a decimal string with two places, e.g. "80.00";
+    /// copied onto each appointment when it is booked.
     pub price: Money,
 }
 
@@ -56,24 +62,32 @@ impl Appointment {
     }
 }
 
+/// A booked visit of a patient with a provider, holding the provider's time from `start` to
+/// `end` until it is cancelled or marked a no-show.
 #[Object]
 impl Appointment {
+    /// The appointment's id.
     async fn id(&self) -> Uuid {
         self.0.id
     }
 
+    /// When the visit starts (UTC).
     async fn start(&self) -> DateTime<Utc> {
         self.0.start_time.into()
     }
 
+    /// When the visit ends (UTC), exclusive: another appointment may start at this instant.
     async fn end(&self) -> DateTime<Utc> {
         self.0.end_time.into()
     }
 
+    /// Where the appointment is: Scheduled → Arrived → InSession → Completed, Scheduled or
+    /// Arrived → NoShow, Scheduled → Cancelled.
     async fn status(&self) -> Result<AppointmentStatus, ApiError> {
         self.status_value()
     }
 
+    /// The reason given to `cancelAppointment`; null unless the status is Cancelled.
     async fn cancel_reason(&self) -> Option<&str> {
         self.0.cancel_reason.as_deref()
     }
@@ -104,6 +118,7 @@ impl Appointment {
             .map(Patient::new))
     }
 
+    /// The provider the patient sees; null if the provider's user has since been deleted.
     async fn provider(&self, ctx: &Context<'_>) -> Result<Option<User>, ApiError> {
         let session = session(ctx)?;
         crate::identity::loader::providers(session)
@@ -124,6 +139,7 @@ impl Appointment {
             .map(AppointmentType::from))
     }
 
+    /// When the appointment was booked (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.into()
     }
@@ -139,9 +155,12 @@ impl Appointment {
     }
 }
 
+/// A new kind of visit for the clinic's bookings.
 #[derive(InputObject)]
 pub struct CreateAppointmentTypeInput {
+    /// What the clinic calls it: one line, at most 100 characters.
     pub name: String,
+    /// How long a visit takes, in minutes: 5 to 720.
     pub duration_minutes: i32,
     /// At most 2 decimal places, e.g. "80.00".
     pub price: Money,
@@ -150,32 +169,51 @@ pub struct CreateAppointmentTypeInput {
 /// Fields left out keep their value. Appointments already booked keep their times and price.
 #[derive(InputObject)]
 pub struct UpdateAppointmentTypeInput {
+    /// The appointment type to change.
     pub id: Uuid,
+    /// The new name: one line, at most 100 characters.
     pub name: Option<String>,
+    /// The new length of a visit, in minutes: 5 to 720.
     pub duration_minutes: Option<i32>,
+    /// The new price for future bookings: a decimal string, 0 to 999999.99, at most 2
+    /// decimal places, e.g. "80.00".
     pub price: Option<Money>,
 }
 
+/// A booking of a patient with a provider for `[start, end)`, which must not overlap the
+/// provider's other Scheduled, Arrived, InSession or Completed appointments.
 #[derive(InputObject)]
 pub struct BookAppointmentInput {
+    /// The patient to book; must not be deleted.
     pub patient_id: Uuid,
+    /// The provider to book: an active user of the clinic with the Provider role.
     pub provider_id: Uuid,
+    /// The appointment type, which sets the default length and the price charged.
     pub type_id: Uuid,
+    /// When the visit starts (UTC); pick one from `availableSlots` to stay within working hours.
     pub start: DateTime<Utc>,
-    /// Defaults to start + the type's duration.
+    /// When the visit ends (UTC, exclusive), after `start`. Defaults to start + the type's
+    /// duration.
     pub end: Option<DateTime<Utc>>,
     /// Book outside the provider's working hours (ClinicAdmin only; the appointment is marked).
     #[graphql(default)]
     pub override_working_hours: bool,
 }
 
+/// New times for a Scheduled appointment, with the same provider, patient, type and price.
 #[derive(InputObject)]
 pub struct RescheduleAppointmentInput {
+    /// The appointment to move; it must be Scheduled.
     pub id: Uuid,
+    /// The appointment's `version` as last read; CONFLICT if it has changed since.
     pub expected_version: i64,
+    /// The new start (UTC).
     pub start: DateTime<Utc>,
-    /// Defaults to the new start + the appointment's current length.
+    /// The new end (UTC, exclusive), after `start`. Defaults to the new start + the
+    /// appointment's current length.
     pub end: Option<DateTime<Utc>>,
+    /// Move it outside the provider's working hours (ClinicAdmin only; the appointment is
+    /// marked `bookedOutsideWorkingHours`).
     #[graphql(default)]
     pub override_working_hours: bool,
 }
@@ -238,7 +276,13 @@ impl SchedulingQuery {
             .collect())
     }
 
-    async fn appointment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Appointment, ApiError> {
+    /// One of the clinic's appointments; NOT_FOUND if there is none with that id. ClinicAdmin,
+    /// Provider, FrontDesk, BillingManager.
+    async fn appointment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The appointment's id.")] id: Uuid,
+    ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadSchedule)?;
         store::find_appointment(session.db(), session.tenant_id(), id)
@@ -247,18 +291,24 @@ impl SchedulingQuery {
             .ok_or_else(|| ApiError::not_found("appointment"))
     }
 
-    /// Appointments by start time; `from` inclusive, `to` exclusive.
+    /// Appointments by start time; `from` inclusive, `to` exclusive. ClinicAdmin, Provider,
+    /// FrontDesk, BillingManager.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn appointments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only appointments starting at or after this instant (UTC, inclusive).")]
         from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only appointments starting before this instant (UTC, exclusive).")]
         to: Option<DateTime<Utc>>,
-        provider_id: Option<Uuid>,
-        patient_id: Option<Uuid>,
-        status: Option<AppointmentStatus>,
-        first: Option<i32>,
+        #[graphql(desc = "Only this provider's appointments.")] provider_id: Option<Uuid>,
+        #[graphql(desc = "Only this patient's appointments.")] patient_id: Option<Uuid>,
+        #[graphql(desc = "Only appointments with this status.")] status: Option<AppointmentStatus>,
+        #[graphql(desc = "Page size: 1 to 100; 20 if omitted.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `endCursor` of the previous page, to read the page after it."
+        )]
         after: Option<String>,
     ) -> Result<Connection<String, Appointment>, ApiError> {
         let session = session(ctx)?;
@@ -287,8 +337,11 @@ impl SchedulingQuery {
     async fn available_slots(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The provider: an active user of the clinic with the Provider role.")]
         provider_id: Uuid,
+        #[graphql(desc = "The day, in the clinic's time zone (years 1900 to 9999).")]
         date: NaiveDate,
+        #[graphql(desc = "The appointment type, whose duration is the length of each slot.")]
         type_id: Uuid,
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
         let session = session(ctx)?;
@@ -312,6 +365,7 @@ impl SchedulingMutation {
     async fn create_appointment_type(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new type's name, duration and price.")]
         input: CreateAppointmentTypeInput,
     ) -> Result<AppointmentType, ApiError> {
         let session = session(ctx)?;
@@ -331,6 +385,7 @@ impl SchedulingMutation {
     async fn update_appointment_type(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The type to change and the fields to change.")]
         input: UpdateAppointmentTypeInput,
     ) -> Result<AppointmentType, ApiError> {
         let session = session(ctx)?;
@@ -362,7 +417,11 @@ impl SchedulingMutation {
 
     /// Removes a type from new bookings; appointments already booked keep it. ClinicAdmin only.
     /// Returns the id.
-    async fn delete_appointment_type(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid, ApiError> {
+    async fn delete_appointment_type(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The appointment type to delete.")] id: Uuid,
+    ) -> Result<Uuid, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageAppointmentTypes)?;
         let changes = TypeChanges {
@@ -379,7 +438,11 @@ impl SchedulingMutation {
     async fn set_provider_working_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The provider: an active user of the clinic with the Provider role.")]
         provider_id: Uuid,
+        #[graphql(
+            desc = "The whole week, in the clinic's time zone: whole-minute periods, none overlapping, at most 8 a day; an empty list means no working hours."
+        )]
         hours: Vec<WorkingHours>,
     ) -> Result<User, ApiError> {
         let session = session(ctx)?;
@@ -406,7 +469,7 @@ impl SchedulingMutation {
     async fn book_appointment(
         &self,
         ctx: &Context<'_>,
-        input: BookAppointmentInput,
+        #[graphql(desc = "Who, with whom, what type and when.")] input: BookAppointmentInput,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         let request = BookingRequest {
@@ -426,6 +489,7 @@ impl SchedulingMutation {
     async fn reschedule_appointment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The appointment, its version as last read, and the new times.")]
         input: RescheduleAppointmentInput,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
@@ -444,9 +508,12 @@ impl SchedulingMutation {
     async fn cancel_appointment(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
+        #[graphql(desc = "The appointment to cancel; it must be Scheduled.")] id: Uuid,
+        #[graphql(
+            desc = "The appointment's `version` as last read; CONFLICT if it has changed since."
+        )]
         expected_version: i64,
-        reason: String,
+        #[graphql(desc = "Why it is cancelled: one line, at most 500 characters.")] reason: String,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         booking::cancel(
@@ -465,8 +532,14 @@ impl SchedulingMutation {
     async fn set_appointment_status(
         &self,
         ctx: &Context<'_>,
-        id: Uuid,
+        #[graphql(desc = "The appointment to move along.")] id: Uuid,
+        #[graphql(
+            desc = "The appointment's `version` as last read; CONFLICT if it has changed since."
+        )]
         expected_version: i64,
+        #[graphql(
+            desc = "The next status, one the current status may become; not CANCELLED (use `cancelAppointment`)."
+        )]
         status: AppointmentStatus,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;

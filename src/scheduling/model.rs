@@ -12,11 +12,18 @@ use crate::foundation::input::required_line;
 /// PostgreSQL enforces too (schema.sql).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppointmentStatus {
+    /// Booked and holding its slot; may be rescheduled, and may become ARRIVED, NO_SHOW or
+    /// CANCELLED.
     Scheduled,
+    /// The patient has checked in; may become IN_SESSION or NO_SHOW.
     Arrived,
+    /// The visit is under way; may become COMPLETED.
     InSession,
+    /// The visit is over and its invoice has been raised. Final.
     Completed,
+    /// The patient did not come; the slot is free again. Final.
     NoShow,
+    /// Cancelled before the visit, with a `cancelReason`; the slot is free again. Final.
     Cancelled,
 }
 

@@ -1,4 +1,5 @@
-//! The committed schema.graphql is exactly what the code serves; `make schema` regenerates it.
+//! The committed schema.graphql is exactly what the code serves (`make schema` regenerates it),
+//! and every part of it is described for the analysts who read it in GraphiQL.
 
 #[test]
 fn the_committed_schema_matches_the_code() {
@@ -7,5 +8,39 @@ fn the_committed_schema_matches_the_code() {
     assert!(
         committed == hpms::server::schema::sdl(),
         "schema.graphql is out of date: run `make schema` and commit the result"
+    );
+}
+
+/// What analysts read in GraphiQL: graphql-schema-linter (npm, pinned in tests/graphql-http/)
+/// finds no type, field, argument, input field or enum value of schema.graphql undescribed.
+#[test]
+fn every_type_field_argument_input_field_and_enum_value_is_described() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let linter = format!("{root}/tests/graphql-http/node_modules/.bin/graphql-schema-linter");
+    assert!(
+        std::path::Path::new(&linter).exists(),
+        "graphql-schema-linter is not installed: run `npm ci --prefix tests/graphql-http` (scripts/test.sh does)"
+    );
+    let output = std::process::Command::new(linter)
+        .args([
+            "--rules",
+            "types-have-descriptions,fields-have-descriptions,arguments-have-descriptions,\
+             input-object-values-have-descriptions,enum-values-have-descriptions",
+            "--format",
+            "compact",
+            &format!("{root}/schema.graphql"),
+        ])
+        .output()
+        .expect("the linter runs (Node.js: apt-get install nodejs)");
+    let findings = String::from_utf8_lossy(&output.stdout);
+    let count = findings
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .count();
+    println!("graphql-schema-linter, description rules: {count} findings");
+    assert!(
+        output.status.success() && count == 0,
+        "{count} undescribed:\n{findings}{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -4,7 +4,8 @@
 //! damage; a patient edited meanwhile keeps the edit; given keys that do not cover what is stored,
 //! it changes nothing.
 
-use hpms::foundation::db::TenantTransaction;
+use hpms::foundation::db::{TenantTransaction, statement};
+use sea_orm::ConnectionTrait;
 use std::collections::BTreeMap;
 use std::process::Output;
 
@@ -115,24 +116,30 @@ impl Deployment {
         output
     }
 
-    /// How many rows of every clinic are sealed under each key id, as the owner reads the column.
+    /// How many rows of every clinic are sealed under each key id, as the owner reads the column:
+    /// one statement a clinic, so a batch that commits meanwhile is not counted under both keys.
     async fn rows_by_key(&self) -> BTreeMap<String, i64> {
-        let mut by_key = BTreeMap::new();
+        let mut by_key = BTreeMap::from([(OLD_KEY_ID.to_owned(), 0), (NEW_KEY_ID.to_owned(), 0)]);
         for clinic in &self.clinics {
             let owner = self
                 .app
                 .db
                 .begin_as_owner(clinic.scope(Role::ClinicAdmin))
                 .await;
-            for key_id in [OLD_KEY_ID, NEW_KEY_ID] {
-                let rows: i64 = scalar(
-                    &owner,
-                    "select count(*) from patients
-                      where convert_from(substring(phi_data from 3 for get_byte(phi_data, 1)), 'UTF8') = $1",
-                    [key_id.into()],
-                )
-                .await;
-                *by_key.entry(key_id.to_owned()).or_default() += rows;
+            let counts = owner
+                .query_all_raw(statement(
+                    "select key_id, count(*) from (
+                       select convert_from(substring(phi_data from 3 for get_byte(phi_data, 1)), 'UTF8') as key_id
+                         from patients) sealed
+                      where key_id = any($1) group by key_id",
+                    [vec![OLD_KEY_ID.to_owned(), NEW_KEY_ID.to_owned()].into()],
+                ))
+                .await
+                .expect("the owner counts sealed rows");
+            for row in counts {
+                let key_id: String = row.try_get_by_index(0).unwrap();
+                let rows: i64 = row.try_get_by_index(1).unwrap();
+                *by_key.entry(key_id).or_default() += rows;
             }
         }
         by_key
