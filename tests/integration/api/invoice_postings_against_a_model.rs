@@ -7,6 +7,7 @@
 //! a posting. What PostgreSQL guarantees of the ledger by itself:
 //! `database/ledger_invariants.rs`.
 
+use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 use hpms::foundation::role::Role;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -192,15 +193,31 @@ async fn random_postings_keep_every_invoice_equal_to_its_model_and_the_ledger_ba
 
 #[test]
 fn the_api_can_only_append_to_the_ledger() {
-    let sdl = hpms::server::schema::sdl();
-    let mutation = &sdl[sdl.find("type Mutation {").expect("a Mutation type")..];
-    let mutation = &mutation[..mutation.find('}').unwrap()];
-    let billing: Vec<&str> = mutation
-        .lines()
-        .map(str::trim)
-        // Field definitions ("name(args): Type" or "name: Type"), not descriptions.
-        .filter_map(|line| line.split(['(', ':']).next())
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()))
+    // The Mutation type's field names, read with a GraphQL parser: descriptions are free text.
+    let sdl =
+        async_graphql::parser::parse_schema(hpms::server::schema::sdl()).expect("the SDL parses");
+    let fields: Vec<String> = sdl
+        .definitions
+        .into_iter()
+        .find_map(|definition| match definition {
+            TypeSystemDefinition::Type(definition) if definition.node.name.node == "Mutation" => {
+                match definition.node.kind {
+                    TypeKind::Object(object) => Some(
+                        object
+                            .fields
+                            .into_iter()
+                            .map(|field| field.node.name.node.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .expect("a Mutation type");
+    let billing: Vec<&str> = fields
+        .iter()
+        .map(String::as_str)
         .filter(|name| {
             ["invoice", "payment", "ledger", "journal", "entry"]
                 .iter()
