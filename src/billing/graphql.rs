@@ -2,7 +2,7 @@
 //! and voids (each a new balanced journal entry), and the clinic's receivables by age.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Si
 use crate::billing::store::{self, Entry, InvoiceFilter, Totals};
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
+use crate::foundation::global_id::node_id;
 use crate::foundation::loader::prime;
 use crate::foundation::money::Money;
 use crate::foundation::paging::{PageRequest, connection};
@@ -41,6 +42,11 @@ impl Invoice {
     /// The invoice's id.
     async fn id(&self) -> Uuid {
         self.model.id
+    }
+
+    /// The invoice's global id, for `node(id:)` (Relay's object identification); opaque.
+    pub async fn node_id(&self) -> ID {
+        node_id::<Invoice>(self.model.id)
     }
 
     /// The appointment type's price when it was booked.
@@ -300,6 +306,17 @@ async fn prime_references(
     Ok(())
 }
 
+/// The clinic's invoice `id` with its ledger totals, for those who read billing (`invoice(id:)`,
+/// `node`).
+pub async fn find_invoice(session: &Session, id: Uuid) -> Result<Option<Invoice>, ApiError> {
+    session.require(Permission::ReadBilling)?;
+    let Some(model) = store::find_invoice(session.db(), session.tenant_id(), id).await? else {
+        return Ok(None);
+    };
+    let totals = ledger::invoice_totals(session.db(), model.id).await?;
+    Ok(Some(Invoice::new(model, totals)))
+}
+
 #[derive(Default)]
 pub struct BillingQuery;
 
@@ -312,13 +329,9 @@ impl BillingQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The invoice's id.")] id: Uuid,
     ) -> Result<Invoice, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::ReadBilling)?;
-        let model = store::find_invoice(session.db(), session.tenant_id(), id)
+        find_invoice(session(ctx)?, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("invoice"))?;
-        let totals = ledger::invoice_totals(session.db(), model.id).await?;
-        Ok(Invoice::new(model, totals))
+            .ok_or_else(|| ApiError::not_found("invoice"))
     }
 
     /// The clinic's invoices, newest first; `from` inclusive and `to` exclusive on the date the

@@ -8,6 +8,6 @@ mod loader;
 mod model;
 mod store;
 
-pub use graphql::{BillingMutation, BillingQuery, Invoice, invoice_of_appointment};
+pub use graphql::{BillingMutation, BillingQuery, Invoice, find_invoice, invoice_of_appointment};
 pub use ledger::bill_completed_appointment;
 pub use model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};

@@ -1,6 +1,6 @@
 //! The ground floor: what every domain builds on and that names no domain. Configuration, the
 //! tenant transaction and its session, the access model (roles, principals, permissions), errors,
-//! input checks, money, paging, batched loading, domain-event dispatch, the audit of PHI reads,
+//! input checks, money, paging, global ids, batched loading, domain-event dispatch, the audit of PHI reads,
 //! key rings, logs and metrics, and the LISTEN connection.
 
 pub mod access;
@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain_events;
 pub mod error;
+pub mod global_id;
 pub mod input;
 pub mod keyring;
 pub mod loader;

@@ -2,13 +2,14 @@
 //! management (ClinicAdmin).
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::foundation::access::Permission;
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
+use crate::foundation::global_id::node_id;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::role::Role;
 use crate::foundation::session::{Session, session};
@@ -20,6 +21,7 @@ use crate::identity::{LoginService, password, store};
 
 /// A user of a clinic (or, for SystemAdmins, of the platform).
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct User {
     /// The user's id.
     pub id: Uuid,
@@ -33,6 +35,30 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// A provider's weekly working hours, in the clinic's time zone; empty for other roles.
     pub working_hours: Vec<WorkingHours>,
+}
+
+#[ComplexObject]
+impl User {
+    /// The user's global id, for `node(id:)` (Relay's object identification); opaque.
+    pub async fn node_id(&self) -> ID {
+        node_id::<User>(self.id)
+    }
+}
+
+/// The clinic's user `id`, to whom `node` may show it: the user themselves, a ClinicAdmin (who
+/// manages users), and, for a provider, everyone who reads the schedule (as `providers` does).
+pub async fn find_user(session: &Session, id: Uuid) -> Result<Option<User>, ApiError> {
+    let is_self = session.principal.user_id().ok() == Some(id);
+    if !is_self && !session.principal.may(Permission::ReadSchedule) {
+        session.require(Permission::ManageUsers)?;
+    }
+    let Some(model) = store::find_user(session.db(), session.tenant_id(), id).await? else {
+        return Ok(None);
+    };
+    let user = User::try_from(model)?;
+    let visible =
+        is_self || session.principal.may(Permission::ManageUsers) || user.role == Role::Provider;
+    Ok(visible.then_some(user))
 }
 
 impl TryFrom<user::Model> for User {

@@ -19,7 +19,7 @@ mod working_hours;
 pub use api_key::ApiKeyVault;
 pub use api_key_graphql::{ApiKeyMutation, ApiKeyQuery};
 pub use credentials::{Authenticated, Authenticator, Credential};
-pub use graphql::{IdentityMutation, IdentityQuery, Tenant, User};
+pub use graphql::{IdentityMutation, IdentityQuery, Tenant, User, find_user};
 pub use login::{ClientAddress, LoginService, SignInBudget, SignInLimits};
 pub use model::{ClinicSlug, NewPassword, Username};
 pub use throttle::{LoginThrottle, MAX_FAILURES};

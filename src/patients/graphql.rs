@@ -5,12 +5,13 @@
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
+use crate::foundation::global_id::node_id;
 use crate::foundation::input::optional_line;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
@@ -85,6 +86,11 @@ impl Patient {
     /// The patient's id, stable for the life of the record.
     async fn id(&self) -> Uuid {
         self.model.id
+    }
+
+    /// The patient's global id, for `node(id:)` (Relay's object identification); opaque.
+    pub async fn node_id(&self) -> ID {
+        node_id::<Patient>(self.model.id)
     }
 
     /// Given name as entered (trimmed, one line, at most 100 characters).
@@ -248,6 +254,14 @@ fn keyring<'a>(ctx: &Context<'a>) -> Result<&'a Arc<PhiKeyring>, ApiError> {
         .map_err(|_| ApiError::internal())
 }
 
+/// The clinic's live patient `id`, for those who may read patients (`patient(id:)` and `node`).
+pub async fn find_patient(session: &Session, id: Uuid) -> Result<Option<Patient>, ApiError> {
+    session.require(Permission::ReadPatients)?;
+    Ok(store::find(session.db(), session.tenant_id(), id)
+        .await?
+        .map(Patient::new))
+}
+
 #[derive(Default)]
 pub struct PatientsQuery;
 
@@ -260,11 +274,8 @@ impl PatientsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The patient's id.")] id: Uuid,
     ) -> Result<Patient, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::ReadPatients)?;
-        store::find(session.db(), session.tenant_id(), id)
+        find_patient(session(ctx)?, id)
             .await?
-            .map(Patient::new)
             .ok_or_else(|| ApiError::not_found("patient"))
     }
 

@@ -8,7 +8,7 @@ mod model;
 mod phi;
 mod store;
 
-pub use graphql::{Patient, PatientsMutation, PatientsQuery};
+pub use graphql::{Patient, PatientsMutation, PatientsQuery, find_patient};
 pub use key_rotation::{RotationProgress, RotationSummary, rotate_phi_key};
 pub use model::{Contact, Medical, PhiDocument};
 pub use phi::PhiKeyring;

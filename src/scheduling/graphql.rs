@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::billing::Invoice;
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
+use crate::foundation::global_id::node_id;
 use crate::foundation::loader::prime;
 use crate::foundation::money::Money;
 use crate::foundation::paging::{PageRequest, connection};
@@ -25,6 +26,7 @@ use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
 /// A kind of visit: how long it takes and what it costs.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AppointmentType {
     /// The appointment type's id.
     pub id: Uuid,
@@ -36,6 +38,15 @@ pub struct AppointmentType {
     /// What a visit of this type costs, as a decimal string with two places, e.g. "80.00";
     /// copied onto each appointment when it is booked.
     pub price: Money,
+}
+
+#[ComplexObject]
+impl AppointmentType {
+    /// The appointment type's global id, for `node(id:)` (Relay's object identification);
+    /// opaque.
+    pub async fn node_id(&self) -> ID {
+        node_id::<AppointmentType>(self.id)
+    }
 }
 
 impl From<appointment_type::Model> for AppointmentType {
@@ -69,6 +80,11 @@ impl Appointment {
     /// The appointment's id.
     async fn id(&self) -> Uuid {
         self.0.id
+    }
+
+    /// The appointment's global id, for `node(id:)` (Relay's object identification); opaque.
+    pub async fn node_id(&self) -> ID {
+        node_id::<Appointment>(self.0.id)
     }
 
     /// When the visit starts (UTC).
@@ -260,6 +276,30 @@ async fn appointments_page(
     Ok(appointments)
 }
 
+/// The clinic's appointment `id`, for those who read the schedule (`appointment(id:)`, `node`).
+pub async fn find_appointment(
+    session: &Session,
+    id: Uuid,
+) -> Result<Option<Appointment>, ApiError> {
+    session.require(Permission::ReadSchedule)?;
+    Ok(
+        store::find_appointment(session.db(), session.tenant_id(), id)
+            .await?
+            .map(Appointment),
+    )
+}
+
+/// The clinic's appointment type `id`, for those who read the schedule (`node`).
+pub async fn find_appointment_type(
+    session: &Session,
+    id: Uuid,
+) -> Result<Option<AppointmentType>, ApiError> {
+    session.require(Permission::ReadSchedule)?;
+    Ok(store::find_type(session.db(), session.tenant_id(), id)
+        .await?
+        .map(AppointmentType::from))
+}
+
 #[derive(Default)]
 pub struct SchedulingQuery;
 
@@ -283,11 +323,8 @@ impl SchedulingQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The appointment's id.")] id: Uuid,
     ) -> Result<Appointment, ApiError> {
-        let session = session(ctx)?;
-        session.require(Permission::ReadSchedule)?;
-        store::find_appointment(session.db(), session.tenant_id(), id)
+        find_appointment(session(ctx)?, id)
             .await?
-            .map(Appointment)
             .ok_or_else(|| ApiError::not_found("appointment"))
     }
 

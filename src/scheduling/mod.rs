@@ -14,6 +14,9 @@ mod store;
 pub use booking::{AppointmentCompleted, BookingRequest, book};
 pub use event_feed::{EventHub, FeedLimits};
 pub use events_graphql::{EventsQuery, SchedulingSubscription};
-pub use graphql::{Appointment, SchedulingMutation, SchedulingQuery};
+pub use graphql::{
+    Appointment, AppointmentType, SchedulingMutation, SchedulingQuery, find_appointment,
+    find_appointment_type,
+};
 pub use model::AppointmentStatus;
 pub use store::insert_type;

@@ -12,7 +12,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Request, Response, Value};
+use async_graphql::{Name, Request, Response, Value};
 use sea_orm::DatabaseConnection;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, Span};
@@ -30,8 +30,9 @@ use crate::identity::{
 };
 use crate::patients::PhiKeyring;
 use crate::scheduling::EventHub;
+use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
-use crate::server::schema::{ApiSchema, schema_builder};
+use crate::server::schema::{ApiSchema, describe_schema, schema_builder, schema_description_keys};
 
 /// The schema plus what executing a request needs. The pool stays here, outside the schema's
 /// data: resolvers reach the database only through their request's `Session`.
@@ -43,6 +44,7 @@ pub struct Api {
     events: Arc<DomainEvents>,
     metrics: Metrics,
     root_fields: Arc<RootFields>,
+    documents: Documents,
 }
 
 impl Api {
@@ -68,7 +70,14 @@ impl Api {
             events: Arc::new(domain_events::registry()),
             metrics,
             root_fields,
+            documents: Documents::default(),
         }
+    }
+
+    /// Resolves the request's persisted query and parses its document, or takes it parsed from
+    /// the instance's store of documents (`server::documents`): what every transport does first.
+    pub async fn prepare(&self, request: &mut Request) -> Result<Persisted, ApiError> {
+        self.documents.resolve(request).await
     }
 
     /// The schema, for the WebSocket transport (whose connections authenticate themselves).
@@ -110,6 +119,7 @@ impl Api {
             }
         };
         let mut response = execution.instrument(span.clone()).await;
+        describe_schema(&mut response, &operation.schema_description);
         assign_missing_codes(&mut response, &query);
         let elapsed = started.elapsed();
         let outcome = first_error_code(&response).map_or("ok", |code| code.as_str());
@@ -234,6 +244,8 @@ struct Operation<'a> {
     /// The metric label: the root field it selects, a name from the schema; `multiple` when it
     /// selects several, `unknown` when it names none of the schema's or does not parse.
     root_field: &'a str,
+    /// Where it asks for the schema's description (`schema::schema_description_keys`).
+    schema_description: Vec<(Name, Name)>,
 }
 
 impl<'a> Operation<'a> {
@@ -246,6 +258,7 @@ impl<'a> Operation<'a> {
             ty: metrics::OperationType::Unknown,
             name: None,
             root_field: UNKNOWN_ROOT_FIELD,
+            schema_description: Vec::new(),
         };
         let Ok(document) = request.parsed_query() else {
             return unknown;
@@ -280,6 +293,7 @@ impl<'a> Operation<'a> {
             },
             name: name.map(ToString::to_string),
             root_field: root_fields.label(document, &operation.selection_set.node),
+            schema_description: schema_description_keys(&operation.selection_set.node),
         }
     }
 

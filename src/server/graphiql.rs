@@ -122,7 +122,14 @@ pub fn page(endpoint: &str) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>HPMS · GraphiQL</title>
 <link rel="stylesheet" href="/graphiql/graphiql.css">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+<style>
+html, body, #graphiql {{ height: 100%; margin: 0; }}
+/* One tab per example: on a 1024 px screen they wrap onto a second row rather than scroll out
+   of reach behind GraphiQL's hidden scrollbar. */
+.graphiql-container .graphiql-session-header {{ height: auto; min-height: var(--session-header-height); }}
+.graphiql-container .graphiql-tabs {{ flex-wrap: wrap; overflow-x: visible; gap: var(--px-8) var(--px-12); }}
+.graphiql-container .graphiql-tabs > :not(:first-child) {{ margin-left: 0; }}
+</style>
 </head>
 <body>
 <div id="graphiql">Loading GraphiQL…</div>

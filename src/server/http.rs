@@ -33,9 +33,9 @@ use crate::identity::{
 };
 use crate::patients::PhiKeyring;
 use crate::scheduling::{EventHub, FeedLimits};
+use crate::server::documents::Persisted;
 use crate::server::execution::Api;
 use crate::server::graphql_http::{self, AnswerMedia};
-use crate::server::persisted_queries::{Persisted, PersistedQueries};
 use crate::server::{graphiql, websocket};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
@@ -52,7 +52,6 @@ struct AppState {
     db: DatabaseConnection,
     websocket_send_timeout: Duration,
     client_address_header: Option<String>,
-    persisted_queries: PersistedQueries,
 }
 
 /// A bound, ready-to-serve application.
@@ -124,7 +123,6 @@ impl App {
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
             client_address_header: auth.client_address_header.clone(),
-            persisted_queries: PersistedQueries::default(),
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))
@@ -284,7 +282,7 @@ async fn execute(
     mut request: async_graphql::Request,
     media: AnswerMedia,
 ) -> Response {
-    let persisted = match state.persisted_queries.resolve(&mut request).await {
+    let persisted = match state.api.prepare(&mut request).await {
         Ok(persisted) => persisted,
         Err(error) => {
             let errors = vec![error.into_server_error()];

@@ -3,11 +3,12 @@
 //! registry, and the demo data `make run` loads. Only `main` names it.
 
 pub mod demo;
+pub mod documents;
 pub mod domain_events;
 pub mod execution;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod http;
-pub mod persisted_queries;
+pub mod node;
 pub mod schema;
 pub mod websocket;

@@ -1,7 +1,11 @@
 //! The GraphQL schema: the domain roots merged into one, with the limits every request obeys.
 
 use async_graphql::connection::Connection;
-use async_graphql::{MergedObject, MergedSubscription, Object, Schema, SchemaBuilder};
+use async_graphql::parser::types::{Selection, SelectionSet};
+use async_graphql::{
+    MergedObject, MergedSubscription, Name, Object, Response, SDLExportOptions, Schema,
+    SchemaBuilder, Value,
+};
 
 use crate::audit::{AuditLog, AuditQuery};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
@@ -10,6 +14,7 @@ use crate::patients::{Patient, PatientsMutation, PatientsQuery};
 use crate::scheduling::{
     Appointment, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
 };
+use crate::server::node::NodeQuery;
 
 /// Deepest selection a request may nest; deeper queries are rejected before execution. GraphiQL's
 /// introspection query nests 13 deep; the complexity limit is what bounds the cost of a request.
@@ -18,6 +23,14 @@ const MAX_DEPTH: usize = 16;
 const MAX_COMPLEXITY: usize = 2_000;
 
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
+
+/// What the schema is, as `schema.graphql` and introspection's `__schema { description }` both
+/// say it (GraphiQL shows it above the root types).
+pub const SCHEMA_DESCRIPTION: &str = "HPMS: practice management for independent clinics. \
+    Sign in with `login` and send its token as `Authorization: Bearer <token>`; a partner \
+    system sends its key as `X-Api-Key`. Everything a request reads or changes belongs to the \
+    signed-in user's clinic, and each field names the roles that may use it. Errors carry \
+    `extensions.code`. Timestamps are UTC; dates and working hours are in the clinic's time zone.";
 
 /// What can be read. Every field but `version` needs a signed-in user (`Authorization: Bearer
 /// <token>`) or, where it says so, a partner's API key (`X-Api-Key`); each field names the roles
@@ -32,6 +45,7 @@ pub struct Query(
     AuditQuery,
     ApiKeyQuery,
     EventsQuery,
+    NodeQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -97,9 +111,59 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
 }
 
-/// The schema in SDL, as committed in `schema.graphql`.
+/// The schema in SDL, as committed in `schema.graphql`: what introspection answers, scalars'
+/// `@specifiedBy` and the schema's description included.
 pub fn sdl() -> String {
-    schema_builder().finish().sdl()
+    let sdl = schema_builder()
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().include_specified_by());
+    let block = format!("\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"\nschema {{");
+    sdl.replacen("\nschema {", &format!("\n{block}"), 1)
+}
+
+/// Where an operation selecting `selection` at its root asks for `__schema { description }`:
+/// the response keys of each `__schema` and of its `description`. async-graphql answers that
+/// field with a fixed text of its own, which `describe_schema` replaces by ours. (Only fields
+/// selected directly are found; introspection queries, GraphiQL's included, select it so.)
+pub fn schema_description_keys(selection: &SelectionSet) -> Vec<(Name, Name)> {
+    fields_named(selection, "__schema")
+        .flat_map(|(schema_key, schema)| {
+            fields_named(schema, "description")
+                .map(move |(description_key, _)| (schema_key.clone(), description_key.clone()))
+        })
+        .collect()
+}
+
+/// The response keys and selections of the fields named `name` that `selection` selects directly.
+fn fields_named<'a>(
+    selection: &'a SelectionSet,
+    name: &'a str,
+) -> impl Iterator<Item = (&'a Name, &'a SelectionSet)> {
+    selection
+        .items
+        .iter()
+        .filter_map(move |item| match &item.node {
+            Selection::Field(field) if field.node.name.node == name => Some((
+                &field.node.response_key().node,
+                &field.node.selection_set.node,
+            )),
+            _ => None,
+        })
+}
+
+/// Puts `SCHEMA_DESCRIPTION` where `keys` (from `schema_description_keys`) say the response has
+/// the schema's description.
+pub fn describe_schema(response: &mut Response, keys: &[(Name, Name)]) {
+    let Value::Object(data) = &mut response.data else {
+        return;
+    };
+    for (schema_key, description_key) in keys {
+        if let Some(Value::Object(schema)) = data.get_mut(schema_key)
+            && let Some(description) = schema.get_mut(description_key)
+        {
+            *description = Value::String(SCHEMA_DESCRIPTION.to_owned());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,7 +172,8 @@ mod tests {
 
     #[test]
     fn every_connection_type_is_described() {
-        let sdl = async_graphql::parser::parse_schema(super::sdl()).unwrap();
+        let sdl =
+            async_graphql::parser::parse_schema(super::schema_builder().finish().sdl()).unwrap();
         for definition in sdl.definitions {
             if let TypeSystemDefinition::Type(definition) = definition {
                 let name = &definition.node.name.node;

@@ -177,6 +177,30 @@ impl Executor for SocketExecutor {
 
     fn execute_stream(
         &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let executor = self.clone();
+        futures_util::stream::once(async move {
+            let mut request = request;
+            match executor.api.prepare(&mut request).await {
+                Ok(_) => executor.run(request, session_data),
+                Err(error) => futures_util::stream::once(async move {
+                    Response::from_errors(vec![error.into_server_error()])
+                })
+                .boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+impl SocketExecutor {
+    /// Runs a prepared request: a subscription as a stream on the schema, anything else as one
+    /// answer from the server's request execution.
+    fn run(
+        &self,
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {

@@ -1,4 +1,4 @@
-// HPMS's GraphiQL page (served by src/platform/graphiql.rs). Everything it loads comes from the
+// HPMS's GraphiQL page (served by src/server/graphiql.rs). Everything it loads comes from the
 // server itself. Queries and mutations go over HTTP with the headers editor's headers;
 // subscriptions go over the WebSocket on the same path, authenticated in connection_init with
 // the token or API key found in those same headers, so one headers editor serves both.
@@ -62,6 +62,10 @@
     window.React.createElement(window.GraphiQL, {
       fetcher,
       defaultTabs: tabs,
+      // GraphiQL 3 fills the first tab's editors from these, not from defaultTabs: without them
+      // the SignIn tab opens with empty Variables (its own until the tab is left and reopened).
+      query: tabs[0].query,
+      variables: tabs[0].variables,
       defaultHeaders: config.headers,
       defaultEditorToolsVisibility: 'headers',
       // Tokens stay out of the browser's storage: a shared front-desk PC keeps no sign-in.

@@ -1,5 +1,6 @@
 //! GraphiQL as an analyst meets it, in a real headless Chromium: the page of `make run`'s server
-//! loads with nothing from outside the server, signs in from its SignIn tab, runs the patients
+//! loads with nothing from outside the server at 1024 px, every tab within reach, its SignIn tab
+//! showing its variables at once; it signs in from that tab, runs the patients
 //! query with the token pasted into the headers editor and shows a demo patient, and watches the
 //! schedule over its WebSocket as a check-in made elsewhere arrives.
 //!
@@ -47,6 +48,9 @@ async fn an_analysts_session(page: &Client, url: &str) {
     // Each wait fails the test if the text does not appear within the script timeout (30 s).
     editor_containing(page, ".graphiql-query-editor", "mutation SignIn").await;
     editor_containing(page, ".graphiql-editor-tool", "Bearer <paste").await;
+    show_editor_tool(page, "Variables").await;
+    editor_containing(page, ".graphiql-editor-tool", "\"tenant\": \"northside\"").await;
+    every_tab_is_within_reach(page).await;
 
     fill_editor_tools(
         page,
@@ -106,6 +110,31 @@ async fn an_analysts_session(page: &Client, url: &str) {
         json!([]),
         "the page loaded something from elsewhere"
     );
+}
+
+/// At the browser's 1024 px, every saved tab shows whole inside the window, and none is hidden
+/// in an overflowing tab bar.
+async fn every_tab_is_within_reach(page: &Client) {
+    let layout = page
+        .execute(
+            "const bar = document.querySelector('.graphiql-tabs');
+             const tabs = Array.from(document.querySelectorAll('.graphiql-tab-button'));
+             return {
+                 width: window.innerWidth,
+                 tabs: tabs.length,
+                 overflowing: bar.scrollWidth > bar.clientWidth,
+                 outside: tabs.map(tab => [tab.textContent.trim(), tab.getBoundingClientRect()])
+                     .filter(([, box]) => box.width === 0 || box.left < 0 || box.right > window.innerWidth)
+                     .map(([name]) => name),
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(layout["width"], 1024, "{layout}");
+    assert!(layout["tabs"].as_u64().unwrap() >= 10, "{layout}");
+    assert_eq!(layout["overflowing"], false, "{layout}");
+    assert_eq!(layout["outside"], json!([]), "{layout}");
 }
 
 async fn open_tab(page: &Client, operation: &str) {

@@ -6,39 +6,12 @@
 //! mutations refused over GET, bodies that are not JSON refused, persisted queries found only
 //! by their own hash, and answers that no cache may keep.
 
-use std::path::Path;
-
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::process::Command;
 
 use crate::helpers::TestApp;
-
-/// The JSON lines a script of tests/graphql-http/ prints, run with `environment`. (Awaited, not
-/// blocking: the server it talks to runs on this test's runtime.)
-async fn node(script: &str, environment: [(&str, String); 2]) -> Vec<Value> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http");
-    assert!(
-        folder.join("node_modules/graphql-http").exists(),
-        "the npm packages are not installed: run `npm ci --prefix tests/graphql-http` (scripts/test.sh does)"
-    );
-    let output = Command::new("node")
-        .arg(folder.join(script))
-        .envs(environment)
-        .output()
-        .await
-        .expect("node runs (Node.js 18 or later: apt-get install nodejs)");
-    assert!(
-        output.status.success(),
-        "{script} ran: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
-        .collect()
-}
+use crate::helpers::npm::node;
 
 #[tokio::test]
 async fn the_specifications_audit_finds_no_error_and_no_warning_anonymous_or_signed_in() {
@@ -48,7 +21,7 @@ async fn the_specifications_audit_finds_no_error_and_no_warning_anonymous_or_sig
         ("HPMS_AUDIT_URL", app.url("/graphql")),
         ("HPMS_AUDIT_TOKEN", clinic.token(Role::FrontDesk).to_owned()),
     ];
-    let results = node("audit.mjs", environment).await;
+    let results = node("audit.mjs", &environment).await;
 
     let count = |who: &str, status: &str| {
         results
@@ -87,7 +60,7 @@ async fn popular_clients_read_the_signed_in_user_with_their_defaults() {
             clinic.token(Role::FrontDesk).to_owned(),
         ),
     ];
-    let results = node("clients.mjs", environment).await;
+    let results = node("clients.mjs", &environment).await;
 
     let clients: Vec<&str> = results
         .iter()
@@ -118,7 +91,7 @@ async fn apollos_persisted_queries_fall_back_once_then_travel_by_hash() {
             clinic.token(Role::FrontDesk).to_owned(),
         ),
     ];
-    let results = node("apollo.mjs", environment).await;
+    let results = node("apollo.mjs", &environment).await;
 
     assert_eq!(results.len(), 2, "{results:?}");
     for result in &results {
@@ -222,7 +195,7 @@ async fn the_reference_websocket_client_runs_queries_mutations_and_subscriptions
         ),
         ("HPMS_CLIENT_TOKEN", token.to_owned()),
     ];
-    let results = node("socket.mjs", environment).await;
+    let results = node("socket.mjs", &environment).await;
 
     let answer = |operation: &str| {
         results

@@ -1,6 +1,11 @@
 //! The committed schema.graphql is exactly what the code serves (`make schema` regenerates it),
 //! and every part of it is described for the analysts who read it in GraphiQL.
 
+use hpms::foundation::role::Role;
+
+use crate::helpers::TestApp;
+use crate::helpers::npm::node;
+
 #[test]
 fn the_committed_schema_matches_the_code() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
@@ -42,5 +47,36 @@ fn every_type_field_argument_input_field_and_enum_value_is_described() {
         output.status.success() && count == 0,
         "{count} undescribed:\n{findings}{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What clients see is what the file says: the server's answer to graphql-js's full
+/// introspection query (descriptions, `@specifiedBy`, the schema's own description), printed by
+/// graphql-js, is line for line schema.graphql printed by graphql-js.
+#[tokio::test]
+async fn live_introspection_prints_exactly_the_committed_schema() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let environment = [
+        ("HPMS_CLIENT_URL", app.url("/graphql")),
+        (
+            "HPMS_CLIENT_TOKEN",
+            clinic.token(Role::FrontDesk).to_owned(),
+        ),
+    ];
+    let results = node("introspection.mjs", &environment).await;
+
+    let [result] = results.as_slice() else {
+        panic!("one verdict: {results:?}")
+    };
+    println!(
+        "introspection printed {} lines, schema.graphql {}",
+        result["servedLines"], result["committedLines"]
+    );
+    assert_eq!(result["equal"], true, "{result:#}");
+    assert_eq!(
+        result["schemaDescription"],
+        hpms::server::schema::SCHEMA_DESCRIPTION,
+        "the schema describes itself, not with async-graphql's built-in text"
     );
 }

@@ -193,9 +193,10 @@ async fn random_postings_keep_every_invoice_equal_to_its_model_and_the_ledger_ba
 
 #[test]
 fn the_api_can_only_append_to_the_ledger() {
-    // The Mutation type's field names, read with a GraphQL parser: descriptions are free text.
-    let sdl =
-        async_graphql::parser::parse_schema(hpms::server::schema::sdl()).expect("the SDL parses");
+    // The Mutation type's field names, read with a GraphQL parser (async-graphql's, which reads
+    // no schema description: so the schema's own SDL): descriptions are free text.
+    let served = hpms::server::schema::schema_builder().finish().sdl();
+    let sdl = async_graphql::parser::parse_schema(served).expect("the SDL parses");
     let fields: Vec<String> = sdl
         .definitions
         .into_iter()

@@ -47,7 +47,7 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
-                    "--window-size=1400,900",
+                    "--window-size=1024,768",
                     format!("--user-data-dir={}", profile.0.display()),
                 ],
             }
