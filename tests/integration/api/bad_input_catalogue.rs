@@ -3,14 +3,15 @@
 //! dates and times, money with three decimals or below zero, unknown enum values, over-long and
 //! control-character strings, injection strings where a format is required, a visit ending
 //! before it starts), plus requests that are not GraphQL at all and requests built to exhaust the
-//! server. Each case must get the code it names, never INTERNAL and never a 5xx, and once they
-//! have all run, both clinics' rows and audit trails are exactly as they were.
+//! server. Each case goes over every transport its operation may take (POST, GET, a persisted
+//! query by hash, the WebSocket) and must get the code it names, never INTERNAL and never a 5xx,
+//! and once they have all run, both clinics' rows and audit trails are exactly as they were.
 
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ApiClinic, TestApp};
+use crate::helpers::{ApiClinic, TestApp, Transport};
 
 /// A valid operation to spoil, with where its values sit in the variables.
 struct Template {
@@ -552,6 +553,28 @@ fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
             code: "BAD_USER_INPUT",
         },
     ];
+    let node = "query($id: ID!) { node(id: $id) { nodeId } }";
+    for (what, id) in [
+        ("a node id that is a bare UUID", json!(clinic.patient_id)),
+        ("a node id that is an injection", json!("' or 1=1 --")),
+        ("a node id that is a number", json!(42)),
+        ("a node id of 10,001 characters", json!("x".repeat(10_001))),
+    ] {
+        cases.push(Case {
+            what: what.into(),
+            role: Role::FrontDesk,
+            query: node.into(),
+            variables: json!({ "id": id }),
+            code: "BAD_USER_INPUT",
+        });
+    }
+    cases.push(Case {
+        what: "101 node ids at once".into(),
+        role: Role::FrontDesk,
+        query: "query($ids: [ID!]!) { nodes(ids: $ids) { nodeId } }".into(),
+        variables: json!({ "ids": vec!["x"; 101] }),
+        code: "BAD_USER_INPUT",
+    });
     for injection in INJECTIONS {
         cases.push(Case {
             what: format!("sign-in with an injection as the clinic: {injection}"),
@@ -586,22 +609,27 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .collect();
     cases.extend(whole_request_cases(&clinic));
     let mut wrong = Vec::new();
+    let mut requests = 0;
     for case in &cases {
         let token = match case.role {
             Role::SystemAdmin => sysadmin.as_str(),
             role => clinic.token(role),
         };
-        let response = app
-            .graphql(Some(token), &case.query, case.variables.clone())
-            .await;
-        let codes = response.codes();
-        if codes.is_empty() || codes.iter().any(|code| code != case.code) {
-            wrong.push(format!(
-                "{}: expected {}, got {:?}",
-                case.what, case.code, response.0
-            ));
+        for &transport in Transport::for_operation(&case.query) {
+            let response = app
+                .graphql_over(transport, Some(token), &case.query, case.variables.clone())
+                .await;
+            requests += 1;
+            let codes = response.codes();
+            if codes.is_empty() || codes.iter().any(|code| code != case.code) {
+                wrong.push(format!(
+                    "{} over {transport:?}: expected {}, got {:?}",
+                    case.what, case.code, response.0
+                ));
+            }
         }
     }
+    println!("bad-input catalogue: {requests} requests over the transports");
     println!("bad-input catalogue: {} GraphQL cases", cases.len());
     assert!(
         wrong.is_empty(),
@@ -774,5 +802,86 @@ async fn injection_strings_in_free_text_are_only_text() {
         app.footprint(&other).await[..3],
         other_before[..3],
         "the other clinic is untouched"
+    );
+}
+
+/// Persisted-query extensions that cannot be honoured, over POST and over GET: each gets its
+/// code (PERSISTED_QUERY_NOT_FOUND only for a well-formed hash the server has not kept, so that
+/// Apollo's link falls back exactly then), no `data`, and never a 5xx.
+#[tokio::test]
+async fn persisted_query_extensions_that_cannot_be_honoured_get_their_codes() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let persisted = |hash: Value| json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    let unknown = "0".repeat(64);
+    let cases: Vec<(&str, Option<&str>, Value, &str)> = vec![
+        (
+            "not an object",
+            None,
+            json!({"persistedQuery": "yes"}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "version 2",
+            None,
+            json!({"persistedQuery": {"version": 2, "sha256Hash": unknown}}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "a hash that is a number",
+            None,
+            persisted(json!(42)),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "an unknown hash",
+            None,
+            persisted(json!(unknown)),
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        (
+            "an injection as the hash",
+            None,
+            persisted(json!("' or 1=1 --")),
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        (
+            "another query's hash",
+            Some("{ version }"),
+            persisted(json!(unknown)),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, query, extensions, code) in &cases {
+        let mut body = json!({ "extensions": extensions });
+        let mut parameters = vec![("extensions", extensions.to_string())];
+        if let Some(query) = query {
+            body["query"] = json!(query);
+            parameters.push(("query", query.to_string()));
+        }
+        let post = client.post(app.url("/graphql")).json(&body);
+        let get = client.get(app.url("/graphql")).query(&parameters);
+        for (method, request) in [("POST", post), ("GET", get)] {
+            let response = request
+                .header("accept", "application/graphql-response+json")
+                .send()
+                .await
+                .expect("the server answers");
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap_or_default();
+            if status.is_server_error()
+                || answer["errors"][0]["extensions"]["code"] != *code
+                || answer.get("data").is_some_and(|data| !data.is_null())
+            {
+                wrong.push(format!("{what} over {method}: HTTP {status}, {answer}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
     );
 }

@@ -1,14 +1,15 @@
 //! Role-based access, cell by cell: every role × every operation of the API core is either
 //! allowed (answers without errors) or FORBIDDEN — and a forbidden request writes nothing, not
-//! even an audit row.
+//! even an audit row — over every transport the operation may take (POST, GET, a persisted
+//! query by hash, the WebSocket), and `node` answers each role as the type's own field does.
 
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ApiClinic, TestApp};
+use crate::helpers::{ApiClinic, TestApp, Transport};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
     Me,
     Users,
@@ -321,43 +322,123 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     );
 
     let mut failures = Vec::new();
+    let mut cells = 0;
     for &(op, role, expected) in MATRIX {
         let token = match role {
             SystemAdmin => sysadmin.clone(),
             _ => clinic.token(role).to_owned(),
         };
-        let (query, variables) = request(&app, &clinic, &sysadmin, op).await;
-        let before = app.footprint(&clinic).await;
-        let response = app.graphql(Some(&token), query, variables).await;
-        let after = app.footprint(&clinic).await;
-
-        let outcome = match response.codes().as_slice() {
-            [] => Allowed,
-            [code] if code == "FORBIDDEN" => Forbidden,
-            other => {
-                failures.push(format!(
-                    "{op:?} as {role:?}: unexpected errors {other:?}: {response:?}"
-                ));
-                continue;
+        let first = request(&app, &clinic, &sysadmin, op).await;
+        let transports = Transport::for_operation(first.0);
+        let mut prepared = Some(first);
+        for &transport in transports {
+            // Made afresh for each transport: a mutation uses up what it acts on.
+            let (query, variables) = match prepared.take() {
+                Some(request) => request,
+                None => request(&app, &clinic, &sysadmin, op).await,
+            };
+            let before = app.footprint(&clinic).await;
+            let response = app
+                .graphql_over(transport, Some(&token), query, variables)
+                .await;
+            let after = app.footprint(&clinic).await;
+            cells += 1;
+            let cell = format!("{op:?} as {role:?} over {transport:?}");
+            let outcome = match response.codes().as_slice() {
+                [] => Allowed,
+                [code] if code == "FORBIDDEN" => Forbidden,
+                other => {
+                    failures.push(format!("{cell}: unexpected errors {other:?}: {response:?}"));
+                    continue;
+                }
+            };
+            if outcome != expected {
+                failures.push(format!("{cell}: expected {expected:?}, got {outcome:?}"));
             }
-        };
-        if outcome != expected {
-            failures.push(format!(
-                "{op:?} as {role:?}: expected {expected:?}, got {outcome:?}"
-            ));
-        }
-        if outcome == Forbidden && before != after {
-            failures.push(format!(
-                "{op:?} as {role:?} was refused but wrote: {before:?} -> {after:?}"
-            ));
+            if outcome == Forbidden && before != after {
+                failures.push(format!(
+                    "{cell} was refused but wrote: {before:?} -> {after:?}"
+                ));
+            }
         }
     }
+    println!("RBAC matrix: {cells} cells over the transports");
     assert!(
         failures.is_empty(),
         "{} cells wrong:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// What the matrix says of `op` for `role`.
+fn expected(op: Op, role: Role) -> Expect {
+    MATRIX
+        .iter()
+        .find(|(cell_op, cell_role, _)| *cell_op == op && *cell_role == role)
+        .map(|(_, _, expect)| *expect)
+        .expect("the matrix has every cell")
+}
+
+/// A global id opens nothing more than the type's own field: every role reading a patient, an
+/// appointment and an invoice through `node` and `nodes` gets what the matrix says of
+/// `patient(id:)`, `appointment(id:)` and `invoice(id:)`, and a refused read is null.
+#[tokio::test]
+async fn node_answers_every_role_as_the_types_own_field_does() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let sysadmin = app.system_admin().await;
+    let admin = clinic.token(ClinicAdmin);
+    let (appointment, invoice) = app.completed_visit(&clinic, "2031-02-03T09:00:00Z").await;
+    let reads = [
+        (Patient, "patient", clinic.patient_id.to_string()),
+        (Appointment, "appointment", appointment),
+        (Invoice, "invoice", invoice),
+    ];
+    let mut failures = Vec::new();
+    for (op, field, id) in reads {
+        let own = app
+            .graphql(
+                Some(admin),
+                &format!("{{ {field}(id: \"{id}\") {{ nodeId }} }}"),
+                json!({}),
+            )
+            .await;
+        let node_id = own.ok()[field]["nodeId"].clone();
+        for role in Role::ALL {
+            let token = match role {
+                SystemAdmin => sysadmin.clone(),
+                _ => clinic.token(role).to_owned(),
+            };
+            for (query, variables) in [
+                (
+                    "query($id: ID!) { node(id: $id) { nodeId } }",
+                    json!({ "id": node_id }),
+                ),
+                (
+                    "query($ids: [ID!]!) { nodes(ids: $ids) { nodeId } }",
+                    json!({ "ids": [node_id] }),
+                ),
+            ] {
+                let response = app.graphql(Some(&token), query, variables).await;
+                let outcome = match response.codes().as_slice() {
+                    [] if response.0.to_string().contains(node_id.as_str().unwrap()) => Allowed,
+                    [code] if code == "FORBIDDEN" => Forbidden,
+                    _ => {
+                        failures.push(format!("{op:?} as {role:?}: {response:?}"));
+                        continue;
+                    }
+                };
+                if outcome != expected(op, role) {
+                    failures.push(format!(
+                        "{op:?} through {query} as {role:?}: expected {:?}, got {outcome:?}",
+                        expected(op, role)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The request for `op`, after creating whatever it acts on (a user to update, a patient to
@@ -467,7 +548,11 @@ async fn request(
         ),
         BookAppointment => book(clinic, next_monday_slot(), false),
         // A Tuesday, when the provider works Mondays only.
-        BookOutsideHours => book(clinic, "2031-01-07T09:00:00Z".to_owned(), true),
+        BookOutsideHours => {
+            let monday: chrono::DateTime<chrono::Utc> = next_monday_slot().parse().unwrap();
+            let tuesday = monday + chrono::Duration::days(1);
+            book(clinic, tuesday.to_rfc3339(), true)
+        }
         Reschedule => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             (

@@ -13,9 +13,11 @@ use hpms::identity::{bootstrap, password};
 use hpms::patients::PhiKeyring;
 use hpms::server::http::App;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use super::subscriptions::EventSocket;
 use super::{TestDb, exec, insert_tenant};
 
 /// The password of every user the API tests create.
@@ -135,6 +137,68 @@ impl TestApp {
     ) -> Gql {
         let header = token.map(|token| ("authorization", format!("Bearer {token}")));
         self.post(address, header, query, variables).await
+    }
+
+    /// Sends a GraphQL operation the way `transport` says, with a bearer token when given.
+    pub async fn graphql_over(
+        &self,
+        transport: Transport,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Gql {
+        let get = |parameters: Vec<(&'static str, String)>| async move {
+            let mut request = self
+                .client
+                .get(self.url("/graphql"))
+                .query(&parameters)
+                .header("accept", "application/graphql-response+json");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            let response = request.send().await.expect("the server answers");
+            assert!(
+                !response.status().is_server_error(),
+                "GET answered {}",
+                response.status()
+            );
+            Gql(response.json().await.expect("the response is JSON"))
+        };
+        match transport {
+            Transport::Post => self.graphql(token, query, variables).await,
+            Transport::Get => {
+                get(vec![
+                    ("query", query.to_owned()),
+                    ("variables", variables.to_string()),
+                ])
+                .await
+            }
+            Transport::PersistedGet => {
+                let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+                let extensions =
+                    json!({"persistedQuery": {"version": 1, "sha256Hash": hash}}).to_string();
+                let by_hash = vec![
+                    ("extensions", extensions),
+                    ("variables", variables.to_string()),
+                ];
+                let answer = get(by_hash.clone()).await;
+                if answer.codes() != ["PERSISTED_QUERY_NOT_FOUND"] {
+                    return answer;
+                }
+                let mut with_query = by_hash;
+                with_query.push(("query", query.to_owned()));
+                get(with_query).await
+            }
+            Transport::Socket => {
+                let mut socket = EventSocket::open(self.address, "graphql-transport-ws").await;
+                let credentials = token.map_or(json!({}), |token| json!({ "token": token }));
+                socket
+                    .init(credentials)
+                    .await
+                    .expect("the connection is acknowledged");
+                Gql(socket.operation(query, variables).await)
+            }
+        }
     }
 
     /// POSTs a GraphQL operation as a partner system, with `X-Api-Key`.
@@ -510,6 +574,43 @@ impl ApiClinic {
             tenant_id: self.tenant_id,
             user_id: Some(self.user(role)),
             role: Some(role),
+        }
+    }
+}
+
+/// How a request travels, as some client sends it: POSTed JSON; a query in a GET's URL (urql's
+/// default); a GET by hash first and with the query only if the server has not kept it (Apollo's
+/// persisted queries); an operation on a graphql-transport-ws socket initialised with the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Post,
+    Get,
+    PersistedGet,
+    Socket,
+}
+
+/// The longest query sent in a URL: what proxies and browsers reliably carry (urql itself
+/// switches to POST past 2,048 characters).
+const MAX_QUERY_IN_URL: usize = 8 * 1024;
+/// The longest query sent over the socket, whose messages are at most 64 KiB (a larger one
+/// ends the connection: the server's WebSocket settings).
+const MAX_QUERY_ON_SOCKET: usize = 60 * 1024;
+
+impl Transport {
+    /// Every transport an operation of this kind may take: GET carries queries only, and only
+    /// those that fit in a URL; a socket's messages are small.
+    pub fn for_operation(query: &str) -> &'static [Transport] {
+        if query.len() > MAX_QUERY_ON_SOCKET {
+            &[Transport::Post]
+        } else if query.trim_start().starts_with("mutation") || query.len() > MAX_QUERY_IN_URL {
+            &[Transport::Post, Transport::Socket]
+        } else {
+            &[
+                Transport::Post,
+                Transport::Get,
+                Transport::PersistedGet,
+                Transport::Socket,
+            ]
         }
     }
 }

@@ -168,6 +168,37 @@ impl EventSocket {
         }
     }
 
+    /// Runs one operation (a query or a mutation, id "1") on an initialised socket, and returns
+    /// its answer as HTTP would give it: the `next` payload, or `{"errors": …}` from an `error`.
+    pub async fn operation(&mut self, query: &str, variables: Value) -> Value {
+        self.send(json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables},
+        }))
+        .await;
+        let mut answer = None;
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("the server answers in time");
+            let Some(Ok(Message::Text(text))) = message else {
+                match message {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    other => panic!("the socket ended before answering: {other:?}"),
+                }
+            };
+            let message: Value = serde_json::from_str(&text).expect("server messages are JSON");
+            match message["type"].as_str() {
+                Some("next") => answer = Some(message["payload"].clone()),
+                Some("error") => return json!({ "errors": message["payload"] }),
+                Some("complete") => return answer.expect("a next before complete"),
+                Some("ping") | Some("pong") => continue,
+                other => panic!("unexpected message type {other:?}: {message}"),
+            }
+        }
+    }
+
     /// The next event; the test fails on anything else.
     pub async fn next_event(&mut self) -> Value {
         match self.receive().await {
