@@ -176,6 +176,44 @@ async fn a_persisted_query_is_found_only_by_the_hash_of_its_own_text() {
     }
 }
 
+/// Every query that parses is kept by its hash, whoever sent it and how: one sent plainly over
+/// POST is then found by its hash alone (over GET, as Apollo sends them), one that does not
+/// parse is not kept, and one over 8 KiB is parsed each time rather than kept.
+#[tokio::test]
+async fn queries_that_parse_are_kept_by_their_hash_whatever_brought_them() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let token = clinic.token(Role::FrontDesk);
+    let by_hash = |query: &str| {
+        let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+        let extensions = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+        reqwest::Client::new()
+            .get(app.url("/graphql"))
+            .query(&[("extensions", extensions.to_string())])
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+    };
+    let kept = "query Kept { me { username } }";
+    let broken = "query Broken { me { username }";
+    let long = format!(
+        "query Long {{ me {{ username }} }} # {}",
+        "x".repeat(9 * 1024)
+    );
+    for query in [kept, broken, long.as_str()] {
+        app.graphql(Some(token), query, json!({})).await;
+    }
+
+    let found: Value = by_hash(kept).await.unwrap().json().await.unwrap();
+    assert_eq!(found["data"]["me"]["username"], "frontdesk", "{found}");
+    for query in [broken, long.as_str()] {
+        let answer: Value = by_hash(query).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+            "{answer}"
+        );
+    }
+}
+
 /// graphql-ws as it comes, signed in by `connection_init`: a query and a mutation run as over
 /// HTTP (the mutation's row is there afterwards), a subscription replays the clinic's booking,
 /// and a subscription that does not validate answers the protocol's `error` message with codes.
