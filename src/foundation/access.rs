@@ -42,14 +42,15 @@ impl Principal {
     }
 
     pub fn scope(&self) -> TenantScope {
-        let (user_id, role) = match self.actor {
-            Actor::User { id, role } => (Some(id), Some(role)),
-            Actor::ApiKey { .. } => (None, None),
+        let (user_id, role, api_key_id) = match self.actor {
+            Actor::User { id, role } => (Some(id), Some(role), None),
+            Actor::ApiKey { id, .. } => (None, None, Some(id)),
         };
         TenantScope {
             tenant_id: self.tenant_id,
             user_id,
             role,
+            api_key_id,
         }
     }
 

@@ -20,7 +20,9 @@ use crate::patients::Patient;
 use crate::scheduling::booking::{self, BookingRequest};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::loader;
-use crate::scheduling::model::{AppointmentStatus, duration_minutes, price, type_name};
+use crate::scheduling::model::{
+    AppointmentStatus, CancellationCategory, duration_minutes, price, type_name,
+};
 use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
 /// A kind of visit: how long it takes and what it costs.
@@ -90,6 +92,16 @@ impl Appointment {
     /// The reason given to `cancelAppointment`; null unless the status is Cancelled.
     async fn cancel_reason(&self) -> Option<&str> {
         self.0.cancel_reason.as_deref()
+    }
+
+    /// The category given to `cancelAppointment`; null unless the status is Cancelled (and on
+    /// appointments cancelled before categories were recorded).
+    async fn cancel_reason_category(&self) -> Result<Option<CancellationCategory>, ApiError> {
+        self.0
+            .cancel_reason_category
+            .as_deref()
+            .map(|stored| CancellationCategory::parse(stored).ok_or_else(ApiError::internal))
+            .transpose()
     }
 
     /// The type's price when the appointment was booked: what the invoice will bill.
@@ -514,13 +526,18 @@ impl SchedulingMutation {
         )]
         expected_version: i64,
         #[graphql(desc = "Why it is cancelled: one line, at most 500 characters.")] reason: String,
+        #[graphql(
+            default_with = "CancellationCategory::Other",
+            desc = "Why it is cancelled, as a category partners can act on (OTHER if omitted)."
+        )]
+        category: CancellationCategory,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         booking::cancel(
             session.db(),
             &session.principal,
             (id, expected_version),
-            &reason,
+            (category, &reason),
         )
         .await
         .map(Appointment)

@@ -29,6 +29,7 @@ mod input_validation;
 mod invoice_postings_against_a_model;
 mod invoicing;
 mod metrics;
+mod partner_events;
 mod patient_records;
 mod payments;
 mod phi_encryption;

@@ -510,6 +510,7 @@ impl ApiClinic {
             tenant_id: self.tenant_id,
             user_id: Some(self.user(role)),
             role: Some(role),
+            api_key_id: None,
         }
     }
 }
@@ -588,6 +589,7 @@ impl TestApp {
                     tenant_id,
                     user_id: None,
                     role: Some(Role::ClinicAdmin),
+                    api_key_id: None,
                 })
                 .await;
             all_audit_rows += super::count(&as_owner, "audit_logs").await;
