@@ -72,7 +72,8 @@ declare
   new_values jsonb := case when tg_op in ('INSERT', 'UPDATE') then audit_snapshot(to_jsonb(new)) end;
   subject jsonb := coalesce(new_values, old_values);
 begin
-  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values, new_values)
+  insert into public.audit_logs
+    (tenant_id, entity_name, entity_id, user_id, api_key_id, action, old_values, new_values)
   values (
     -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
     coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid,
@@ -80,6 +81,7 @@ begin
     -- Tables keyed by tenant alone (the event counters) are identified by the tenant.
     coalesce(subject ->> 'id', subject ->> 'tenant_id'),
     nullif(current_setting('app.user_id', true), '')::uuid,
+    nullif(current_setting('app.api_key_id', true), '')::uuid,
     case
       when tg_op = 'INSERT' then 'Create'
       when tg_op = 'DELETE' then 'Delete'
@@ -436,9 +438,10 @@ begin
   if to_regclass(format('public.%I', entity_name)) is null then
     raise exception 'unknown entity %', entity_name using errcode = 'invalid_parameter_value';
   end if;
-  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, new_values)
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, api_key_id, action, new_values)
   select tenant, record_read.entity_name, read_id::text,
-         nullif(current_setting('app.user_id', true), '')::uuid, 'Read',
+         nullif(current_setting('app.user_id', true), '')::uuid,
+         nullif(current_setting('app.api_key_id', true), '')::uuid, 'Read',
          jsonb_build_object('shown', to_jsonb(shown))
     from unnest(entity_ids) as read_id;
 end
@@ -642,6 +645,7 @@ CREATE TABLE public.audit_logs (
     old_values jsonb,
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    api_key_id uuid,
     CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
 );
 
@@ -813,7 +817,7 @@ CREATE TABLE public.tenant_api_keys (
     last_used_at timestamp with time zone,
     revoked_at timestamp with time zone,
     CONSTRAINT tenant_api_keys_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
-    CONSTRAINT tenant_api_keys_scopes_known CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['AppointmentEvents'::text])))
+    CONSTRAINT tenant_api_keys_scopes_known CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['AppointmentEvents'::text, 'Appointments'::text, 'PatientContact'::text])))
 );
 
 ALTER TABLE ONLY public.tenant_api_keys FORCE ROW LEVEL SECURITY;
@@ -1060,6 +1064,13 @@ CREATE INDEX appointments_start_time_idx ON public.appointments USING btree (ten
 --
 
 CREATE INDEX appointments_tenant_id_is_deleted_idx ON public.appointments USING btree (tenant_id, is_deleted);
+
+
+--
+-- Name: audit_logs_api_key_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX audit_logs_api_key_idx ON public.audit_logs USING btree (tenant_id, api_key_id) WHERE (api_key_id IS NOT NULL);
 
 
 --

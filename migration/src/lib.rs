@@ -20,6 +20,7 @@ mod m20261126_000005_partner_api;
 mod m20261126_000006_request_scope;
 mod m20261127_000007_request_scope_set_local;
 mod m20261203_000008_partner_events;
+mod m20261203_000009_partner_scopes;
 mod tenant_table;
 
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_request_scope::Migration),
             Box::new(m20261127_000007_request_scope_set_local::Migration),
             Box::new(m20261203_000008_partner_events::Migration),
+            Box::new(m20261203_000009_partner_scopes::Migration),
         ]
     }
 }

@@ -120,10 +120,11 @@ impl Appointment {
         self.0.booked_outside_hours
     }
 
-    /// Null if the patient has since been deleted.
+    /// Null if the patient has since been deleted. Every role that reads patients, and API keys
+    /// with scope PATIENT_CONTACT (names and contact details only).
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadPatients)?;
+        session.require(Permission::ReadAppointmentPatients)?;
         Ok(crate::patients::loader::patients(session)
             .load_one(self.0.patient_id)
             .await?
@@ -289,14 +290,14 @@ impl SchedulingQuery {
     }
 
     /// One of the clinic's appointments; NOT_FOUND if there is none with that id. ClinicAdmin,
-    /// Provider, FrontDesk, BillingManager.
+    /// Provider, FrontDesk, BillingManager, and API keys with scope APPOINTMENTS.
     async fn appointment(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The appointment's id.")] id: Uuid,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadSchedule)?;
+        session.require(Permission::ReadAppointments)?;
         store::find_appointment(session.db(), session.tenant_id(), id)
             .await?
             .map(Appointment)
@@ -304,7 +305,7 @@ impl SchedulingQuery {
     }
 
     /// Appointments by start time; `from` inclusive, `to` exclusive. ClinicAdmin, Provider,
-    /// FrontDesk, BillingManager.
+    /// FrontDesk, BillingManager, and API keys with scope APPOINTMENTS.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn appointments(
@@ -324,7 +325,7 @@ impl SchedulingQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Appointment>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadSchedule)?;
+        session.require(Permission::ReadAppointments)?;
         let page = PageRequest::<(DateTime<Utc>, Uuid)>::new(first, after.as_deref())?;
         let filter = AppointmentFilter {
             tenant_id: session.tenant_id(),

@@ -344,6 +344,30 @@ impl TestApp {
         )
     }
 
+    /// Issues an API key with `scopes` (a GraphQL list, such as `[APPOINTMENTS]`) as the
+    /// clinic's ClinicAdmin; (key, id).
+    pub async fn issue_api_key_with(
+        &self,
+        clinic: &ApiClinic,
+        name: &str,
+        scopes: &str,
+    ) -> (String, String) {
+        let response = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                &format!(
+                    "mutation($n: String!) {{ issueApiKey(name: $n, scopes: {scopes}) {{ key apiKey {{ id }} }} }}"
+                ),
+                json!({"n": name}),
+            )
+            .await;
+        let issued = &response.ok()["issueApiKey"];
+        (
+            issued["key"].as_str().unwrap().to_owned(),
+            issued["apiKey"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
     /// Revokes an API key as the clinic's ClinicAdmin; the response (`revokedAt` selected).
     pub async fn revoke_api_key(&self, clinic: &ApiClinic, id: &str) -> Gql {
         self.graphql(
