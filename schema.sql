@@ -72,7 +72,8 @@ declare
   new_values jsonb := case when tg_op in ('INSERT', 'UPDATE') then audit_snapshot(to_jsonb(new)) end;
   subject jsonb := coalesce(new_values, old_values);
 begin
-  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values, new_values)
+  insert into public.audit_logs
+    (tenant_id, entity_name, entity_id, user_id, api_key_id, action, old_values, new_values)
   values (
     -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
     coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid,
@@ -80,6 +81,7 @@ begin
     -- Tables keyed by tenant alone (the event counters) are identified by the tenant.
     coalesce(subject ->> 'id', subject ->> 'tenant_id'),
     nullif(current_setting('app.user_id', true), '')::uuid,
+    nullif(current_setting('app.api_key_id', true), '')::uuid,
     case
       when tg_op = 'INSERT' then 'Create'
       when tg_op = 'DELETE' then 'Delete'
@@ -380,15 +382,36 @@ CREATE FUNCTION public.record_appointment_event() RETURNS trigger
     AS $$
 declare
   event_id bigint;
+  event_kind text;
 begin
+  event_kind := case
+    when tg_op = 'INSERT' then 'Booked'
+    when old.status is distinct from new.status and new.status = 'Cancelled' then 'Cancelled'
+    when old.status is distinct from new.status then 'StatusChanged'
+    else 'Rescheduled'
+  end;
+
   insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
   values (new.tenant_id, 1)
   on conflict (tenant_id) do update set last_event_id = counter.last_event_id + 1
   returning counter.last_event_id into event_id;
 
-  insert into public.appointment_events (tenant_id, id, appointment_id, provider_id, old_status, new_status)
+  insert into public.appointment_events
+    (tenant_id, id, appointment_id, provider_id, old_status, new_status, kind, patient_id, type_id,
+     starts_at, ends_at, previous_starts_at, previous_ends_at, cancel_reason_category,
+     cancel_reason, actor_kind)
   values (new.tenant_id, event_id, new.id, new.provider_id,
-          case when tg_op = 'UPDATE' then old.status end, new.status);
+          case when tg_op = 'UPDATE' then old.status end, new.status, event_kind,
+          new.patient_id, new.type_id, new.start_time, new.end_time,
+          case when event_kind = 'Rescheduled' then old.start_time end,
+          case when event_kind = 'Rescheduled' then old.end_time end,
+          case when event_kind = 'Cancelled' then new.cancel_reason_category end,
+          case when event_kind = 'Cancelled' then new.cancel_reason end,
+          case
+            when nullif(current_setting('app.user_id', true), '') is not null then 'User'
+            when nullif(current_setting('app.api_key_id', true), '') is not null then 'ApiKey'
+            else 'System'
+          end);
 
   perform pg_notify('appointment_events', new.tenant_id::text || ':' || event_id::text);
   return null;
@@ -415,9 +438,10 @@ begin
   if to_regclass(format('public.%I', entity_name)) is null then
     raise exception 'unknown entity %', entity_name using errcode = 'invalid_parameter_value';
   end if;
-  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, new_values)
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, api_key_id, action, new_values)
   select tenant, record_read.entity_name, read_id::text,
-         nullif(current_setting('app.user_id', true), '')::uuid, 'Read',
+         nullif(current_setting('app.user_id', true), '')::uuid,
+         nullif(current_setting('app.api_key_id', true), '')::uuid, 'Read',
          jsonb_build_object('shown', to_jsonb(shown))
     from unnest(entity_ids) as read_id;
 end
@@ -527,7 +551,21 @@ CREATE TABLE public.appointment_events (
     provider_id uuid NOT NULL,
     old_status text,
     new_status text NOT NULL,
-    occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+    occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    kind text NOT NULL,
+    patient_id uuid NOT NULL,
+    type_id uuid NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    previous_starts_at timestamp with time zone,
+    previous_ends_at timestamp with time zone,
+    cancel_reason_category text,
+    cancel_reason text,
+    actor_kind text NOT NULL,
+    CONSTRAINT appointment_events_actor_kind_known CHECK ((actor_kind = ANY (ARRAY['User'::text, 'ApiKey'::text, 'System'::text]))),
+    CONSTRAINT appointment_events_cancel_reason_of_cancellation CHECK (((kind = 'Cancelled'::text) OR ((cancel_reason IS NULL) AND (cancel_reason_category IS NULL)))),
+    CONSTRAINT appointment_events_kind_known CHECK ((kind = ANY (ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text]))),
+    CONSTRAINT appointment_events_previous_times_of_reschedule CHECK (((kind = 'Rescheduled'::text) = ((previous_starts_at IS NOT NULL) AND (previous_ends_at IS NOT NULL))))
 );
 
 ALTER TABLE ONLY public.appointment_events FORCE ROW LEVEL SECURITY;
@@ -578,6 +616,9 @@ CREATE TABLE public.appointments (
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     booked_outside_hours boolean DEFAULT false NOT NULL,
+    cancel_reason_category text,
+    CONSTRAINT appointments_cancel_reason_category_known CHECK ((cancel_reason_category = ANY (ARRAY['PatientRequest'::text, 'ProviderUnavailable'::text, 'ClinicClosed'::text, 'BookedInError'::text, 'Other'::text]))),
+    CONSTRAINT appointments_cancel_reason_category_when_cancelled CHECK (((cancel_reason_category IS NULL) OR (status = 'Cancelled'::text))),
     CONSTRAINT appointments_cancel_reason_check CHECK (((cancel_reason IS NULL) OR ((length(btrim(cancel_reason)) >= 1) AND (length(btrim(cancel_reason)) <= 500)))),
     CONSTRAINT appointments_check CHECK ((end_time > start_time)),
     CONSTRAINT appointments_check1 CHECK (((status = 'Cancelled'::text) = (cancel_reason IS NOT NULL))),
@@ -604,6 +645,7 @@ CREATE TABLE public.audit_logs (
     old_values jsonb,
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    api_key_id uuid,
     CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
 );
 
@@ -775,7 +817,7 @@ CREATE TABLE public.tenant_api_keys (
     last_used_at timestamp with time zone,
     revoked_at timestamp with time zone,
     CONSTRAINT tenant_api_keys_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
-    CONSTRAINT tenant_api_keys_scopes_known CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['AppointmentEvents'::text])))
+    CONSTRAINT tenant_api_keys_scopes_known CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['AppointmentEvents'::text, 'Appointments'::text, 'PatientContact'::text])))
 );
 
 ALTER TABLE ONLY public.tenant_api_keys FORCE ROW LEVEL SECURITY;
@@ -1022,6 +1064,13 @@ CREATE INDEX appointments_start_time_idx ON public.appointments USING btree (ten
 --
 
 CREATE INDEX appointments_tenant_id_is_deleted_idx ON public.appointments USING btree (tenant_id, is_deleted);
+
+
+--
+-- Name: audit_logs_api_key_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX audit_logs_api_key_idx ON public.audit_logs USING btree (tenant_id, api_key_id) WHERE (api_key_id IS NOT NULL);
 
 
 --
@@ -1410,10 +1459,10 @@ CREATE TRIGGER record_event_on_booking AFTER INSERT ON public.appointments FOR E
 
 
 --
--- Name: appointments record_event_on_status_change; Type: TRIGGER; Schema: public; Owner: hpms_owner
+-- Name: appointments record_event_on_change; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
-CREATE TRIGGER record_event_on_status_change AFTER UPDATE OF status ON public.appointments FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.record_appointment_event();
+CREATE TRIGGER record_event_on_change AFTER UPDATE OF status, start_time, end_time ON public.appointments FOR EACH ROW WHEN ((((old.status IS DISTINCT FROM new.status) OR (old.start_time IS DISTINCT FROM new.start_time)) OR (old.end_time IS DISTINCT FROM new.end_time))) EXECUTE FUNCTION public.record_appointment_event();
 
 
 --
@@ -1474,6 +1523,14 @@ ALTER TABLE ONLY public.appointment_event_counters
 
 
 --
+-- Name: appointment_events appointment_events_patient_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_events
+    ADD CONSTRAINT appointment_events_patient_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
 -- Name: appointment_events appointment_events_tenant_id_appointment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1487,6 +1544,14 @@ ALTER TABLE ONLY public.appointment_events
 
 ALTER TABLE ONLY public.appointment_events
     ADD CONSTRAINT appointment_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: appointment_events appointment_events_type_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_events
+    ADD CONSTRAINT appointment_events_type_fkey FOREIGN KEY (tenant_id, type_id) REFERENCES public.appointment_types(tenant_id, id);
 
 
 --

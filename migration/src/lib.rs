@@ -19,6 +19,8 @@ mod m20261126_000004_billing_api;
 mod m20261126_000005_partner_api;
 mod m20261126_000006_request_scope;
 mod m20261127_000007_request_scope_set_local;
+mod m20261203_000008_partner_events;
+mod m20261203_000009_partner_scopes;
 mod tenant_table;
 
 pub struct Migrator;
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_partner_api::Migration),
             Box::new(m20261126_000006_request_scope::Migration),
             Box::new(m20261127_000007_request_scope_set_local::Migration),
+            Box::new(m20261203_000008_partner_events::Migration),
+            Box::new(m20261203_000009_partner_scopes::Migration),
         ]
     }
 }

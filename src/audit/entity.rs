@@ -13,6 +13,8 @@ pub mod audit_log {
         pub entity_name: String,
         pub entity_id: String,
         pub user_id: Option<Uuid>,
+        /// The partner's API key that acted, if one did.
+        pub api_key_id: Option<Uuid>,
         pub action: String,
         pub old_values: Option<Json>,
         pub new_values: Option<Json>,

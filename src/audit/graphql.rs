@@ -22,7 +22,7 @@ pub enum AuditAction {
     Update,
     /// A row was deleted or marked deleted; `oldValues` holds it before.
     Delete,
-    /// Decrypted PHI was shown to the user; `newValues.shown` lists which parts.
+    /// Decrypted PHI was shown to the user or API key; `newValues.shown` lists which parts.
     Read,
 }
 
@@ -36,8 +36,10 @@ pub struct AuditLog {
     pub entity_name: String,
     /// The id of the row acted on.
     pub entity_id: String,
-    /// Who acted; empty for the platform's own actions.
+    /// The user who acted; null for a partner's API key and the platform's own actions.
     pub user_id: Option<Uuid>,
+    /// The partner's API key that acted (see `apiKeys`); null when a user or the platform did.
+    pub api_key_id: Option<Uuid>,
     /// What was done.
     pub action: AuditAction,
     /// The row before the change, as a JSON object; null for CREATE and READ.
@@ -56,6 +58,7 @@ impl From<audit_log::Model> for AuditLog {
             entity_name: model.entity_name,
             entity_id: model.entity_id,
             user_id: model.user_id,
+            api_key_id: model.api_key_id,
             action: match model.action.as_str() {
                 "Create" => AuditAction::Create,
                 "Delete" => AuditAction::Delete,
@@ -85,6 +88,7 @@ impl AuditQuery {
         entity_name: Option<String>,
         #[graphql(desc = "Only entries for the row with this id.")] entity_id: Option<String>,
         #[graphql(desc = "Only entries by this user.")] user_id: Option<Uuid>,
+        #[graphql(desc = "Only entries by this API key.")] api_key_id: Option<Uuid>,
         #[graphql(desc = "Only entries at or after this time (UTC).")] from: Option<DateTime<Utc>>,
         #[graphql(desc = "Only entries before this time (UTC).")] to: Option<DateTime<Utc>>,
         #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
@@ -100,6 +104,7 @@ impl AuditQuery {
             entity_name: optional_line("entityName", entity_name.as_deref(), 100)?,
             entity_id: optional_line("entityId", entity_id.as_deref(), 100)?,
             user_id,
+            api_key_id,
             from,
             to,
         };

@@ -13,6 +13,7 @@ pub struct AuditFilter {
     pub entity_name: Option<String>,
     pub entity_id: Option<String>,
     pub user_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -34,6 +35,9 @@ pub async fn list(
     }
     if let Some(user_id) = filter.user_id {
         query = query.filter(audit_log::Column::UserId.eq(user_id));
+    }
+    if let Some(api_key_id) = filter.api_key_id {
+        query = query.filter(audit_log::Column::ApiKeyId.eq(api_key_id));
     }
     if let Some(from) = filter.from {
         query = query.filter(audit_log::Column::OccurredAt.gte(from));

@@ -26,7 +26,7 @@ pub enum Actor {
         role: Role,
     },
     /// A partner system. It acts for no user, so it holds no role: its scopes grant it a few
-    /// permissions, none of which shows PHI.
+    /// permissions, none of which shows medical data or changes anything.
     ApiKey {
         id: Uuid,
         scopes: ApiKeyScopes,
@@ -42,14 +42,15 @@ impl Principal {
     }
 
     pub fn scope(&self) -> TenantScope {
-        let (user_id, role) = match self.actor {
-            Actor::User { id, role } => (Some(id), Some(role)),
-            Actor::ApiKey { .. } => (None, None),
+        let (user_id, role, api_key_id) = match self.actor {
+            Actor::User { id, role } => (Some(id), Some(role), None),
+            Actor::ApiKey { id, .. } => (None, None, Some(id)),
         };
         TenantScope {
             tenant_id: self.tenant_id,
             user_id,
             role,
+            api_key_id,
         }
     }
 
@@ -103,8 +104,13 @@ pub enum Permission {
     WriteMedical,
     ManageAppointmentTypes,
     ManageWorkingHours,
-    /// See appointments, free slots and who they are with.
+    /// See free slots, appointment types and the clinic's providers: the whole schedule.
     ReadSchedule,
+    /// See appointments, and the provider and type each names.
+    ReadAppointments,
+    /// See the names of the patients of appointments reached through an appointment (not by
+    /// browsing or searching patients, which is `ReadPatients`).
+    ReadAppointmentPatients,
     /// Book, reschedule and cancel appointments.
     Book,
     /// Book outside a provider's working hours.
@@ -139,6 +145,8 @@ impl Permission {
             Permission::ManageAppointmentTypes => "manage appointment types",
             Permission::ManageWorkingHours => "set providers' working hours",
             Permission::ReadSchedule => "read the schedule",
+            Permission::ReadAppointments => "read appointments",
+            Permission::ReadAppointmentPatients => "read the patients of appointments",
             Permission::Book => "book, reschedule or cancel appointments",
             Permission::OverrideWorkingHours => "book outside a provider's working hours",
             Permission::RecordArrival => "record arrivals and no-shows",
@@ -157,6 +165,13 @@ impl Role {
     /// history from everyone, so it is an administrator's act, not the front desk's.
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
+        match permission {
+            // Reading appointments is part of reading the schedule, and a patient reached
+            // through an appointment part of reading patients.
+            ReadAppointments => return self.may(ReadSchedule),
+            ReadAppointmentPatients => return self.may(ReadPatients),
+            _ => {}
+        }
         match self {
             Role::SystemAdmin => matches!(permission, ManageClinics),
             Role::ClinicAdmin => matches!(
@@ -216,21 +231,37 @@ impl Role {
     }
 }
 
-/// What a key may do. Each scope grants permissions that show no PHI.
+/// What a key may do, least privilege: grant a partner only the scopes it needs. Every scope
+/// reads and none writes; no scope reads medical data, dates of birth, invoices or the audit
+/// log, and every PHI read by a key is audited as a Read naming the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 pub enum ApiKeyScope {
-    /// Follow appointment status changes: the `appointmentStatusChanged` subscription and the
-    /// `appointmentEvents` query.
+    /// Follow appointment changes: the `appointmentStatusChanged` subscription and the
+    /// `appointmentEvents` query (ids, times and statuses, no names or contact details).
     AppointmentEvents,
+    /// Read appointments (`appointment`, `appointments`) and the provider and type each names.
+    /// Not the patient (PATIENT_CONTACT), free slots, the providers list or appointment types.
+    Appointments,
+    /// Read the name and contact details (phone, email, address) of the patient of an
+    /// appointment, through `Appointment.patient`: what a reminder service needs, with
+    /// APPOINTMENTS to reach the appointments. Never medical data or the date of birth, and
+    /// never by browsing or searching patients. Each patient's contact details read are audited.
+    PatientContact,
 }
 
 impl ApiKeyScope {
-    const ALL: [ApiKeyScope; 1] = [ApiKeyScope::AppointmentEvents];
+    const ALL: [ApiKeyScope; 3] = [
+        ApiKeyScope::AppointmentEvents,
+        ApiKeyScope::Appointments,
+        ApiKeyScope::PatientContact,
+    ];
 
     /// The name stored in `tenant_api_keys.scopes` (schema.sql checks the same list).
     pub fn name(self) -> &'static str {
         match self {
             ApiKeyScope::AppointmentEvents => "AppointmentEvents",
+            ApiKeyScope::Appointments => "Appointments",
+            ApiKeyScope::PatientContact => "PatientContact",
         }
     }
 
@@ -239,8 +270,13 @@ impl ApiKeyScope {
     }
 
     fn grants(self, permission: Permission) -> bool {
+        use Permission::*;
         match self {
-            ApiKeyScope::AppointmentEvents => permission == Permission::FollowAppointmentEvents,
+            ApiKeyScope::AppointmentEvents => permission == FollowAppointmentEvents,
+            ApiKeyScope::Appointments => permission == ReadAppointments,
+            ApiKeyScope::PatientContact => {
+                matches!(permission, ReadAppointmentPatients | ReadContact)
+            }
         }
     }
 }
@@ -286,5 +322,58 @@ mod tests {
         assert!(scopes.may(Permission::FollowAppointmentEvents));
         assert!(!scopes.may(Permission::ReadPatients));
         assert!(!ApiKeyScopes::default().may(Permission::FollowAppointmentEvents));
+    }
+
+    #[test]
+    fn no_scope_reads_medical_data_or_changes_anything() {
+        use Permission::*;
+        let every = ApiKeyScopes::from_names(ApiKeyScope::ALL.map(ApiKeyScope::name));
+        assert_eq!(every.list(), ApiKeyScope::ALL);
+        for permission in [
+            ManageClinics,
+            ManageUsers,
+            ReadAuditLog,
+            ReadPatients,
+            WritePatients,
+            DeletePatients,
+            WriteContact,
+            ReadMedical,
+            WriteMedical,
+            ManageAppointmentTypes,
+            ManageWorkingHours,
+            ReadSchedule,
+            Book,
+            OverrideWorkingHours,
+            RecordArrival,
+            RecordVisit,
+            ReadBilling,
+            PostPayments,
+            ManageApiKeys,
+        ] {
+            assert!(!every.may(permission), "no key may {permission:?}");
+        }
+        for permission in [
+            FollowAppointmentEvents,
+            ReadAppointments,
+            ReadAppointmentPatients,
+            ReadContact,
+        ] {
+            assert!(every.may(permission), "some scope grants {permission:?}");
+        }
+    }
+
+    #[test]
+    fn roles_read_appointments_with_the_schedule_and_their_patients_with_patients() {
+        use Permission::*;
+        for role in [
+            Role::SystemAdmin,
+            Role::ClinicAdmin,
+            Role::Provider,
+            Role::BillingManager,
+            Role::FrontDesk,
+        ] {
+            assert_eq!(role.may(ReadAppointments), role.may(ReadSchedule));
+            assert_eq!(role.may(ReadAppointmentPatients), role.may(ReadPatients));
+        }
     }
 }

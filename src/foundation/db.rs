@@ -27,6 +27,9 @@ pub struct TenantScope {
     pub user_id: Option<Uuid>,
     /// The acting user's role (`app.role`, which some policies key on); `None` grants nothing.
     pub role: Option<Role>,
+    /// The partner's API key acting (`app.api_key_id`), recorded in audit rows and events;
+    /// `None` for users and the server's own work.
+    pub api_key_id: Option<Uuid>,
 }
 
 impl TenantScope {
@@ -37,6 +40,7 @@ impl TenantScope {
             tenant_id,
             user_id: None,
             role: Some(Role::SystemAdmin),
+            api_key_id: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl TenantScope {
             tenant_id,
             user_id: None,
             role: None,
+            api_key_id: None,
         }
     }
 }
@@ -228,10 +233,15 @@ async fn open(
         tenant_id: scope.tenant_id,
     };
     let mut batch = format!(
-        "set local app.tenant_id = '{}'; set local app.user_id = '{}'; set local app.role = '{}';",
+        "set local app.tenant_id = '{}'; set local app.user_id = '{}'; set local app.role = '{}'; \
+         set local app.api_key_id = '{}';",
         scope.tenant_id,
         scope.user_id.map(|id| id.to_string()).unwrap_or_default(),
         scope.role.map(Role::name).unwrap_or_default(),
+        scope
+            .api_key_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
     );
     if let Some(version) = credential_version {
         let (Some(user_id), Some(role)) = (scope.user_id, scope.role) else {

@@ -81,6 +81,8 @@ fn open_document(keyring: &PhiKeyring, model: &patient::Model) -> Result<PhiDocu
 /// A person registered with the clinic. Names and date of birth are shown to every role that
 /// may read patients (ClinicAdmin, Provider, BillingManager, FrontDesk); `contact` and `medical`
 /// are encrypted PHI, decrypted only for the roles allowed each, and every such read is audited.
+/// An API key with scope PATIENT_CONTACT reaches a patient only through `Appointment.patient`
+/// and sees the names and `contact` alone.
 #[Object]
 impl Patient {
     /// The patient's id, stable for the life of the record.
@@ -103,13 +105,16 @@ impl Patient {
         &self.model.last_name
     }
 
-    /// Date of birth: a calendar date (YYYY-MM-DD) with no time or time zone.
-    async fn date_of_birth(&self) -> NaiveDate {
-        self.model.dob
+    /// Date of birth: a calendar date (YYYY-MM-DD) with no time or time zone. Every role that
+    /// reads patients; FORBIDDEN for an API key, which needs only names and contact details.
+    async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
+        session(ctx)?.require(Permission::ReadPatients)?;
+        Ok(self.model.dob)
     }
 
-    /// Phone, email, address. FrontDesk, Provider and ClinicAdmin; each read is audited. For
-    /// other roles, a FORBIDDEN error and no value.
+    /// Phone, email, address. FrontDesk, Provider, ClinicAdmin and API keys with scope
+    /// PATIENT_CONTACT; each read is audited (naming the key, for a key). For other roles, a
+    /// FORBIDDEN error and no value.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>, ApiError> {
         Ok(Some(
             self.read_section(ctx, Permission::ReadContact, "contact")?
@@ -119,7 +124,7 @@ impl Patient {
     }
 
     /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited. For other
-    /// roles, a FORBIDDEN error and no value.
+    /// roles and every API key, a FORBIDDEN error and no value.
     async fn medical(&self, ctx: &Context<'_>) -> Result<Option<Medical>, ApiError> {
         Ok(Some(
             self.read_section(ctx, Permission::ReadMedical, "medical")?

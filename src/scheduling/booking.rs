@@ -18,7 +18,7 @@ use crate::foundation::role::Role;
 use crate::identity::{WorkingHours, read_stored_week, store as identity_store};
 use crate::scheduling::availability::{fits, free_starts};
 use crate::scheduling::entity::appointment;
-use crate::scheduling::model::{AppointmentStatus, calendar_date};
+use crate::scheduling::model::{AppointmentStatus, CancellationCategory, calendar_date};
 use crate::scheduling::store::{self, AppointmentChange, Booking, NewAppointment};
 
 /// Published when an appointment reaches Completed, in the transaction that completes it.
@@ -125,7 +125,7 @@ pub async fn cancel(
     db: &TenantTransaction,
     principal: &Principal,
     (id, expected_version): (Uuid, i64),
-    reason: &str,
+    (category, reason): (CancellationCategory, &str),
 ) -> Result<appointment::Model, ApiError> {
     principal.require(Permission::Book)?;
     let reason = required_line("reason", reason, 500)?;
@@ -135,7 +135,7 @@ pub async fn cancel(
         db,
         &current,
         expected_version,
-        AppointmentChange::Cancel { reason },
+        AppointmentChange::Cancel { reason, category },
     )
     .await
 }

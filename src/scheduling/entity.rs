@@ -41,6 +41,8 @@ pub mod appointment {
         pub end_time: DateTimeWithTimeZone,
         pub status: String,
         pub cancel_reason: Option<String>,
+        /// Why it was cancelled, as a category (null on appointments cancelled before categories).
+        pub cancel_reason_category: Option<String>,
         /// The type's price when booked.
         pub price: Decimal,
         /// Bumped by a trigger on every update: the optimistic-concurrency version.
@@ -88,8 +90,9 @@ pub mod appointment {
 pub mod appointment_event {
     use sea_orm::entity::prelude::*;
 
-    /// One appointment status change (or booking), as schema.sql records it; `id` is the
-    /// clinic's own event number, in commit order.
+    /// One change of an appointment (booking, reschedule, status change, cancellation), as
+    /// schema.sql records it; `id` is the clinic's own event number, in commit order. Ids, times
+    /// and statuses: no names or contact details.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "appointment_events")]
     pub struct Model {
@@ -102,6 +105,21 @@ pub mod appointment_event {
         pub old_status: Option<String>,
         pub new_status: String,
         pub occurred_at: DateTimeWithTimeZone,
+        /// Booked, Rescheduled, StatusChanged or Cancelled.
+        pub kind: String,
+        pub patient_id: Uuid,
+        pub type_id: Uuid,
+        /// The appointment's times after the change.
+        pub starts_at: DateTimeWithTimeZone,
+        pub ends_at: DateTimeWithTimeZone,
+        /// The times before a reschedule; null for any other kind.
+        pub previous_starts_at: Option<DateTimeWithTimeZone>,
+        pub previous_ends_at: Option<DateTimeWithTimeZone>,
+        /// A cancellation's category and reason; null for any other kind.
+        pub cancel_reason_category: Option<String>,
+        pub cancel_reason: Option<String>,
+        /// User, ApiKey or System: who made the change.
+        pub actor_kind: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,10 +1,11 @@
-//! Appointment status changes for partners and live screens: the `appointmentStatusChanged`
-//! subscription (WebSocket) and the `appointmentEvents` query (polling). Both carry ids and
-//! statuses only, never PHI, and both resume from an event id.
+//! Appointment changes for partners and live screens: the `appointmentStatusChanged`
+//! subscription (WebSocket) and the `appointmentEvents` query (polling). Both carry what changed
+//! (kind, ids, times, statuses, a cancellation's reason) and never a name or contact detail, and
+//! both resume from an event id.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, SimpleObject, Subscription};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
@@ -15,23 +16,95 @@ use crate::foundation::session::session;
 use crate::identity::Authenticated;
 use crate::scheduling::entity::appointment_event;
 use crate::scheduling::event_feed::{EventHub, check_after, events_after, latest_event_id};
-use crate::scheduling::model::AppointmentStatus;
+use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
 const MAX_EVENTS_PER_PAGE: i32 = 500;
 
-/// An appointment was booked (`oldStatus` null) or changed status.
+/// What happened to the appointment.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppointmentEventKind {
+    /// It was booked: `oldStatus` is null, `newStatus` SCHEDULED.
+    Booked,
+    /// It moved: `previousStartsAt` and `previousEndsAt` hold the times it had; the status is
+    /// unchanged (SCHEDULED).
+    Rescheduled,
+    /// Its status changed (arrival, start or end of the visit, no-show).
+    StatusChanged,
+    /// It was cancelled: `cancelReasonCategory` and `cancelReason` say why.
+    Cancelled,
+}
+
+impl AppointmentEventKind {
+    /// The kind stored in `appointment_events.kind`.
+    fn parse(stored: &str) -> Option<AppointmentEventKind> {
+        Some(match stored {
+            "Booked" => AppointmentEventKind::Booked,
+            "Rescheduled" => AppointmentEventKind::Rescheduled,
+            "StatusChanged" => AppointmentEventKind::StatusChanged,
+            "Cancelled" => AppointmentEventKind::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// Who made a change.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in user of the clinic.
+    User,
+    /// A partner system, with an API key.
+    ApiKey,
+    /// The server itself (such as loading demo data).
+    System,
+}
+
+impl ActorKind {
+    fn parse(stored: &str) -> Option<ActorKind> {
+        Some(match stored {
+            "User" => ActorKind::User,
+            "ApiKey" => ActorKind::ApiKey,
+            "System" => ActorKind::System,
+            _ => return None,
+        })
+    }
+}
+
+/// A change of an appointment: booked, rescheduled, changed status or cancelled. Ids, times and
+/// statuses only: never a patient's name or contact details (a key with scope PATIENT_CONTACT
+/// looks those up). Note that a cancellation's `cancelReason` is the clinic's free text.
 #[derive(SimpleObject)]
 pub struct AppointmentStatusEvent {
     /// The clinic's event number, in commit order: the cursor to resume `after`.
     pub id: ID,
+    /// What happened.
+    pub kind: AppointmentEventKind,
     /// The appointment booked or changed.
     pub appointment_id: Uuid,
     /// The appointment's provider.
     pub provider_id: Uuid,
+    /// The appointment's patient (an id only).
+    pub patient_id: Uuid,
+    /// The appointment's type.
+    pub type_id: Uuid,
+    /// When the visit starts (UTC), after the change.
+    pub starts_at: DateTime<Utc>,
+    /// When the visit ends (UTC, exclusive), after the change.
+    pub ends_at: DateTime<Utc>,
+    /// When the visit started before a reschedule (UTC); null for every other kind.
+    pub previous_starts_at: Option<DateTime<Utc>>,
+    /// When the visit ended before a reschedule (UTC); null for every other kind.
+    pub previous_ends_at: Option<DateTime<Utc>>,
     /// The status before the change; null when the appointment was booked.
     pub old_status: Option<AppointmentStatus>,
-    /// The status after the change (Scheduled for a booking).
+    /// The status after the change (Scheduled for a booking and a reschedule).
     pub new_status: AppointmentStatus,
+    /// Why it was cancelled, as a category; null unless `kind` is CANCELLED (and on
+    /// cancellations recorded before categories).
+    pub cancel_reason_category: Option<CancellationCategory>,
+    /// Why it was cancelled, as the clinic wrote it; null unless `kind` is CANCELLED.
+    pub cancel_reason: Option<String>,
+    /// Who made the change: a user, a partner's key or the server.
+    pub actor_kind: ActorKind,
     /// When the change was made (UTC).
     pub occurred_at: DateTime<Utc>,
 }
@@ -40,16 +113,32 @@ impl TryFrom<&appointment_event::Model> for AppointmentStatusEvent {
     type Error = ApiError;
 
     fn try_from(event: &appointment_event::Model) -> Result<Self, ApiError> {
-        let status = |stored: &str| {
-            AppointmentStatus::parse(stored)
-                .ok_or_else(|| ApiError::internal_with("an event has an unknown status"))
-        };
+        let unknown =
+            |what: &str| ApiError::internal_with(format!("an event has an unknown {what}"));
+        let status =
+            |stored: &str| AppointmentStatus::parse(stored).ok_or_else(|| unknown("status"));
         Ok(AppointmentStatusEvent {
             id: ID(event.id.to_string()),
+            kind: AppointmentEventKind::parse(&event.kind).ok_or_else(|| unknown("kind"))?,
             appointment_id: event.appointment_id,
             provider_id: event.provider_id,
+            patient_id: event.patient_id,
+            type_id: event.type_id,
+            starts_at: event.starts_at.into(),
+            ends_at: event.ends_at.into(),
+            previous_starts_at: event.previous_starts_at.map(Into::into),
+            previous_ends_at: event.previous_ends_at.map(Into::into),
             old_status: event.old_status.as_deref().map(status).transpose()?,
             new_status: status(&event.new_status)?,
+            cancel_reason_category: event
+                .cancel_reason_category
+                .as_deref()
+                .map(|stored| {
+                    CancellationCategory::parse(stored).ok_or_else(|| unknown("category"))
+                })
+                .transpose()?,
+            cancel_reason: event.cancel_reason.clone(),
+            actor_kind: ActorKind::parse(&event.actor_kind).ok_or_else(|| unknown("actor"))?,
             occurred_at: event.occurred_at.into(),
         })
     }
@@ -66,8 +155,8 @@ pub struct EventsQuery;
 #[Object]
 impl EventsQuery {
     /// The clinic's appointment events after event `after` (0, or omitted, for the first),
-    /// oldest first: the polling alternative to `appointmentStatusChanged`. Ids and statuses
-    /// only, no PHI. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
+    /// oldest first: the polling alternative to `appointmentStatusChanged`. What changed, with
+    /// ids and times, never a name or contact detail. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
     /// APPOINTMENT_EVENTS.
     async fn appointment_events(
         &self,
@@ -106,13 +195,13 @@ pub struct SchedulingSubscription;
 
 #[Subscription]
 impl SchedulingSubscription {
-    /// The clinic's appointment bookings and status changes, in commit order, each exactly
-    /// once. With `after`, the events since that one are replayed first; without it, events
+    /// The clinic's appointment bookings, reschedules, status changes and cancellations, in
+    /// commit order, each exactly once. With `after`, the events since that one are replayed first; without it, events
     /// start from now. Authenticate in `connection_init` with `{"token": …}` or `{"apiKey": …}`.
     /// The subscription ends with an error carrying `extensions.resumeAfter` when access ends
     /// (a token expires, a key is revoked, a user or clinic is deactivated) or the subscriber
-    /// reads too slowly (FELL_BEHIND): subscribe again with that `after`. Ids and statuses only,
-    /// no PHI. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
+    /// reads too slowly (FELL_BEHIND): subscribe again with that `after`. Ids, times and
+    /// statuses, never a name or contact detail. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
     /// APPOINTMENT_EVENTS.
     async fn appointment_status_changed(
         &self,

@@ -21,7 +21,9 @@ use crate::patients::Patient;
 use crate::scheduling::booking::{self, BookingRequest};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::loader;
-use crate::scheduling::model::{AppointmentStatus, duration_minutes, price, type_name};
+use crate::scheduling::model::{
+    AppointmentStatus, CancellationCategory, duration_minutes, price, type_name,
+};
 use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
 /// A kind of visit: how long it takes and what it costs.
@@ -108,6 +110,16 @@ impl Appointment {
         self.0.cancel_reason.as_deref()
     }
 
+    /// The category given to `cancelAppointment`; null unless the status is Cancelled (and on
+    /// appointments cancelled before categories were recorded).
+    async fn cancel_reason_category(&self) -> Result<Option<CancellationCategory>, ApiError> {
+        self.0
+            .cancel_reason_category
+            .as_deref()
+            .map(|stored| CancellationCategory::parse(stored).ok_or_else(ApiError::internal))
+            .transpose()
+    }
+
     /// The type's price when the appointment was booked: what the invoice will bill.
     async fn price(&self) -> Money {
         Money(self.0.price)
@@ -124,10 +136,11 @@ impl Appointment {
         self.0.booked_outside_hours
     }
 
-    /// Null if the patient has since been deleted.
+    /// Null if the patient has since been deleted. Every role that reads patients, and API keys
+    /// with scope PATIENT_CONTACT (names and contact details only).
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadPatients)?;
+        session.require(Permission::ReadAppointmentPatients)?;
         Ok(crate::patients::loader::patients(session)
             .load_one(self.0.patient_id)
             .await?
@@ -276,12 +289,12 @@ async fn appointments_page(
     Ok(appointments)
 }
 
-/// The clinic's appointment `id`, for those who read the schedule (`appointment(id:)`, `node`).
+/// The clinic's appointment `id`, for those who read appointments (`appointment(id:)`, `node`).
 pub async fn find_appointment(
     session: &Session,
     id: Uuid,
 ) -> Result<Option<Appointment>, ApiError> {
-    session.require(Permission::ReadSchedule)?;
+    session.require(Permission::ReadAppointments)?;
     Ok(
         store::find_appointment(session.db(), session.tenant_id(), id)
             .await?
@@ -317,7 +330,7 @@ impl SchedulingQuery {
     }
 
     /// One of the clinic's appointments; NOT_FOUND if there is none with that id. ClinicAdmin,
-    /// Provider, FrontDesk, BillingManager.
+    /// Provider, FrontDesk, BillingManager, and API keys with scope APPOINTMENTS.
     async fn appointment(
         &self,
         ctx: &Context<'_>,
@@ -329,7 +342,7 @@ impl SchedulingQuery {
     }
 
     /// Appointments by start time; `from` inclusive, `to` exclusive. ClinicAdmin, Provider,
-    /// FrontDesk, BillingManager.
+    /// FrontDesk, BillingManager, and API keys with scope APPOINTMENTS.
     #[allow(clippy::too_many_arguments)] // one argument per filter of the GraphQL field
     #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
     async fn appointments(
@@ -349,7 +362,7 @@ impl SchedulingQuery {
         after: Option<String>,
     ) -> Result<Connection<String, Appointment>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadSchedule)?;
+        session.require(Permission::ReadAppointments)?;
         let page = PageRequest::<(DateTime<Utc>, Uuid)>::new(first, after.as_deref())?;
         let filter = AppointmentFilter {
             tenant_id: session.tenant_id(),
@@ -551,13 +564,18 @@ impl SchedulingMutation {
         )]
         expected_version: i64,
         #[graphql(desc = "Why it is cancelled: one line, at most 500 characters.")] reason: String,
+        #[graphql(
+            default_with = "CancellationCategory::Other",
+            desc = "Why it is cancelled, as a category partners can act on (OTHER if omitted)."
+        )]
+        category: CancellationCategory,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
         booking::cancel(
             session.db(),
             &session.principal,
             (id, expected_version),
-            &reason,
+            (category, &reason),
         )
         .await
         .map(Appointment)

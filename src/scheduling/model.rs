@@ -76,6 +76,49 @@ impl AppointmentStatus {
     }
 }
 
+/// Why an appointment was cancelled, beside the free-text reason.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancellationCategory {
+    /// The patient asked to cancel.
+    PatientRequest,
+    /// The provider cannot see the patient then (illness, emergency, leave).
+    ProviderUnavailable,
+    /// The clinic is closed then.
+    ClinicClosed,
+    /// The appointment should never have been booked (a duplicate, the wrong patient or time).
+    BookedInError,
+    /// Anything else; the reason says what.
+    Other,
+}
+
+impl CancellationCategory {
+    pub const ALL: [CancellationCategory; 5] = [
+        CancellationCategory::PatientRequest,
+        CancellationCategory::ProviderUnavailable,
+        CancellationCategory::ClinicClosed,
+        CancellationCategory::BookedInError,
+        CancellationCategory::Other,
+    ];
+
+    /// The name stored in `appointments.cancel_reason_category` and
+    /// `appointment_events.cancel_reason_category` (schema.sql checks the same list).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancellationCategory::PatientRequest => "PatientRequest",
+            CancellationCategory::ProviderUnavailable => "ProviderUnavailable",
+            CancellationCategory::ClinicClosed => "ClinicClosed",
+            CancellationCategory::BookedInError => "BookedInError",
+            CancellationCategory::Other => "Other",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<CancellationCategory> {
+        CancellationCategory::ALL
+            .into_iter()
+            .find(|category| category.as_str() == stored)
+    }
+}
+
 /// A calendar date the schedule can hold: years 1900 to 9999.
 pub fn calendar_date(field: &str, date: NaiveDate) -> Result<NaiveDate, ApiError> {
     if !(1900..=9999).contains(&date.year()) {

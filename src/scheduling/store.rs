@@ -13,7 +13,7 @@ use crate::foundation::db::{TenantTransaction, statement};
 use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
 use crate::scheduling::entity::{appointment, appointment_type};
-use crate::scheduling::model::AppointmentStatus;
+use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
 pub async fn insert_type(
     db: &TenantTransaction,
@@ -316,6 +316,7 @@ pub enum AppointmentChange {
     Status(AppointmentStatus),
     Cancel {
         reason: String,
+        category: CancellationCategory,
     },
 }
 
@@ -350,12 +351,16 @@ pub async fn change_appointment(
         AppointmentChange::Status(status) => {
             update.col_expr(appointment::Column::Status, Expr::value(status.as_str()))
         }
-        AppointmentChange::Cancel { reason } => update
+        AppointmentChange::Cancel { reason, category } => update
             .col_expr(
                 appointment::Column::Status,
                 Expr::value(AppointmentStatus::Cancelled.as_str()),
             )
-            .col_expr(appointment::Column::CancelReason, Expr::value(reason)),
+            .col_expr(appointment::Column::CancelReason, Expr::value(reason))
+            .col_expr(
+                appointment::Column::CancelReasonCategory,
+                Expr::value(category.as_str()),
+            ),
     };
     guard_clash(db, provider_id, async |savepoint| {
         Ok(update.exec(savepoint).await?.rows_affected == 1)

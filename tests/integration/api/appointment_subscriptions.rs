@@ -100,7 +100,7 @@ async fn subscribers_on_two_instances_hear_every_change_in_commit_order() {
 }
 
 #[tokio::test]
-async fn events_carry_ids_and_statuses_but_nothing_about_the_patient() {
+async fn events_carry_ids_times_and_statuses_but_no_name_or_contact_detail() {
     let app = TestApp::spawn().await;
     let fields = app
         .graphql(
@@ -119,10 +119,20 @@ async fn events_carry_ids_and_statuses_but_nothing_about_the_patient() {
         names,
         [
             "id",
+            "kind",
             "appointmentId",
             "providerId",
+            "patientId",
+            "typeId",
+            "startsAt",
+            "endsAt",
+            "previousStartsAt",
+            "previousEndsAt",
             "oldStatus",
             "newStatus",
+            "cancelReasonCategory",
+            "cancelReason",
+            "actorKind",
             "occurredAt"
         ]
     );

@@ -227,11 +227,12 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
         Template {
             ids: &["/id"],
             texts: &["/r"],
+            enums: &["/c"],
             ..template(
                 "cancelAppointment",
                 Role::FrontDesk,
-                "mutation($id: UUID!, $v: Int!, $r: String!) { cancelAppointment(id: $id, expectedVersion: $v, reason: $r) { id } }",
-                json!({"id": appointment, "v": 1, "r": "the patient is unwell"}),
+                "mutation($id: UUID!, $v: Int!, $r: String!, $c: CancellationCategory!) { cancelAppointment(id: $id, expectedVersion: $v, reason: $r, category: $c) { id } }",
+                json!({"id": appointment, "v": 1, "r": "the patient is unwell", "c": "PATIENT_REQUEST"}),
             )
         },
         Template {
@@ -299,6 +300,27 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
                 Role::ClinicAdmin,
                 "mutation($n: String!, $s: [ApiKeyScope!]!) { issueApiKey(name: $n, scopes: $s) { key } }",
                 json!({"n": "partner", "s": ["APPOINTMENT_EVENTS"]}),
+            )
+        },
+        Template {
+            texts: &["/n"],
+            enums: &["/s/0", "/s/1"],
+            ..template(
+                "issueApiKey with read scopes",
+                Role::ClinicAdmin,
+                "mutation($n: String!, $s: [ApiKeyScope!]!) { issueApiKey(name: $n, scopes: $s) { key } }",
+                json!({"n": "reminders", "s": ["APPOINTMENTS", "PATIENT_CONTACT"]}),
+            )
+        },
+        Template {
+            // A key naming nothing rightly finds no rows; as an id it must still parse.
+            texts: &["/e"],
+            dates: &["/f"],
+            ..template(
+                "auditLogs of a key",
+                Role::ClinicAdmin,
+                "query($k: UUID, $e: String, $f: DateTime) { auditLogs(apiKeyId: $k, entityName: $e, from: $f) { edges { node { id } } } }",
+                json!({"k": Uuid::new_v4(), "e": "patients", "f": "2031-01-01T00:00:00Z"}),
             )
         },
         Template {

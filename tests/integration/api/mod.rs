@@ -30,6 +30,8 @@ mod input_validation;
 mod invoice_postings_against_a_model;
 mod invoicing;
 mod metrics;
+mod partner_events;
+mod partner_scopes;
 mod patient_records;
 mod payments;
 mod phi_encryption;

@@ -57,6 +57,12 @@ enum Op {
     IssueApiKey,
     RevokeApiKey,
     AppointmentEvents,
+    AppointmentPatient,
+    AppointmentPatientContact,
+    AppointmentPatientMedical,
+    PatientDateOfBirth,
+    IssueApiKeyWithReadScopes,
+    AuditLogsOfAKey,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -300,7 +306,116 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (AppointmentEvents, Provider, Allowed),
     (AppointmentEvents, BillingManager, Allowed),
     (AppointmentEvents, FrontDesk, Allowed),
+    (AppointmentPatient, SystemAdmin, Forbidden),
+    (AppointmentPatient, ClinicAdmin, Allowed),
+    (AppointmentPatient, Provider, Allowed),
+    (AppointmentPatient, BillingManager, Allowed),
+    (AppointmentPatient, FrontDesk, Allowed),
+    (AppointmentPatientContact, SystemAdmin, Forbidden),
+    (AppointmentPatientContact, ClinicAdmin, Allowed),
+    (AppointmentPatientContact, Provider, Allowed),
+    (AppointmentPatientContact, BillingManager, Forbidden),
+    (AppointmentPatientContact, FrontDesk, Allowed),
+    (AppointmentPatientMedical, SystemAdmin, Forbidden),
+    (AppointmentPatientMedical, ClinicAdmin, Allowed),
+    (AppointmentPatientMedical, Provider, Allowed),
+    (AppointmentPatientMedical, BillingManager, Forbidden),
+    (AppointmentPatientMedical, FrontDesk, Forbidden),
+    (PatientDateOfBirth, SystemAdmin, Forbidden),
+    (PatientDateOfBirth, ClinicAdmin, Allowed),
+    (PatientDateOfBirth, Provider, Allowed),
+    (PatientDateOfBirth, BillingManager, Allowed),
+    (PatientDateOfBirth, FrontDesk, Allowed),
+    (IssueApiKeyWithReadScopes, SystemAdmin, Forbidden),
+    (IssueApiKeyWithReadScopes, ClinicAdmin, Allowed),
+    (IssueApiKeyWithReadScopes, Provider, Forbidden),
+    (IssueApiKeyWithReadScopes, BillingManager, Forbidden),
+    (IssueApiKeyWithReadScopes, FrontDesk, Forbidden),
+    (AuditLogsOfAKey, SystemAdmin, Forbidden),
+    (AuditLogsOfAKey, ClinicAdmin, Allowed),
+    (AuditLogsOfAKey, Provider, Forbidden),
+    (AuditLogsOfAKey, BillingManager, Forbidden),
+    (AuditLogsOfAKey, FrontDesk, Forbidden),
 ];
+
+/// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
+/// Every scope reads, none writes, and none reads medical data or a date of birth.
+const KEY_GRANTS: &[(&str, &[Op])] = &[
+    ("[APPOINTMENT_EVENTS]", &[AppointmentEvents]),
+    ("[APPOINTMENTS]", &[Appointment, Appointments]),
+    // Patients are reached through appointments only: without APPOINTMENTS, nothing.
+    ("[PATIENT_CONTACT]", &[]),
+    (
+        "[APPOINTMENTS, PATIENT_CONTACT]",
+        &[
+            Appointment,
+            Appointments,
+            AppointmentPatient,
+            AppointmentPatientContact,
+        ],
+    ),
+];
+
+/// Every operation of the matrix, once.
+fn every_operation() -> Vec<Op> {
+    let mut operations: Vec<Op> = Vec::new();
+    for (op, _, _) in MATRIX {
+        if !operations.contains(op) {
+            operations.push(*op);
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_api_key_scope_may_do_exactly_what_its_row_of_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let sysadmin = app.system_admin().await;
+    app.set_working_hours(
+        &clinic,
+        clinic.user(Provider),
+        json!([{"day": "MONDAY", "start": "00:00:00", "end": "00:00:00"}]),
+    )
+    .await;
+
+    let mut failures = Vec::new();
+    for (scopes, granted) in KEY_GRANTS {
+        let (key, _) = app
+            .issue_api_key_with(&clinic, &format!("Partner {scopes}"), scopes)
+            .await;
+        for op in every_operation() {
+            let expected = if granted.contains(&op) {
+                Allowed
+            } else {
+                Forbidden
+            };
+            let (query, variables) = request(&app, &clinic, &sysadmin, op).await;
+            let response = app.graphql_with_api_key(&key, query, variables).await;
+            let outcome = match response.codes().as_slice() {
+                [] => Allowed,
+                [code] if code == "FORBIDDEN" => Forbidden,
+                other => {
+                    failures.push(format!(
+                        "{op:?} with {scopes}: unexpected errors {other:?}: {response:?}"
+                    ));
+                    continue;
+                }
+            };
+            if outcome != expected {
+                failures.push(format!(
+                    "{op:?} with {scopes}: expected {expected:?}, got {outcome:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
 #[tokio::test]
 async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
@@ -314,7 +429,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 46;
+    let operations = 52;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -605,6 +720,30 @@ async fn request(
         AppointmentEvents => (
             "{ appointmentEvents(first: 5) { id newStatus } }",
             json!({}),
+        ),
+        AppointmentPatient => (
+            "query($id: UUID!) { appointment(id: $id) { patient { firstName lastName } } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        AppointmentPatientContact => (
+            "query($id: UUID!) { appointment(id: $id) { patient { firstName contact { phone } } } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        AppointmentPatientMedical => (
+            "query($id: UUID!) { appointment(id: $id) { patient { medical { allergies } } } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0}),
+        ),
+        PatientDateOfBirth => (
+            "query($id: UUID!) { patient(id: $id) { dateOfBirth } }",
+            json!({"id": patient}),
+        ),
+        IssueApiKeyWithReadScopes => (
+            "mutation($n: String!) { issueApiKey(name: $n, scopes: [APPOINTMENTS, PATIENT_CONTACT]) { apiKey { id scopes } } }",
+            json!({"n": format!("Reminders {unique}")}),
+        ),
+        AuditLogsOfAKey => (
+            "query($k: UUID!) { auditLogs(apiKeyId: $k, first: 5) { edges { node { id apiKeyId } } } }",
+            json!({"k": app.issue_api_key(clinic, &format!("Audited {unique}")).await.1}),
         ),
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;

@@ -274,6 +274,7 @@ async fn platform_actions_are_audited_under_the_clinic_they_touch() {
         tenant_id: Uuid::new_v4(),
         user_id: Some(system_admin),
         role: Some(hpms::foundation::role::Role::SystemAdmin),
+        api_key_id: None,
     };
 
     let tx = db.begin(platform).await;

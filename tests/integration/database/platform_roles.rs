@@ -14,6 +14,7 @@ async fn create_platform(db: &TestDb) -> TenantScope {
         tenant_id: Uuid::new_v4(),
         user_id: None,
         role: Some(Role::SystemAdmin),
+        api_key_id: None,
     };
     let tx = db.begin(platform).await;
     exec(
@@ -140,6 +141,7 @@ async fn onboarding_creates_a_new_clinic_with_its_admin_and_cannot_reach_an_exis
             tenant_id: new_clinic,
             user_id: None,
             role: Some(Role::ClinicAdmin),
+            api_key_id: None,
         })
         .await;
     let admins: i64 = crate::helpers::scalar(

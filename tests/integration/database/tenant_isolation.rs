@@ -203,6 +203,7 @@ async fn a_clinic_reads_only_its_own_tenant_row_and_only_the_platform_admin_chan
             tenant_id: uuid::Uuid::new_v4(),
             user_id: None,
             role: Some(Role::SystemAdmin),
+            api_key_id: None,
         })
         .await;
     assert_eq!(count(&platform, "tenants").await, 2);

@@ -408,6 +408,30 @@ impl TestApp {
         )
     }
 
+    /// Issues an API key with `scopes` (a GraphQL list, such as `[APPOINTMENTS]`) as the
+    /// clinic's ClinicAdmin; (key, id).
+    pub async fn issue_api_key_with(
+        &self,
+        clinic: &ApiClinic,
+        name: &str,
+        scopes: &str,
+    ) -> (String, String) {
+        let response = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                &format!(
+                    "mutation($n: String!) {{ issueApiKey(name: $n, scopes: {scopes}) {{ key apiKey {{ id }} }} }}"
+                ),
+                json!({"n": name}),
+            )
+            .await;
+        let issued = &response.ok()["issueApiKey"];
+        (
+            issued["key"].as_str().unwrap().to_owned(),
+            issued["apiKey"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
     /// Revokes an API key as the clinic's ClinicAdmin; the response (`revokedAt` selected).
     pub async fn revoke_api_key(&self, clinic: &ApiClinic, id: &str) -> Gql {
         self.graphql(
@@ -574,6 +598,7 @@ impl ApiClinic {
             tenant_id: self.tenant_id,
             user_id: Some(self.user(role)),
             role: Some(role),
+            api_key_id: None,
         }
     }
 }
@@ -689,6 +714,7 @@ impl TestApp {
                     tenant_id,
                     user_id: None,
                     role: Some(Role::ClinicAdmin),
+                    api_key_id: None,
                 })
                 .await;
             all_audit_rows += super::count(&as_owner, "audit_logs").await;

@@ -252,6 +252,7 @@ fn clinic_admin(tenant_id: Uuid, admin_id: Uuid) -> TenantScope {
         tenant_id,
         user_id: Some(admin_id),
         role: Some(Role::ClinicAdmin),
+        api_key_id: None,
     }
 }
 

@@ -109,11 +109,16 @@ impl EventSocket {
 
     /// Subscribes (operation id "1") to `appointmentStatusChanged` after event `after`.
     pub async fn start(&mut self, after: Option<i64>) {
+        self.start_selecting(after, EVENT_FIELDS).await;
+    }
+
+    /// `start`, selecting `fields` of each event.
+    pub async fn start_selecting(&mut self, after: Option<i64>, fields: &str) {
         self.send(json!({
             "id": "1",
             "type": "subscribe",
             "payload": {
-                "query": format!("subscription($after: ID) {{ appointmentStatusChanged(after: $after) {{ {EVENT_FIELDS} }} }}"),
+                "query": format!("subscription($after: ID) {{ appointmentStatusChanged(after: $after) {{ {fields} }} }}"),
                 "variables": {"after": after.map(|id| id.to_string())},
             },
         }))
