@@ -14,7 +14,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
 	else cluster_env=$$(scripts/devdb.sh env) || exit 1; eval "$$cluster_env"; fi
 
-.PHONY: run test bench bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
+.PHONY: run test test-citus bench bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
 
 build:
 	$(CARGO) build --workspace
@@ -36,6 +36,10 @@ run: build
 ## test: formatting and lints, then database up, migrate a template database, run every test against clones of it
 test: check build
 	@$(DB_ENV); scripts/test.sh
+
+## test-citus: the scale-out suite alone, on a fresh three-node Citus cluster (scripts/citus_cluster.sh)
+test-citus: build
+	@scripts/test_citus.sh $(HPMS)
 
 ## bench: release build; the synthetic dataset (1M appointments by default), then each scenario at 8 and 32 connections
 bench:

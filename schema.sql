@@ -66,18 +66,34 @@ ALTER FUNCTION public.appointment_status_transition_allowed(from_status text, to
 CREATE FUNCTION public.audit_row_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-    AS $$
+    AS $_$
 declare
   old_values jsonb := case when tg_op in ('UPDATE', 'DELETE') then audit_snapshot(to_jsonb(old)) end;
   new_values jsonb := case when tg_op in ('INSERT', 'UPDATE') then audit_snapshot(to_jsonb(new)) end;
   subject jsonb := coalesce(new_values, old_values);
+  -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
+  clinic uuid := coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid;
+  logical_table text := regexp_replace(tg_table_name, '_[0-9]+$', '');
+  writes_here boolean := true;
 begin
+  if logical_table <> tg_table_name then
+    execute $sql$
+      select partition.partmethod <> 'n' or exists (
+               select from pg_dist_placement placement
+                where placement.shardid = get_shard_id_for_distribution_column('public.audit_logs', $2)
+                  and placement.groupid = (select groupid from pg_dist_local_group))
+        from pg_dist_partition partition
+       where partition.logicalrelid = format('public.%I', $1)::regclass
+    $sql$ into writes_here using logical_table, clinic;
+  end if;
+  if not coalesce(writes_here, true) then
+    return null;
+  end if;
   insert into public.audit_logs
     (tenant_id, entity_name, entity_id, user_id, api_key_id, action, old_values, new_values)
   values (
-    -- tenants has no tenant_id: a clinic's own row is audited under the clinic.
-    coalesce(subject ->> 'tenant_id', subject ->> 'id')::uuid,
-    tg_table_name,
+    clinic,
+    logical_table,
     -- Tables keyed by tenant alone (the event counters) are identified by the tenant.
     coalesce(subject ->> 'id', subject ->> 'tenant_id'),
     nullif(current_setting('app.user_id', true), '')::uuid,
@@ -93,7 +109,7 @@ begin
     new_values);
   return null;
 end
-$$;
+$_$;
 
 
 ALTER FUNCTION public.audit_row_change() OWNER TO hpms_owner;
@@ -212,13 +228,16 @@ ALTER FUNCTION public.enforce_platform_roles() OWNER TO hpms_owner;
 --
 
 CREATE FUNCTION public.find_api_key(clinic_id uuid, key_id uuid) RETURNS TABLE(secret_ciphertext bytea, scopes text[])
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-  select k.secret_ciphertext, k.scopes
-  from public.tenant_api_keys k
-  join public.tenants t on t.id = k.tenant_id
-  where k.tenant_id = clinic_id and k.id = key_id and k.revoked_at is null and t.is_active
+begin
+  return query
+    select k.secret_ciphertext, k.scopes
+      from public.tenant_api_keys k
+      join public.tenants t on t.id = k.tenant_id
+     where k.tenant_id = clinic_id and k.id = key_id and k.revoked_at is null and t.is_active;
+end
 $$;
 
 
@@ -279,18 +298,28 @@ ALTER FUNCTION public.forbid_unrevoking() OWNER TO hpms_owner;
 --
 
 CREATE FUNCTION public.login_account(clinic text, login_username text) RETURNS TABLE(tenant_id uuid, user_id uuid, username text, role_id smallint, password_hash text, credential_version integer, created_at timestamp with time zone)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-  select u.tenant_id, u.id, u.username, u.role_id, u.password_hash, u.credential_version,
-         u.created_at
-  from public.tenants t
-  join public.users u on u.tenant_id = t.id
-  where (t.slug = lower(clinic) or t.id::text = lower(clinic))
-    and t.is_active
-    and u.username = lower(login_username)
-    and u.is_active
-    and not u.is_deleted
+declare
+  clinic_id uuid;
+begin
+  -- The clinic first (a reference table on Citus), then its user (one shard).
+  select t.id into clinic_id
+    from public.tenants t
+   where (t.slug = lower(clinic) or t.id::text = lower(clinic)) and t.is_active;
+  if clinic_id is null then
+    return;
+  end if;
+  return query
+    select u.tenant_id, u.id, u.username, u.role_id, u.password_hash, u.credential_version,
+           u.created_at
+      from public.users u
+     where u.tenant_id = clinic_id
+       and u.username = lower(login_username)
+       and u.is_active
+       and not u.is_deleted;
+end
 $$;
 
 
@@ -426,11 +455,12 @@ ALTER FUNCTION public.record_appointment_event() OWNER TO hpms_owner;
 --
 
 CREATE FUNCTION public.record_read(entity_name text, entity_ids uuid[], shown text[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 declare
   tenant constant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+  read_id uuid;
 begin
   if tenant is null then
     raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
@@ -438,12 +468,14 @@ begin
   if to_regclass(format('public.%I', entity_name)) is null then
     raise exception 'unknown entity %', entity_name using errcode = 'invalid_parameter_value';
   end if;
-  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, api_key_id, action, new_values)
-  select tenant, record_read.entity_name, read_id::text,
-         nullif(current_setting('app.user_id', true), '')::uuid,
-         nullif(current_setting('app.api_key_id', true), '')::uuid, 'Read',
-         jsonb_build_object('shown', to_jsonb(shown))
-    from unnest(entity_ids) as read_id;
+  foreach read_id in array entity_ids loop
+    insert into public.audit_logs
+      (tenant_id, entity_name, entity_id, user_id, api_key_id, action, new_values)
+    values (tenant, record_read.entity_name, read_id::text,
+            nullif(current_setting('app.user_id', true), '')::uuid,
+            nullif(current_setting('app.api_key_id', true), '')::uuid, 'Read',
+            jsonb_build_object('shown', to_jsonb(shown)));
+  end loop;
 end
 $$;
 
@@ -1802,6 +1834,13 @@ CREATE POLICY platform_admin ON public.tenants USING ((( SELECT current_setting(
 
 
 --
+-- Name: audit_logs reads_by_the_reader; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY reads_by_the_reader ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Read'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
 -- Name: tenant_api_keys; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2089,7 +2128,7 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.appointments TO hpms_app;
 -- Name: TABLE audit_logs; Type: ACL; Schema: public; Owner: hpms_owner
 --
 
-GRANT SELECT ON TABLE public.audit_logs TO hpms_app;
+GRANT SELECT,INSERT ON TABLE public.audit_logs TO hpms_app;
 
 
 --

@@ -30,53 +30,18 @@ owner_password=hpms_owner
 app_role=hpms_app
 app_password=hpms_app
 
-die() { echo "devdb: $*" >&2; exit 1; }
-
-find_pg_bin() {
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(readlink -f "$(command -v pg_ctl)")"
-    return
-  fi
-  local candidate
-  # Newest installed major version first.
-  for candidate in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV) /usr/local/pgsql/bin; do
-    if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then
-      echo "$candidate"
-      return
-    fi
-  done
-  die "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found.
-Install PostgreSQL 15, for example:
-  Debian/Ubuntu:  apt-get install postgresql-15 postgresql-contrib   (or: apt-get install postgresql)
-  Fedora/RHEL:    dnf install postgresql15-server postgresql15-contrib
-  macOS:          brew install postgresql@15
-or point DATABASE_URL and DATABASE_ADMIN_URL at an existing server (see README.md)."
-}
+# shellcheck source=scripts/lib/postgres.sh
+source "$root_dir/scripts/lib/postgres.sh"
 
 pg_bin=$(find_pg_bin)
 
 if [ -n "${HPMS_DEVDB_DIR:-}" ]; then
   pg_dir=$HPMS_DEVDB_DIR
-elif [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root_dir" 2>/dev/null; then
-  pg_dir="/var/tmp/hpms-devdb-$checkout_hash"
-  mkdir -p "$pg_dir"
-  [ -e "$root_dir/.pg" ] || ln -s "$pg_dir" "$root_dir/.pg"
 else
-  pg_dir="$root_dir/.pg"
+  pg_dir=$(private_cluster_root "$root_dir" "$checkout_hash")
 fi
 data_dir="$pg_dir/data"
 log_file="$pg_dir/server.log"
-
-# Runs a PostgreSQL binary as the cluster's OS user: `postgres` when we are root, ourselves otherwise.
-as_pg_user() {
-  if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' OS user to run the server as (useradd --system postgres)"
-    # From /, since the postgres user may not be allowed into the current directory.
-    (cd / && runuser -u postgres -- "$@")
-  else
-    "$@"
-  fi
-}
 
 superuser_psql() {
   as_pg_user "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -p "$port" -U postgres "$@"

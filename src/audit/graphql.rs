@@ -99,7 +99,7 @@ impl AuditQuery {
     ) -> Result<Connection<String, AuditLog>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadAuditLog)?;
-        let page = PageRequest::<i64>::new(first, after.as_deref())?;
+        let page = PageRequest::<(DateTime<Utc>, i64)>::new(first, after.as_deref())?;
         let filter = AuditFilter {
             entity_name: optional_line("entityName", entity_name.as_deref(), 100)?,
             entity_id: optional_line("entityId", entity_id.as_deref(), 100)?,
@@ -117,7 +117,7 @@ impl AuditQuery {
         )
         .await?
         .into_iter()
-        .map(|model| (model.id, AuditLog::from(model)))
+        .map(|model| ((model.occurred_at.into(), model.id), AuditLog::from(model)))
         .collect();
         Ok(connection(&page, rows))
     }

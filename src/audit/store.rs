@@ -2,7 +2,7 @@
 //! a ClinicAdmin of the clinic (schema.sql), whatever the API asks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::audit::entity::audit_log;
@@ -18,12 +18,14 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page of audit rows, newest first, older than `before_id`.
+/// A page of audit rows, newest first, after `before` (a row's time and id) in that order. By
+/// time, then id, rather than by id alone: on Citus the ids of one clinic's rows come from the
+/// sequence of whichever node wrote them (a worker's start at 2^48), so they are not in time order.
 pub async fn list(
     db: &TenantTransaction,
     tenant_id: Uuid,
     filter: &AuditFilter,
-    before_id: Option<i64>,
+    before: Option<(DateTime<Utc>, i64)>,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
     let mut query = audit_log::Entity::find().filter(audit_log::Column::TenantId.eq(tenant_id));
@@ -45,10 +47,19 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_log::Column::OccurredAt.lt(to));
     }
-    if let Some(before) = before_id {
-        query = query.filter(audit_log::Column::Id.lt(before));
+    if let Some((at, id)) = before {
+        query = query.filter(
+            Condition::any()
+                .add(audit_log::Column::OccurredAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::OccurredAt.eq(at))
+                        .add(audit_log::Column::Id.lt(id)),
+                ),
+        );
     }
     query
+        .order_by_desc(audit_log::Column::OccurredAt)
         .order_by_desc(audit_log::Column::Id)
         .limit(limit)
         .all(db)

@@ -200,19 +200,52 @@ pub async fn begin_tenant_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
 ) -> Result<TenantTransaction, DbErr> {
-    let (transaction, _) = open(db, scope, None).await?;
+    let (transaction, _) = open(db, Topology::Single, scope, None).await?;
     Ok(transaction)
 }
 
-/// `begin_tenant_transaction` for a signed-in user's request, which in the same round trip asks
-/// whether the user's token, issued at `credential_version`, still stands: `None` when it does
-/// not (the transaction is then rolled back).
+/// How the credential check travels with a request's settings, decided once per database by
+/// `Topology::of`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// One PostgreSQL: the check rides in the settings' batch, one round trip.
+    Single,
+    /// Citus: the check is a statement of its own after the settings. Citus forwards a `SET
+    /// LOCAL` to the workers by replaying the whole query string it came in, and a check in that
+    /// string would then run on a worker, where a query of distributed tables is refused
+    /// ("cannot execute a distributed query from a query on a shard").
+    Citus,
+}
+
+impl Topology {
+    /// Citus when the database has the extension.
+    pub async fn of(db: &DatabaseConnection) -> Result<Topology, DbErr> {
+        let statement = Statement::from_string(
+            db.get_database_backend(),
+            "select exists (select from pg_catalog.pg_extension where extname = 'citus') as citus",
+        );
+        let citus = match db.query_one_raw(statement).await? {
+            Some(row) => row.try_get::<bool>("", "citus")?,
+            None => false,
+        };
+        Ok(if citus {
+            Topology::Citus
+        } else {
+            Topology::Single
+        })
+    }
+}
+
+/// `begin_tenant_transaction` for a signed-in user's request, which asks whether the user's
+/// token, issued at `credential_version`, still stands (in the same round trip on one
+/// PostgreSQL): `None` when it does not (the transaction is then rolled back).
 pub async fn begin_user_transaction(
     db: &DatabaseConnection,
+    topology: Topology,
     scope: &TenantScope,
     credential_version: i32,
 ) -> Result<Option<TenantTransaction>, DbErr> {
-    let (transaction, stands) = open(db, scope, Some(credential_version)).await?;
+    let (transaction, stands) = open(db, topology, scope, Some(credential_version)).await?;
     Ok(stands.then_some(transaction))
 }
 
@@ -225,6 +258,7 @@ pub async fn begin_user_transaction(
 /// affected, and for a `select` that is the rows it returned.
 async fn open(
     db: &DatabaseConnection,
+    topology: Topology,
     scope: &TenantScope,
     credential_version: Option<i32>,
 ) -> Result<(TenantTransaction, bool), DbErr> {
@@ -243,19 +277,30 @@ async fn open(
             .map(|id| id.to_string())
             .unwrap_or_default(),
     );
-    if let Some(version) = credential_version {
-        let (Some(user_id), Some(role)) = (scope.user_id, scope.role) else {
-            return Ok((transaction, false));
-        };
-        batch.push_str(&format!(
-            " select 1 where public.user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
-            scope.tenant_id,
-            role.id(),
-        ));
-    }
-    let answer = transaction.execute_unprepared(&batch).await?;
-    let stands = credential_version.is_none() || answer.rows_affected() == 1;
-    Ok((transaction, stands))
+    let Some(version) = credential_version else {
+        transaction.execute_unprepared(&batch).await?;
+        return Ok((transaction, true));
+    };
+    let (Some(user_id), Some(role)) = (scope.user_id, scope.role) else {
+        return Ok((transaction, false));
+    };
+    let check = format!(
+        "select 1 where public.user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
+        scope.tenant_id,
+        role.id(),
+    );
+    let answer = match topology {
+        Topology::Single => {
+            batch.push(' ');
+            batch.push_str(&check);
+            transaction.execute_unprepared(&batch).await?
+        }
+        Topology::Citus => {
+            transaction.execute_unprepared(&batch).await?;
+            transaction.execute_unprepared(&check).await?
+        }
+    };
+    Ok((transaction, answer.rows_affected() == 1))
 }
 
 /// Whether the database answers; `/readyz` reports it.

@@ -45,11 +45,13 @@ pub struct Api {
     metrics: Metrics,
     root_fields: Arc<RootFields>,
     documents: Documents,
+    topology: db::Topology,
 }
 
 impl Api {
     pub fn new(
         db: DatabaseConnection,
+        topology: db::Topology,
         authenticator: Arc<Authenticator>,
         login: LoginService,
         phi: Arc<PhiKeyring>,
@@ -71,6 +73,7 @@ impl Api {
             metrics,
             root_fields,
             documents: Documents::default(),
+            topology,
         }
     }
 
@@ -171,7 +174,7 @@ impl Api {
         let authenticated = self.authenticator.authenticate(credential).await?;
         let scope = authenticated.principal.scope();
         let transaction = match authenticated.user_credential_version() {
-            Some(version) => db::begin_user_transaction(&self.db, &scope, version)
+            Some(version) => db::begin_user_transaction(&self.db, self.topology, &scope, version)
                 .await?
                 .ok_or_else(rejected_token)?,
             None => {

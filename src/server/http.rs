@@ -111,9 +111,13 @@ impl App {
             .unwrap_or(&settings.database.database_url);
         let listener = notifications::spawn_listener(listen_url, move |notice| hub.deliver(notice))
             .context("reading the URL of the LISTEN connection")?;
+        let topology = db::Topology::of(&db)
+            .await
+            .context("asking the database whether it is Citus")?;
         let state = AppState {
             api: Api::new(
                 db.clone(),
+                topology,
                 authenticator,
                 login,
                 Arc::new(phi),

@@ -13,4 +13,5 @@
 mod helpers;
 
 mod api;
+mod citus;
 mod database;

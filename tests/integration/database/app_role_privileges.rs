@@ -142,10 +142,9 @@ async fn no_function_or_view_reads_past_row_level_security() {
             "find_api_key(uuid,uuid)".to_owned(),
             "login_account(text,text)".to_owned(),
             "onboard_clinic(uuid,text,text,uuid,text,text)".to_owned(),
-            "record_read(text,uuid[],text[])".to_owned(),
         ]),
-        "the SECURITY DEFINER functions the application role may call: record_read adds Read \
-         audit rows for its own clinic (audit_trail.rs tests it); login_account returns the \
+        "the SECURITY DEFINER functions the application role may call (record_read runs as its \
+         caller, under the policy audit_trail.rs tests); login_account returns the \
          sign-in data of active accounts of active clinics only (sign_in.rs tests it); \
          onboard_clinic creates a clinic with its first admin, for SystemAdmins only \
          (platform_roles.rs tests it); find_api_key returns the sealed secret of a live key of \

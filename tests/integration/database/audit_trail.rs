@@ -265,6 +265,76 @@ async fn the_audit_log_cannot_be_changed_even_by_the_owner() {
     assert_sqlstate(forged, "42501", "the application role forging an audit row");
 }
 
+/// The application role records the PHI reads it makes, and nothing else: a Read row of its own
+/// clinic, as its own user, is the only audit row it may insert.
+#[tokio::test]
+async fn the_application_role_may_add_only_its_own_read_rows() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let other = db.create_clinic("beta").await;
+    let admin = clinic.admin();
+    let me = admin.user_id.unwrap();
+    let insert =
+        "insert into audit_logs (tenant_id, entity_name, entity_id, user_id, action, old_values)
+                  values ($1, 'patients', 'x', $2, $3, $4)";
+    let refused: [(
+        &str,
+        sea_orm::Value,
+        sea_orm::Value,
+        &str,
+        Option<serde_json::Value>,
+    ); 4] = [
+        (
+            "a Create row",
+            clinic.tenant_id.into(),
+            me.into(),
+            "Create",
+            None,
+        ),
+        (
+            "another clinic's Read",
+            other.tenant_id.into(),
+            me.into(),
+            "Read",
+            None,
+        ),
+        (
+            "another user's Read",
+            clinic.tenant_id.into(),
+            Uuid::new_v4().into(),
+            "Read",
+            None,
+        ),
+        (
+            "a Read carrying old values",
+            clinic.tenant_id.into(),
+            me.into(),
+            "Read",
+            Some(serde_json::json!({"first_name": "forged"})),
+        ),
+    ];
+    for (what, tenant, user, action, old_values) in refused {
+        let tx = db.begin(admin).await;
+        let result = exec(
+            &tx,
+            insert,
+            [tenant, user, action.into(), old_values.into()],
+        )
+        .await;
+        assert_sqlstate(result, "42501", what);
+    }
+    let tx = db.begin(admin).await;
+    let before = count(&tx, "audit_logs").await;
+    exec(
+        &tx,
+        "select record_read('patients', array[$1]::uuid[], array['contact'])",
+        [clinic.patient_id.into()],
+    )
+    .await
+    .expect("the reader records its read");
+    assert_eq!(count(&tx, "audit_logs").await, before + 1);
+}
+
 #[tokio::test]
 async fn platform_actions_are_audited_under_the_clinic_they_touch() {
     let db = TestDb::new().await;

@@ -78,7 +78,20 @@ impl TestApp {
 
     /// A server on a fresh database with the given `HPMS_PHI_KEYS`.
     pub async fn spawn_with_phi_keys(phi_keys: &str) -> TestApp {
-        let db = TestDb::new().await;
+        TestApp::spawn_on(TestDb::new().await, phi_keys).await
+    }
+
+    /// A server on the shared database of `DATABASE_URL` (`TestDb::shared`): the scale-out
+    /// suite's, whose tests keep apart by using clinics of their own (`unique_slug`).
+    pub async fn spawn_on_shared_database() -> TestApp {
+        TestApp::spawn_on(
+            TestDb::shared().await,
+            &PhiKeyring::generate_config_entry("test-1"),
+        )
+        .await
+    }
+
+    async fn spawn_on(db: TestDb, phi_keys: &str) -> TestApp {
         let (address, statements) = start_server(&settings(&db, phi_keys)).await;
         TestApp {
             db,
@@ -522,6 +535,11 @@ impl TestApp {
             .to_owned();
         (id, invoice)
     }
+}
+
+/// A clinic slug no other test uses, for tests sharing one database.
+pub fn unique_slug(name: &str) -> String {
+    format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// Working hours covering the whole of every day, so that tests not about hours can book any time.

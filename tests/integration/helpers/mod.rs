@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 pub use api::{
     ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
-    Transport,
+    Transport, unique_slug,
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
@@ -107,6 +107,23 @@ impl TestDb {
                 .await
                 .expect("application role connects"),
             owner: db::connect(&Secret::from(with_database(&admin_url, &name)), 2)
+                .await
+                .expect("owner role connects"),
+            app_url,
+        }
+    }
+
+    /// The database of `DATABASE_URL` itself, shared with every other test that uses it: a Citus
+    /// database cannot be cloned from a template (its maintenance daemon holds sessions on it,
+    /// and a clone would not exist on the workers), so the scale-out suite isolates its tests by
+    /// clinic instead, each test making clinics of its own.
+    pub async fn shared() -> TestDb {
+        let app_url = env("DATABASE_URL");
+        TestDb {
+            app: db::connect(&Secret::from(app_url.clone()), 8)
+                .await
+                .expect("application role connects"),
+            owner: db::connect(&Secret::from(env("DATABASE_ADMIN_URL")), 2)
                 .await
                 .expect("owner role connects"),
             app_url,

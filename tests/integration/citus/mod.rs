@@ -1,0 +1,255 @@
+//! Scale-out on a real Citus cluster: a coordinator that holds no shards and two workers
+//! (scripts/citus_cluster.sh), set up as the README's Scale-out says (migrations, then
+//! sql/citus/settings.sql, policies.sql and distribute.sql as shipped). `make test-citus`
+//! (scripts/test_citus.sh) runs these against it; elsewhere they are ignored.
+//!
+//! A Citus database cannot be cloned per test, so every test here shares the cluster's database
+//! and keeps to clinics of its own (`unique_slug`). The server connects as the application role,
+//! over TLS with the nodes' own certificates, exactly as against one PostgreSQL.
+
+use hpms::foundation::role::Role;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{ApiClinic, TENANT_TABLES, TestApp, unique_slug};
+
+/// The coordinator as a superuser, to read Citus' own catalogs and counters.
+async fn coordinator() -> DatabaseConnection {
+    let url = std::env::var("CITUS_SUPERUSER_URL")
+        .expect("CITUS_SUPERUSER_URL: run the scale-out suite with `make test-citus`");
+    Database::connect(url)
+        .await
+        .expect("the coordinator answers")
+}
+
+async fn scalar_rows(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Vec<i64> {
+    db.query_all_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await
+    .expect("the catalog query runs")
+    .iter()
+    .map(|row| row.try_get_by_index::<i64>(0).expect("a bigint"))
+    .collect()
+}
+
+/// Everything a clinic does in a day, through the API: reads with PHI, a booking and its clash,
+/// a completed visit with its invoice, a payment retried. Returns the completed appointment.
+async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
+    let provider = clinic.token(Role::Provider);
+    let read = app
+        .graphql(
+            Some(provider),
+            "query($id: UUID!) { patient(id: $id) { firstName contact { phone } medical { allergies } } }",
+            json!({"id": clinic.patient_id}),
+        )
+        .await;
+    assert_eq!(read.ok()["patient"]["firstName"], "Ada", "{read:?}");
+    assert!(read.ok()["patient"]["contact"].is_object(), "{read:?}");
+
+    let start = "2031-03-03T09:00:00Z";
+    let clash = app.book(clinic, clinic.user(Role::Provider), start).await;
+    assert!(clash.errors().is_empty(), "{clash:?}");
+    let refused = app.book(clinic, clinic.user(Role::Provider), start).await;
+    assert_eq!(
+        refused.code(),
+        "CONFLICT",
+        "the shards keep the no-double-booking constraint"
+    );
+
+    let (appointment, invoice) = app.completed_visit(clinic, "2031-03-03T11:00:00Z").await;
+    let billing = clinic.token(Role::BillingManager);
+    let pay = |key: &'static str| {
+        app.graphql(
+            Some(billing),
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { entry { id } invoice { balance } } }",
+            json!({"i": {"invoiceId": invoice, "amount": "30.00", "method": "CARD", "idempotencyKey": key}}),
+        )
+    };
+    let first = pay("visit-1").await;
+    let retried = pay("visit-1").await;
+    assert_eq!(first.ok()["recordPayment"]["invoice"]["balance"], "50.00");
+    assert_eq!(
+        retried.ok()["recordPayment"]["entry"]["id"],
+        first.ok()["recordPayment"]["entry"]["id"],
+        "a retried payment posts once"
+    );
+    appointment
+}
+
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn a_clinic_signs_in_reads_phi_books_bills_and_is_audited_on_citus() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let clinic = app.clinic(&unique_slug("north")).await;
+    let appointment = a_clinics_day(&app, &clinic).await;
+
+    let audit = app
+        .graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "query($id: String!) { auditLogs(entityId: $id, first: 50) { edges { node { entityName action occurredAt } } } }",
+            json!({"id": appointment}),
+        )
+        .await;
+    let rows: Vec<&Value> = audit.ok()["auditLogs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    assert!(rows.len() >= 4, "booked and three status changes: {rows:?}");
+    assert!(
+        rows.iter().all(|row| row["entityName"] == "appointments"),
+        "audit rows name the table, not the shard: {rows:?}"
+    );
+    let times: Vec<&str> = rows
+        .iter()
+        .map(|row| row["occurredAt"].as_str().unwrap())
+        .collect();
+    let mut newest_first = times.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, newest_first, "newest first is time order");
+
+    let reads = app
+        .graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "query($id: String!) { auditLogs(entityName: \"patients\", entityId: $id, first: 50) { edges { node { action } } } }",
+            json!({"id": clinic.patient_id.to_string()}),
+        )
+        .await;
+    let actions: Vec<&Value> = reads.ok()["auditLogs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["action"])
+        .collect();
+    assert!(
+        actions.contains(&&json!("READ")),
+        "the PHI read is audited: {actions:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn clinics_are_onboarded_and_audited_once_through_the_reference_table() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let sysadmin = app.system_admin().await;
+    let slug = unique_slug("onboarded");
+    let created = app
+        .graphql(
+            Some(&sysadmin),
+            "mutation($i: CreateTenantInput!) { createTenant(input: $i) { tenant { id } } }",
+            json!({"i": {"name": "Onboarded", "slug": slug, "adminUsername": "admin", "adminPassword": "a long enough password"}}),
+        )
+        .await;
+    let tenant: Uuid = created.ok()["createTenant"]["tenant"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let admin = app
+        .login_with(&slug, "admin", "a long enough password")
+        .await;
+    let audit = app
+        .graphql(
+            Some(&admin),
+            "query($id: String!) { auditLogs(entityName: \"tenants\", entityId: $id) { edges { node { action } } } }",
+            json!({"id": tenant.to_string()}),
+        )
+        .await;
+    let edges = audit.ok()["auditLogs"]["edges"].as_array().unwrap().clone();
+    assert_eq!(
+        edges.len(),
+        1,
+        "one row for the clinic's creation, not one per placement of `tenants`: {edges:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn a_partner_key_reads_its_clinics_feed_on_citus() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let clinic = app.clinic(&unique_slug("partnered")).await;
+    app.book(&clinic, clinic.user(Role::Provider), "2031-03-04T09:00:00Z")
+        .await
+        .ok();
+    let (key, _) = app.issue_api_key(&clinic, "Reminders").await;
+    let feed = app
+        .graphql_with_api_key(
+            &key,
+            "{ appointmentEvents(first: 10) { id kind } }",
+            json!({}),
+        )
+        .await;
+    let events = feed.ok()["appointmentEvents"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["kind"], "BOOKED");
+}
+
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn each_clinics_rows_live_together_on_one_worker() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let clinic = app.clinic(&unique_slug("placed")).await;
+    a_clinics_day(&app, &clinic).await;
+    let coordinator = coordinator().await;
+    let mut nodes = Vec::new();
+    for table in TENANT_TABLES {
+        nodes.extend(
+            scalar_rows(
+                &coordinator,
+                "select nodeport::bigint from citus_shards
+                  where table_name = $1::regclass
+                    and shardid = get_shard_id_for_distribution_column($1, $2)",
+                vec![table.into(), clinic.tenant_id.into()],
+            )
+            .await,
+        );
+    }
+    nodes.dedup();
+    assert_eq!(
+        nodes.len(),
+        1,
+        "one node holds every table's rows of the clinic: {nodes:?}"
+    );
+    let workers = scalar_rows(
+        &coordinator,
+        "select nodeport::bigint from pg_dist_node where groupid <> 0",
+        vec![],
+    )
+    .await;
+    assert!(workers.contains(&nodes[0]), "a worker, not the coordinator");
+}
+
+/// Run alone (scripts/test_citus.sh runs it first): Citus' own counters, reset, then one
+/// clinic's day through the API: every statement the server sent was routed to a single shard.
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn every_statement_of_a_clinics_day_runs_on_one_shard() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let clinic = app.clinic(&unique_slug("routed")).await;
+    let coordinator = coordinator().await;
+    let counters = "select query_execution_single_shard, query_execution_multi_shard
+                      from citus_stat_counters((select oid from pg_database where datname = current_database()))";
+    coordinator
+        .execute_unprepared("select citus_stat_counters_reset((select oid from pg_database where datname = current_database()))")
+        .await
+        .expect("the counters reset");
+    a_clinics_day(&app, &clinic).await;
+    let row = coordinator
+        .query_one_raw(Statement::from_string(
+            coordinator.get_database_backend(),
+            counters,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let single: i64 = row.try_get_by_index(0).unwrap();
+    let multi: i64 = row.try_get_by_index(1).unwrap();
+    println!("a clinic's day on Citus: {single} single-shard executions, {multi} multi-shard");
+    assert!(single > 20, "the counters counted the day");
+    assert_eq!(multi, 0, "no statement fanned out to several shards");
+}
