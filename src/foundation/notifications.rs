@@ -7,11 +7,20 @@
 //!
 //! The connection is its own, outside the pool and never through a transaction pooler, which
 //! would hand LISTEN to a connection other requests use.
+//!
+//! On Citus a notification is sent by the node whose trigger wrote the event: a clinic's
+//! appointment events by the worker holding its shards, not the coordinator. So there the
+//! instance listens on the coordinator and on every worker, whose list it reads from
+//! `pg_dist_node` and reads again every `NODE_REFRESH`, so a worker added later (or one a
+//! clinic's shards moved to) is heard too. Workers are reached with the same role and password.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgNotification, PgPoolOptions};
-use tokio::task::JoinHandle;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgNotification, PgPoolOptions};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use crate::foundation::config::Secret;
@@ -26,6 +35,8 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 /// After this long without a notification the connection is pinged.
 const QUIET_BEFORE_PING: Duration = Duration::from_secs(30);
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a Citus coordinator's list of workers is read again.
+const NODE_REFRESH: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -37,37 +48,89 @@ pub enum Notice {
     AccessRevoked { tenant_id: Uuid },
 }
 
+type Deliver = Arc<dyn Fn(Notice) + Send + Sync>;
+
 /// Starts listening in the background, handing every notice to `deliver`, reconnecting with
-/// backoff for as long as the task lives.
+/// backoff for as long as the task lives: on the server of `url`, and with `every_citus_node`
+/// on each of its Citus workers as well (the module's header says why).
 pub fn spawn_listener(
     url: &Secret,
+    every_citus_node: bool,
     deliver: impl Fn(Notice) + Send + Sync + 'static,
 ) -> Result<JoinHandle<()>, sqlx::Error> {
     let options: PgConnectOptions = url.expose().parse()?;
     let options = options.application_name(APPLICATION_NAME);
+    let deliver: Deliver = Arc::new(deliver);
+    if !every_citus_node {
+        return Ok(tokio::spawn(listen_forever(options, deliver)));
+    }
     Ok(tokio::spawn(async move {
-        let mut retry = FIRST_RETRY;
+        // Dropped with this task, and with it every node's listener.
+        let mut listeners = JoinSet::new();
+        listeners.spawn(listen_forever(options.clone(), Arc::clone(&deliver)));
+        let mut workers: HashMap<(String, u16), AbortHandle> = HashMap::new();
         loop {
-            match listen(&options).await {
-                Ok(mut listener) => {
-                    retry = FIRST_RETRY;
-                    deliver(Notice::Listening);
-                    while let Some(notification) = next_notification(&mut listener).await {
-                        if let Some(notice) = parse(notification.channel(), notification.payload())
-                        {
-                            deliver(notice);
+            match citus_workers(&options).await {
+                Ok(current) => {
+                    workers.retain(|node, listener| {
+                        let kept = current.contains(node);
+                        if !kept {
+                            listener.abort();
                         }
+                        kept
+                    });
+                    for (host, port) in current {
+                        workers.entry((host.clone(), port)).or_insert_with(|| {
+                            let node = options.clone().host(&host).port(port);
+                            listeners.spawn(listen_forever(node, Arc::clone(&deliver)))
+                        });
                     }
-                    tracing::warn!("the LISTEN connection was lost; reconnecting");
                 }
-                Err(error) => {
-                    tracing::warn!(%error, ?retry, "cannot LISTEN; retrying");
-                    tokio::time::sleep(retry).await;
-                    retry = (retry * 2).min(LAST_RETRY);
-                }
+                Err(error) => tracing::warn!(%error, "cannot read the Citus workers; retrying"),
             }
+            tokio::time::sleep(NODE_REFRESH).await;
         }
     }))
+}
+
+/// The active primary workers of the Citus cluster whose coordinator `options` reaches.
+async fn citus_workers(options: &PgConnectOptions) -> Result<Vec<(String, u16)>, sqlx::Error> {
+    let mut connection = PgConnection::connect_with(options).await?;
+    let nodes: Vec<(String, i32)> = sqlx::query_as(
+        "select nodename::text, nodeport from pg_dist_node
+          where groupid <> 0 and isactive and noderole = 'primary'",
+    )
+    .fetch_all(&mut connection)
+    .await?;
+    connection.close().await?;
+    Ok(nodes
+        .into_iter()
+        .filter_map(|(host, port)| Some((host, u16::try_from(port).ok()?)))
+        .collect())
+}
+
+/// Listens on one server for as long as the task lives, announcing each (re)connection.
+async fn listen_forever(options: PgConnectOptions, deliver: Deliver) {
+    let mut retry = FIRST_RETRY;
+    loop {
+        match listen(&options).await {
+            Ok(mut listener) => {
+                retry = FIRST_RETRY;
+                deliver(Notice::Listening);
+                while let Some(notification) = next_notification(&mut listener).await {
+                    if let Some(notice) = parse(notification.channel(), notification.payload()) {
+                        deliver(notice);
+                    }
+                }
+                tracing::warn!("the LISTEN connection was lost; reconnecting");
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?retry, "cannot LISTEN; retrying");
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(LAST_RETRY);
+            }
+        }
+    }
 }
 
 /// The next notification, or `None` once the connection is gone: closed (a restart, a terminated

@@ -109,11 +109,15 @@ impl App {
         let hub = Arc::clone(&events);
         let listen_url = (settings.listen_database.listen_database_url.as_ref())
             .unwrap_or(&settings.database.database_url);
-        let listener = notifications::spawn_listener(listen_url, move |notice| hub.deliver(notice))
-            .context("reading the URL of the LISTEN connection")?;
         let topology = db::Topology::of(&db)
             .await
             .context("asking the database whether it is Citus")?;
+        let listener = notifications::spawn_listener(
+            listen_url,
+            topology == db::Topology::Citus,
+            move |notice| hub.deliver(notice),
+        )
+        .context("reading the URL of the LISTEN connection")?;
         let state = AppState {
             api: Api::new(
                 db.clone(),

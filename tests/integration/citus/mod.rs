@@ -7,11 +7,14 @@
 //! and keeps to clinics of its own (`unique_slug`). The server connects as the application role,
 //! over TLS with the nodes' own certificates, exactly as against one PostgreSQL.
 
+use std::collections::HashMap;
+
 use hpms::foundation::role::Role;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::helpers::subscriptions::EventSocket;
 use crate::helpers::{ApiClinic, TENANT_TABLES, TestApp, unique_slug};
 
 /// The coordinator as a superuser, to read Citus' own catalogs and counters.
@@ -252,4 +255,67 @@ async fn every_statement_of_a_clinics_day_runs_on_one_shard() {
     println!("a clinic's day on Citus: {single} single-shard executions, {multi} multi-shard");
     assert!(single > 20, "the counters counted the day");
     assert_eq!(multi, 0, "no statement fanned out to several shards");
+}
+
+/// The worker port holding `clinic`'s shards.
+async fn worker_of(coordinator: &DatabaseConnection, clinic: &ApiClinic) -> i64 {
+    scalar_rows(
+        coordinator,
+        "select nodeport::bigint from citus_shards
+          where table_name = 'appointment_events'::regclass
+            and shardid = get_shard_id_for_distribution_column('appointment_events', $1)",
+        vec![clinic.tenant_id.into()],
+    )
+    .await[0]
+}
+
+/// Subscriptions through the coordinator are live for clinics on either worker (the worker's
+/// trigger sends the NOTIFY, and the instance listens on every worker), and deactivating the
+/// subscriber ends their subscription there too.
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn subscriptions_are_live_for_clinics_on_every_worker_and_end_on_revocation() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let coordinator = coordinator().await;
+    let mut by_worker: HashMap<i64, ApiClinic> = HashMap::new();
+    for _ in 0..12 {
+        let clinic = app.clinic(&unique_slug("live")).await;
+        by_worker
+            .entry(worker_of(&coordinator, &clinic).await)
+            .or_insert(clinic);
+        if by_worker.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(by_worker.len(), 2, "clinics on both workers");
+    for clinic in by_worker.values() {
+        let mut socket = EventSocket::subscribe(
+            app.address,
+            json!({"token": clinic.token(Role::FrontDesk)}),
+            Some(app.latest_event_id(clinic).await),
+        )
+        .await;
+        // The first booking may come by replay or live; once it has come the subscription is
+        // streaming, and only a live notification can bring the second.
+        for start in ["2031-03-05T09:00:00Z", "2031-03-05T10:00:00Z"] {
+            app.book(clinic, clinic.user(Role::Provider), start)
+                .await
+                .ok();
+            let event = socket.next_event().await;
+            assert_eq!(event["newStatus"], "SCHEDULED", "{event}");
+        }
+
+        app.graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation($id: UUID!) { deactivateUser(id: $id) { isActive } }",
+            json!({"id": clinic.user(Role::FrontDesk)}),
+        )
+        .await
+        .ok();
+        assert_eq!(
+            socket.final_error().await["extensions"]["code"],
+            "UNAUTHENTICATED",
+            "the deactivated user's subscription ends"
+        );
+    }
 }
