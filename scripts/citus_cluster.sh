@@ -19,7 +19,8 @@
 #   creates them on the workers too and tracks them; created on each node by hand, `hpms migrate`
 #   fails at its first CREATE SCHEMA (Citus re-creating the owner role on the workers).
 # - The workers trust connections from 127.0.0.1: the coordinator connects to them as the
-#   requesting role, with no password to give. They listen on loopback only.
+#   requesting role, with no password to give; so does the coordinator for its own superuser.
+#   Every node listens on loopback only.
 set -euo pipefail
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib/postgres.sh
@@ -78,6 +79,12 @@ initialise() {
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$data/server.key" -out "$data/server.crt" \
     >/dev/null 2>&1 || die "openssl could not make $node's certificate (apt-get install openssl)"
   as_pg_user chmod 600 "$data/server.key"
+  if [ "$node" = coordinator ]; then
+    # Citus connects to the coordinator itself as the superuser (shard moves do), with no
+    # password to give: trusted from loopback, before initdb's scram rule for everyone else.
+    as_pg_user sed -i '/^# TYPE/a host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' \
+      "$data/pg_hba.conf"
+  fi
   as_pg_user tee -a "$data/postgresql.conf" >/dev/null <<CONF
 # HPMS private Citus cluster: $node
 listen_addresses = '127.0.0.1'
