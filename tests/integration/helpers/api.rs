@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use hpms::foundation::config::{
     AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
+    WebhookSettings,
 };
 use hpms::foundation::db::{StatementCounter, TenantScope};
 use hpms::foundation::role::Role;
@@ -56,6 +57,17 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         websocket_send_timeout_seconds: 30,
         socket_send_buffer_bytes: None,
         cors_allowed_origins: Vec::new(),
+        webhooks: WebhookSettings {
+            // The test receivers listen on loopback.
+            webhook_allowed_hosts: vec!["127.0.0.1".to_owned()],
+            webhook_concurrency: 16,
+            webhook_timeout_ms: 2_000,
+            webhook_retry_base_ms: 100,
+            webhook_retry_max_delay_seconds: 1,
+            webhook_retry_window_seconds: 72 * 3_600,
+            webhook_log_retention_days: 30,
+            webhook_poll_ms: 100,
+        },
     }
 }
 
@@ -76,8 +88,20 @@ impl TestApp {
 
     /// A server on a fresh database with the given `HPMS_PHI_KEYS`.
     pub async fn spawn_with_phi_keys(phi_keys: &str) -> TestApp {
+        TestApp::spawn_with(phi_keys, |_| {}).await
+    }
+
+    /// A server on a fresh database with one PHI key and settings changed by `adjust` (every
+    /// further instance of the test gets the same changes from `instance_with`'s caller).
+    pub async fn spawn_adjusted(adjust: impl FnOnce(&mut ServeSettings)) -> TestApp {
+        TestApp::spawn_with(&PhiKeyring::generate_config_entry("test-1"), adjust).await
+    }
+
+    async fn spawn_with(phi_keys: &str, adjust: impl FnOnce(&mut ServeSettings)) -> TestApp {
         let db = TestDb::new().await;
-        let (address, statements) = start_server(&settings(&db, phi_keys)).await;
+        let mut settings = settings(&db, phi_keys);
+        adjust(&mut settings);
+        let (address, statements) = start_server(&settings).await;
         TestApp {
             db,
             address,
