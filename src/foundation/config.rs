@@ -146,9 +146,10 @@ pub struct WebhookSettings {
     #[arg(long, env = "HPMS_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub webhook_allowed_hosts: Vec<String>,
 
-    /// Deliveries in flight at once on this instance, across all endpoints.
+    /// Deliveries in flight at once on this instance, across all endpoints; 0 for an instance
+    /// that delivers none (the others deliver its clinics' events).
     #[arg(long, env = "HPMS_WEBHOOK_CONCURRENCY", default_value_t = 16,
-          value_parser = clap::value_parser!(u32).range(1..=1024))]
+          value_parser = clap::value_parser!(u32).range(0..=1024))]
     pub webhook_concurrency: u32,
 
     /// How long a receiver may take to answer one delivery, in milliseconds.

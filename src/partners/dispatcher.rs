@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::foundation::config::WebhookSettings;
 use crate::foundation::db::{TenantScope, begin_tenant_transaction};
 use crate::foundation::error::ApiError;
+use crate::foundation::metrics::{Counted, WebhookMetrics};
 use crate::foundation::sync::lock;
 use crate::partners::address::{AddressPolicy, CheckingResolver};
 use crate::partners::entity::webhook_endpoint;
@@ -84,6 +85,7 @@ pub struct Dispatcher {
     wake: Notify,
     permits: Arc<Semaphore>,
     pruned: Mutex<HashMap<Uuid, Instant>>,
+    metrics: WebhookMetrics,
 }
 
 impl Dispatcher {
@@ -92,6 +94,7 @@ impl Dispatcher {
         policy: AddressPolicy,
         vault: Arc<WebhookVault>,
         settings: DispatcherSettings,
+        metrics: WebhookMetrics,
     ) -> anyhow::Result<Arc<Dispatcher>> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -105,11 +108,12 @@ impl Dispatcher {
             client,
             policy,
             vault,
-            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(settings.concurrency)),
             settings,
             worker: Uuid::new_v4(),
             wake: Notify::new(),
             pruned: Mutex::new(HashMap::new()),
+            metrics,
         }))
     }
 
@@ -123,10 +127,15 @@ impl Dispatcher {
         (self.settings.timeout + Duration::from_secs(5)).as_millis() as i64
     }
 
-    /// Runs until the task is aborted.
+    /// Runs until the task is aborted; at once returns for an instance that delivers nothing
+    /// (concurrency 0).
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let dispatcher = Arc::clone(self);
-        tokio::spawn(async move { dispatcher.run().await })
+        tokio::spawn(async move {
+            if dispatcher.settings.concurrency > 0 {
+                dispatcher.run().await;
+            }
+        })
     }
 
     async fn run(self: Arc<Self>) {
@@ -256,7 +265,10 @@ impl Dispatcher {
         let webhook_id = format!("msg_{}_{}", endpoint.id.simple(), event.id);
         let attempt_number = endpoint.attempts + 1;
         let started = Instant::now();
-        let outcome = self.send(endpoint, event, &webhook_id).await;
+        let outcome = {
+            let _in_flight = Counted::on(&self.metrics.in_flight);
+            self.send(endpoint, event, &webhook_id).await
+        };
         let latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
         let (status_code, error) = match &outcome {
             Ok(status) if (200..300).contains(status) => (Some(*status), None),
@@ -267,6 +279,15 @@ impl Dispatcher {
             Err(error) => (None, Some(error.clone())),
         };
         let succeeded = error.is_none();
+        if succeeded {
+            self.metrics.delivered.inc();
+            let lag = Utc::now() - chrono::DateTime::<Utc>::from(event.occurred_at);
+            self.metrics
+                .lag
+                .observe(lag.num_milliseconds().max(0) as f64 / 1000.0);
+        } else {
+            self.metrics.failed.inc();
+        }
         let attempt = Attempt {
             event_id: event.id,
             webhook_id,
@@ -301,6 +322,9 @@ impl Dispatcher {
                     attempt_number
                 )
             });
+            if disable.is_some() {
+                self.metrics.disabled.inc();
+            }
             let delay = retry_delay(&self.settings, attempt_number);
             store::fail(
                 &transaction,

@@ -134,6 +134,7 @@ impl App {
             address_policy.clone(),
             Arc::clone(&webhook_vault),
             DispatcherSettings::from(&settings.webhooks),
+            metrics.webhooks.clone(),
         )?;
         let hub = Arc::clone(&events);
         let woken = Arc::clone(&dispatcher);

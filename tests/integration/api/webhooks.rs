@@ -309,6 +309,27 @@ async fn a_receiver_that_fails_then_is_down_then_comes_back_gets_every_event_in_
     // Base 100 ms doubling, with half of each delay random, capped at 1 s (the test settings).
     assert!(gaps[0] >= 50, "the first retry waits: {gaps:?}");
     assert!(gaps[3] >= 400, "the delays grow: {gaps:?}");
+
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("hpms_webhook_deliveries_total"), 5.0);
+    assert_eq!(
+        value("hpms_webhook_delivery_failures_total"),
+        (first_event.len() - 1) as f64
+    );
+    assert_eq!(value("hpms_webhook_delivery_lag_seconds_count"), 5.0);
 }
 
 #[tokio::test]
@@ -569,5 +590,64 @@ async fn a_rotated_secret_signs_beside_the_new_one_during_the_overlap() {
     assert_eq!(
         verified_by_reference_library(&new_secret, &received).await,
         2
+    );
+}
+
+#[tokio::test]
+async fn a_server_killed_during_a_burst_loses_no_event_and_the_duplicates_are_counted() {
+    use crate::helpers::server_process::ServerProcess;
+    // This test's in-process server serves the API only; the `hpms` processes deliver.
+    let app = TestApp::spawn_adjusted(|settings| settings.webhooks.webhook_concurrency = 0).await;
+    let clinic = app.clinic("north").await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = register(&app, &clinic, &receiver.url("/hooks"), ALL_KINDS).await;
+    let delivering = [
+        "--webhook-allowed-hosts",
+        "127.0.0.1",
+        "--webhook-timeout-ms",
+        "1000",
+        "--webhook-poll-ms",
+        "50",
+    ];
+    let server = ServerProcess::start(&app, &delivering).await;
+
+    let burst = book_slots(&app, &clinic, 0..200);
+    let kill = async {
+        receives(&receiver, 40, "the burst under way").await;
+        server.kill();
+    };
+    tokio::join!(burst, kill);
+    let _restarted = ServerProcess::start(&app, &delivering).await;
+
+    let accepted = eventually("all 200 events after the restart", PATIENCE, || async {
+        let accepted = receiver.accepted();
+        let unique: HashSet<i64> = accepted.iter().map(Delivery::event_id).collect();
+        if unique.len() == 200 {
+            Ok(accepted)
+        } else {
+            Err(format!("{} of 200", unique.len()))
+        }
+    })
+    .await;
+    let mut first_seen = Vec::new();
+    for id in event_ids(&accepted) {
+        if !first_seen.contains(&id) {
+            first_seen.push(id);
+        }
+    }
+    assert_eq!(
+        first_seen,
+        (1..=200).collect::<Vec<_>>(),
+        "in order, none missing"
+    );
+    let duplicates = accepted.len() - 200;
+    println!("webhooks: a SIGKILL during a burst of 200: {duplicates} event(s) delivered twice");
+    assert!(
+        duplicates <= 1,
+        "only the event in flight at the kill may come again"
+    );
+    assert_eq!(
+        verified_by_reference_library(&secret, &accepted).await,
+        accepted.len()
     );
 }
