@@ -107,8 +107,9 @@ CREATE FUNCTION public.audit_snapshot(row_image jsonb) RETURNS jsonb
     AS $$
   select case
            when row_image ? 'phi_data' and row_image ->> 'phi_data' is not null
-             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext'], '{phi_data}', '"[encrypted]"')
-           else row_image - array['password_hash', 'secret_ciphertext']
+             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext'],
+                            '{phi_data}', '"[encrypted]"')
+           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext']
          end
 $$;
 

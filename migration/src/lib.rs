@@ -22,6 +22,7 @@ mod m20261127_000007_request_scope_set_local;
 mod m20261203_000008_partner_events;
 mod m20261203_000009_partner_scopes;
 mod m20261203_000010_webhooks;
+mod m20261203_000011_webhook_audit_secrets;
 mod tenant_table;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_partner_events::Migration),
             Box::new(m20261203_000009_partner_scopes::Migration),
             Box::new(m20261203_000010_webhooks::Migration),
+            Box::new(m20261203_000011_webhook_audit_secrets::Migration),
         ]
     }
 }
