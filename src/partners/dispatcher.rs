@@ -198,30 +198,38 @@ impl Dispatcher {
             let Some(last) = events.last().map(|event| event.id) else {
                 return self.release(&scope, endpoint_id).await;
             };
-            let wanted = events
-                .iter()
-                .find(|event| endpoint.event_kinds.contains(&event.kind));
-            let Some(event) = wanted else {
-                // None of these is for this endpoint: pass over them all.
-                if !self.advance(&scope, &endpoint, last).await? {
-                    return Ok(());
-                }
-                continue;
-            };
-            // Pass over the events before it that the endpoint does not want.
             let mut endpoint = endpoint;
-            if event.id > endpoint.last_event_id + 1 {
-                if !self.advance(&scope, &endpoint, event.id - 1).await? {
-                    return Ok(());
+            for event in &events {
+                if !endpoint.event_kinds.contains(&event.kind) {
+                    continue;
                 }
-                endpoint.last_event_id = event.id - 1;
+                // Pass over the events before it that the endpoint does not want.
+                if event.id > endpoint.last_event_id + 1 {
+                    if !self.advance(&scope, &endpoint, event.id - 1).await? {
+                        return Ok(());
+                    }
+                    endpoint.last_event_id = event.id - 1;
+                }
+                if !self.deliver(&scope, &endpoint, event).await? {
+                    // Failed (a retry is scheduled and the lease given back), or the cursor was
+                    // moved meanwhile (a replay): stop here either way.
+                    self.release(&scope, endpoint_id).await?;
+                    return self.prune_if_due(&scope).await;
+                }
+                endpoint.last_event_id = event.id;
+                endpoint.attempts = 0;
+                endpoint.failing_since = None;
+                delivered += 1;
+                if delivered >= PER_CLAIM {
+                    break;
+                }
             }
-            if !self.deliver(&scope, &endpoint, event).await? {
-                break;
-            }
-            delivered += 1;
             if delivered >= PER_CLAIM {
                 break;
+            }
+            // Pass over what is left of the page that the endpoint does not want.
+            if endpoint.last_event_id < last && !self.advance(&scope, &endpoint, last).await? {
+                return Ok(());
             }
         }
         self.release(&scope, endpoint_id).await?;
