@@ -120,6 +120,7 @@ fn latencies_ms(deliveries: &[Delivery]) -> Vec<f64> {
 
 #[tokio::test]
 async fn five_hundred_events_of_two_clinics_reach_three_endpoints_in_order_signed_once_each() {
+    let _turn = crate::helpers::load_test_turn().await;
     let app = TestApp::spawn().await;
     let _second = app.another_instance().await;
     let north = app.clinic("north").await;
@@ -615,6 +616,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_during_the_overlap() {
 #[tokio::test]
 async fn a_server_killed_during_a_burst_loses_no_event_and_the_duplicates_are_counted() {
     use crate::helpers::server_process::ServerProcess;
+    let _turn = crate::helpers::load_test_turn().await;
     // This test's in-process server serves the API only; the `hpms` processes deliver.
     let app = TestApp::spawn_adjusted(|settings| settings.webhooks.webhook_concurrency = 0).await;
     let clinic = app.clinic("north").await;

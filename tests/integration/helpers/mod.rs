@@ -557,6 +557,15 @@ pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
     .await
 }
 
+/// The tests that put the machine under load for their figures (a thousand subscribers, a
+/// burst of five hundred webhooks, a server killed mid-burst) take turns: on two cores, two of
+/// them at once would starve each other's timeouts and distort each other's figures. Hold the
+/// permit for the whole test.
+pub async fn load_test_turn() -> tokio::sync::SemaphorePermit<'static> {
+    static TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    TURN.acquire().await.expect("the semaphore is never closed")
+}
+
 /// How long `eventually` waits between two looks.
 const EVENTUALLY_EVERY: Duration = Duration::from_millis(20);
 
