@@ -120,15 +120,20 @@ impl App {
         let address_policy = AddressPolicy::new(&settings.webhooks.webhook_allowed_hosts);
         // The dispatcher has connections of its own: webhook bookkeeping never takes one a
         // request is waiting for, and the request pool's statement counter counts requests only.
-        let webhook_db = db::connect_pool(
-            &settings.database.database_url,
-            WEBHOOK_POOL_SIZE,
-            Duration::from_secs(settings.db_acquire_timeout_seconds),
-            (settings.statement_timeout_ms > 0)
-                .then(|| Duration::from_millis(settings.statement_timeout_ms)),
-        )
-        .await
-        .context("connecting the webhook dispatcher to the database (DATABASE_URL)")?;
+        // An instance that delivers none (concurrency 0) opens none.
+        let webhook_db = if settings.webhooks.webhook_concurrency == 0 {
+            db.clone()
+        } else {
+            db::connect_pool(
+                &settings.database.database_url,
+                WEBHOOK_POOL_SIZE,
+                Duration::from_secs(settings.db_acquire_timeout_seconds),
+                (settings.statement_timeout_ms > 0)
+                    .then(|| Duration::from_millis(settings.statement_timeout_ms)),
+            )
+            .await
+            .context("connecting the webhook dispatcher to the database (DATABASE_URL)")?
+        };
         let dispatcher = Dispatcher::new(
             webhook_db,
             address_policy.clone(),

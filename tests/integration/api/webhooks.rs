@@ -12,7 +12,7 @@ use hpms::foundation::role::Role::{ClinicAdmin, FrontDesk, Provider};
 use serde_json::{Value, json};
 
 use crate::helpers::webhooks::{Behaviour, Delivery, Receiver, verified_by_reference_library};
-use crate::helpers::{ApiClinic, TestApp, eventually};
+use crate::helpers::{ApiClinic, TestApp, delivering_webhooks, eventually};
 
 const ALL_KINDS: &str = "[BOOKED, RESCHEDULED, STATUS_CHANGED, CANCELLED]";
 /// A bound on a broken test, not a pause.
@@ -121,8 +121,8 @@ fn latencies_ms(deliveries: &[Delivery]) -> Vec<f64> {
 #[tokio::test]
 async fn five_hundred_events_of_two_clinics_reach_three_endpoints_in_order_signed_once_each() {
     let _turn = crate::helpers::load_test_turn().await;
-    let app = TestApp::spawn().await;
-    let _second = app.another_instance().await;
+    let app = TestApp::spawn_adjusted(delivering_webhooks).await;
+    let _second = app.instance_with(delivering_webhooks).await;
     let north = app.clinic("north").await;
     let south = app.clinic("south").await;
     let (everything, north_all) = (Receiver::start().await, Receiver::start().await);
@@ -218,7 +218,11 @@ async fn five_hundred_events_of_two_clinics_reach_three_endpoints_in_order_signe
 
 #[tokio::test]
 async fn a_receiver_that_fails_then_is_down_then_comes_back_gets_every_event_in_order() {
-    let app = TestApp::spawn_adjusted(|settings| settings.webhooks.webhook_poll_ms = 50).await;
+    let app = TestApp::spawn_adjusted(|settings| {
+        delivering_webhooks(settings);
+        settings.webhooks.webhook_poll_ms = 50;
+    })
+    .await;
     let clinic = app.clinic("north").await;
     let receiver = Receiver::start().await;
     let (endpoint, secret) = register(&app, &clinic, &receiver.url("/hooks"), ALL_KINDS).await;
@@ -337,6 +341,7 @@ async fn a_receiver_that_fails_then_is_down_then_comes_back_gets_every_event_in_
 async fn a_receiver_that_never_recovers_ends_disabled_and_re_enabling_resumes_from_the_first_undelivered_event()
  {
     let app = TestApp::spawn_adjusted(|settings| {
+        delivering_webhooks(settings);
         settings.webhooks.webhook_retry_window_seconds = 2;
         settings.webhooks.webhook_poll_ms = 50;
     })
@@ -417,8 +422,11 @@ async fn a_receiver_that_never_recovers_ends_disabled_and_re_enabling_resumes_fr
 #[tokio::test]
 async fn a_hanging_endpoint_delays_neither_another_endpoint_nor_the_api() {
     // Each attempt at the hanging endpoint holds its delivery for the whole timeout.
-    let app =
-        TestApp::spawn_adjusted(|settings| settings.webhooks.webhook_timeout_ms = 5_000).await;
+    let app = TestApp::spawn_adjusted(|settings| {
+        delivering_webhooks(settings);
+        settings.webhooks.webhook_timeout_ms = 5_000;
+    })
+    .await;
     let clinic = app.clinic("north").await;
     let (hanging, healthy) = (Receiver::start().await, Receiver::start().await);
     hanging.behave(Behaviour::Hang);
@@ -569,7 +577,7 @@ async fn only_a_clinic_admin_manages_webhooks_and_the_secret_is_shown_once() {
 
 #[tokio::test]
 async fn a_rotated_secret_signs_beside_the_new_one_during_the_overlap() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_adjusted(delivering_webhooks).await;
     let clinic = app.clinic("north").await;
     let receiver = Receiver::start().await;
     let (endpoint, old_secret) = register(&app, &clinic, &receiver.url("/hooks"), ALL_KINDS).await;
@@ -617,8 +625,9 @@ async fn a_rotated_secret_signs_beside_the_new_one_during_the_overlap() {
 async fn a_server_killed_during_a_burst_loses_no_event_and_the_duplicates_are_counted() {
     use crate::helpers::server_process::ServerProcess;
     let _turn = crate::helpers::load_test_turn().await;
-    // This test's in-process server serves the API only; the `hpms` processes deliver.
-    let app = TestApp::spawn_adjusted(|settings| settings.webhooks.webhook_concurrency = 0).await;
+    // This test's in-process server serves the API only (as every test server does unless
+    // told otherwise); the `hpms` processes deliver.
+    let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let receiver = Receiver::start().await;
     let (_, secret) = register(&app, &clinic, &receiver.url("/hooks"), ALL_KINDS).await;

@@ -26,6 +26,11 @@ pub const TEST_TOKEN_SECRET: &str = "test-token-secret-of-at-least-32-bytes!!";
 /// The key that seals API keys on test servers: one deployment's instances share it.
 const TEST_API_KEY_KEYS: &str = "test-keys:dGVzdC1rZXktb2YtZXhhY3RseS0zMi1ieXRlcyEhISE=";
 
+/// Makes a test server deliver webhooks (the test settings' dispatchers are off).
+pub fn delivering_webhooks(settings: &mut ServeSettings) {
+    settings.webhooks.webhook_concurrency = 16;
+}
+
 /// The server's settings for a test: this database, port 0, test secrets, the given PHI keys.
 fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
     ServeSettings {
@@ -60,7 +65,9 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         webhooks: WebhookSettings {
             // The test receivers listen on loopback.
             webhook_allowed_hosts: vec!["127.0.0.1".to_owned()],
-            webhook_concurrency: 16,
+            // Test servers deliver no webhooks unless a test says so (`delivering_webhooks`):
+            // a dispatcher's polling in every test server is load on two shared cores.
+            webhook_concurrency: 0,
             webhook_timeout_ms: 2_000,
             webhook_retry_base_ms: 100,
             webhook_retry_max_delay_seconds: 1,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 pub use api::{
     ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
+    delivering_webhooks,
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
