@@ -123,8 +123,9 @@ CREATE FUNCTION public.audit_snapshot(row_image jsonb) RETURNS jsonb
     AS $$
   select case
            when row_image ? 'phi_data' and row_image ->> 'phi_data' is not null
-             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext'], '{phi_data}', '"[encrypted]"')
-           else row_image - array['password_hash', 'secret_ciphertext']
+             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext'],
+                            '{phi_data}', '"[encrypted]"')
+           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext']
          end
 $$;
 
@@ -176,6 +177,33 @@ $$;
 
 
 ALTER FUNCTION public.check_journal_entry_balanced() OWNER TO hpms_owner;
+
+--
+-- Name: claim_webhook_endpoints(uuid, interval, integer); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.claim_webhook_endpoints(worker uuid, lease interval, most integer) RETURNS TABLE(tenant_id uuid, endpoint_id uuid)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+  update public.webhook_endpoints endpoint
+     set lease_owner = worker, lease_expires_at = now() + lease
+    from (select candidate.tenant_id, candidate.id
+            from public.webhook_endpoints candidate
+            join public.appointment_event_counters counter on counter.tenant_id = candidate.tenant_id
+           where candidate.state = 'Enabled' and not candidate.is_deleted
+             and candidate.next_attempt_at <= now()
+             and counter.last_event_id > candidate.last_event_id
+             and (candidate.lease_expires_at is null or candidate.lease_expires_at < now())
+           order by candidate.next_attempt_at
+           limit most
+             for update of candidate skip locked) due
+   where endpoint.tenant_id = due.tenant_id and endpoint.id = due.id
+  returning endpoint.tenant_id, endpoint.id
+$$;
+
+
+ALTER FUNCTION public.claim_webhook_endpoints(worker uuid, lease interval, most integer) OWNER TO hpms_owner;
 
 --
 -- Name: enforce_appointment_status(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -400,6 +428,33 @@ $_$;
 
 
 ALTER FUNCTION public.protect_tenant_table(target regclass) OWNER TO hpms_owner;
+
+--
+-- Name: prune_webhook_deliveries(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.prune_webhook_deliveries(older_than timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  tenant constant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+  pruned bigint;
+begin
+  if tenant is null then
+    raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
+  end if;
+  perform set_config('app.pruning_webhook_deliveries', 'on', true);
+  delete from public.webhook_deliveries
+   where tenant_id = tenant and attempted_at < older_than;
+  get diagnostics pruned = row_count;
+  perform set_config('app.pruning_webhook_deliveries', '', true);
+  return pruned;
+end
+$$;
+
+
+ALTER FUNCTION public.prune_webhook_deliveries(older_than timestamp with time zone) OWNER TO hpms_owner;
 
 --
 -- Name: record_appointment_event(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -904,6 +959,87 @@ ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.users OWNER TO hpms_owner;
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.webhook_deliveries (
+    tenant_id uuid NOT NULL,
+    id bigint NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id bigint NOT NULL,
+    webhook_id text NOT NULL,
+    attempt integer NOT NULL,
+    attempted_at timestamp with time zone DEFAULT now() NOT NULL,
+    status_code integer,
+    latency_ms integer NOT NULL,
+    succeeded boolean NOT NULL,
+    error text,
+    CONSTRAINT webhook_deliveries_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT webhook_deliveries_error_check CHECK ((length(error) <= 500)),
+    CONSTRAINT webhook_deliveries_latency_ms_check CHECK ((latency_ms >= 0))
+);
+
+ALTER TABLE ONLY public.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.webhook_deliveries OWNER TO hpms_owner;
+
+--
+-- Name: webhook_deliveries_id_seq; Type: SEQUENCE; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.webhook_endpoints (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    event_kinds text[] NOT NULL,
+    secret_ciphertext bytea NOT NULL,
+    previous_secret_ciphertext bytea,
+    previous_secret_expires_at timestamp with time zone,
+    state text DEFAULT 'Enabled'::text NOT NULL,
+    disabled_reason text,
+    disabled_at timestamp with time zone,
+    last_event_id bigint NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    failing_since timestamp with time zone,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_owner uuid,
+    lease_expires_at timestamp with time zone,
+    created_by uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_endpoints_check CHECK (((state = 'Disabled'::text) = (disabled_at IS NOT NULL))),
+    CONSTRAINT webhook_endpoints_check1 CHECK (((previous_secret_ciphertext IS NULL) = (previous_secret_expires_at IS NULL))),
+    CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT webhook_endpoints_event_kinds_check CHECK (((cardinality(event_kinds) > 0) AND (event_kinds <@ ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text]))),
+    CONSTRAINT webhook_endpoints_last_event_id_check CHECK ((last_event_id >= 0)),
+    CONSTRAINT webhook_endpoints_state_check CHECK ((state = ANY (ARRAY['Enabled'::text, 'Disabled'::text]))),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 8) AND (length(url) <= 2000)))
+);
+
+ALTER TABLE ONLY public.webhook_endpoints FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.webhook_endpoints OWNER TO hpms_owner;
+
+--
 -- Name: appointment_event_counters appointment_event_counters_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1064,6 +1200,22 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: appointment_types_name_key; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1183,6 +1335,34 @@ CREATE UNIQUE INDEX users_username_key ON public.users USING btree (tenant_id, u
 
 
 --
+-- Name: webhook_deliveries_attempted_at_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX webhook_deliveries_attempted_at_idx ON public.webhook_deliveries USING btree (tenant_id, attempted_at);
+
+
+--
+-- Name: webhook_deliveries_endpoint_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING btree (tenant_id, endpoint_id, id DESC);
+
+
+--
+-- Name: webhook_endpoints_due_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX webhook_endpoints_due_idx ON public.webhook_endpoints USING btree (tenant_id, next_attempt_at) WHERE ((state = 'Enabled'::text) AND (NOT is_deleted));
+
+
+--
+-- Name: webhook_endpoints_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX webhook_endpoints_tenant_id_is_deleted_idx ON public.webhook_endpoints USING btree (tenant_id, is_deleted);
+
+
+--
 -- Name: tenant_api_keys access_revoked; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1215,6 +1395,13 @@ CREATE TRIGGER append_only BEFORE UPDATE ON public.appointment_events FOR EACH S
 --
 
 CREATE TRIGGER append_only BEFORE DELETE OR UPDATE ON public.audit_logs FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: webhook_deliveries append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.webhook_deliveries FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1295,6 +1482,20 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH R
 
 
 --
+-- Name: webhook_deliveries audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_deliveries FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: webhook_endpoints audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: appointments bump_row_version; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1369,6 +1570,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenant_api_keys FOR EACH ST
 --
 
 CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: webhook_deliveries forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.webhook_deliveries FOR EACH STATEMENT WHEN ((current_setting('app.pruning_webhook_deliveries'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1456,6 +1664,20 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.users FOR EACH STATEMEN
 
 
 --
+-- Name: webhook_deliveries forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.webhook_deliveries FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: webhook_endpoints forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.webhook_endpoints FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: journal_entries immutable; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1537,6 +1759,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.patients FOR EACH ROW EXECUTE
 --
 
 CREATE TRIGGER soft_delete BEFORE DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: webhook_endpoints soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
 
 
 --
@@ -1728,6 +1957,38 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_endpoint_id_fkey FOREIGN KEY (tenant_id, endpoint_id) REFERENCES public.webhook_endpoints(tenant_id, id);
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_tenant_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 
 --
@@ -1924,6 +2185,20 @@ CREATE POLICY tenant_isolation ON public.users USING ((tenant_id = ( SELECT (NUL
 
 
 --
+-- Name: webhook_deliveries tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: webhook_endpoints tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: tenants; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -1934,6 +2209,39 @@ ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: appointment_event_counters webhook_dispatch; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY webhook_dispatch ON public.appointment_event_counters FOR SELECT TO hpms_owner USING (true);
+
+
+--
+-- Name: webhook_endpoints webhook_dispatch; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY webhook_dispatch ON public.webhook_endpoints TO hpms_owner USING (true) WITH CHECK (true);
+
+
+--
+-- Name: webhook_endpoints; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries webhook_pruning; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY webhook_pruning ON public.webhook_deliveries TO hpms_owner USING (true) WITH CHECK (true);
+
 
 --
 -- Name: SCHEMA extensions; Type: ACL; Schema: -; Owner: hpms_owner
@@ -1976,6 +2284,14 @@ REVOKE ALL ON FUNCTION public.bump_row_version() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.check_journal_entry_balanced() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION claim_webhook_endpoints(worker uuid, lease interval, most integer); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.claim_webhook_endpoints(worker uuid, lease interval, most integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claim_webhook_endpoints(worker uuid, lease interval, most integer) TO hpms_app;
 
 
 --
@@ -2050,6 +2366,14 @@ GRANT ALL ON FUNCTION public.onboard_clinic(clinic_id uuid, clinic_name text, cl
 --
 
 REVOKE ALL ON FUNCTION public.protect_tenant_table(target regclass) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION prune_webhook_deliveries(older_than timestamp with time zone); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.prune_webhook_deliveries(older_than timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.prune_webhook_deliveries(older_than timestamp with time zone) TO hpms_app;
 
 
 --
@@ -2213,6 +2537,20 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO hpms_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO hpms_app;
+
+
+--
+-- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.webhook_deliveries TO hpms_app;
+
+
+--
+-- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.webhook_endpoints TO hpms_app;
 
 
 --

@@ -21,6 +21,8 @@ mod m20261126_000006_request_scope;
 mod m20261127_000007_request_scope_set_local;
 mod m20261203_000008_partner_events;
 mod m20261203_000009_partner_scopes;
+mod m20261203_000010_webhooks;
+mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
 mod tenant_table;
 
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_request_scope_set_local::Migration),
             Box::new(m20261203_000008_partner_events::Migration),
             Box::new(m20261203_000009_partner_scopes::Migration),
+            Box::new(m20261203_000010_webhooks::Migration),
+            Box::new(m20261203_000011_webhook_audit_secrets::Migration),
             Box::new(m20261203_000020_citus_compatible::Migration),
         ]
     }

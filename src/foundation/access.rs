@@ -127,6 +127,8 @@ pub enum Permission {
     ManageApiKeys,
     /// Follow appointment status changes (subscription or polling); ids and statuses, no PHI.
     FollowAppointmentEvents,
+    /// Register, re-enable and replay the clinic's webhook endpoints and read their delivery log.
+    ManageWebhooks,
 }
 
 impl Permission {
@@ -155,6 +157,7 @@ impl Permission {
             Permission::PostPayments => "post payments, refunds, write-offs or voids",
             Permission::ManageApiKeys => "manage API keys",
             Permission::FollowAppointmentEvents => "follow appointment status changes",
+            Permission::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -196,6 +199,7 @@ impl Role {
                     | PostPayments
                     | ManageApiKeys
                     | FollowAppointmentEvents
+                    | ManageWebhooks
             ),
             Role::Provider => matches!(
                 permission,
@@ -349,6 +353,7 @@ mod tests {
             ReadBilling,
             PostPayments,
             ManageApiKeys,
+            ManageWebhooks,
         ] {
             assert!(!every.may(permission), "no key may {permission:?}");
         }

@@ -44,6 +44,8 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start-up and matched once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the GraphQL API (POST /graphql, GraphiQL on GET /graphql, /healthz, /readyz).
     Serve(ServeSettings),
@@ -130,6 +132,58 @@ pub struct ServeSettings {
     /// different keys from those): `key-id:base64-of-32-bytes`, comma-separated, active key first.
     #[arg(long, env = "HPMS_API_KEY_ENCRYPTION_KEYS", hide_env_values = true)]
     pub api_key_encryption_keys: Secret,
+
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+}
+
+/// How this instance delivers webhooks (partners::dispatcher).
+#[derive(Clone, Debug, Args)]
+pub struct WebhookSettings {
+    /// Hosts (names or IP addresses, comma-separated, exact) that webhook endpoints may name
+    /// although they are, or resolve to, loopback, private, link-local or metadata addresses;
+    /// plain http is allowed for these alone. Unset: none.
+    #[arg(long, env = "HPMS_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+
+    /// Deliveries in flight at once on this instance, across all endpoints; 0 for an instance
+    /// that delivers none (the others deliver its clinics' events).
+    #[arg(long, env = "HPMS_WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub webhook_concurrency: u32,
+
+    /// How long a receiver may take to answer one delivery, in milliseconds.
+    #[arg(long, env = "HPMS_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_ms: u64,
+
+    /// The first retry's delay, in milliseconds; each further retry doubles it (with jitter),
+    /// up to HPMS_WEBHOOK_RETRY_MAX_DELAY_SECONDS.
+    #[arg(long, env = "HPMS_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
+
+    /// The longest delay between two retries, in seconds.
+    #[arg(long, env = "HPMS_WEBHOOK_RETRY_MAX_DELAY_SECONDS", default_value_t = 3_600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_max_delay_seconds: u64,
+
+    /// How long an endpoint may keep failing the same event before it is disabled, in seconds
+    /// (72 hours by default).
+    #[arg(long, env = "HPMS_WEBHOOK_RETRY_WINDOW_SECONDS", default_value_t = 72 * 3_600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_window_seconds: u64,
+
+    /// How long delivery log entries are kept, in days.
+    #[arg(long, env = "HPMS_WEBHOOK_LOG_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_log_retention_days: u32,
+
+    /// How often this instance looks for due deliveries besides being woken by new events
+    /// (retries fall due without one), in milliseconds.
+    #[arg(long, env = "HPMS_WEBHOOK_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..))]
+    pub webhook_poll_ms: u64,
 }
 
 #[derive(Clone, Debug, Args)]

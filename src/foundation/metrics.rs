@@ -62,6 +62,35 @@ pub struct SubscriptionMetrics {
     pub listens: Counter,
 }
 
+/// Webhook figures, which the dispatcher keeps up to date. No label names an endpoint or a
+/// clinic: the label sets are closed.
+#[derive(Clone, Debug)]
+pub struct WebhookMetrics {
+    /// Delivery attempts the receiver took (2xx).
+    pub delivered: Counter,
+    /// Delivery attempts that failed (no answer, or not 2xx): each is retried.
+    pub failed: Counter,
+    /// Endpoints disabled after failing for the retry window.
+    pub disabled: Counter,
+    /// Deliveries in flight on this instance.
+    pub in_flight: Gauge,
+    /// From an event's commit to its receipt, per delivery.
+    pub lag: Histogram,
+}
+
+impl Default for WebhookMetrics {
+    fn default() -> WebhookMetrics {
+        WebhookMetrics {
+            delivered: Counter::default(),
+            failed: Counter::default(),
+            disabled: Counter::default(),
+            in_flight: Gauge::default(),
+            // 10 ms to about 3 days, quadrupling: a retried event's lag spans the retry window.
+            lag: Histogram::new(exponential_buckets(0.01, 4.0, 14)),
+        }
+    }
+}
+
 /// One up on a gauge for as long as it lives (a connection, a subscription).
 pub struct Counted(Gauge);
 
@@ -85,6 +114,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
     pub subscriptions: SubscriptionMetrics,
+    pub webhooks: WebhookMetrics,
     /// Open WebSocket connections.
     pub websocket_connections: Gauge,
     pool: PoolGauges,
@@ -106,6 +136,7 @@ impl Default for Metrics {
             (|| Histogram::new(exponential_buckets(0.001, 2.0, 15))) as fn() -> Histogram,
         );
         let subscriptions = SubscriptionMetrics::default();
+        let webhooks = WebhookMetrics::default();
         let websocket_connections = Gauge::default();
         let pool = PoolGauges::default();
         let mut registry = Registry::with_prefix("hpms");
@@ -143,6 +174,31 @@ impl Default for Metrics {
             subscriptions.listens.clone(),
         );
         registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts the receiver took (2xx)",
+            webhooks.delivered.clone(),
+        );
+        registry.register(
+            "webhook_delivery_failures",
+            "Webhook delivery attempts that failed (no answer within the timeout, or not 2xx); each is retried",
+            webhooks.failed.clone(),
+        );
+        registry.register(
+            "webhook_endpoints_disabled",
+            "Webhook endpoints disabled after failing the same event for the retry window",
+            webhooks.disabled.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_in_flight",
+            "Webhook deliveries in flight on this instance",
+            webhooks.in_flight.clone(),
+        );
+        registry.register(
+            "webhook_delivery_lag_seconds",
+            "From an appointment event's commit to a receiver taking it, per delivery",
+            webhooks.lag.clone(),
+        );
+        registry.register(
             "websocket_connections",
             "Open WebSocket connections",
             websocket_connections.clone(),
@@ -167,6 +223,7 @@ impl Default for Metrics {
             requests,
             durations,
             subscriptions,
+            webhooks,
             websocket_connections,
             pool,
         }

@@ -35,8 +35,25 @@ pub enum AppointmentEventKind {
 }
 
 impl AppointmentEventKind {
+    pub const ALL: [AppointmentEventKind; 4] = [
+        AppointmentEventKind::Booked,
+        AppointmentEventKind::Rescheduled,
+        AppointmentEventKind::StatusChanged,
+        AppointmentEventKind::Cancelled,
+    ];
+
+    /// The name stored in `appointment_events.kind` (and `webhook_endpoints.event_kinds`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentEventKind::Booked => "Booked",
+            AppointmentEventKind::Rescheduled => "Rescheduled",
+            AppointmentEventKind::StatusChanged => "StatusChanged",
+            AppointmentEventKind::Cancelled => "Cancelled",
+        }
+    }
+
     /// The kind stored in `appointment_events.kind`.
-    fn parse(stored: &str) -> Option<AppointmentEventKind> {
+    pub fn parse(stored: &str) -> Option<AppointmentEventKind> {
         Some(match stored {
             "Booked" => AppointmentEventKind::Booked,
             "Rescheduled" => AppointmentEventKind::Rescheduled,

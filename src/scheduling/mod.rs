@@ -12,8 +12,9 @@ mod model;
 mod store;
 
 pub use booking::{AppointmentCompleted, BookingRequest, book};
-pub use event_feed::{EventHub, FeedLimits};
-pub use events_graphql::{EventsQuery, SchedulingSubscription};
+pub use entity::appointment_event::Model as AppointmentEvent;
+pub use event_feed::{EventHub, FeedLimits, events_after, latest_event_id};
+pub use events_graphql::{AppointmentEventKind, EventsQuery, SchedulingSubscription};
 pub use graphql::{
     Appointment, AppointmentType, SchedulingMutation, SchedulingQuery, find_appointment,
     find_appointment_type,

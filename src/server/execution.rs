@@ -28,6 +28,7 @@ use crate::foundation::telemetry::{RequestId, graphql_span};
 use crate::identity::{
     Authenticated, Authenticator, Credential, LoginService, SignInBudget, rejected_token,
 };
+use crate::partners::{AddressPolicy, WebhookVault};
 use crate::patients::PhiKeyring;
 use crate::scheduling::EventHub;
 use crate::server::documents::{Documents, Persisted};
@@ -49,18 +50,21 @@ pub struct Api {
 }
 
 impl Api {
+    /// `database`: the pool, and whether it reaches one PostgreSQL or a Citus coordinator.
     pub fn new(
-        db: DatabaseConnection,
-        topology: db::Topology,
+        (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
         phi: Arc<PhiKeyring>,
         events: Arc<EventHub>,
         metrics: Metrics,
+        webhooks: (Arc<WebhookVault>, AddressPolicy),
     ) -> Api {
         let schema = schema_builder()
             .data(login)
             .data(phi)
+            .data(webhooks.0)
+            .data(webhooks.1)
             .data(Arc::clone(&authenticator))
             .data(events)
             .finish();

@@ -25,12 +25,13 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::foundation::config::{Origin, ServeSettings};
 use crate::foundation::db::{self, PreAuthentication, StatementCounter};
 use crate::foundation::metrics::{self, Metrics};
-use crate::foundation::notifications;
+use crate::foundation::notifications::{self, Notice};
 use crate::foundation::telemetry::{self, REQUEST_ID_HEADER, RequestId};
 use crate::identity::{
     ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, LoginThrottle,
     MAX_FAILURES, SignInLimits, TokenKeys,
 };
+use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
 use crate::patients::PhiKeyring;
 use crate::scheduling::{EventHub, FeedLimits};
 use crate::server::documents::Persisted;
@@ -61,8 +62,14 @@ pub struct App {
     statements: StatementCounter,
     /// The LISTEN task; it stops with the app.
     notifications: tokio::task::JoinHandle<()>,
+    /// The webhook dispatcher; it stops with the app.
+    webhooks: tokio::task::JoinHandle<()>,
     socket_send_buffer_bytes: Option<u32>,
 }
+
+/// Connections of the webhook dispatcher (each delivery holds one only around its bookkeeping,
+/// never while waiting for the receiver).
+const WEBHOOK_POOL_SIZE: u32 = 4;
 
 impl App {
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<App> {
@@ -106,7 +113,35 @@ impl App {
             },
             metrics.subscriptions.clone(),
         );
+        let webhook_vault = Arc::new(WebhookVault::from_config(
+            &settings.api_key_encryption_keys,
+        )?);
+        let address_policy = AddressPolicy::new(&settings.webhooks.webhook_allowed_hosts);
+        // The dispatcher has connections of its own: webhook bookkeeping never takes one a
+        // request is waiting for, and the request pool's statement counter counts requests only.
+        // An instance that delivers none (concurrency 0) opens none.
+        let webhook_db = if settings.webhooks.webhook_concurrency == 0 {
+            db.clone()
+        } else {
+            db::connect_pool(
+                &settings.database.database_url,
+                WEBHOOK_POOL_SIZE,
+                Duration::from_secs(settings.db_acquire_timeout_seconds),
+                (settings.statement_timeout_ms > 0)
+                    .then(|| Duration::from_millis(settings.statement_timeout_ms)),
+            )
+            .await
+            .context("connecting the webhook dispatcher to the database (DATABASE_URL)")?
+        };
+        let dispatcher = Dispatcher::new(
+            webhook_db,
+            address_policy.clone(),
+            Arc::clone(&webhook_vault),
+            DispatcherSettings::from(&settings.webhooks),
+            metrics.webhooks.clone(),
+        )?;
         let hub = Arc::clone(&events);
+        let woken = Arc::clone(&dispatcher);
         let listen_url = (settings.listen_database.listen_database_url.as_ref())
             .unwrap_or(&settings.database.database_url);
         let topology = db::Topology::of(&db)
@@ -115,18 +150,24 @@ impl App {
         let listener = notifications::spawn_listener(
             listen_url,
             topology == db::Topology::Citus,
-            move |notice| hub.deliver(notice),
+            move |notice| {
+                if matches!(notice, Notice::AppointmentEvent { .. } | Notice::Listening) {
+                    woken.wake();
+                }
+                hub.deliver(notice);
+            },
         )
         .context("reading the URL of the LISTEN connection")?;
+        let webhooks = dispatcher.spawn();
         let state = AppState {
             api: Api::new(
-                db.clone(),
-                topology,
+                (db.clone(), topology),
                 authenticator,
                 login,
                 Arc::new(phi),
                 events,
                 metrics,
+                (webhook_vault, address_policy),
             ),
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
@@ -150,6 +191,7 @@ impl App {
             router,
             statements,
             notifications: listener,
+            webhooks,
             socket_send_buffer_bytes: settings.socket_send_buffer_bytes,
         })
     }
@@ -184,6 +226,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         self.notifications.abort();
+        self.webhooks.abort();
         served
     }
 }

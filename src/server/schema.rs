@@ -10,6 +10,7 @@ use async_graphql::{
 use crate::audit::{AuditLog, AuditQuery};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
 use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, Tenant, User};
+use crate::partners::{WebhookMutation, WebhookQuery};
 use crate::patients::{Patient, PatientsMutation, PatientsQuery};
 use crate::scheduling::{
     Appointment, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
@@ -46,6 +47,7 @@ pub struct Query(
     ApiKeyQuery,
     EventsQuery,
     NodeQuery,
+    WebhookQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -58,6 +60,7 @@ pub struct Mutation(
     SchedulingMutation,
     BillingMutation,
     ApiKeyMutation,
+    WebhookMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.

@@ -49,3 +49,4 @@ mod statement_counts;
 mod subscription_access;
 mod subscription_fanout;
 mod user_management;
+mod webhooks;

@@ -69,6 +69,7 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_reaches_every_subscriber_once_in_order_and_a_stalled_one_delays_nobody() {
+    let _turn = crate::helpers::load_test_turn().await;
     let subscribers = setting("HPMS_FANOUT_SUBSCRIBERS", 1000);
     let events = setting("HPMS_FANOUT_EVENTS", 100);
     let app = TestApp::spawn().await;

@@ -139,16 +139,22 @@ async fn no_function_or_view_reads_past_row_level_security() {
     assert_eq!(
         definer_functions,
         Some(vec![
+            "claim_webhook_endpoints(uuid,interval,integer)".to_owned(),
             "find_api_key(uuid,uuid)".to_owned(),
             "login_account(text,text)".to_owned(),
             "onboard_clinic(uuid,text,text,uuid,text,text)".to_owned(),
+            "prune_webhook_deliveries(timestamp with time zone)".to_owned(),
         ]),
         "the SECURITY DEFINER functions the application role may call (record_read runs as its \
          caller, under the policy audit_trail.rs tests); login_account returns the \
          sign-in data of active accounts of active clinics only (sign_in.rs tests it); \
          onboard_clinic creates a clinic with its first admin, for SystemAdmins only \
          (platform_roles.rs tests it); find_api_key returns the sealed secret of a live key of \
-         an active clinic only (api_keys.rs tests it); any other would need the same scrutiny"
+         an active clinic only (api_keys.rs tests it); claim_webhook_endpoints leases due \
+         endpoints of any clinic to the calling instance and returns their ids only, nothing \
+         they hold (webhooks.rs tests delivery through it); prune_webhook_deliveries removes \
+         old delivery log rows of the transaction's own clinic only; any other would need the \
+         same scrutiny"
     );
 
     let views: Option<Vec<String>> = scalar(

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use hpms::foundation::config::{
     AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
+    WebhookSettings,
 };
 use hpms::foundation::db::{StatementCounter, TenantScope};
 use hpms::foundation::role::Role;
@@ -26,6 +27,11 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub const TEST_TOKEN_SECRET: &str = "test-token-secret-of-at-least-32-bytes!!";
 /// The key that seals API keys on test servers: one deployment's instances share it.
 const TEST_API_KEY_KEYS: &str = "test-keys:dGVzdC1rZXktb2YtZXhhY3RseS0zMi1ieXRlcyEhISE=";
+
+/// Makes a test server deliver webhooks (the test settings' dispatchers are off).
+pub fn delivering_webhooks(settings: &mut ServeSettings) {
+    settings.webhooks.webhook_concurrency = 16;
+}
 
 /// The server's settings for a test: this database, port 0, test secrets, the given PHI keys.
 fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
@@ -58,6 +64,21 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         websocket_send_timeout_seconds: 30,
         socket_send_buffer_bytes: None,
         cors_allowed_origins: Vec::new(),
+        webhooks: WebhookSettings {
+            // The test receivers listen on loopback.
+            webhook_allowed_hosts: vec!["127.0.0.1".to_owned()],
+            // Test servers deliver no webhooks unless a test says so (`delivering_webhooks`):
+            // a dispatcher's polling in every test server is load on two shared cores.
+            webhook_concurrency: 0,
+            webhook_timeout_ms: 2_000,
+            webhook_retry_base_ms: 100,
+            webhook_retry_max_delay_seconds: 1,
+            webhook_retry_window_seconds: 72 * 3_600,
+            webhook_log_retention_days: 30,
+            // New events wake the dispatchers; the poll is for retries (tests of retries poll
+            // faster), and every test server's poll is load on two shared cores.
+            webhook_poll_ms: 500,
+        },
     }
 }
 
@@ -78,21 +99,39 @@ impl TestApp {
 
     /// A server on a fresh database with the given `HPMS_PHI_KEYS`.
     pub async fn spawn_with_phi_keys(phi_keys: &str) -> TestApp {
-        TestApp::spawn_on(TestDb::new().await, phi_keys).await
+        TestApp::spawn_with(TestDb::new().await, phi_keys, |_| {}).await
+    }
+
+    /// A server on a fresh database with one PHI key and settings changed by `adjust` (every
+    /// further instance of the test gets the same changes from `instance_with`'s caller).
+    pub async fn spawn_adjusted(adjust: impl FnOnce(&mut ServeSettings)) -> TestApp {
+        TestApp::spawn_with(
+            TestDb::new().await,
+            &PhiKeyring::generate_config_entry("test-1"),
+            adjust,
+        )
+        .await
     }
 
     /// A server on the shared database of `DATABASE_URL` (`TestDb::shared`): the scale-out
     /// suite's, whose tests keep apart by using clinics of their own (`unique_slug`).
     pub async fn spawn_on_shared_database() -> TestApp {
-        TestApp::spawn_on(
+        TestApp::spawn_with(
             TestDb::shared().await,
             &PhiKeyring::generate_config_entry("test-1"),
+            |_| {},
         )
         .await
     }
 
-    async fn spawn_on(db: TestDb, phi_keys: &str) -> TestApp {
-        let (address, statements) = start_server(&settings(&db, phi_keys)).await;
+    async fn spawn_with(
+        db: TestDb,
+        phi_keys: &str,
+        adjust: impl FnOnce(&mut ServeSettings),
+    ) -> TestApp {
+        let mut settings = settings(&db, phi_keys);
+        adjust(&mut settings);
+        let (address, statements) = start_server(&settings).await;
         TestApp {
             db,
             address,

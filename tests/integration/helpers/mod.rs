@@ -7,6 +7,7 @@ pub mod browser;
 pub mod npm;
 pub mod server_process;
 pub mod subscriptions;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -22,11 +23,11 @@ use uuid::Uuid;
 
 pub use api::{
     ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
-    Transport, unique_slug,
+    Transport, delivering_webhooks, unique_slug,
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 11] = [
+pub const TENANT_TABLES: [&str; 13] = [
     "users",
     "patients",
     "appointment_types",
@@ -38,22 +39,30 @@ pub const TENANT_TABLES: [&str; 11] = [
     "appointment_events",
     "appointment_event_counters",
     "audit_logs",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 6] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 7] = [
     ("users", "updated_at = updated_at"),
     ("patients", "updated_at = updated_at"),
     ("appointment_types", "updated_at = updated_at"),
     ("appointments", "updated_at = updated_at"),
     ("invoices", "status = status"),
     ("tenant_api_keys", "last_used_at = last_used_at"),
+    ("webhook_endpoints", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 4] =
-    ["users", "patients", "appointment_types", "appointments"];
+pub const SOFT_DELETABLE_TABLES: [&str; 5] = [
+    "users",
+    "patients",
+    "appointment_types",
+    "appointments",
+    "webhook_endpoints",
+];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
 pub const PASSWORD_HASH_MARKER: &str =
@@ -258,6 +267,26 @@ impl TestDb {
         )
         .await
         .expect("API key inserts");
+        let endpoint_id: Uuid = scalar(
+            &tx,
+            "insert into webhook_endpoints (tenant_id, url, event_kinds, secret_ciphertext, last_event_id, created_by)
+             values ($1, 'https://partner.example.org/hooks', '{Booked}', convert_to($2, 'UTF8'), 0, $3)
+             returning id",
+            [
+                tenant_id.into(),
+                API_KEY_SECRET_MARKER.into(),
+                admin_id.into(),
+            ],
+        )
+        .await;
+        exec(
+            &tx,
+            "insert into webhook_deliveries (tenant_id, endpoint_id, event_id, webhook_id, attempt, status_code, latency_ms, succeeded)
+             values ($1, $2, 1, 'msg_fixture_1', 1, 200, 12, true)",
+            [tenant_id.into(), endpoint_id.into()],
+        )
+        .await
+        .expect("a delivery log row inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
@@ -545,6 +574,15 @@ pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
         },
     )
     .await
+}
+
+/// The tests that put the machine under load for their figures (a thousand subscribers, a
+/// burst of five hundred webhooks, a server killed mid-burst) take turns: on two cores, two of
+/// them at once would starve each other's timeouts and distort each other's figures. Hold the
+/// permit for the whole test.
+pub async fn load_test_turn() -> tokio::sync::SemaphorePermit<'static> {
+    static TURN: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    TURN.acquire().await.expect("the semaphore is never closed")
 }
 
 /// How long `eventually` waits between two looks.
