@@ -370,6 +370,7 @@ async fn a_clinic_moves_to_the_other_worker_under_load_with_no_request_failing()
 
     let moving = std::sync::atomic::AtomicBool::new(true);
     let shard_move = async {
+        let started = std::time::Instant::now();
         let moved = coordinator
             .execute_raw(Statement::from_sql_and_values(
                 coordinator.get_database_backend(),
@@ -382,6 +383,7 @@ async fn a_clinic_moves_to_the_other_worker_under_load_with_no_request_failing()
             .await;
         moving.store(false, std::sync::atomic::Ordering::Relaxed);
         moved.expect("the shard group moves");
+        started.elapsed()
     };
     let front_desk = async {
         let (mut requests, mut failed, mut booked) = (0, Vec::new(), 0);
@@ -416,9 +418,11 @@ async fn a_clinic_moves_to_the_other_worker_under_load_with_no_request_failing()
         (requests, failed, booked)
     };
     let started = std::time::Instant::now();
-    let ((), (requests, failed, booked)) = tokio::join!(shard_move, front_desk);
+    let (move_took, (requests, failed, booked)) = tokio::join!(shard_move, front_desk);
     println!(
-        "shard move under load: {requests} requests in {:.1} s, {} failed, {booked} bookings",
+        "shard move under load: the move took {} ms; {requests} requests in {:.1} s, {} failed, \
+         {booked} bookings",
+        move_took.as_millis(),
         started.elapsed().as_secs_f64(),
         failed.len()
     );
