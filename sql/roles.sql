@@ -4,7 +4,10 @@
 -- it for the private development cluster, a DBA does it in production. Safe to run again.
 --
 --   hpms_owner  runs migrations and owns every table, function and trigger. CREATEDB only so the
---               test suite can clone a migrated template database per test.
+--               test suite can clone a migrated template database per test, and a member of
+--               pg_signal_backend so that it can drop those databases `with (force)` while the
+--               application role's sessions on them are still closing (PostgreSQL lets a role end
+--               only its own sessions otherwise, and the drop then fails by chance).
 --   hpms_app    the only role the server connects as: no superuser, no BYPASSRLS, owns nothing,
 --               receives exactly the grants of the migrations (sql/m*/, which name
 --               it; schema.sql lists today's).
@@ -17,3 +20,5 @@ where not exists (select from pg_roles where rolname = 'hpms_app') \gexec
 
 alter role hpms_owner nosuperuser nocreaterole nobypassrls noreplication createdb;
 alter role hpms_app nosuperuser nocreaterole nobypassrls noreplication nocreatedb noinherit;
+select 'grant pg_signal_backend to hpms_owner'
+where not pg_has_role('hpms_owner', 'pg_signal_backend', 'member') \gexec
