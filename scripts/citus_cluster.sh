@@ -161,16 +161,7 @@ print_env() {
   echo "export DATABASE_ADMIN_URL=postgres://$owner_role:$owner_password@$url"
   echo "export CITUS_SUPERUSER_URL=postgres://postgres@localhost:$(port_of coordinator)/$database?host=$socket_dir"
   echo "export CITUS_WORKERS=127.0.0.1:$(port_of worker1),127.0.0.1:$(port_of worker2)"
-  local file="$cluster_dir/dev-secrets.env"
-  random_base64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
-  if [ ! -f "$file" ]; then
-    (umask 077 && {
-      echo "export HPMS_TOKEN_SECRET=$(random_base64 48)"
-      echo "export HPMS_PHI_KEYS=citus-1:$(random_base64 32)"
-      echo "export HPMS_API_KEY_ENCRYPTION_KEYS=citus-1:$(random_base64 32)"
-    } >"$file")
-  fi
-  cat "$file"
+  dev_secrets "$cluster_dir/dev-secrets.env" citus-1
 }
 
 case "${1:-}" in

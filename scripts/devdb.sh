@@ -113,24 +113,11 @@ start() {
   create_roles_and_database
 }
 
-# Development secrets (token signing, PHI and API-key encryption), made once per cluster and kept
-# beside it: the demo data stays readable across restarts, and no secret is ever committed. A
-# secret added in a later version is appended to an older cluster's file.
-random_base64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
-dev_secrets() {
-  local file="$pg_dir/dev-secrets.env"
-  (umask 077 && touch "$file")
-  add_secret() { grep -q "^export $1=" "$file" || echo "export $1=$2" >>"$file"; }
-  add_secret HPMS_TOKEN_SECRET "$(random_base64 48)"
-  add_secret HPMS_PHI_KEYS "dev-1:$(random_base64 32)"
-  add_secret HPMS_API_KEY_ENCRYPTION_KEYS "dev-1:$(random_base64 32)"
-  cat "$file"
-}
 
 print_env() {
   echo "export DATABASE_URL=postgres://$app_role:$app_password@127.0.0.1:$port/$database"
   echo "export DATABASE_ADMIN_URL=postgres://$owner_role:$owner_password@127.0.0.1:$port/$database"
-  dev_secrets
+  dev_secrets "$pg_dir/dev-secrets.env" dev-1
 }
 
 case "${1:-}" in

@@ -1,5 +1,6 @@
 # Shell functions the private clusters share (scripts/devdb.sh, scripts/citus_cluster.sh): finding
-# the machine's PostgreSQL binaries and running them as the cluster's OS user. Sourced, not run.
+# the machine's PostgreSQL binaries, running them as the cluster's OS user, and the development
+# secrets kept beside a cluster. Sourced, not run.
 
 die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
 
@@ -47,4 +48,19 @@ private_cluster_root() {
   else
     echo "$root_dir/.pg"
   fi
+}
+
+# Prints the development secrets (token signing, PHI and API-key encryption) kept in `file`,
+# making any that are missing, each key named `key_name`: made once per cluster and kept beside
+# it, so demo data stays readable across restarts and no secret is ever committed; a secret added
+# in a later version is appended to an older cluster's file.
+dev_secrets() {
+  local file=$1 key_name=$2
+  random_base64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }
+  add_secret() { grep -q "^export $1=" "$file" || echo "export $1=$2" >>"$file"; }
+  (umask 077 && touch "$file")
+  add_secret HPMS_TOKEN_SECRET "$(random_base64 48)"
+  add_secret HPMS_PHI_KEYS "$key_name:$(random_base64 32)"
+  add_secret HPMS_API_KEY_ENCRYPTION_KEYS "$key_name:$(random_base64 32)"
+  cat "$file"
 }

@@ -200,7 +200,7 @@ pub async fn begin_tenant_transaction(
     db: &DatabaseConnection,
     scope: &TenantScope,
 ) -> Result<TenantTransaction, DbErr> {
-    let (transaction, _) = open(db, Topology::Single, scope, None).await?;
+    let (transaction, _) = open(db, scope, None).await?;
     Ok(transaction)
 }
 
@@ -245,12 +245,13 @@ pub async fn begin_user_transaction(
     scope: &TenantScope,
     credential_version: i32,
 ) -> Result<Option<TenantTransaction>, DbErr> {
-    let (transaction, stands) = open(db, topology, scope, Some(credential_version)).await?;
+    let (transaction, stands) = open(db, scope, Some((credential_version, topology))).await?;
     Ok(stands.then_some(transaction))
 }
 
-/// Sends the settings, and the credential check when there is one, as one simple-protocol batch:
-/// one round trip, and `SET LOCAL` rather than `set_config()` because Citus forwards the former
+/// Sends the settings, and the credential check when there is one, as one simple-protocol batch
+/// (on Citus the check follows as a statement of its own: `Topology`): one round trip, and
+/// `SET LOCAL` rather than `set_config()` because Citus forwards the former
 /// to its workers and not the latter (sql/citus/). A batch cannot carry bound parameters, so the
 /// values are written into it: every one is a `Uuid`, an integer or a role name from the fixed
 /// `Role` enum, formatted here, never text a client sent. The check is a `select` that returns
@@ -258,9 +259,8 @@ pub async fn begin_user_transaction(
 /// affected, and for a `select` that is the rows it returned.
 async fn open(
     db: &DatabaseConnection,
-    topology: Topology,
     scope: &TenantScope,
-    credential_version: Option<i32>,
+    credential_check: Option<(i32, Topology)>,
 ) -> Result<(TenantTransaction, bool), DbErr> {
     let transaction = TenantTransaction {
         transaction: db.begin().await?,
@@ -277,7 +277,7 @@ async fn open(
             .map(|id| id.to_string())
             .unwrap_or_default(),
     );
-    let Some(version) = credential_version else {
+    let Some((version, topology)) = credential_check else {
         transaction.execute_unprepared(&batch).await?;
         return Ok((transaction, true));
     };

@@ -6,7 +6,7 @@
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::npm::node;
+use crate::helpers::npm::{client_environment, node};
 use crate::helpers::{ApiClinic, TestApp};
 
 const NODE: &str = "query($id: ID!) { node(id: $id) { __typename nodeId \
@@ -194,14 +194,8 @@ async fn the_relay_compiler_builds_a_refetchable_fragment_whose_queries_the_serv
         "patient",
     )
     .await;
-    let environment = [
-        ("HPMS_CLIENT_URL", app.url("/graphql")),
-        (
-            "HPMS_CLIENT_TOKEN",
-            clinic.token(Role::FrontDesk).to_owned(),
-        ),
-        ("HPMS_NODE_ID", patient.clone()),
-    ];
+    let [url, token] = client_environment(&app, clinic.token(Role::FrontDesk));
+    let environment = [url, token, ("HPMS_NODE_ID", patient.clone())];
     let results = node("relay.mjs", &environment).await;
 
     let (compiler, queries) = results.split_first().expect("the compiler ran");

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::TestApp;
-use crate::helpers::npm::node;
+use crate::helpers::npm::{client_environment, node};
 
 #[tokio::test]
 async fn the_specifications_audit_finds_no_error_and_no_warning_anonymous_or_signed_in() {
@@ -53,13 +53,7 @@ async fn the_specifications_audit_finds_no_error_and_no_warning_anonymous_or_sig
 async fn popular_clients_read_the_signed_in_user_with_their_defaults() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let environment = [
-        ("HPMS_CLIENT_URL", app.url("/graphql")),
-        (
-            "HPMS_CLIENT_TOKEN",
-            clinic.token(Role::FrontDesk).to_owned(),
-        ),
-    ];
+    let environment = client_environment(&app, clinic.token(Role::FrontDesk));
     let results = node("clients.mjs", &environment).await;
 
     let clients: Vec<&str> = results
@@ -84,13 +78,7 @@ async fn popular_clients_read_the_signed_in_user_with_their_defaults() {
 async fn apollos_persisted_queries_fall_back_once_then_travel_by_hash() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let environment = [
-        ("HPMS_CLIENT_URL", app.url("/graphql")),
-        (
-            "HPMS_CLIENT_TOKEN",
-            clinic.token(Role::FrontDesk).to_owned(),
-        ),
-    ];
+    let environment = client_environment(&app, clinic.token(Role::FrontDesk));
     let results = node("apollo.mjs", &environment).await;
 
     assert_eq!(results.len(), 2, "{results:?}");

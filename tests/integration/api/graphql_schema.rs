@@ -4,7 +4,7 @@
 use hpms::foundation::role::Role;
 
 use crate::helpers::TestApp;
-use crate::helpers::npm::node;
+use crate::helpers::npm::{client_environment, node};
 
 #[test]
 fn the_committed_schema_matches_the_code() {
@@ -57,13 +57,7 @@ fn every_type_field_argument_input_field_and_enum_value_is_described() {
 async fn live_introspection_prints_exactly_the_committed_schema() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let environment = [
-        ("HPMS_CLIENT_URL", app.url("/graphql")),
-        (
-            "HPMS_CLIENT_TOKEN",
-            clinic.token(Role::FrontDesk).to_owned(),
-        ),
-    ];
+    let environment = client_environment(&app, clinic.token(Role::FrontDesk));
     let results = node("introspection.mjs", &environment).await;
 
     let [result] = results.as_slice() else {

@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 
+use hpms::foundation::config::Secret;
+use hpms::foundation::db;
 use hpms::foundation::role::Role;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -21,7 +23,7 @@ use crate::helpers::{ApiClinic, TENANT_TABLES, TestApp, unique_slug};
 async fn coordinator() -> DatabaseConnection {
     let url = std::env::var("CITUS_SUPERUSER_URL")
         .expect("CITUS_SUPERUSER_URL: run the scale-out suite with `make test-citus`");
-    Database::connect(url)
+    db::connect(&Secret::from(url), 2)
         .await
         .expect("the coordinator answers")
 }

@@ -110,16 +110,11 @@ impl TestDb {
             .await
             .expect("maintenance connection closes");
 
-        let app_url = with_database(&app_url, &name);
-        TestDb {
-            app: db::connect(&Secret::from(app_url.clone()), 8)
-                .await
-                .expect("application role connects"),
-            owner: db::connect(&Secret::from(with_database(&admin_url, &name)), 2)
-                .await
-                .expect("owner role connects"),
-            app_url,
-        }
+        TestDb::connect(
+            with_database(&app_url, &name),
+            &with_database(&admin_url, &name),
+        )
+        .await
     }
 
     /// The database of `DATABASE_URL` itself, shared with every other test that uses it: a Citus
@@ -127,12 +122,16 @@ impl TestDb {
     /// and a clone would not exist on the workers), so the scale-out suite isolates its tests by
     /// clinic instead, each test making clinics of its own.
     pub async fn shared() -> TestDb {
-        let app_url = env("DATABASE_URL");
+        TestDb::connect(env("DATABASE_URL"), &env("DATABASE_ADMIN_URL")).await
+    }
+
+    /// The application role's pool and the owner's on one database.
+    async fn connect(app_url: String, owner_url: &str) -> TestDb {
         TestDb {
             app: db::connect(&Secret::from(app_url.clone()), 8)
                 .await
                 .expect("application role connects"),
-            owner: db::connect(&Secret::from(env("DATABASE_ADMIN_URL")), 2)
+            owner: db::connect(&Secret::from(owner_url.to_owned()), 2)
                 .await
                 .expect("owner role connects"),
             app_url,

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tokio::process::Command;
 
+use crate::helpers::TestApp;
+
 /// tests/graphql-http/, checked to have its packages installed.
 pub fn folder() -> PathBuf {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http");
@@ -35,4 +37,13 @@ pub async fn node(script: &str, environment: &[(&str, String)]) -> Vec<Value> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
         .collect()
+}
+
+/// What a client script of tests/graphql-http/ reads: the server's GraphQL URL and the bearer
+/// token to send (`HPMS_CLIENT_URL`, `HPMS_CLIENT_TOKEN`).
+pub fn client_environment(app: &TestApp, token: &str) -> [(&'static str, String); 2] {
+    [
+        ("HPMS_CLIENT_URL", app.url("/graphql")),
+        ("HPMS_CLIENT_TOKEN", token.to_owned()),
+    ]
 }
