@@ -183,23 +183,48 @@ ALTER FUNCTION public.check_journal_entry_balanced() OWNER TO hpms_owner;
 --
 
 CREATE FUNCTION public.claim_webhook_endpoints(worker uuid, lease interval, most integer) RETURNS TABLE(tenant_id uuid, endpoint_id uuid)
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-  update public.webhook_endpoints endpoint
-     set lease_owner = worker, lease_expires_at = now() + lease
-    from (select candidate.tenant_id, candidate.id
-            from public.webhook_endpoints candidate
-            join public.appointment_event_counters counter on counter.tenant_id = candidate.tenant_id
-           where candidate.state = 'Enabled' and not candidate.is_deleted
-             and candidate.next_attempt_at <= now()
-             and counter.last_event_id > candidate.last_event_id
-             and (candidate.lease_expires_at is null or candidate.lease_expires_at < now())
-           order by candidate.next_attempt_at
-           limit most
-             for update of candidate skip locked) due
-   where endpoint.tenant_id = due.tenant_id and endpoint.id = due.id
-  returning endpoint.tenant_id, endpoint.id
+declare
+  clinic uuid;
+  remaining integer := most;
+  claimed integer;
+begin
+  for clinic in
+    select candidate.tenant_id
+      from public.webhook_endpoints candidate
+      join public.appointment_event_counters counter on counter.tenant_id = candidate.tenant_id
+     where candidate.state = 'Enabled' and not candidate.is_deleted
+       and candidate.next_attempt_at <= now()
+       and counter.last_event_id > candidate.last_event_id
+       and (candidate.lease_expires_at is null or candidate.lease_expires_at < now())
+     group by candidate.tenant_id
+     order by min(candidate.next_attempt_at)
+     limit most
+  loop
+    exit when remaining <= 0;
+    return query
+      update public.webhook_endpoints endpoint
+         set lease_owner = worker, lease_expires_at = now() + lease
+        from (select candidate.id
+                from public.webhook_endpoints candidate
+                join public.appointment_event_counters counter
+                  on counter.tenant_id = candidate.tenant_id
+               where candidate.tenant_id = clinic
+                 and candidate.state = 'Enabled' and not candidate.is_deleted
+                 and candidate.next_attempt_at <= now()
+                 and counter.last_event_id > candidate.last_event_id
+                 and (candidate.lease_expires_at is null or candidate.lease_expires_at < now())
+               order by candidate.next_attempt_at
+               limit remaining
+                 for update of candidate skip locked) due
+       where endpoint.tenant_id = clinic and endpoint.id = due.id
+      returning endpoint.tenant_id, endpoint.id;
+    get diagnostics claimed = row_count;
+    remaining := remaining - claimed;
+  end loop;
+end
 $$;
 
 
@@ -359,12 +384,24 @@ ALTER FUNCTION public.login_account(clinic text, login_username text) OWNER TO h
 
 CREATE FUNCTION public.notify_access_revoked() RETURNS trigger
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
+declare
+  logical_table constant text := regexp_replace(tg_table_name, '_[0-9]+$', '');
+  notifies_here boolean := true;
 begin
-  perform pg_notify('access_revoked', to_jsonb(new) ->> tg_argv[0]);
+  if logical_table <> tg_table_name then
+    execute $sql$
+      select partition.partmethod <> 'n' or citus_is_coordinator()
+        from pg_dist_partition partition
+       where partition.logicalrelid = format('public.%I', $1)::regclass
+    $sql$ into notifies_here using logical_table;
+  end if;
+  if coalesce(notifies_here, true) then
+    perform pg_notify('access_revoked', to_jsonb(new) ->> tg_argv[0]);
+  end if;
   return null;
 end
-$$;
+$_$;
 
 
 ALTER FUNCTION public.notify_access_revoked() OWNER TO hpms_owner;
@@ -444,11 +481,11 @@ begin
   if tenant is null then
     raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
   end if;
-  perform set_config('app.pruning_webhook_deliveries', 'on', true);
+  set local app.pruning_webhook_deliveries = 'on';
   delete from public.webhook_deliveries
    where tenant_id = tenant and attempted_at < older_than;
   get diagnostics pruned = row_count;
-  perform set_config('app.pruning_webhook_deliveries', '', true);
+  set local app.pruning_webhook_deliveries = '';
   return pruned;
 end
 $$;

@@ -9,6 +9,13 @@
 #   scripts/citus_cluster.sh env     print the coordinator's DATABASE_URL / DATABASE_ADMIN_URL,
 #                                    CITUS_WORKERS (host:port,…) and development secrets
 #                                    (starting the cluster if needed)
+#   scripts/citus_cluster.sh schema <hpms>
+#                                    the README's Scale-out steps up to distributing: `hpms
+#                                    migrate` through the coordinator, sql/citus/settings.sql (as
+#                                    the superuser) and policies.sql (as the owner)
+#   scripts/citus_cluster.sh distribute
+#                                    the last step, sql/citus/distribute.sql as shipped (Citus
+#                                    copies rows already loaded into the shards)
 #   scripts/citus_cluster.sh stop    stop the three nodes
 #   scripts/citus_cluster.sh wipe    stop them and delete the cluster
 #
@@ -164,11 +171,30 @@ print_env() {
   dev_secrets "$cluster_dir/dev-secrets.env" citus-1
 }
 
+coordinator_sql() { # <url> <file>
+  PGOPTIONS=--client-min-messages=warning "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$1" -f "$2" >/dev/null
+}
+
+schema() { # <hpms binary>
+  start >&2
+  eval "$(print_env)"
+  HPMS_LOG=warn "$1" migrate >/dev/null
+  coordinator_sql "$CITUS_SUPERUSER_URL" "$root_dir/sql/citus/settings.sql"
+  coordinator_sql "$DATABASE_ADMIN_URL" "$root_dir/sql/citus/policies.sql"
+}
+
+distribute() {
+  eval "$(print_env)"
+  coordinator_sql "$CITUS_SUPERUSER_URL" "$root_dir/sql/citus/distribute.sql"
+}
+
 case "${1:-}" in
   start) start ;;
+  schema) schema "${2:?usage: $0 schema <hpms binary>}" ;;
+  distribute) distribute ;;
   env) start >&2; print_env ;;
   stop) stop ;;
   wipe) stop; rm -rf "$cluster_dir" ;;
   psql) shift; node=${1:-coordinator}; shift || true; node_psql "$node" -d "$database" "$@" ;;
-  *) die "usage: $0 start|env|stop|wipe|psql [node]" ;;
+  *) die "usage: $0 start|env|schema <hpms>|distribute|stop|wipe|psql [node]" ;;
 esac

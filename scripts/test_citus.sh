@@ -2,8 +2,9 @@
 # The scale-out suite: a fresh three-node Citus cluster (scripts/citus_cluster.sh), set up as the
 # README's Scale-out says — `hpms migrate` through the coordinator, then sql/citus/settings.sql
 # (superuser), policies.sql (owner) and distribute.sql (superuser), as shipped — and the Citus
-# specifications (tests/integration/citus/) against it. Without the Citus extension it says how
-# to get it and exits 0 (`make test` calls it), or 1 when HPMS_REQUIRE_CITUS=1 (.ci/run).
+# specifications (tests/integration/citus/) and the API suite (tests/integration/api/) against
+# it. Without the Citus extension it says how to get it and exits 0 (`make test` calls it), or 1
+# when HPMS_REQUIRE_CITUS=1 (.ci/run).
 set -euo pipefail
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root_dir"
@@ -29,17 +30,37 @@ fi
 
 started=$(date +%s)
 scripts/citus_cluster.sh wipe
-eval "$(scripts/citus_cluster.sh env)"
 trap 'scripts/citus_cluster.sh stop' EXIT
-superuser() { psql -X -q -v ON_ERROR_STOP=1 "$CITUS_SUPERUSER_URL" "$@"; }
-"$hpms" migrate >/dev/null 2>&1
-superuser -f sql/citus/settings.sql >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_ADMIN_URL" -f sql/citus/policies.sql
-PGOPTIONS=--client-min-messages=warning superuser -f sql/citus/distribute.sql >/dev/null
+scripts/citus_cluster.sh schema "$hpms"
+scripts/citus_cluster.sh distribute
+eval "$(scripts/citus_cluster.sh env 2>/dev/null)"
 echo "test_citus: cluster up and distributed in $(( $(date +%s) - started )) s"
 
 # The routing check reads cluster-wide counters, so it runs alone, first.
 cargo test --test integration -- --ignored --exact citus::every_statement_of_a_clinics_day_runs_on_one_shard --nocapture
-cargo test --test integration -- --ignored citus:: --skip every_statement_of_a_clinics_day_runs_on_one_shard \
+
+# Then the scale-out specifications and the whole API suite on the one database Citus has, each
+# test keeping to clinics of its own (HPMS_TEST_SHARED_DATABASE: tests/integration/helpers), but
+# for the tests that are about a whole database rather than a clinic, which the run on one
+# PostgreSQL covers:
+# - demo_data: the demo's clinics have fixed names and load once per database;
+# - phi_key_rotation: a rotation re-seals every clinic's PHI, and the other tests' clinics are
+#   sealed under keys of their own servers that the rotating test does not hold;
+# - the LISTEN-connection kill: it ends every server instance's LISTEN connections on the database,
+#   the other tests' too;
+# - the GraphiQL browser walk-through, which needs `make run`'s demo (scripts/run_smoke.sh).
+# The webhook and subscription fan-out tests run after the rest, one at a time: every instance on
+# a database delivers any clinic's endpoints, so side by side on one database each test's servers
+# would deliver the others' events with their own retry settings; and the fan-out's thousand
+# events want the machine to themselves.
+export HPMS_TEST_SHARED_DATABASE=1
+one_at_a_time=(api::webhooks:: api::subscription_fanout::)
+cargo test --test integration -- --include-ignored citus:: api:: \
+  --skip every_statement_of_a_clinics_day_runs_on_one_shard \
+  --skip api::demo_data:: --skip api::phi_key_rotation:: \
+  --skip api::appointment_subscriptions::every_event_arrives_exactly_once_while_the_listen_connection_is_killed \
+  --skip api::graphiql_in_a_browser::an_analyst_signs_in \
+  "${one_at_a_time[@]/#/--skip=}" \
   --test-threads "${HPMS_TEST_THREADS:-8}"
+cargo test --test integration -- "${one_at_a_time[@]}" --test-threads 1
 echo "test_citus: took $(( $(date +%s) - started )) s"

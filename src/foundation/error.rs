@@ -338,7 +338,6 @@ pub fn sqlstate(error: &DbErr) -> Option<String> {
     database_error_details(error).map(|(code, _)| code)
 }
 
-/// The SQLSTATE and constraint name of an error PostgreSQL raised, if that is what it is.
 /// Whether a statement failed because its connection did (the server went away mid-query)
 /// rather than because PostgreSQL refused it.
 fn connection_broke(error: &DbErr) -> bool {
@@ -358,6 +357,12 @@ fn connection_broke(error: &DbErr) -> bool {
     )
 }
 
+/// The SQLSTATE and constraint name of an error PostgreSQL raised, if that is what it is. The
+/// name is the logical constraint's. On Citus a worker's error reaches the server through the
+/// coordinator, which passes on its SQLSTATE and message but not its constraint field, so for an
+/// integrity violation the name is read from the message (PostgreSQL's own wording, `… constraint
+/// "name"`); and it is the shard's copy's name, the logical one with the shard's number appended
+/// (`appointment_types_name_key_102103`), where no HPMS constraint's name ends in `_<digits>`.
 fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
     let runtime = match error {
         DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
@@ -368,10 +373,27 @@ fn database_error_details(error: &DbErr) -> Option<(String, Option<String>)> {
         return None;
     };
     let database_error = sqlx_error.as_database_error()?;
-    Some((
-        database_error.code()?.into_owned(),
-        database_error.constraint().map(str::to_owned),
-    ))
+    let sqlstate = database_error.code()?.into_owned();
+    let constraint = match database_error.constraint() {
+        Some(name) => Some(name),
+        None if sqlstate.starts_with("23") => constraint_named_in(database_error.message()),
+        None => None,
+    };
+    Some((sqlstate, constraint.map(logical_constraint_name)))
+}
+
+fn constraint_named_in(message: &str) -> Option<&str> {
+    let (_, after) = message.split_once("constraint \"")?;
+    after.split_once('"').map(|(name, _)| name)
+}
+
+fn logical_constraint_name(reported: &str) -> String {
+    match reported.rsplit_once('_') {
+        Some((name, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) => {
+            name.to_owned()
+        }
+        _ => reported.to_owned(),
+    }
 }
 
 /// How async-graphql's own messages about a field's arguments begin when it resolves them
@@ -471,5 +493,34 @@ mod tests {
         let query = "{ patient(\u{feff}: \"oops\") { id } }";
         assert_eq!(argument_at(query, 1, 14), None);
         assert_eq!(argument_at(query, 9, 1), None);
+    }
+
+    #[test]
+    fn a_constraint_the_coordinator_names_only_in_its_message_is_found_there() {
+        assert_eq!(
+            constraint_named_in(
+                "duplicate key value violates unique constraint \"appointment_types_name_key_102103\""
+            ),
+            Some("appointment_types_name_key_102103")
+        );
+        assert_eq!(constraint_named_in("value too long for type"), None);
+    }
+
+    #[test]
+    fn a_shards_copy_of_a_constraint_is_known_by_the_logical_constraints_name() {
+        assert_eq!(
+            logical_constraint_name("appointment_types_name_key_102103"),
+            "appointment_types_name_key"
+        );
+        assert_eq!(
+            logical_constraint_name("appointment_types_name_key"),
+            "appointment_types_name_key"
+        );
+        assert!(
+            KNOWN_CONSTRAINTS
+                .iter()
+                .all(|(name, ..)| logical_constraint_name(name) == *name),
+            "no known constraint's name ends in _<digits>"
+        );
     }
 }

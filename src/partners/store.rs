@@ -242,23 +242,33 @@ pub async fn fail(
     delay_ms: i64,
     disable_reason: Option<String>,
 ) -> Result<(), DbErr> {
+    // No now() inside CASE or COALESCE: Citus refuses non-immutable functions there. least()
+    // skips a null, so an endpoint failing for the first time starts failing now.
+    let (disabling, reason) = match disable_reason {
+        Some(reason) => (
+            ", state = 'Disabled', disabled_at = now(), disabled_reason = $6",
+            Some(sea_orm::Value::from(reason)),
+        ),
+        None => ("", None),
+    };
+    let values = [
+        db.tenant_id().into(),
+        id.into(),
+        worker.into(),
+        cursor.into(),
+        delay_ms.into(),
+    ]
+    .into_iter()
+    .chain(reason);
     db.execute_raw(statement(
-        "update webhook_endpoints
-            set attempts = attempts + 1, failing_since = coalesce(failing_since, now()),
-                next_attempt_at = now() + make_interval(secs => $5::double precision / 1000),
-                state = case when $6::text is null then state else 'Disabled' end,
-                disabled_at = case when $6::text is null then disabled_at else now() end,
-                disabled_reason = coalesce($6::text, disabled_reason),
-                lease_owner = null, lease_expires_at = null
-          where tenant_id = $1 and id = $2 and lease_owner = $3 and last_event_id = $4",
-        [
-            db.tenant_id().into(),
-            id.into(),
-            worker.into(),
-            cursor.into(),
-            delay_ms.into(),
-            disable_reason.into(),
-        ],
+        &format!(
+            "update webhook_endpoints
+                set attempts = attempts + 1, failing_since = least(failing_since, now()),
+                    next_attempt_at = now() + make_interval(secs => $5::double precision / 1000),
+                    lease_owner = null, lease_expires_at = null{disabling}
+              where tenant_id = $1 and id = $2 and lease_owner = $3 and last_event_id = $4"
+        ),
+        values,
     ))
     .await?;
     Ok(())

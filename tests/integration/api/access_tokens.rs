@@ -169,7 +169,7 @@ async fn changing_a_users_role_ends_tokens_that_name_the_old_one() {
         app.graphql(Some(frontdesk), ME, json!({})).await.code(),
         "UNAUTHENTICATED"
     );
-    let again = app.login("north", "frontdesk").await;
+    let again = app.login(&clinic.slug, "frontdesk").await;
     let me = app
         .graphql(Some(&again), "{ me { role } }", json!({}))
         .await;
@@ -205,7 +205,7 @@ async fn deactivating_a_clinic_ends_its_tokens_and_reactivating_restores_sign_in
     )
     .await
     .ok();
-    app.login("north", "admin").await;
+    app.login(&clinic.slug, "admin").await;
 }
 
 #[tokio::test]
@@ -225,7 +225,7 @@ async fn changing_a_password_ends_the_sessions_opened_with_the_old_one() {
         "UNAUTHENTICATED"
     );
     let new_session = app
-        .login_with("north", "provider", "a brand new password")
+        .login_with(&clinic.slug, "provider", "a brand new password")
         .await;
     assert!(
         app.graphql(Some(&new_session), ME, json!({}))

@@ -35,8 +35,8 @@ async fn of_two_changes_from_one_version_exactly_one_lands() {
     let holder = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     crate::helpers::exec(
         &holder,
-        "select 1 from appointments where id = $1::uuid for update",
-        [id.as_str().unwrap().into()],
+        "select 1 from appointments where id = $1::uuid and tenant_id = $2 for update",
+        [id.as_str().unwrap().into(), clinic.tenant_id.into()],
     )
     .await
     .unwrap();

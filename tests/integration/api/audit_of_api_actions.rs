@@ -4,7 +4,7 @@
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{ApiClinic, TestApp};
+use crate::helpers::{ApiClinic, TestApp, clinic_slug};
 
 const AUDIT: &str =
     "query($entity: String, $id: String, $user: UUID, $first: Int, $after: String) {
@@ -192,11 +192,12 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
 async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
     let app = TestApp::spawn().await;
     let sysadmin = app.system_admin().await;
+    let east = clinic_slug("east");
     let created = app
         .graphql(
             Some(&sysadmin),
-            "mutation { createTenant(input: {name: \"East Clinic\", slug: \"east\", adminUsername: \"boss\", adminPassword: \"correct horse battery staple\"}) { tenant { id } admin { id } } }",
-            json!({}),
+            "mutation($slug: String!) { createTenant(input: {name: \"East Clinic\", slug: $slug, adminUsername: \"boss\", adminPassword: \"correct horse battery staple\"}) { tenant { id } admin { id } } }",
+            json!({"slug": east}),
         )
         .await;
     let admin_id = created.ok()["createTenant"]["admin"]["id"]
@@ -216,7 +217,7 @@ async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
     )
     .await
     .ok();
-    let boss = app.login("east", "boss").await;
+    let boss = app.login(&east, "boss").await;
     let rows = app
         .graphql(
             Some(&boss),

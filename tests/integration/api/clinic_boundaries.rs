@@ -75,7 +75,7 @@ async fn another_clinics_users_are_not_found_and_lists_hold_only_own_rows() {
         let response = app.graphql(Some(south_admin), mutation, variables).await;
         assert_eq!(response.code(), "NOT_FOUND", "{mutation}");
     }
-    app.login("north", "provider").await;
+    app.login(&north.slug, "provider").await;
 
     let patients = app
         .graphql(

@@ -20,8 +20,8 @@ async fn lock_patient(app: &TestApp, clinic: &ApiClinic) -> TenantTransaction {
     let holder = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     exec(
         &holder,
-        "select 1 from patients where id = $1 for update",
-        [clinic.patient_id.into()],
+        "select 1 from patients where id = $1 and tenant_id = $2 for update",
+        [clinic.patient_id.into(), clinic.tenant_id.into()],
     )
     .await
     .expect("the row locks");

@@ -69,18 +69,25 @@ async fn when_billing_fails_the_visit_is_not_completed() {
         .ok();
     }
 
-    // Inject a failure into billing's last step: this test database refuses every ledger line,
-    // so the invoice is written and then the charge fails.
-    app.db
-        .owner
-        .execute_unprepared(
-            "create function refuse_lines() returns trigger language plpgsql as $$
-             begin raise exception 'billing is down'; end $$;
-             create trigger refuse_lines before insert on ledger_lines
-               for each row execute function refuse_lines()",
-        )
-        .await
-        .expect("the owner installs the failure");
+    // Inject a failure into billing's last step: the database refuses every ledger line of this
+    // clinic, so the invoice is written and then the charge fails. (One statement at a time, and
+    // this clinic's lines only, so that it holds on a database other tests share.)
+    for statement in [
+        "create function refuse_lines() returns trigger language plpgsql as $$
+         begin raise exception 'billing is down'; end $$"
+            .to_owned(),
+        format!(
+            "create trigger refuse_lines before insert on ledger_lines for each row
+             when (new.tenant_id = '{}') execute function refuse_lines()",
+            clinic.tenant_id
+        ),
+    ] {
+        app.db
+            .owner
+            .execute_unprepared(&statement)
+            .await
+            .expect("the owner installs the failure");
+    }
     let completed = app
         .graphql(
             provider,

@@ -59,8 +59,9 @@ async fn ciphertext_copied_to_another_patient_fails_to_decrypt() {
     let tx = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     exec(
         &tx,
-        "update patients set phi_data = (select phi_data from patients where id = $1) where id = $2",
-        [clinic.patient_id.into(), victim.into()],
+        "update patients set phi_data = (select phi_data from patients where id = $1 and tenant_id = $3)
+          where id = $2 and tenant_id = $3",
+        [clinic.patient_id.into(), victim.into(), clinic.tenant_id.into()],
     )
     .await
     .expect("the application role can write the column");
@@ -90,7 +91,7 @@ async fn after_rotating_keys_old_rows_read_and_new_writes_use_the_new_key() {
 
     let new_key = PhiKeyring::generate_config_entry("2026-11");
     app.switch_server(&format!("{new_key},{old_key}")).await;
-    let provider = app.login("north", "provider").await;
+    let provider = app.login(&clinic.slug, "provider").await;
     let read = app
         .graphql(
             Some(&provider),
@@ -125,7 +126,7 @@ async fn after_rotating_keys_old_rows_read_and_new_writes_use_the_new_key() {
     let another = app.create_patient(&clinic, "Alan", "Turing").await;
     app.switch_server(&PhiKeyring::generate_config_entry("2027-01"))
         .await;
-    let provider = app.login("north", "provider").await;
+    let provider = app.login(&clinic.slug, "provider").await;
     let unreadable = app
         .graphql(
             Some(&provider),

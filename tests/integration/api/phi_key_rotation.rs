@@ -44,8 +44,8 @@ impl Deployment {
         let edit = self.app.db.begin(clinic.scope(Role::FrontDesk)).await;
         exec(
             &edit,
-            "select 1 from patients where id = $1 for update",
-            [clinic.patient_id.into()],
+            "select 1 from patients where id = $1 and tenant_id = $2 for update",
+            [clinic.patient_id.into(), clinic.tenant_id.into()],
         )
         .await
         .unwrap();

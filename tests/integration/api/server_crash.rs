@@ -111,7 +111,7 @@ async fn a_server_killed_mid_work_leaves_every_committed_change_whole() {
     );
     let invoices_per_completed = counts(
         &owner,
-        "select count(i.id) from appointments a left join invoices i on i.appointment_id = a.id
+        "select count(i.id) from appointments a left join invoices i on i.tenant_id = a.tenant_id and i.appointment_id = a.id
           where a.status = 'Completed' group by a.id",
     )
     .await;
@@ -122,7 +122,9 @@ async fn a_server_killed_mid_work_leaves_every_committed_change_whole() {
     let charges_per_invoice = counts(
         &owner,
         "select count(e.id) from invoices i
-           left join journal_entries e on e.invoice_id = i.id and e.kind = 'Charge' group by i.id",
+           left join journal_entries e
+             on e.tenant_id = i.tenant_id and e.invoice_id = i.id and e.kind = 'Charge'
+          group by i.id",
     )
     .await;
     assert!(
@@ -146,7 +148,7 @@ async fn a_server_killed_mid_work_leaves_every_committed_change_whole() {
     let changes_without_audit: i64 = scalar(
         &owner,
         "select count(*) from appointment_events e where not exists (
-           select 1 from audit_logs l where l.entity_name = 'appointments'
+           select 1 from audit_logs l where l.tenant_id = e.tenant_id and l.entity_name = 'appointments'
               and l.entity_id = e.appointment_id::text
               and coalesce(l.new_values->>'status', '') = e.new_status)",
         [],
@@ -159,7 +161,8 @@ async fn a_server_killed_mid_work_leaves_every_committed_change_whole() {
     let completions_without_event: i64 = scalar(
         &owner,
         "select count(*) from appointments a where a.status = 'Completed' and not exists (
-           select 1 from appointment_events e where e.appointment_id = a.id and e.new_status = 'Completed')",
+           select 1 from appointment_events e
+            where e.tenant_id = a.tenant_id and e.appointment_id = a.id and e.new_status = 'Completed')",
         [],
     )
     .await;

@@ -74,14 +74,29 @@ async fn every_failed_sign_in_looks_the_same() {
     let attempts = [
         (
             "wrong password",
-            "north",
+            clinic.slug.as_str(),
             "provider",
             "not the password at all",
         ),
-        ("unknown user", "north", "nobody", TEST_PASSWORD),
+        (
+            "unknown user",
+            clinic.slug.as_str(),
+            "nobody",
+            TEST_PASSWORD,
+        ),
         ("unknown clinic", "south", "provider", TEST_PASSWORD),
-        ("deactivated user", "north", "billing", TEST_PASSWORD),
-        ("deactivated clinic", "dormant", "provider", TEST_PASSWORD),
+        (
+            "deactivated user",
+            clinic.slug.as_str(),
+            "billing",
+            TEST_PASSWORD,
+        ),
+        (
+            "deactivated clinic",
+            dormant.slug.as_str(),
+            "provider",
+            TEST_PASSWORD,
+        ),
     ];
     let mut answers = Vec::new();
     for (case, tenant, username, password) in attempts {
@@ -105,13 +120,13 @@ async fn every_failed_sign_in_looks_the_same() {
 #[tokio::test]
 async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = TestApp::spawn().await;
-    app.clinic("north").await;
+    let north = app.clinic("north").await;
     for _ in 0..5 {
         let response = app
             .graphql(
                 None,
                 LOGIN,
-                json!({"t": "north", "u": "frontdesk", "p": "wrong guess!!"}),
+                json!({"t": north.slug, "u": "frontdesk", "p": "wrong guess!!"}),
             )
             .await;
         assert_eq!(response.code(), "UNAUTHENTICATED");
@@ -120,7 +135,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
         .graphql(
             None,
             LOGIN,
-            json!({"t": "north", "u": "frontdesk", "p": TEST_PASSWORD}),
+            json!({"t": north.slug, "u": "frontdesk", "p": TEST_PASSWORD}),
         )
         .await;
     assert_eq!(locked.code(), "UNAUTHENTICATED");
@@ -132,7 +147,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     assert!(error["extensions"]["retryAfterSeconds"].as_u64().unwrap() > 0);
 
     // Other accounts are unaffected.
-    app.login("north", "provider").await;
+    app.login(&north.slug, "provider").await;
 }
 
 #[tokio::test]
@@ -147,14 +162,14 @@ async fn requests_without_a_token_can_only_sign_in() {
 #[tokio::test]
 async fn parallel_guesses_cannot_outrun_the_lockout() {
     let app = TestApp::spawn().await;
-    app.clinic("north").await;
+    let north = app.clinic("north").await;
     let guesses = (0..20).map(|index| {
-        let app = &app;
+        let (app, north) = (&app, &north);
         async move {
             app.graphql(
                 None,
                 LOGIN,
-                json!({"t": "north", "u": "frontdesk", "p": format!("guess number {index}")}),
+                json!({"t": north.slug, "u": "frontdesk", "p": format!("guess number {index}")}),
             )
             .await
         }
@@ -178,11 +193,11 @@ async fn parallel_guesses_cannot_outrun_the_lockout() {
 #[tokio::test]
 async fn one_request_signs_in_once() {
     let app = TestApp::spawn().await;
-    app.clinic("north").await;
+    let north = app.clinic("north").await;
     let aliases = format!(
         "mutation {{ {} }}",
         (0..3)
-            .map(|i| format!("a{i}: login(tenant: \"north\", username: \"frontdesk\", password: \"{TEST_PASSWORD}\") {{ token }}"))
+            .map(|i| format!("a{i}: login(tenant: \"{}\", username: \"frontdesk\", password: \"{TEST_PASSWORD}\") {{ token }}", north.slug))
             .collect::<Vec<_>>()
             .join(" ")
     );
@@ -193,12 +208,12 @@ async fn one_request_signs_in_once() {
 #[tokio::test]
 async fn a_stale_token_in_the_headers_does_not_stop_a_new_sign_in() {
     let app = TestApp::spawn().await;
-    app.clinic("north").await;
+    let north = app.clinic("north").await;
     let response = app
         .graphql(
             Some("expired.or.garbage"),
             LOGIN,
-            json!({"t": "north", "u": "provider", "p": TEST_PASSWORD}),
+            json!({"t": north.slug, "u": "provider", "p": TEST_PASSWORD}),
         )
         .await;
     assert!(response.ok()["login"]["token"].is_string());
@@ -210,11 +225,17 @@ async fn a_stale_token_in_the_headers_does_not_stop_a_new_sign_in() {
 
 /// Signs in to the server at `server` as a client a trusted proxy reports at `from` (after an
 /// address of the client's own invention, which must not count).
-async fn sign_in_from(server: SocketAddr, from: &str, username: &str, password: &str) -> Gql {
+async fn sign_in_from(
+    server: SocketAddr,
+    from: &str,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> Gql {
     let response = reqwest::Client::new()
         .post(format!("http://{server}/graphql"))
         .header("x-forwarded-for", format!("192.0.2.99, {from}"))
-        .json(&json!({"query": LOGIN, "variables": {"t": "north", "u": username, "p": password}}))
+        .json(&json!({"query": LOGIN, "variables": {"t": tenant, "u": username, "p": password}}))
         .send()
         .await
         .expect("the server answers");
@@ -224,7 +245,7 @@ async fn sign_in_from(server: SocketAddr, from: &str, username: &str, password: 
 #[tokio::test]
 async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_name() {
     let app = TestApp::spawn().await;
-    app.clinic("north").await;
+    let north = app.clinic("north").await;
     let server = app
         .instance_with(|settings| {
             settings.auth.login_attempts_per_address = 3;
@@ -233,18 +254,18 @@ async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_nam
         .await;
     let office = "203.0.113.5";
     for _ in 0..5 {
-        let signed_in = sign_in_from(server, office, "frontdesk", TEST_PASSWORD).await;
+        let signed_in = sign_in_from(server, office, &north.slug, "frontdesk", TEST_PASSWORD).await;
         assert!(
             signed_in.ok()["login"]["token"].is_string(),
             "successes do not count"
         );
     }
     for username in ["admin", "provider", "billing"] {
-        let guess = sign_in_from(server, office, username, "wrong guess!!").await;
+        let guess = sign_in_from(server, office, &north.slug, username, "wrong guess!!").await;
         assert_eq!(guess.code(), "UNAUTHENTICATED");
     }
 
-    let refused = sign_in_from(server, office, "frontdesk", TEST_PASSWORD).await;
+    let refused = sign_in_from(server, office, &north.slug, "frontdesk", TEST_PASSWORD).await;
     assert_eq!(refused.code(), "UNAUTHENTICATED");
     let error = &refused.errors()[0];
     assert!(
@@ -256,7 +277,14 @@ async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_nam
     );
     assert!(error["extensions"]["retryAfterSeconds"].as_u64().unwrap() > 0);
 
-    let elsewhere = sign_in_from(server, "203.0.113.6", "frontdesk", TEST_PASSWORD).await;
+    let elsewhere = sign_in_from(
+        server,
+        "203.0.113.6",
+        &north.slug,
+        "frontdesk",
+        TEST_PASSWORD,
+    )
+    .await;
     assert!(
         elsewhere.ok()["login"]["token"].is_string(),
         "the accounts themselves are not locked"
@@ -268,10 +296,17 @@ async fn failed_sign_ins_from_one_address_are_limited_whatever_accounts_they_nam
         .instance_with(|settings| settings.auth.login_attempts_per_address = 3)
         .await;
     for claimed in ["203.0.113.7", "203.0.113.8", "203.0.113.9"] {
-        let guess = sign_in_from(direct, claimed, "admin", "wrong guess!!").await;
+        let guess = sign_in_from(direct, claimed, &north.slug, "admin", "wrong guess!!").await;
         assert_eq!(guess.code(), "UNAUTHENTICATED");
     }
-    let refused = sign_in_from(direct, "203.0.113.10", "frontdesk", TEST_PASSWORD).await;
+    let refused = sign_in_from(
+        direct,
+        "203.0.113.10",
+        &north.slug,
+        "frontdesk",
+        TEST_PASSWORD,
+    )
+    .await;
     assert!(
         refused.errors()[0]["message"]
             .as_str()

@@ -9,7 +9,7 @@ use crate::helpers::TestApp;
 const CREATE_USER: &str =
     "mutation($i: CreateUserInput!) { createUser(input: $i) { id username role isActive } }";
 const UPDATE_USER: &str = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { role } }";
-const LOGIN: &str = "mutation($u: String!, $p: String!) { login(tenant: \"north\", username: $u, password: $p) { token } }";
+const LOGIN: &str = "mutation($t: String!, $u: String!, $p: String!) { login(tenant: $t, username: $u, password: $p) { token } }";
 
 #[tokio::test]
 async fn a_created_user_signs_in_and_a_changed_password_replaces_the_old_one() {
@@ -31,7 +31,7 @@ async fn a_created_user_signs_in_and_a_changed_password_replaces_the_old_one() {
         .graphql(
             None,
             LOGIN,
-            json!({"u": "NURSE.JOY", "p": "first password 1"}),
+            json!({"t": clinic.slug, "u": "NURSE.JOY", "p": "first password 1"}),
         )
         .await;
     assert!(signed_in.errors().is_empty(), "{signed_in:?}");
@@ -47,7 +47,7 @@ async fn a_created_user_signs_in_and_a_changed_password_replaces_the_old_one() {
         .graphql(
             None,
             LOGIN,
-            json!({"u": "nurse.joy", "p": "first password 1"}),
+            json!({"t": clinic.slug, "u": "nurse.joy", "p": "first password 1"}),
         )
         .await;
     assert_eq!(old.code(), "UNAUTHENTICATED");
@@ -55,7 +55,7 @@ async fn a_created_user_signs_in_and_a_changed_password_replaces_the_old_one() {
         .graphql(
             None,
             LOGIN,
-            json!({"u": "nurse.joy", "p": "second password 2"}),
+            json!({"t": clinic.slug, "u": "nurse.joy", "p": "second password 2"}),
         )
         .await;
     assert!(new.errors().is_empty());

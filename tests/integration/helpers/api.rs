@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::subscriptions::EventSocket;
-use super::{TestDb, exec, insert_tenant};
+use super::{TestDb, clinic_slug, exec, insert_tenant, shared_database};
 
 /// The password of every user the API tests create.
 pub const TEST_PASSWORD: &str = "correct horse battery staple";
@@ -89,6 +89,8 @@ pub struct TestApp {
     pub statements: StatementCounter,
     phi_keys: String,
     client: reqwest::Client,
+    /// The clinics `clinic()` made, which are all a footprint can count on a shared database.
+    clinics: std::sync::Mutex<Vec<Uuid>>,
 }
 
 impl TestApp {
@@ -138,6 +140,7 @@ impl TestApp {
             statements,
             phi_keys: phi_keys.to_owned(),
             client: reqwest::Client::new(),
+            clinics: std::sync::Mutex::default(),
         }
     }
 
@@ -304,18 +307,51 @@ impl TestApp {
             .to_owned()
     }
 
+    /// How many database nodes a server instance listens on for notifications: the database,
+    /// and on Citus every active worker besides (src/foundation/notifications.rs).
+    pub async fn listened_nodes(&self) -> i64 {
+        let on_citus: bool = super::scalar(
+            &self.db.app,
+            "select to_regclass('pg_catalog.pg_dist_node') is not null",
+            [],
+        )
+        .await;
+        if !on_citus {
+            return 1;
+        }
+        let workers: i64 = super::scalar(
+            &self.db.app,
+            "select count(*) from pg_dist_node where groupid <> 0 and isactive and noderole = 'primary'",
+            [],
+        )
+        .await;
+        1 + workers
+    }
+
     /// The platform tenant with a SystemAdmin `sysadmin`, signed in.
     pub async fn system_admin(&self) -> String {
-        bootstrap::create_system_admin(&self.db.app, "sysadmin", TEST_PASSWORD)
-            .await
-            .expect("the platform bootstraps");
+        // Bootstrapping again sets the password again, which ends the SystemAdmin's sessions: on
+        // a shared database, where the platform is every test's, it bootstraps once.
+        static SHARED_PLATFORM: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        let bootstrap = || async {
+            bootstrap::create_system_admin(&self.db.app, "sysadmin", TEST_PASSWORD)
+                .await
+                .expect("the platform bootstraps");
+        };
+        if shared_database() {
+            SHARED_PLATFORM.get_or_init(bootstrap).await;
+        } else {
+            bootstrap().await;
+        }
         self.login(bootstrap::PLATFORM_SLUG, "sysadmin").await
     }
 
     /// A clinic with one signed-in user per clinic role and one patient (created through the
     /// API by its ClinicAdmin, with contact and medical details).
     pub async fn clinic(&self, slug: &str) -> ApiClinic {
+        let slug = &clinic_slug(slug);
         let tenant_id = Uuid::new_v4();
+        self.clinics.lock().unwrap().push(tenant_id);
         let hash = test_password_hash().await;
         let mut users = HashMap::new();
         let tx = self.db.begin(TenantScope::platform_work(tenant_id)).await;
@@ -753,18 +789,24 @@ impl Gql {
 impl TestApp {
     /// What a refused request must leave unchanged: the clinic's audit rows, users and
     /// patients (deleted ones included), the number of clinics, and every audit row of any
-    /// clinic (counted as the owner, one clinic at a time).
+    /// clinic (counted as the owner, one clinic at a time). On a shared database, where other
+    /// tests' clinics change meanwhile, the clinics are this test's (a clinic made by a refused
+    /// request is then for the run on one PostgreSQL to see).
     pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 5] {
         let as_admin = self.db.begin(clinic.scope(Role::ClinicAdmin)).await;
         let as_platform = self.db.begin_as_platform().await;
-        let clinics: Vec<Uuid> = super::scalar(
-            &as_platform,
-            "select coalesce(array_agg(id), '{}') from tenants",
-            [],
-        )
-        .await;
+        let clinics: Vec<Uuid> = if shared_database() {
+            self.clinics.lock().unwrap().clone()
+        } else {
+            super::scalar(
+                &as_platform,
+                "select coalesce(array_agg(id), '{}') from tenants",
+                [],
+            )
+            .await
+        };
         let mut all_audit_rows = 0;
-        for tenant_id in clinics {
+        for &tenant_id in &clinics {
             let as_owner = self
                 .db
                 .begin_as_owner(TenantScope {
@@ -780,7 +822,7 @@ impl TestApp {
             super::count(&as_admin, "audit_logs").await,
             super::count(&as_admin, "users").await,
             super::count(&as_admin, "patients").await,
-            super::count(&as_platform, "tenants").await,
+            clinics.len() as i64,
             all_audit_rows,
         ]
     }

@@ -89,8 +89,28 @@ pub struct TestDb {
     app_url: String,
 }
 
+/// Whether every test shares the database of `DATABASE_URL` (`scripts/test_citus.sh` sets
+/// `HPMS_TEST_SHARED_DATABASE=1` to run the API suite on Citus, whose databases cannot be cloned):
+/// tests then keep apart by clinic, each clinic's slug made unique (`clinic_slug`).
+pub fn shared_database() -> bool {
+    std::env::var_os("HPMS_TEST_SHARED_DATABASE").is_some_and(|value| value == "1")
+}
+
+/// The slug a test's clinic gets: the one asked for, made unique when the database is shared.
+pub fn clinic_slug(requested: &str) -> String {
+    if shared_database() {
+        api::unique_slug(requested)
+    } else {
+        requested.to_owned()
+    }
+}
+
 impl TestDb {
+    /// A database of this test's own, or the shared one when the suite runs on a shared database.
     pub async fn new() -> TestDb {
+        if shared_database() {
+            return TestDb::shared().await;
+        }
         let template = env("HPMS_TEST_TEMPLATE");
         let admin_url = env("DATABASE_ADMIN_URL");
         let app_url = env("DATABASE_URL");
@@ -555,16 +575,31 @@ pub fn assert_sqlstate<T: std::fmt::Debug>(result: Result<T, DbErr>, expected: &
 /// that concurrent transactions really collided. No event announces a lock wait, so this polls
 /// pg_stat_activity (visible to the role for its own sessions).
 pub async fn wait_for_blocked_sessions(db: &TestDb, count: i64) {
+    // On Citus a row's lock is taken on the worker holding it, an advisory lock on the
+    // coordinator: both are counted, the workers' through citus_stat_activity.
+    let on_citus: bool = scalar(
+        &db.app,
+        "select to_regclass('pg_catalog.citus_stat_activity') is not null",
+        [],
+    )
+    .await;
+    let local = "select count(*) from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock'";
+    let blocked_sessions = if on_citus {
+        format!(
+            "select ({local}) + (select count(*) from citus_stat_activity activity
+                                   join pg_dist_node node using (nodeid)
+                                  where node.groupid <> 0 and activity.datname = current_database()
+                                    and activity.wait_event_type = 'Lock')"
+        )
+    } else {
+        local.to_owned()
+    };
     eventually(
         &format!("{count} session(s) blocked on a lock"),
         Duration::from_secs(10),
         || async {
-            let blocked: i64 = scalar(
-                &db.app,
-                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-                [],
-            )
-            .await;
+            let blocked: i64 = scalar(&db.app, &blocked_sessions, []).await;
             if blocked >= count {
                 Ok(())
             } else {
