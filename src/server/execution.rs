@@ -30,7 +30,7 @@ use crate::identity::{
 };
 use crate::partners::{AddressPolicy, WebhookVault};
 use crate::patients::PhiKeyring;
-use crate::scheduling::EventHub;
+use crate::scheduling::{BookingWindow, EventHub};
 use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
 use crate::server::schema::{ApiSchema, describe_schema, schema_builder, schema_description_keys};
@@ -59,9 +59,11 @@ impl Api {
         events: Arc<EventHub>,
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
+        booking_window: BookingWindow,
     ) -> Api {
         let schema = schema_builder()
             .data(login)
+            .data(booking_window)
             .data(phi)
             .data(webhooks.0)
             .data(webhooks.1)

@@ -33,7 +33,7 @@ use crate::identity::{
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
 use crate::patients::PhiKeyring;
-use crate::scheduling::{EventHub, FeedLimits};
+use crate::scheduling::{BookingWindow, EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
 use crate::server::graphql_http::{self, AnswerMedia};
@@ -168,6 +168,7 @@ impl App {
                 events,
                 metrics,
                 (webhook_vault, address_policy),
+                BookingWindow::with_horizon_days(settings.booking_horizon_days),
             ),
             db,
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),

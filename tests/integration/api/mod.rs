@@ -48,5 +48,6 @@ mod sign_in;
 mod statement_counts;
 mod subscription_access;
 mod subscription_fanout;
+mod time_off_and_closures;
 mod user_management;
 mod webhooks;
