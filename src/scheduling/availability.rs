@@ -118,7 +118,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    const ANY_TIME: (DateTime<Utc>, DateTime<Utc>) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+    const ANY_TIME: (DateTime<Utc>, DateTime<Utc>) =
+        (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
 
     fn hhmm(zone: Tz, starts: &[DateTime<Utc>]) -> Vec<String> {
         starts
@@ -137,26 +138,11 @@ mod tests {
         }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
         let busy = [(utc("2030-01-07T09:30:00Z"), utc("2030-01-07T10:00:00Z"))];
-        let starts = free_starts(
-            &hours,
-            zone,
-            day,
-            Duration::minutes(30),
-            &busy,
-            ANY_TIME,
-        );
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &busy, ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["09:00", "10:00"]);
         let tuesday = day + Duration::days(1);
         assert!(
-            free_starts(
-                &hours,
-                zone,
-                tuesday,
-                Duration::minutes(30),
-                &[],
-                ANY_TIME
-            )
-            .is_empty()
+            free_starts(&hours, zone, tuesday, Duration::minutes(30), &[], ANY_TIME).is_empty()
         );
     }
 
@@ -169,14 +155,7 @@ mod tests {
             end: at(0, 0),
         }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
-        let starts = free_starts(
-            &hours,
-            zone,
-            day,
-            Duration::minutes(30),
-            &[],
-            ANY_TIME,
-        );
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &[], ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["23:00", "23:15", "23:30"]);
     }
 
@@ -191,14 +170,7 @@ mod tests {
             start: at(1, 0),
             end: at(4, 0),
         }]);
-        let starts = free_starts(
-            &hours,
-            zone,
-            spring,
-            Duration::minutes(60),
-            &[],
-            ANY_TIME,
-        );
+        let starts = free_starts(&hours, zone, spring, Duration::minutes(60), &[], ANY_TIME);
         assert_eq!(
             hhmm(zone, &starts),
             ["01:00", "01:15", "01:30", "01:45", "03:00"]
@@ -211,14 +183,7 @@ mod tests {
             start: at(9, 0),
             end: at(10, 0),
         }]);
-        let starts = free_starts(
-            &hours,
-            zone,
-            autumn,
-            Duration::minutes(60),
-            &[],
-            ANY_TIME,
-        );
+        let starts = free_starts(&hours, zone, autumn, Duration::minutes(60), &[], ANY_TIME);
         assert_eq!(starts, [utc("2030-11-03T14:00:00Z")]);
     }
 

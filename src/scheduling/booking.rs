@@ -54,7 +54,10 @@ pub async fn book(
     request: BookingRequest,
 ) -> Result<appointment::Model, ApiError> {
     principal.require(Permission::Book)?;
-    let reason = match (request.override_time_off || request.backdate, &request.override_reason) {
+    let reason = match (
+        request.override_time_off || request.backdate,
+        &request.override_reason,
+    ) {
         (true, Some(reason)) => Some(required_line("input.overrideReason", reason, 500)?),
         (true, None) => {
             return Err(ApiError::bad_input(
@@ -82,8 +85,12 @@ pub async fn book(
         (start, end),
         request.override_working_hours,
     )?;
-    let over_time_off =
-        check_time_off(principal, &calendar, (start, end), request.override_time_off)?;
+    let over_time_off = check_time_off(
+        principal,
+        &calendar,
+        (start, end),
+        request.override_time_off,
+    )?;
     let overrides = Overrides {
         time_off: over_time_off,
         in_the_past,

@@ -575,9 +575,14 @@ impl SchedulingMutation {
             backdate: input.backdate,
             override_reason: input.override_reason,
         };
-        booking::book(session.db(), &session.principal, booking_window(ctx)?, request)
-            .await
-            .map(Appointment)
+        booking::book(
+            session.db(),
+            &session.principal,
+            booking_window(ctx)?,
+            request,
+        )
+        .await
+        .map(Appointment)
     }
 
     /// Moves a Scheduled appointment. FrontDesk, Provider, ClinicAdmin.

@@ -11,12 +11,13 @@ use uuid::Uuid;
 use crate::foundation::access::{Permission, Principal};
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
+use crate::foundation::input::required_line;
 use crate::identity::DayOfWeek;
 use crate::scheduling::availability::fits;
-use crate::scheduling::booking::clash;
+use crate::scheduling::booking::{self, clash};
 use crate::scheduling::calendar::{Calendar, clinic_zone, describe_time_off};
 use crate::scheduling::entity::{appointment, appointment_series};
-use crate::scheduling::model::BookingWindow;
+use crate::scheduling::model::{BookingWindow, CancellationCategory};
 use crate::scheduling::store::{self, Booking, NewAppointment, NewSeries, Overrides};
 
 /// Most occurrences one series may have: a year of weekly visits.
@@ -103,7 +104,11 @@ pub async fn book_series(
             type_id: kind.id,
             first_start: first,
             every_weeks: rule.every_weeks,
-            weekdays: rule.days.iter().map(|day| weekday_name(*day).to_owned()).collect(),
+            weekdays: rule
+                .days
+                .iter()
+                .map(|day| weekday_name(*day).to_owned())
+                .collect(),
             occurrences: i32::try_from(starts.len()).map_err(|_| ApiError::internal())?,
             created_by: principal.user_id().ok(),
         },
@@ -160,6 +165,35 @@ pub async fn book_series(
     })
 }
 
+/// Cancels an occurrence of a series, if it is still at `expected_version`, and every later
+/// Scheduled occurrence, for one reason: all of them or none. Earlier occurrences stay.
+pub async fn cancel_from(
+    db: &TenantTransaction,
+    principal: &Principal,
+    (id, expected_version): (Uuid, i64),
+    (category, reason): (CancellationCategory, &str),
+) -> Result<Vec<appointment::Model>, ApiError> {
+    principal.require(Permission::Book)?;
+    let reason = required_line("reason", reason, 500)?;
+    let first = booking::find(db, id).await?;
+    let series_id = first.series_id.ok_or_else(|| {
+        ApiError::bad_input(
+            "id",
+            "is not an occurrence of a series; cancel it with cancelAppointment",
+        )
+    })?;
+    let mut cancelled =
+        vec![booking::cancel(db, principal, (id, expected_version), (category, &reason)).await?];
+    let later =
+        store::scheduled_occurrences_after(db, db.tenant_id(), series_id, first.start_time.into())
+            .await?;
+    for occurrence in later {
+        let current = (occurrence.id, occurrence.row_version);
+        cancelled.push(booking::cancel(db, principal, current, (category, &reason)).await?);
+    }
+    Ok(cancelled)
+}
+
 fn checked_rule(rule: WeeklyRule) -> Result<WeeklyRule, ApiError> {
     if !(1..=52).contains(&rule.every_weeks) {
         return Err(ApiError::bad_input(
@@ -174,10 +208,7 @@ fn checked_rule(rule: WeeklyRule) -> Result<WeeklyRule, ApiError> {
         ));
     }
     if (1..rule.days.len()).any(|index| rule.days[..index].contains(&rule.days[index])) {
-        return Err(ApiError::bad_input(
-            "input.rule.days",
-            "names a day twice",
-        ));
+        return Err(ApiError::bad_input("input.rule.days", "names a day twice"));
     }
     if let SeriesEnd::Count(count) = rule.end
         && !(1..=MAX_OCCURRENCES as i32).contains(&count)
@@ -344,7 +375,9 @@ mod tests {
         let backwards = occurrences(
             zone,
             utc("2030-01-07T09:00:00Z"),
-            &weekly(SeriesEnd::Until(NaiveDate::from_ymd_opt(2029, 1, 1).unwrap())),
+            &weekly(SeriesEnd::Until(
+                NaiveDate::from_ymd_opt(2029, 1, 1).unwrap(),
+            )),
         );
         assert_eq!(backwards.unwrap_err().field(), Some("input.rule.until"));
     }

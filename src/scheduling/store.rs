@@ -556,3 +556,21 @@ pub async fn insert_series(
     .insert(db)
     .await
 }
+
+/// The series' Scheduled occurrences starting after `after`, earliest first.
+pub async fn scheduled_occurrences_after(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    series_id: Uuid,
+    after: DateTime<Utc>,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(tenant_id))
+        .filter(appointment::Column::SeriesId.eq(series_id))
+        .filter(appointment::Column::IsDeleted.eq(false))
+        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+        .filter(appointment::Column::StartTime.gt(after))
+        .order_by_asc(appointment::Column::StartTime)
+        .all(db)
+        .await
+}

@@ -151,7 +151,10 @@ fn instants(zone: Tz, span: Span) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiE
                     "is before firstDay; it must be on or after it",
                 ));
             }
-            (midnight(zone, first)?, midnight(zone, last + Duration::days(1))?)
+            (
+                midnight(zone, first)?,
+                midnight(zone, last + Duration::days(1))?,
+            )
         }
     };
     checked_span(start, end, ("input.end", "input.start"))?;

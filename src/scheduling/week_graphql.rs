@@ -201,10 +201,7 @@ impl ClinicWeekMutation {
         #[graphql(desc = "The days closed and why.")] input: AddClinicClosureInput,
     ) -> Result<AddTimeOffPayload, ApiError> {
         let session = session(ctx)?;
-        let span = Span::Days(
-            input.first_day,
-            input.last_day.unwrap_or(input.first_day),
-        );
+        let span = Span::Days(input.first_day, input.last_day.unwrap_or(input.first_day));
         let added =
             time_off_service::add(session.db(), &session.principal, None, span, &input.reason)
                 .await?;
@@ -273,6 +270,36 @@ impl ClinicWeekMutation {
         let cancelled =
             booking::cancel_many(session.db(), &session.principal, &ids, (category, &reason))
                 .await?;
+        Ok(cancelled.into_iter().map(Appointment::new).collect())
+    }
+
+    /// Cancels an occurrence of a series and every later Scheduled occurrence of it, for one
+    /// reason: all of them, or (if the occurrence changed since `expectedVersion`) none. One
+    /// occurrence alone is `cancelAppointment`. FrontDesk, Provider, ClinicAdmin.
+    async fn cancel_series_from(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first occurrence to cancel; it must be Scheduled.")] id: Uuid,
+        #[graphql(
+            desc = "That occurrence's `version` as last read; CONFLICT if it has changed since."
+        )]
+        expected_version: i64,
+        #[graphql(desc = "Why they are cancelled: one line, at most 500 characters.")]
+        reason: String,
+        #[graphql(
+            default_with = "CancellationCategory::Other",
+            desc = "Why they are cancelled, as a category partners can act on (OTHER if omitted)."
+        )]
+        category: CancellationCategory,
+    ) -> Result<Vec<Appointment>, ApiError> {
+        let session = session(ctx)?;
+        let cancelled = series::cancel_from(
+            session.db(),
+            &session.principal,
+            (id, expected_version),
+            (category, &reason),
+        )
+        .await?;
         Ok(cancelled.into_iter().map(Appointment::new).collect())
     }
 

@@ -95,7 +95,11 @@ async fn slots_skip_time_off_and_closures_on_daylight_saving_days() {
     );
     assert_eq!(closed["providerId"], Value::Null);
     assert!(slots(&app, &clinic, autumn).await.is_empty());
-    assert!(!slots(&app, &clinic, autumn.succ_opt().unwrap()).await.is_empty());
+    assert!(
+        !slots(&app, &clinic, autumn.succ_opt().unwrap())
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -304,7 +308,11 @@ async fn a_one_day_change_of_hours_replaces_the_weekly_hours_of_that_date_only()
     let at = |day: NaiveDate, time: &str| format!("{day}T{time}:00+00:00");
     assert_eq!(
         slots(&app, &clinic, friday).await,
-        [at(friday, "09:00"), at(friday, "09:15"), at(friday, "09:30")]
+        [
+            at(friday, "09:00"),
+            at(friday, "09:15"),
+            at(friday, "09:30")
+        ]
     );
     assert_eq!(
         slots(&app, &clinic, saturday).await,
