@@ -188,6 +188,35 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_day_replaces_the_weekly_hours_of_that_date_only() {
+        let zone: Tz = "UTC".parse().unwrap();
+        let monday = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let period = |start, end| WorkingHours {
+            day: DayOfWeek::Monday,
+            start,
+            end,
+        };
+        let mut hours = Hours::weekly(vec![period(at(9, 0), at(17, 0))]);
+        hours.change_day(monday, vec![period(at(9, 0), at(9, 30))]);
+        let duration = Duration::minutes(30);
+        assert_eq!(
+            hhmm(
+                zone,
+                &free_starts(&hours, zone, monday, duration, &[], ANY_TIME)
+            ),
+            ["09:00"]
+        );
+        let next = monday + Duration::weeks(1);
+        assert_eq!(
+            free_starts(&hours, zone, next, duration, &[], ANY_TIME).len(),
+            31,
+            "09:00 to 16:30 the next Monday"
+        );
+        hours.change_day(next, Vec::new());
+        assert!(free_starts(&hours, zone, next, duration, &[], ANY_TIME).is_empty());
+    }
+
+    #[test]
     fn fitting_is_judged_on_the_clinic_wall_clock() {
         let zone: Tz = "Europe/Berlin".parse().unwrap();
         let hours = Hours::weekly(vec![WorkingHours {

@@ -296,6 +296,38 @@ impl TestDb {
         )
         .await
         .expect("a delivery log row inserts");
+        // Issue 17: the clinic's week.
+        exec(
+            &tx,
+            "insert into time_off (tenant_id, provider_id, starts_at, ends_at, reason, created_by)
+             values ($1, $2, '2030-02-04 00:00+00', '2030-02-05 00:00+00', 'Training', $3)",
+            [tenant_id.into(), provider_id.into(), admin_id.into()],
+        )
+        .await
+        .expect("time off inserts");
+        exec(
+            &tx,
+            "insert into provider_day_hours (tenant_id, provider_id, day, periods)
+             values ($1, $2, '2030-02-09', '[]')",
+            [tenant_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a day's hours insert");
+        exec(
+            &tx,
+            "insert into appointment_series (tenant_id, patient_id, provider_id, type_id, first_start,
+                                             every_weeks, weekdays, occurrences, created_by)
+             values ($1, $2, $3, $4, '2030-03-04 09:00+00', 1, '{Monday}', 1, $5)",
+            [
+                tenant_id.into(),
+                patient_id.into(),
+                provider_id.into(),
+                type_id.into(),
+                admin_id.into(),
+            ],
+        )
+        .await
+        .expect("a series inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
