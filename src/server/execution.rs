@@ -51,15 +51,15 @@ pub struct Api {
 
 impl Api {
     /// `database`: the pool, and whether it reaches one PostgreSQL or a Citus coordinator.
+    /// `scheduling`: the feed partners follow, and when bookings may start.
     pub fn new(
         (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
         phi: Arc<PhiKeyring>,
-        events: Arc<EventHub>,
+        (events, booking_window): (Arc<EventHub>, BookingWindow),
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
-        booking_window: BookingWindow,
     ) -> Api {
         let schema = schema_builder()
             .data(login)
