@@ -457,7 +457,7 @@ fn status_of(appointment: &appointment::Model) -> Result<AppointmentStatus, ApiE
     AppointmentStatus::parse(&appointment.status).ok_or_else(ApiError::internal)
 }
 
-fn version_moved(expected: i64, now: i64) -> ApiError {
+pub(crate) fn version_moved(expected: i64, now: i64) -> ApiError {
     ApiError::conflict(format!(
         "the appointment changed since version {expected} (it is now version {now}); reload it \
          and try again"

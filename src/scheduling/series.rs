@@ -17,8 +17,10 @@ use crate::scheduling::availability::fits;
 use crate::scheduling::booking::{self, clash};
 use crate::scheduling::calendar::{Calendar, clinic_zone, describe_time_off};
 use crate::scheduling::entity::{appointment, appointment_series};
-use crate::scheduling::model::{BookingWindow, CancellationCategory};
-use crate::scheduling::store::{self, Booking, NewAppointment, NewSeries, Overrides};
+use crate::scheduling::model::{AppointmentStatus, BookingWindow, CancellationCategory};
+use crate::scheduling::store::{
+    self, AppointmentChange, Booking, NewAppointment, NewSeries, Overrides,
+};
 
 /// Most occurrences one series may have: a year of weekly visits.
 pub const MAX_OCCURRENCES: usize = 52;
@@ -192,6 +194,136 @@ pub async fn cancel_from(
         cancelled.push(booking::cancel(db, principal, current, (category, &reason)).await?);
     }
     Ok(cancelled)
+}
+
+/// Moves an occurrence of a series, if it is still at `expected_version`, to `new_start`, and
+/// every later Scheduled occurrence by the same amount: all of them or none. CONFLICT lists
+/// every occurrence that cannot move and why, as `book_series` does.
+pub async fn move_from(
+    db: &TenantTransaction,
+    principal: &Principal,
+    window: BookingWindow,
+    (id, expected_version): (Uuid, i64),
+    new_start: DateTime<Utc>,
+) -> Result<Vec<appointment::Model>, ApiError> {
+    principal.require(Permission::Book)?;
+    let first = booking::find(db, id).await?;
+    let series_id = first.series_id.ok_or_else(|| {
+        ApiError::bad_input(
+            "input.id",
+            "is not an occurrence of a series; move it with rescheduleAppointment",
+        )
+    })?;
+    if first.row_version != expected_version {
+        return Err(booking::version_moved(expected_version, first.row_version));
+    }
+    if first.status != AppointmentStatus::Scheduled.as_str() {
+        return Err(ApiError::bad_input(
+            "input.id",
+            "only a Scheduled occurrence can be moved",
+        ));
+    }
+    let shift = new_start - DateTime::<Utc>::from(first.start_time);
+    let provider_id = first.provider_id;
+    let mut occurrences = vec![first.clone()];
+    occurrences.extend(
+        store::scheduled_occurrences_after(db, db.tenant_id(), series_id, first.start_time.into())
+            .await?,
+    );
+    let moved_times: Vec<(DateTime<Utc>, DateTime<Utc>)> = occurrences
+        .iter()
+        .map(|occurrence| {
+            (
+                DateTime::<Utc>::from(occurrence.start_time) + shift,
+                DateTime::<Utc>::from(occurrence.end_time) + shift,
+            )
+        })
+        .collect();
+    let (Some(first_times), Some(last_times)) = (moved_times.first(), moved_times.last()) else {
+        return Err(ApiError::internal());
+    };
+    let now = Utc::now();
+    if first_times.0 < window.earliest(now) {
+        return Err(ApiError::bad_input(
+            "input.start",
+            "is in the past; occurrences move to times from now on",
+        ));
+    }
+    if last_times.0 > window.latest(now) {
+        return Err(ApiError::bad_input(
+            "input.start",
+            format!(
+                "moves the last occurrence more than {} days ahead, beyond the booking horizon",
+                window.horizon_days()
+            ),
+        ));
+    }
+    let calendar = Calendar::of(db, provider_id, (first_times.0, last_times.1)).await?;
+    // An occurrence may move onto times that one further along still holds (a week later, say):
+    // moving the furthest first frees them before they are needed.
+    let mut order: Vec<usize> = (0..occurrences.len()).collect();
+    if shift > Duration::zero() {
+        order.reverse();
+    }
+    let mut refusals = Vec::new();
+    let mut moved = Vec::with_capacity(occurrences.len());
+    for index in order {
+        let (occurrence, times) = (&occurrences[index], moved_times[index]);
+        let start = times.0;
+        if !fits(&calendar.hours, calendar.zone, times.0, times.1) {
+            refusals.push((
+                index,
+                format!("{start}: outside the provider's working hours"),
+            ));
+            continue;
+        }
+        if let Some(block) = calendar.time_off_during(times) {
+            refusals.push((index, format!("{start}: {}", describe_time_off(block))));
+            continue;
+        }
+        let change = AppointmentChange::Move {
+            start: times.0,
+            end: times.1,
+            booked_outside_hours: false,
+        };
+        let current = (occurrence.id, occurrence.row_version);
+        match store::change_appointment(
+            db,
+            db.tenant_id(),
+            provider_id,
+            current.0,
+            current.1,
+            change,
+        )
+        .await?
+        {
+            Booking::Done(true) => moved.push((index, booking::find(db, occurrence.id).await?)),
+            Booking::Done(false) => refusals.push((
+                index,
+                format!("{start}: the occurrence changed meanwhile; reload the series"),
+            )),
+            Booking::Clash => refusals.push((
+                index,
+                format!(
+                    "{start}: {}",
+                    clash(db, provider_id, times, Some(occurrence.id)).await?
+                ),
+            )),
+        }
+    }
+    if !refusals.is_empty() {
+        refusals.sort_by_key(|(index, _)| *index);
+        let refusals: Vec<String> = refusals.into_iter().map(|(_, refusal)| refusal).collect();
+        return Err(ApiError::conflict(format!(
+            "{} of the {} occurrences cannot move, so none did: {}",
+            refusals.len(),
+            occurrences.len(),
+            refusals.join("; ")
+        ))
+        .with_conflicts(refusals));
+    }
+    moved.sort_by_key(|(index, _)| *index);
+    Ok(moved.into_iter().map(|(_, model)| model).collect())
 }
 
 fn checked_rule(rule: WeeklyRule) -> Result<WeeklyRule, ApiError> {

@@ -123,6 +123,18 @@ pub struct BookSeriesInput {
     pub rule: WeeklyRuleInput,
 }
 
+/// New times for an occurrence of a series and every later Scheduled one, moved by the same
+/// amount.
+#[derive(InputObject)]
+pub struct RescheduleSeriesFromInput {
+    /// The first occurrence to move; it must be Scheduled.
+    pub id: Uuid,
+    /// That occurrence's `version` as last read; CONFLICT if it has changed since.
+    pub expected_version: i64,
+    /// Its new start (UTC); each later occurrence moves by as much.
+    pub start: DateTime<Utc>,
+}
+
 /// A booked series.
 #[derive(SimpleObject)]
 pub struct BookSeriesPayload {
@@ -301,6 +313,28 @@ impl ClinicWeekMutation {
         )
         .await?;
         Ok(cancelled.into_iter().map(Appointment::new).collect())
+    }
+
+    /// Moves an occurrence of a series and every later Scheduled occurrence by the same amount,
+    /// all or nothing: CONFLICT lists every occurrence that cannot move (also in
+    /// `extensions.conflicts`). One occurrence alone is `rescheduleAppointment`. FrontDesk,
+    /// Provider, ClinicAdmin.
+    async fn reschedule_series_from(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first occurrence, its version as last read, and its new start.")]
+        input: RescheduleSeriesFromInput,
+    ) -> Result<Vec<Appointment>, ApiError> {
+        let session = session(ctx)?;
+        let moved = series::move_from(
+            session.db(),
+            &session.principal,
+            booking_window(ctx)?,
+            (input.id, input.expected_version),
+            input.start,
+        )
+        .await?;
+        Ok(moved.into_iter().map(Appointment::new).collect())
     }
 
     /// Books a recurring visit, all or nothing: every occurrence within working hours, clear of

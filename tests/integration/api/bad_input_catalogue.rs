@@ -437,6 +437,16 @@ fn clinic_week_templates(clinic: &ApiClinic, appointment: &str) -> Vec<Template>
                 json!({"id": appointment, "r": "Moved away"}),
             )
         },
+        Template {
+            ids: &["/i/id"],
+            dates: &["/i/start"],
+            ..template(
+                "rescheduleSeriesFrom",
+                Role::FrontDesk,
+                "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+                json!({"i": {"id": appointment, "expectedVersion": 1, "start": "2031-03-10T11:00:00Z"}}),
+            )
+        },
         // `providerId` filters (another clinic's provider shows nothing), so it has no ids to
         // spoil.
         Template {
@@ -643,6 +653,13 @@ fn clinic_week_cases(
             Role::FrontDesk,
             "mutation($id: UUID!) { cancelSeriesFrom(id: $id, expectedVersion: 1, reason: \"Moved\") { id } }",
             json!({"id": scheduled}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a single booking moved as a series",
+            Role::FrontDesk,
+            "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+            json!({"i": {"id": scheduled, "expectedVersion": 1, "start": "2031-03-10T11:00:00Z"}}),
             "BAD_USER_INPUT",
         ),
         case(

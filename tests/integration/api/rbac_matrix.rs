@@ -75,6 +75,7 @@ enum Op {
     BookOverTimeOff,
     BookBackdated,
     CancelSeriesFrom,
+    RescheduleSeriesFrom,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -404,6 +405,11 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (CancelSeriesFrom, Provider, Allowed),
     (CancelSeriesFrom, BillingManager, Forbidden),
     (CancelSeriesFrom, FrontDesk, Allowed),
+    (RescheduleSeriesFrom, SystemAdmin, Forbidden),
+    (RescheduleSeriesFrom, ClinicAdmin, Allowed),
+    (RescheduleSeriesFrom, Provider, Allowed),
+    (RescheduleSeriesFrom, BillingManager, Forbidden),
+    (RescheduleSeriesFrom, FrontDesk, Allowed),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -497,7 +503,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 63;
+    let operations = 64;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -846,6 +852,13 @@ async fn request(
             json!({"i": {"patientId": patient, "providerId": clinic.user(Provider), "typeId": clinic.type_id,
                          "firstStart": next_monday_slot(), "rule": {"days": ["MONDAY"], "count": 1}}}),
         ),
+        RescheduleSeriesFrom => {
+            let id = throwaway_series_occurrence(app, clinic).await;
+            (
+                "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+                json!({"i": {"id": id, "expectedVersion": 1, "start": next_monday_slot()}}),
+            )
+        }
         CancelSeriesFrom => {
             let booked = app
                 .graphql(
@@ -955,6 +968,20 @@ fn book(clinic: &ApiClinic, start: String, override_hours: bool) -> (&'static st
         json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
                      "typeId": clinic.type_id, "start": start, "overrideWorkingHours": override_hours}}),
     )
+}
+
+/// The one occurrence of a series booked by the ClinicAdmin; its id.
+async fn throwaway_series_occurrence(app: &TestApp, clinic: &ApiClinic) -> Value {
+    let booked = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { appointments { id } } }",
+            json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+                         "typeId": clinic.type_id, "firstStart": next_monday_slot(),
+                         "rule": {"days": ["MONDAY"], "count": 1}}}),
+        )
+        .await;
+    booked.ok()["bookSeries"]["appointments"][0]["id"].clone()
 }
 
 const REMOVE_TIME_OFF: &str = "mutation($id: UUID!) { removeTimeOff(id: $id) }";

@@ -199,3 +199,92 @@ async fn cancelling_from_an_occurrence_cancels_it_and_every_later_one_at_its_ver
         assert_eq!(still.ok()["appointment"]["status"], "SCHEDULED");
     }
 }
+
+#[tokio::test]
+async fn moving_from_an_occurrence_moves_every_later_one_by_as_much_or_none() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let first = first_monday();
+    let booked = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            BOOK_SERIES,
+            weekly_series(&clinic, first, 4),
+        )
+        .await;
+    let ids: Vec<Value> = booked.ok()["bookSeries"]["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|appointment| appointment["id"].clone())
+        .collect();
+    let tuesday = |week: i64| first + Duration::weeks(week) + Duration::days(1);
+    app.book(
+        &clinic,
+        clinic.user(Role::Provider),
+        &format!("{}T10:00:00Z", tuesday(3)),
+    )
+    .await
+    .ok();
+    let reschedule = "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id start version } }";
+    let move_to = |version: i64, start: String| json!({"i": {"id": ids[1], "expectedVersion": version, "start": start}});
+
+    let refused = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            reschedule,
+            move_to(1, format!("{}T10:00:00Z", tuesday(1))),
+        )
+        .await;
+    assert_eq!(refused.code(), "CONFLICT");
+    let conflicts = refused.errors()[0]["extensions"]["conflicts"].clone();
+    assert_eq!(conflicts.as_array().unwrap().len(), 1, "{conflicts}");
+    assert!(
+        conflicts[0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} 10:00:00 UTC", tuesday(3)))
+    );
+
+    let moved = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            reschedule,
+            move_to(1, format!("{}T11:00:00Z", tuesday(1))),
+        )
+        .await;
+    let starts: Vec<Value> = moved.ok()["rescheduleSeriesFrom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["start"].clone())
+        .collect();
+    let expected: Vec<Value> = (1..4)
+        .map(|week| json!(format!("{}T11:00:00+00:00", tuesday(week))))
+        .collect();
+    assert_eq!(starts, expected);
+
+    // A week later: each occurrence moves onto the times the next one held.
+    let week_later = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            reschedule,
+            move_to(2, format!("{}T11:00:00Z", tuesday(2))),
+        )
+        .await;
+    assert_eq!(
+        week_later.ok()["rescheduleSeriesFrom"][2]["start"],
+        format!("{}T11:00:00+00:00", tuesday(4))
+    );
+    let untouched = app
+        .graphql(
+            Some(clinic.token(Role::FrontDesk)),
+            "query($id: UUID!) { appointment(id: $id) { start } }",
+            json!({"id": ids[0]}),
+        )
+        .await;
+    assert_eq!(
+        untouched.ok()["appointment"]["start"],
+        format!("{first}T09:00:00+00:00")
+    );
+}
