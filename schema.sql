@@ -698,6 +698,32 @@ ALTER TABLE ONLY public.appointment_events FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.appointment_events OWNER TO hpms_owner;
 
 --
+-- Name: appointment_series; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.appointment_series (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    type_id uuid NOT NULL,
+    first_start timestamp with time zone NOT NULL,
+    every_weeks integer NOT NULL,
+    weekdays text[] NOT NULL,
+    occurrences integer NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT appointment_series_every_weeks_check CHECK (((every_weeks >= 1) AND (every_weeks <= 52))),
+    CONSTRAINT appointment_series_occurrences_check CHECK (((occurrences >= 1) AND (occurrences <= 52))),
+    CONSTRAINT appointment_series_weekdays_check CHECK (((cardinality(weekdays) >= 1) AND (cardinality(weekdays) <= 7)))
+);
+
+ALTER TABLE ONLY public.appointment_series FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.appointment_series OWNER TO hpms_owner;
+
+--
 -- Name: appointment_types; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -741,11 +767,17 @@ CREATE TABLE public.appointments (
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     booked_outside_hours boolean DEFAULT false NOT NULL,
     cancel_reason_category text,
+    series_id uuid,
+    booked_over_time_off boolean DEFAULT false NOT NULL,
+    booked_in_the_past boolean DEFAULT false NOT NULL,
+    override_reason text,
     CONSTRAINT appointments_cancel_reason_category_known CHECK ((cancel_reason_category = ANY (ARRAY['PatientRequest'::text, 'ProviderUnavailable'::text, 'ClinicClosed'::text, 'BookedInError'::text, 'Other'::text]))),
     CONSTRAINT appointments_cancel_reason_category_when_cancelled CHECK (((cancel_reason_category IS NULL) OR (status = 'Cancelled'::text))),
     CONSTRAINT appointments_cancel_reason_check CHECK (((cancel_reason IS NULL) OR ((length(btrim(cancel_reason)) >= 1) AND (length(btrim(cancel_reason)) <= 500)))),
     CONSTRAINT appointments_check CHECK ((end_time > start_time)),
     CONSTRAINT appointments_check1 CHECK (((status = 'Cancelled'::text) = (cancel_reason IS NOT NULL))),
+    CONSTRAINT appointments_override_has_reason CHECK (((NOT (booked_over_time_off OR booked_in_the_past)) OR (override_reason IS NOT NULL))),
+    CONSTRAINT appointments_override_reason_check CHECK (((length(btrim(override_reason)) >= 1) AND (length(btrim(override_reason)) <= 500))),
     CONSTRAINT appointments_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT appointments_status_check CHECK ((status = ANY (ARRAY['Scheduled'::text, 'Arrived'::text, 'InSession'::text, 'Completed'::text, 'NoShow'::text, 'Cancelled'::text])))
 );
@@ -902,6 +934,27 @@ ALTER TABLE ONLY public.patients FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.patients OWNER TO hpms_owner;
 
 --
+-- Name: provider_day_hours; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.provider_day_hours (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid NOT NULL,
+    day date NOT NULL,
+    periods jsonb NOT NULL,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provider_day_hours_periods_check CHECK ((jsonb_typeof(periods) = 'array'::text))
+);
+
+ALTER TABLE ONLY public.provider_day_hours FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.provider_day_hours OWNER TO hpms_owner;
+
+--
 -- Name: roles; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -969,6 +1022,30 @@ ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
 
 
 ALTER TABLE public.tenants OWNER TO hpms_owner;
+
+--
+-- Name: time_off; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.time_off (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    reason text NOT NULL,
+    created_by uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT time_off_check CHECK ((ends_at > starts_at)),
+    CONSTRAINT time_off_reason_check CHECK (((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 200)))
+);
+
+ALTER TABLE ONLY public.time_off FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.time_off OWNER TO hpms_owner;
 
 --
 -- Name: users; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -1093,6 +1170,14 @@ ALTER TABLE ONLY public.appointment_events
 
 
 --
+-- Name: appointment_series appointment_series_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: appointment_types appointment_types_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1173,6 +1258,14 @@ ALTER TABLE ONLY public.patients
 
 
 --
+-- Name: provider_day_hours provider_day_hours_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.provider_day_hours
+    ADD CONSTRAINT provider_day_hours_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: roles roles_name_key; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1229,6 +1322,14 @@ ALTER TABLE ONLY public.tenants
 
 
 --
+-- Name: time_off time_off_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.time_off
+    ADD CONSTRAINT time_off_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1271,6 +1372,13 @@ CREATE INDEX appointment_types_tenant_id_is_deleted_idx ON public.appointment_ty
 --
 
 CREATE INDEX appointments_patient_idx ON public.appointments USING btree (tenant_id, patient_id, start_time);
+
+
+--
+-- Name: appointments_series_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX appointments_series_idx ON public.appointments USING btree (tenant_id, series_id, start_time) WHERE (series_id IS NOT NULL);
 
 
 --
@@ -1351,10 +1459,38 @@ CREATE INDEX patients_tenant_id_is_deleted_idx ON public.patients USING btree (t
 
 
 --
+-- Name: provider_day_hours_one_per_day; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX provider_day_hours_one_per_day ON public.provider_day_hours USING btree (tenant_id, provider_id, day) WHERE (NOT is_deleted);
+
+
+--
+-- Name: provider_day_hours_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX provider_day_hours_tenant_id_is_deleted_idx ON public.provider_day_hours USING btree (tenant_id, is_deleted);
+
+
+--
 -- Name: tenants_one_platform; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
 CREATE UNIQUE INDEX tenants_one_platform ON public.tenants USING btree (is_platform) WHERE is_platform;
+
+
+--
+-- Name: time_off_provider_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX time_off_provider_idx ON public.time_off USING btree (tenant_id, provider_id, starts_at) WHERE (NOT is_deleted);
+
+
+--
+-- Name: time_off_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX time_off_tenant_id_is_deleted_idx ON public.time_off USING btree (tenant_id, is_deleted);
 
 
 --
@@ -1456,6 +1592,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointment_even
 
 
 --
+-- Name: appointment_series audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointment_series FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: appointment_types audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1498,6 +1641,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patients FOR EAC
 
 
 --
+-- Name: provider_day_hours audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.provider_day_hours FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: tenant_api_keys audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1509,6 +1659,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tenant_api_keys 
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: time_off audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.time_off FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -1575,6 +1732,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.appointment_events FOR EACH
 
 
 --
+-- Name: appointment_series forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.appointment_series FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1631,6 +1795,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.appointment_events FOR 
 
 
 --
+-- Name: appointment_series forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.appointment_series FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: appointment_types forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1680,6 +1851,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.patients FOR EACH STATE
 
 
 --
+-- Name: provider_day_hours forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.provider_day_hours FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: tenant_api_keys forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1691,6 +1869,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.tenant_api_keys FOR EAC
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: time_off forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.time_off FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1792,6 +1977,20 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.patients FOR EACH ROW EXECUTE
 
 
 --
+-- Name: provider_day_hours soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.provider_day_hours FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: time_off soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.time_off FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
 -- Name: users soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1853,11 +2052,59 @@ ALTER TABLE ONLY public.appointment_events
 
 
 --
+-- Name: appointment_series appointment_series_tenant_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: appointment_series appointment_series_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: appointment_series appointment_series_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: appointment_series appointment_series_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: appointment_series appointment_series_tenant_id_type_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointment_series
+    ADD CONSTRAINT appointment_series_tenant_id_type_id_fkey FOREIGN KEY (tenant_id, type_id) REFERENCES public.appointment_types(tenant_id, id);
+
+
+--
 -- Name: appointment_types appointment_types_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
 ALTER TABLE ONLY public.appointment_types
     ADD CONSTRAINT appointment_types_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: appointments appointments_series_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointments
+    ADD CONSTRAINT appointments_series_fkey FOREIGN KEY (tenant_id, series_id) REFERENCES public.appointment_series(tenant_id, id);
 
 
 --
@@ -1965,6 +2212,22 @@ ALTER TABLE ONLY public.patients
 
 
 --
+-- Name: provider_day_hours provider_day_hours_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.provider_day_hours
+    ADD CONSTRAINT provider_day_hours_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: provider_day_hours provider_day_hours_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.provider_day_hours
+    ADD CONSTRAINT provider_day_hours_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
 -- Name: tenant_api_keys tenant_api_keys_tenant_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1978,6 +2241,30 @@ ALTER TABLE ONLY public.tenant_api_keys
 
 ALTER TABLE ONLY public.tenant_api_keys
     ADD CONSTRAINT tenant_api_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: time_off time_off_tenant_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.time_off
+    ADD CONSTRAINT time_off_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: time_off time_off_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.time_off
+    ADD CONSTRAINT time_off_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: time_off time_off_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.time_off
+    ADD CONSTRAINT time_off_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
 
 
 --
@@ -2053,6 +2340,12 @@ ALTER TABLE public.appointment_event_counters ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.appointment_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: appointment_series; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.appointment_series ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: appointment_types; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
@@ -2132,6 +2425,12 @@ CREATE POLICY platform_admin ON public.tenants USING ((( SELECT current_setting(
 
 
 --
+-- Name: provider_day_hours; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.provider_day_hours ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_logs reads_by_the_reader; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2156,6 +2455,13 @@ CREATE POLICY tenant_isolation ON public.appointment_event_counters USING ((tena
 --
 
 CREATE POLICY tenant_isolation ON public.appointment_events USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: appointment_series tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.appointment_series USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2208,10 +2514,24 @@ CREATE POLICY tenant_isolation ON public.patients USING ((tenant_id = ( SELECT (
 
 
 --
+-- Name: provider_day_hours tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.provider_day_hours USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: tenant_api_keys tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
 CREATE POLICY tenant_isolation ON public.tenant_api_keys USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: time_off tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.time_off USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2240,6 +2560,12 @@ CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((tenant_id = (
 --
 
 ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: time_off; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.time_off ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
@@ -2472,6 +2798,13 @@ GRANT SELECT ON TABLE public.appointment_events TO hpms_app;
 
 
 --
+-- Name: TABLE appointment_series; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.appointment_series TO hpms_app;
+
+
+--
 -- Name: TABLE appointment_types; Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2535,6 +2868,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.patients TO hpms_app;
 
 
 --
+-- Name: TABLE provider_day_hours; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.provider_day_hours TO hpms_app;
+
+
+--
 -- Name: TABLE roles; Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2567,6 +2907,13 @@ GRANT UPDATE(revoked_at) ON TABLE public.tenant_api_keys TO hpms_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO hpms_app;
+
+
+--
+-- Name: TABLE time_off; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.time_off TO hpms_app;
 
 
 --

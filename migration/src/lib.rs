@@ -25,6 +25,7 @@ mod m20261203_000010_webhooks;
 mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
 mod m20261203_000021_citus_deliveries;
+mod m20261203_000030_clinic_week;
 mod tenant_table;
 
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_webhook_audit_secrets::Migration),
             Box::new(m20261203_000020_citus_compatible::Migration),
             Box::new(m20261203_000021_citus_deliveries::Migration),
+            Box::new(m20261203_000030_clinic_week::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ select create_reference_table('tenants');
 select create_distributed_table('users', 'tenant_id');
 select create_distributed_table('patients', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_types', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('appointment_series', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointments', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('invoices', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('journal_entries', 'tenant_id', colocate_with => 'users');
@@ -31,6 +32,8 @@ select create_distributed_table('appointment_event_counters', 'tenant_id', coloc
 select create_distributed_table('audit_logs', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('webhook_endpoints', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('webhook_deliveries', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('time_off', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('provider_day_hours', 'tenant_id', colocate_with => 'users');
 
 -- Functions the server calls with the clinic as an argument run on the node that holds the
 -- clinic's shards (one hop instead of a coordinator-planned query per statement inside them).

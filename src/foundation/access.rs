@@ -129,6 +129,14 @@ pub enum Permission {
     FollowAppointmentEvents,
     /// Register, re-enable and replay the clinic's webhook endpoints and read their delivery log.
     ManageWebhooks,
+    /// Enter and remove providers' time off.
+    ManageTimeOff,
+    /// Enter and remove closures of the whole clinic.
+    ManageClosures,
+    /// Book into a provider's time off or a clinic closure.
+    OverrideTimeOff,
+    /// Book an appointment that starts in the past.
+    Backdate,
 }
 
 impl Permission {
@@ -158,6 +166,10 @@ impl Permission {
             Permission::ManageApiKeys => "manage API keys",
             Permission::FollowAppointmentEvents => "follow appointment status changes",
             Permission::ManageWebhooks => "manage webhooks",
+            Permission::ManageTimeOff => "enter or remove providers' time off",
+            Permission::ManageClosures => "enter or remove clinic closures",
+            Permission::OverrideTimeOff => "book into time off or a closure",
+            Permission::Backdate => "book an appointment that starts in the past",
         }
     }
 }
@@ -200,6 +212,10 @@ impl Role {
                     | ManageApiKeys
                     | FollowAppointmentEvents
                     | ManageWebhooks
+                    | ManageTimeOff
+                    | ManageClosures
+                    | OverrideTimeOff
+                    | Backdate
             ),
             Role::Provider => matches!(
                 permission,
@@ -214,6 +230,7 @@ impl Role {
                     | RecordArrival
                     | RecordVisit
                     | FollowAppointmentEvents
+                    | ManageTimeOff
             ),
             Role::BillingManager => matches!(
                 permission,
@@ -230,6 +247,7 @@ impl Role {
                     | RecordArrival
                     | ReadBilling
                     | FollowAppointmentEvents
+                    | ManageTimeOff
             ),
         }
     }

@@ -122,6 +122,11 @@ pub struct ServeSettings {
     #[arg(long, env = "HPMS_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<Origin>,
 
+    /// How far ahead a booking may start, in days (anyone's booking beyond it is refused).
+    #[arg(long, env = "HPMS_BOOKING_HORIZON_DAYS", default_value_t = 730,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub booking_horizon_days: u32,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 

@@ -74,6 +74,8 @@ pub struct ApiError {
     retry_after_seconds: Option<u64>,
     /// For an ended subscription: the last event delivered, to resume `after`.
     resume_after: Option<i64>,
+    /// For a refusal of several things at once: each one, so a client can show them all.
+    conflicts: Vec<String>,
 }
 
 impl ApiError {
@@ -84,6 +86,7 @@ impl ApiError {
             field: None,
             retry_after_seconds: None,
             resume_after: None,
+            conflicts: Vec::new(),
         }
     }
 
@@ -154,6 +157,13 @@ impl ApiError {
         self
     }
 
+    /// Lists every part of a request that was refused (`extensions.conflicts`), when it is
+    /// refused as a whole for several reasons at once.
+    pub fn with_conflicts(mut self, conflicts: Vec<String>) -> ApiError {
+        self.conflicts = conflicts;
+        self
+    }
+
     pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after_seconds = Some(seconds);
         self
@@ -185,6 +195,9 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(event_id) = error.resume_after {
                 extensions.set("resumeAfter", event_id.to_string());
+            }
+            if !error.conflicts.is_empty() {
+                extensions.set("conflicts", error.conflicts.clone());
             }
         })
     }

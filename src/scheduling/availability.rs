@@ -1,7 +1,10 @@
 //! Working hours against the clock: which starts of a day are free, and whether an appointment
 //! fits a provider's hours. Working hours are wall-clock times in the clinic's time zone, so a
-//! day with a daylight-saving change has an hour more or less of them; appointments are instants.
-//! A period ending at 00:00 runs to midnight at the end of its day.
+//! day with a daylight-saving change has an hour more or less of them; appointments, time off
+//! and closures are instants. A period ending at 00:00 runs to midnight at the end of its day.
+//! A one-day change to a provider's hours replaces the weekly hours of that date.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -34,41 +37,65 @@ fn bounds(day: NaiveDate, period: &WorkingHours) -> (NaiveDateTime, NaiveDateTim
     (day.and_time(period.start), end)
 }
 
-fn periods_on(day: NaiveDate, hours: &[WorkingHours]) -> impl Iterator<Item = &WorkingHours> {
-    let weekday = DayOfWeek::of(day.weekday());
-    hours.iter().filter(move |period| period.day == weekday)
+/// A provider's hours: the weekly ones, and the dates on which others replace them.
+#[derive(Default)]
+pub struct Hours {
+    weekly: Vec<WorkingHours>,
+    on_dates: HashMap<NaiveDate, Vec<WorkingHours>>,
+}
+
+impl Hours {
+    pub fn weekly(weekly: Vec<WorkingHours>) -> Hours {
+        Hours {
+            weekly,
+            on_dates: HashMap::new(),
+        }
+    }
+
+    /// Replaces the weekly hours of `day` with `periods` (none: a day off).
+    pub fn change_day(&mut self, day: NaiveDate, periods: Vec<WorkingHours>) {
+        self.on_dates.insert(day, periods);
+    }
+
+    fn periods_on(&self, day: NaiveDate) -> impl Iterator<Item = &WorkingHours> {
+        let weekday = DayOfWeek::of(day.weekday());
+        let periods = self.on_dates.get(&day).unwrap_or(&self.weekly);
+        periods.iter().filter(move |period| period.day == weekday)
+    }
 }
 
 /// Whether [start, end) lies within one working period, read on the clinic's wall clock.
-pub fn fits(hours: &[WorkingHours], zone: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+pub fn fits(hours: &Hours, zone: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
     let local_start = start.with_timezone(&zone).naive_local();
     let local_end = end.with_timezone(&zone).naive_local();
-    periods_on(local_start.date(), hours).any(|period| {
+    hours.periods_on(local_start.date()).any(|period| {
         let (open, close) = bounds(local_start.date(), period);
         open <= local_start && local_end <= close
     })
 }
 
 /// The starts on `day` (clinic time) from which `duration` fits the working hours without
-/// touching `busy` intervals, not before `not_before`, in time order.
+/// touching `busy` intervals (appointments, time off, closures), within `[not_before,
+/// not_after]`, in time order.
 pub fn free_starts(
-    hours: &[WorkingHours],
+    hours: &Hours,
     zone: Tz,
     day: NaiveDate,
     duration: Duration,
     busy: &[(DateTime<Utc>, DateTime<Utc>)],
-    not_before: DateTime<Utc>,
+    (not_before, not_after): (DateTime<Utc>, DateTime<Utc>),
 ) -> Vec<DateTime<Utc>> {
     let step = Duration::minutes(SLOT_STEP_MINUTES);
     let mut starts = Vec::new();
-    for period in periods_on(day, hours) {
+    for period in hours.periods_on(day) {
         let (open, close) = bounds(day, period);
         let mut candidate = open;
         while candidate < close {
             for start in instants(zone, candidate) {
                 let end = start + duration;
                 let free = busy.iter().all(|(from, to)| end <= *from || *to <= start);
-                if start >= not_before && free && fits(hours, zone, start, end) {
+                let in_window = not_before <= start && start <= not_after;
+                if in_window && free && fits(hours, zone, start, end) {
                     starts.push(start);
                 }
             }
@@ -91,6 +118,9 @@ mod tests {
         text.parse().unwrap()
     }
 
+    const ANY_TIME: (DateTime<Utc>, DateTime<Utc>) =
+        (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+
     fn hhmm(zone: Tz, starts: &[DateTime<Utc>]) -> Vec<String> {
         starts
             .iter()
@@ -101,53 +131,31 @@ mod tests {
     #[test]
     fn free_starts_skip_bookings_and_stop_where_the_slot_would_overrun() {
         let zone: Tz = "UTC".parse().unwrap();
-        let hours = [WorkingHours {
+        let hours = Hours::weekly(vec![WorkingHours {
             day: DayOfWeek::Monday,
             start: at(9, 0),
             end: at(10, 30),
-        }];
+        }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
         let busy = [(utc("2030-01-07T09:30:00Z"), utc("2030-01-07T10:00:00Z"))];
-        let starts = free_starts(
-            &hours,
-            zone,
-            day,
-            Duration::minutes(30),
-            &busy,
-            DateTime::<Utc>::MIN_UTC,
-        );
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &busy, ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["09:00", "10:00"]);
         let tuesday = day + Duration::days(1);
         assert!(
-            free_starts(
-                &hours,
-                zone,
-                tuesday,
-                Duration::minutes(30),
-                &[],
-                DateTime::<Utc>::MIN_UTC
-            )
-            .is_empty()
+            free_starts(&hours, zone, tuesday, Duration::minutes(30), &[], ANY_TIME).is_empty()
         );
     }
 
     #[test]
     fn a_period_ending_at_midnight_offers_the_last_slot_of_the_day() {
         let zone: Tz = "UTC".parse().unwrap();
-        let hours = [WorkingHours {
+        let hours = Hours::weekly(vec![WorkingHours {
             day: DayOfWeek::Monday,
             start: at(23, 0),
             end: at(0, 0),
-        }];
+        }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
-        let starts = free_starts(
-            &hours,
-            zone,
-            day,
-            Duration::minutes(30),
-            &[],
-            DateTime::<Utc>::MIN_UTC,
-        );
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &[], ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["23:00", "23:15", "23:30"]);
     }
 
@@ -157,19 +165,12 @@ mod tests {
         // 2030-03-10: clocks go from 02:00 to 03:00. A night shift 01:00–04:00 is two hours long:
         // an hour-long visit can start before the jump (ending after it) or at 03:00.
         let spring = NaiveDate::from_ymd_opt(2030, 3, 10).unwrap();
-        let hours = [WorkingHours {
+        let hours = Hours::weekly(vec![WorkingHours {
             day: DayOfWeek::of(spring.weekday()),
             start: at(1, 0),
             end: at(4, 0),
-        }];
-        let starts = free_starts(
-            &hours,
-            zone,
-            spring,
-            Duration::minutes(60),
-            &[],
-            DateTime::<Utc>::MIN_UTC,
-        );
+        }]);
+        let starts = free_starts(&hours, zone, spring, Duration::minutes(60), &[], ANY_TIME);
         assert_eq!(
             hhmm(zone, &starts),
             ["01:00", "01:15", "01:30", "01:45", "03:00"]
@@ -177,30 +178,52 @@ mod tests {
         assert_eq!(starts[0], utc("2030-03-10T06:00:00Z"));
         // 2030-11-03: clocks go from 02:00 back to 01:00; 09:00 is still 09:00 local.
         let autumn = NaiveDate::from_ymd_opt(2030, 11, 3).unwrap();
-        let hours = [WorkingHours {
+        let hours = Hours::weekly(vec![WorkingHours {
             day: DayOfWeek::of(autumn.weekday()),
             start: at(9, 0),
             end: at(10, 0),
-        }];
-        let starts = free_starts(
-            &hours,
-            zone,
-            autumn,
-            Duration::minutes(60),
-            &[],
-            DateTime::<Utc>::MIN_UTC,
-        );
+        }]);
+        let starts = free_starts(&hours, zone, autumn, Duration::minutes(60), &[], ANY_TIME);
         assert_eq!(starts, [utc("2030-11-03T14:00:00Z")]);
+    }
+
+    #[test]
+    fn a_changed_day_replaces_the_weekly_hours_of_that_date_only() {
+        let zone: Tz = "UTC".parse().unwrap();
+        let monday = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let period = |start, end| WorkingHours {
+            day: DayOfWeek::Monday,
+            start,
+            end,
+        };
+        let mut hours = Hours::weekly(vec![period(at(9, 0), at(17, 0))]);
+        hours.change_day(monday, vec![period(at(9, 0), at(9, 30))]);
+        let duration = Duration::minutes(30);
+        assert_eq!(
+            hhmm(
+                zone,
+                &free_starts(&hours, zone, monday, duration, &[], ANY_TIME)
+            ),
+            ["09:00"]
+        );
+        let next = monday + Duration::weeks(1);
+        assert_eq!(
+            free_starts(&hours, zone, next, duration, &[], ANY_TIME).len(),
+            31,
+            "09:00 to 16:30 the next Monday"
+        );
+        hours.change_day(next, Vec::new());
+        assert!(free_starts(&hours, zone, next, duration, &[], ANY_TIME).is_empty());
     }
 
     #[test]
     fn fitting_is_judged_on_the_clinic_wall_clock() {
         let zone: Tz = "Europe/Berlin".parse().unwrap();
-        let hours = [WorkingHours {
+        let hours = Hours::weekly(vec![WorkingHours {
             day: DayOfWeek::Monday,
             start: at(9, 0),
             end: at(17, 0),
-        }];
+        }]);
         // 08:00Z is 09:00 in Berlin in winter.
         assert!(fits(
             &hours,

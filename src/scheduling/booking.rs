@@ -1,11 +1,11 @@
 //! Scheduling's rules, with no GraphQL in sight: booking inside working hours (or a ClinicAdmin's
-//! override), the database's refusal of a double-booking turned into a CONFLICT that names the
-//! appointment in the way, versioned changes, the status flow and what completing a visit
-//! publishes, and the free slots of a day. Each takes the request's tenant transaction and the
-//! principal acting; the GraphQL resolvers only translate.
+//! override), clear of time off and closures (or a ClinicAdmin's recorded override), within the
+//! booking window (or a ClinicAdmin's backdating), the database's refusal of a double-booking
+//! turned into a CONFLICT that names the appointment in the way, versioned changes, the status
+//! flow and what completing a visit publishes, and the free slots of a day. Each takes the
+//! request's tenant transaction and the principal acting; the GraphQL resolvers only translate.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -14,12 +14,13 @@ use crate::foundation::db::TenantTransaction;
 use crate::foundation::domain_events::DomainEvents;
 use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
-use crate::foundation::role::Role;
-use crate::identity::{WorkingHours, read_stored_week, store as identity_store};
 use crate::scheduling::availability::{fits, free_starts};
+use crate::scheduling::calendar::{Calendar, describe_time_off};
 use crate::scheduling::entity::appointment;
-use crate::scheduling::model::{AppointmentStatus, CancellationCategory, calendar_date};
-use crate::scheduling::store::{self, AppointmentChange, Booking, NewAppointment};
+use crate::scheduling::model::{
+    AppointmentStatus, BookingWindow, CancellationCategory, calendar_date,
+};
+use crate::scheduling::store::{self, AppointmentChange, Booking, NewAppointment, Overrides};
 
 /// Published when an appointment reaches Completed, in the transaction that completes it.
 pub struct AppointmentCompleted {
@@ -36,15 +37,36 @@ pub struct BookingRequest {
     pub start: DateTime<Utc>,
     pub end: Option<DateTime<Utc>>,
     pub override_working_hours: bool,
+    /// Book into the provider's time off or a clinic closure (ClinicAdmin, with a reason).
+    pub override_time_off: bool,
+    /// Book a start in the past (ClinicAdmin, with a reason).
+    pub backdate: bool,
+    /// Why an override is needed: required with `override_time_off` or `backdate`.
+    pub override_reason: Option<String>,
 }
 
-/// Books a patient with a provider. CONFLICT names the appointment already in the way.
+/// Books a patient with a provider. CONFLICT names the appointment, time off or closure already
+/// in the way.
 pub async fn book(
     db: &TenantTransaction,
     principal: &Principal,
+    window: BookingWindow,
     request: BookingRequest,
 ) -> Result<appointment::Model, ApiError> {
     principal.require(Permission::Book)?;
+    let reason = match (
+        request.override_time_off || request.backdate,
+        &request.override_reason,
+    ) {
+        (true, Some(reason)) => Some(required_line("input.overrideReason", reason, 500)?),
+        (true, None) => {
+            return Err(ApiError::bad_input(
+                "input.overrideReason",
+                "is required with overrideTimeOff or backdate: say why",
+            ));
+        }
+        (false, _) => None,
+    };
     crate::patients::find_live(db, db.tenant_id(), request.patient_id)
         .await?
         .ok_or_else(|| ApiError::not_found("patient"))?;
@@ -55,14 +77,25 @@ pub async fn book(
     let end = request
         .end
         .unwrap_or(start + Duration::minutes(kind.duration_minutes.into()));
+    let in_the_past = check_window(principal, window, Utc::now(), start, request.backdate)?;
+    let calendar = Calendar::of(db, request.provider_id, (start, end)).await?;
     let outside_hours = check_working_hours(
-        db,
         principal,
-        request.provider_id,
+        &calendar,
         (start, end),
         request.override_working_hours,
-    )
-    .await?;
+    )?;
+    let over_time_off = check_time_off(
+        principal,
+        &calendar,
+        (start, end),
+        request.override_time_off,
+    )?;
+    let overrides = Overrides {
+        time_off: over_time_off,
+        in_the_past,
+        reason: reason.filter(|_| over_time_off || in_the_past),
+    };
     let booking = store::insert_appointment(
         db,
         NewAppointment {
@@ -74,12 +107,17 @@ pub async fn book(
             end,
             price: kind.price,
             booked_outside_hours: outside_hours,
+            series_id: None,
+            overrides,
         },
     )
     .await?;
     match booking {
         Booking::Done(model) => Ok(model),
-        Booking::Clash => Err(clash(db, request.provider_id, (start, end), None).await?),
+        Booking::Clash => Err(ApiError::conflict(format!(
+            "{}; choose another time",
+            clash(db, request.provider_id, (start, end), None).await?
+        ))),
     }
 }
 
@@ -87,6 +125,7 @@ pub async fn book(
 pub async fn reschedule(
     db: &TenantTransaction,
     principal: &Principal,
+    window: BookingWindow,
     (id, expected_version): (Uuid, i64),
     (start, end): (DateTime<Utc>, Option<DateTime<Utc>>),
     override_working_hours: bool,
@@ -104,14 +143,11 @@ pub async fn reschedule(
         ));
     }
     let end = end.unwrap_or(start + (current.end_time - current.start_time));
-    let outside_hours = check_working_hours(
-        db,
-        principal,
-        current.provider_id,
-        (start, end),
-        override_working_hours,
-    )
-    .await?;
+    check_window(principal, window, Utc::now(), start, false)?;
+    let calendar = Calendar::of(db, current.provider_id, (start, end)).await?;
+    let outside_hours =
+        check_working_hours(principal, &calendar, (start, end), override_working_hours)?;
+    check_time_off(principal, &calendar, (start, end), false)?;
     let change = AppointmentChange::Move {
         start,
         end,
@@ -138,6 +174,41 @@ pub async fn cancel(
         AppointmentChange::Cancel { reason, category },
     )
     .await
+}
+
+/// Most appointments `cancel_many` takes at once: a day's list of a provider.
+const MOST_CANCELLED_AT_ONCE: usize = 100;
+
+/// Cancels Scheduled appointments all together, for one reason: all of them or, if any cannot
+/// be cancelled, none (the request's transaction rolls back).
+pub async fn cancel_many(
+    db: &TenantTransaction,
+    principal: &Principal,
+    ids: &[Uuid],
+    (category, reason): (CancellationCategory, &str),
+) -> Result<Vec<appointment::Model>, ApiError> {
+    principal.require(Permission::Book)?;
+    let reason = required_line("reason", reason, 500)?;
+    if ids.is_empty() || ids.len() > MOST_CANCELLED_AT_ONCE {
+        return Err(ApiError::bad_input(
+            "ids",
+            format!("give 1 to {MOST_CANCELLED_AT_ONCE} appointments"),
+        ));
+    }
+    if (1..ids.len()).any(|index| ids[..index].contains(&ids[index])) {
+        return Err(ApiError::bad_input("ids", "names an appointment twice"));
+    }
+    let mut cancelled = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let current = find(db, id).await?;
+        transition(status_of(&current)?, AppointmentStatus::Cancelled)?;
+        let change = AppointmentChange::Cancel {
+            reason: reason.clone(),
+            category,
+        };
+        cancelled.push(apply_change(db, &current, current.row_version, change).await?);
+    }
+    Ok(cancelled)
 }
 
 /// Moves an appointment along Scheduled → Arrived → InSession → Completed, or to NoShow.
@@ -182,19 +253,19 @@ pub async fn set_status(
 }
 
 /// The free starts on `date` (in the clinic's time zone) for an appointment of `type_id` with
-/// the provider: within working hours, clear of booked appointments, after `now`, on a 15-minute
+/// the provider: within working hours (with that date's change, if any), clear of booked
+/// appointments, time off and closures, inside the booking window from `now`, on a 15-minute
 /// grid.
 pub async fn available_slots(
     db: &TenantTransaction,
     principal: &Principal,
+    window: BookingWindow,
     (provider_id, type_id): (Uuid, Uuid),
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>, ApiError> {
     principal.require(Permission::ReadSchedule)?;
     let date = calendar_date("date", date)?;
-    let hours = provider_hours(db, provider_id).await?;
-    let zone = clinic_zone(db).await?;
     let kind = store::find_type(db, db.tenant_id(), type_id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment type"))?;
@@ -202,61 +273,97 @@ pub async fn available_slots(
     let from = (date - Duration::days(1))
         .and_time(chrono::NaiveTime::MIN)
         .and_utc();
-    let busy: Vec<_> = store::busy(
-        db,
-        db.tenant_id(),
-        provider_id,
-        (from, from + Duration::days(3)),
-        None,
-    )
-    .await?
-    .into_iter()
-    .map(|taken| (taken.start_time.into(), taken.end_time.into()))
-    .collect();
+    let around = (from, from + Duration::days(3));
+    let calendar = Calendar::of(db, provider_id, around).await?;
+    let appointments = store::busy(db, db.tenant_id(), Some(provider_id), around, None).await?;
+    let busy: Vec<_> = appointments
+        .iter()
+        .map(|taken| (taken.start_time, taken.end_time))
+        .chain(
+            calendar
+                .time_off
+                .iter()
+                .map(|block| (block.starts_at, block.ends_at)),
+        )
+        .map(|(start, end)| (start.into(), end.into()))
+        .collect();
     Ok(free_starts(
-        &hours,
-        zone,
+        &calendar.hours,
+        calendar.zone,
         date,
         Duration::minutes(kind.duration_minutes.into()),
         &busy,
-        now,
+        (now, window.latest(now)),
     ))
 }
 
-/// The clinic's time zone, in which working hours are read.
-async fn clinic_zone(db: &TenantTransaction) -> Result<Tz, ApiError> {
-    let clinic = identity_store::find_tenant(db, db.tenant_id())
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    clinic.time_zone.parse().map_err(|_| ApiError::internal())
+/// Where `start` stands in the booking window: beyond the horizon is refused; before now it
+/// needs a ClinicAdmin's backdating. Returns whether it is backdated.
+pub fn check_window(
+    principal: &Principal,
+    window: BookingWindow,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    backdate: bool,
+) -> Result<bool, ApiError> {
+    if start > window.latest(now) {
+        return Err(ApiError::bad_input(
+            "input.start",
+            format!(
+                "{start} is more than {} days ahead, beyond the booking horizon; book nearer                  the time",
+                window.horizon_days()
+            ),
+        ));
+    }
+    if start >= window.earliest(now) {
+        return Ok(false);
+    }
+    if !backdate {
+        return Err(ApiError::bad_input(
+            "input.start",
+            format!(
+                "{start} is in the past; only a ClinicAdmin may book it, with backdate and an \
+                 overrideReason"
+            ),
+        ));
+    }
+    principal.require(Permission::Backdate)?;
+    Ok(true)
 }
 
-/// An active Provider of the clinic and their working hours; NOT_FOUND for anyone else.
-async fn provider_hours(
-    db: &TenantTransaction,
-    provider_id: Uuid,
-) -> Result<Vec<WorkingHours>, ApiError> {
-    let provider = identity_store::find_user(db, db.tenant_id(), provider_id)
-        .await?
-        .filter(|user| user.is_active && user.role_id == Role::Provider.id())
-        .ok_or_else(|| ApiError::not_found("active provider"))?;
-    read_stored_week(provider.working_hours)
+/// Checks `[start, end)` against time off and closures; returns whether it is an override.
+/// CONFLICT names what is in the way.
+pub fn check_time_off(
+    principal: &Principal,
+    calendar: &Calendar,
+    times: (DateTime<Utc>, DateTime<Utc>),
+    override_requested: bool,
+) -> Result<bool, ApiError> {
+    let Some(block) = calendar.time_off_during(times) else {
+        return Ok(false);
+    };
+    if !override_requested {
+        return Err(ApiError::conflict(format!(
+            "that time falls in {}; choose another time, or ask a ClinicAdmin to override",
+            describe_time_off(block)
+        )));
+    }
+    principal.require(Permission::OverrideTimeOff)?;
+    Ok(true)
 }
 
 /// Checks `[start, end)` against the provider's hours; returns whether it is an override.
-async fn check_working_hours(
-    db: &TenantTransaction,
+pub fn check_working_hours(
     principal: &Principal,
-    provider_id: Uuid,
+    calendar: &Calendar,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     override_requested: bool,
 ) -> Result<bool, ApiError> {
     if end <= start {
         return Err(ApiError::bad_input("input.end", "must be after the start"));
     }
-    let hours = provider_hours(db, provider_id).await?;
-    let zone = clinic_zone(db).await?;
-    if fits(&hours, zone, start, end) {
+    let zone = calendar.zone;
+    if fits(&calendar.hours, zone, start, end) {
         return Ok(false);
     }
     if !override_requested {
@@ -272,24 +379,22 @@ async fn check_working_hours(
     Ok(true)
 }
 
-/// CONFLICT naming the appointment (other than `moving`) the provider already has at that time.
-async fn clash(
+/// What the provider already has at that time (other than `moving`), for a CONFLICT.
+pub async fn clash(
     db: &TenantTransaction,
     provider_id: Uuid,
     times: (DateTime<Utc>, DateTime<Utc>),
     moving: Option<Uuid>,
-) -> Result<ApiError, ApiError> {
-    let taken = store::busy(db, db.tenant_id(), provider_id, times, moving).await?;
+) -> Result<String, ApiError> {
+    let taken = store::busy(db, db.tenant_id(), Some(provider_id), times, moving).await?;
     Ok(match taken.first() {
-        Some(other) => ApiError::conflict(format!(
-            "the provider is already booked from {} to {} (appointment {}); choose another time",
+        Some(other) => format!(
+            "the provider is already booked from {} to {} (appointment {})",
             DateTime::<Utc>::from(other.start_time),
             DateTime::<Utc>::from(other.end_time),
             other.id
-        )),
-        None => ApiError::conflict(
-            "the provider was booked for that time by a concurrent request; choose another time",
         ),
+        None => "the provider was booked for that time by a concurrent request".to_owned(),
     })
 }
 
@@ -322,13 +427,14 @@ async fn apply_change(
         }
         Booking::Clash => {
             let times = new_times.ok_or_else(ApiError::internal)?;
-            return Err(clash(db, current.provider_id, times, Some(current.id)).await?);
+            let clash = clash(db, current.provider_id, times, Some(current.id)).await?;
+            return Err(ApiError::conflict(format!("{clash}; choose another time")));
         }
     }
     find(db, current.id).await
 }
 
-async fn find(db: &TenantTransaction, id: Uuid) -> Result<appointment::Model, ApiError> {
+pub(crate) async fn find(db: &TenantTransaction, id: Uuid) -> Result<appointment::Model, ApiError> {
     store::find_appointment(db, db.tenant_id(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment"))
@@ -351,7 +457,7 @@ fn status_of(appointment: &appointment::Model) -> Result<AppointmentStatus, ApiE
     AppointmentStatus::parse(&appointment.status).ok_or_else(ApiError::internal)
 }
 
-fn version_moved(expected: i64, now: i64) -> ApiError {
+pub(crate) fn version_moved(expected: i64, now: i64) -> ApiError {
     ApiError::conflict(format!(
         "the appointment changed since version {expected} (it is now version {now}); reload it \
          and try again"

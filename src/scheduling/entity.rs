@@ -50,6 +50,14 @@ pub mod appointment {
         /// Booked by a ClinicAdmin outside the provider's working hours.
         pub booked_outside_hours: bool,
         pub is_deleted: bool,
+        /// The series `bookSeries` booked it in, if any.
+        pub series_id: Option<Uuid>,
+        /// Booked by a ClinicAdmin into the provider's time off or a clinic closure.
+        pub booked_over_time_off: bool,
+        /// Booked by a ClinicAdmin to start in the past (backdated).
+        pub booked_in_the_past: bool,
+        /// The ClinicAdmin's reason for an override; required with either flag above.
+        pub override_reason: Option<String>,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
     }
@@ -120,6 +128,90 @@ pub mod appointment_event {
         pub cancel_reason: Option<String>,
         /// User, ApiKey or System: who made the change.
         pub actor_kind: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod time_off {
+    use sea_orm::entity::prelude::*;
+
+    /// A provider's time off, or (no provider) a closure of the whole clinic, as the instants
+    /// `[starts_at, ends_at)`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "time_off")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// Null for a clinic closure.
+        pub provider_id: Option<Uuid>,
+        pub starts_at: DateTimeWithTimeZone,
+        pub ends_at: DateTimeWithTimeZone,
+        pub reason: String,
+        pub created_by: Option<Uuid>,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod provider_day_hours {
+    use sea_orm::entity::prelude::*;
+
+    /// The hours a provider works on `day` instead of the weekly hours of its weekday, in the
+    /// stored format of `users.working_hours` (`identity::read_stored_week`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider_day_hours")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub provider_id: Uuid,
+        pub day: Date,
+        pub periods: Json,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod appointment_series {
+    use sea_orm::entity::prelude::*;
+
+    /// What `bookSeries` was asked for; its occurrences are appointments naming it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "appointment_series")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        pub provider_id: Uuid,
+        pub type_id: Uuid,
+        pub first_start: DateTimeWithTimeZone,
+        pub every_weeks: i32,
+        /// Monday … Sunday, as `identity::DayOfWeek` names them in working hours.
+        pub weekdays: Vec<String>,
+        pub occurrences: i32,
+        pub created_by: Option<Uuid>,
+        pub created_at: DateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,7 +22,7 @@ use crate::scheduling::booking::{self, BookingRequest};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::loader;
 use crate::scheduling::model::{
-    AppointmentStatus, CancellationCategory, duration_minutes, price, type_name,
+    AppointmentStatus, BookingWindow, CancellationCategory, duration_minutes, price, type_name,
 };
 use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
@@ -136,6 +136,26 @@ impl Appointment {
         self.0.booked_outside_hours
     }
 
+    /// Booked by a ClinicAdmin into the provider's time off or a clinic closure.
+    async fn booked_over_time_off(&self) -> bool {
+        self.0.booked_over_time_off
+    }
+
+    /// Booked by a ClinicAdmin to start in the past (backdated).
+    async fn backdated(&self) -> bool {
+        self.0.booked_in_the_past
+    }
+
+    /// The ClinicAdmin's reason for booking over time off or backdating; null otherwise.
+    async fn override_reason(&self) -> Option<&str> {
+        self.0.override_reason.as_deref()
+    }
+
+    /// The series `bookSeries` booked it in; null for a single booking.
+    async fn series_id(&self) -> Option<Uuid> {
+        self.0.series_id
+    }
+
     /// Null if the patient has since been deleted. Every role that reads patients, and API keys
     /// with scope PATIENT_CONTACT (names and contact details only).
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
@@ -227,6 +247,19 @@ pub struct BookAppointmentInput {
     /// Book outside the provider's working hours (ClinicAdmin only; the appointment is marked).
     #[graphql(default)]
     pub override_working_hours: bool,
+    /// Book into the provider's time off or a clinic closure (ClinicAdmin only, with an
+    /// `overrideReason`; the appointment is marked `bookedOverTimeOff` and the audit trail keeps
+    /// who did it).
+    #[graphql(default)]
+    pub override_time_off: bool,
+    /// Book a start in the past, e.g. a visit recorded after the fact (ClinicAdmin only, with an
+    /// `overrideReason`; the appointment is marked `backdated`). Without it a start more than 15
+    /// minutes ago is BAD_USER_INPUT, as is one beyond the booking horizon for everyone.
+    #[graphql(default)]
+    pub backdate: bool,
+    /// Why the override is needed: one line, at most 500 characters; required with
+    /// `overrideTimeOff` or `backdate`.
+    pub override_reason: Option<String>,
 }
 
 /// New times for a Scheduled appointment, with the same provider, patient, type and price.
@@ -287,6 +320,13 @@ async fn appointments_page(
         prime(&crate::identity::loader::providers(session), ids).await?;
     }
     Ok(appointments)
+}
+
+/// The server's booking window, which the roof puts in the schema's data.
+pub fn booking_window(ctx: &Context<'_>) -> Result<BookingWindow, ApiError> {
+    ctx.data_opt::<BookingWindow>()
+        .copied()
+        .ok_or_else(ApiError::internal)
 }
 
 /// The clinic's appointment `id`, for those who read appointments (`appointment(id:)`, `node`).
@@ -382,8 +422,9 @@ impl SchedulingQuery {
     }
 
     /// The free starts on `date` (in the clinic's time zone) for an appointment of `typeId`
-    /// with the provider: within working hours, clear of booked appointments, not in the past,
-    /// on a 15-minute grid.
+    /// with the provider: within working hours (that date's own hours, if it has a change),
+    /// clear of booked appointments, time off and closures, not in the past nor beyond the
+    /// booking horizon, on a 15-minute grid.
     async fn available_slots(
         &self,
         ctx: &Context<'_>,
@@ -398,6 +439,7 @@ impl SchedulingQuery {
         booking::available_slots(
             session.db(),
             &session.principal,
+            booking_window(ctx)?,
             (provider_id, type_id),
             date,
             Utc::now(),
@@ -515,7 +557,7 @@ impl SchedulingMutation {
     }
 
     /// Books a patient with a provider. FrontDesk, Provider, ClinicAdmin. CONFLICT names the
-    /// appointment already in the way.
+    /// appointment, time off or closure already in the way.
     async fn book_appointment(
         &self,
         ctx: &Context<'_>,
@@ -529,10 +571,18 @@ impl SchedulingMutation {
             start: input.start,
             end: input.end,
             override_working_hours: input.override_working_hours,
+            override_time_off: input.override_time_off,
+            backdate: input.backdate,
+            override_reason: input.override_reason,
         };
-        booking::book(session.db(), &session.principal, request)
-            .await
-            .map(Appointment)
+        booking::book(
+            session.db(),
+            &session.principal,
+            booking_window(ctx)?,
+            request,
+        )
+        .await
+        .map(Appointment)
     }
 
     /// Moves a Scheduled appointment. FrontDesk, Provider, ClinicAdmin.
@@ -546,6 +596,7 @@ impl SchedulingMutation {
         booking::reschedule(
             session.db(),
             &session.principal,
+            booking_window(ctx)?,
             (input.id, input.expected_version),
             (input.start, input.end),
             input.override_working_hours,

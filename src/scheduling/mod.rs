@@ -1,15 +1,20 @@
-//! Scheduling: appointment types, providers' working hours, appointments and their status flow,
-//! free slots, and the feed of status changes partners subscribe to.
+//! Scheduling: appointment types, providers' working hours, time off and closures, appointments
+//! and their status flow, recurring series, free slots, and the feed of status changes partners
+//! subscribe to.
 
 mod availability;
 mod booking;
+mod calendar;
 pub(crate) mod entity;
 mod event_feed;
 mod events_graphql;
 mod graphql;
 pub(crate) mod loader;
 mod model;
+mod series;
 mod store;
+mod time_off;
+mod week_graphql;
 
 pub use booking::{AppointmentCompleted, BookingRequest, book};
 pub use entity::appointment_event::Model as AppointmentEvent;
@@ -19,5 +24,6 @@ pub use graphql::{
     Appointment, AppointmentType, SchedulingMutation, SchedulingQuery, find_appointment,
     find_appointment_type,
 };
-pub use model::AppointmentStatus;
+pub use model::{AppointmentStatus, BookingWindow};
 pub use store::insert_type;
+pub use week_graphql::{ClinicWeekMutation, ClinicWeekQuery};

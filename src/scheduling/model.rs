@@ -2,7 +2,7 @@
 //! appointment type details.
 
 use async_graphql::Enum;
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::foundation::error::ApiError;
@@ -116,6 +116,39 @@ impl CancellationCategory {
         CancellationCategory::ALL
             .into_iter()
             .find(|category| category.as_str() == stored)
+    }
+}
+
+/// When a booking may start: from the slot under way (a walk-in booked as the visit begins) to
+/// the clinic's horizon ahead. Set per server (`HPMS_BOOKING_HORIZON_DAYS`).
+#[derive(Clone, Copy, Debug)]
+pub struct BookingWindow {
+    horizon: Duration,
+}
+
+impl BookingWindow {
+    pub const DEFAULT_HORIZON_DAYS: u32 = 730;
+    /// How long ago a start may be without backdating: one slot of the grid.
+    const GRACE_MINUTES: i64 = 15;
+
+    pub fn with_horizon_days(days: u32) -> BookingWindow {
+        BookingWindow {
+            horizon: Duration::days(days.into()),
+        }
+    }
+
+    pub fn horizon_days(&self) -> i64 {
+        self.horizon.num_days()
+    }
+
+    /// The earliest start that is not backdating.
+    pub fn earliest(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - Duration::minutes(Self::GRACE_MINUTES)
+    }
+
+    /// The latest start anyone may book.
+    pub fn latest(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + self.horizon
     }
 }
 

@@ -1,6 +1,6 @@
 //! Scheduling queries, all on the request's tenant transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -12,7 +12,9 @@ use uuid::Uuid;
 use crate::foundation::db::{TenantTransaction, statement};
 use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
-use crate::scheduling::entity::{appointment, appointment_type};
+use crate::scheduling::entity::{
+    appointment, appointment_series, appointment_type, provider_day_hours, time_off,
+};
 use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
 pub async fn insert_type(
@@ -109,6 +111,17 @@ pub struct NewAppointment {
     pub end: DateTime<Utc>,
     pub price: Decimal,
     pub booked_outside_hours: bool,
+    pub series_id: Option<Uuid>,
+    pub overrides: Overrides,
+}
+
+/// What a ClinicAdmin overrode to book an appointment, and why.
+#[derive(Clone, Default)]
+pub struct Overrides {
+    pub time_off: bool,
+    pub in_the_past: bool,
+    /// Required when either is set (the database checks it too).
+    pub reason: Option<String>,
 }
 
 /// What a write that could double-book a provider came to.
@@ -170,6 +183,10 @@ pub async fn insert_appointment(
             end_time: Set(new.end.into()),
             price: Set(new.price),
             booked_outside_hours: Set(new.booked_outside_hours),
+            series_id: Set(new.series_id),
+            booked_over_time_off: Set(new.overrides.time_off),
+            booked_in_the_past: Set(new.overrides.in_the_past),
+            override_reason: Set(new.overrides.reason),
             ..Default::default()
         }
         .insert(savepoint)
@@ -191,12 +208,12 @@ pub async fn find_appointment(
         .await
 }
 
-/// The provider's appointments, other than `except`, that hold their slot and overlap
-/// [start, end), earliest first.
+/// The appointments of the provider (of every provider with `None`), other than `except`, that
+/// hold their slot and overlap [start, end), earliest first.
 pub async fn busy(
     db: &TenantTransaction,
     tenant_id: Uuid,
-    provider_id: Uuid,
+    provider_id: Option<Uuid>,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     except: Option<Uuid>,
 ) -> Result<Vec<appointment::Model>, DbErr> {
@@ -204,8 +221,10 @@ pub async fn busy(
     if let Some(except) = except {
         query = query.filter(appointment::Column::Id.ne(except));
     }
+    if let Some(provider_id) = provider_id {
+        query = query.filter(appointment::Column::ProviderId.eq(provider_id));
+    }
     query
-        .filter(appointment::Column::ProviderId.eq(provider_id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(
             appointment::Column::Status.is_not_in(
@@ -366,4 +385,192 @@ pub async fn change_appointment(
         Ok(update.exec(savepoint).await?.rows_affected == 1)
     })
     .await
+}
+
+/// Which time off to read: a provider's (with the clinic's closures), or everyone's.
+#[derive(Clone, Copy)]
+pub enum TimeOffOf {
+    Provider(Uuid),
+    Everyone,
+}
+
+pub async fn insert_time_off(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    provider_id: Option<Uuid>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    reason: String,
+    created_by: Option<Uuid>,
+) -> Result<time_off::Model, DbErr> {
+    time_off::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v4()),
+        provider_id: Set(provider_id),
+        starts_at: Set(start.into()),
+        ends_at: Set(end.into()),
+        reason: Set(reason),
+        created_by: Set(created_by),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Live time off of `whose` overlapping [start, end), earliest first.
+pub async fn time_off_between(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    whose: TimeOffOf,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<time_off::Model>, DbErr> {
+    let query = time_off::Entity::find()
+        .filter(time_off::Column::TenantId.eq(tenant_id))
+        .filter(time_off::Column::IsDeleted.eq(false))
+        .filter(time_off::Column::StartsAt.lt(end))
+        .filter(time_off::Column::EndsAt.gt(start));
+    let query = match whose {
+        TimeOffOf::Provider(provider_id) => query.filter(
+            time_off::Column::ProviderId
+                .eq(provider_id)
+                .or(time_off::Column::ProviderId.is_null()),
+        ),
+        TimeOffOf::Everyone => query,
+    };
+    query
+        .order_by_asc(time_off::Column::StartsAt)
+        .order_by_asc(time_off::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn find_time_off(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<time_off::Model>, DbErr> {
+    time_off::Entity::find()
+        .filter(time_off::Column::TenantId.eq(tenant_id))
+        .filter(time_off::Column::Id.eq(id))
+        .filter(time_off::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// Removes live time off (a soft delete, audited); false when there is none.
+pub async fn remove_time_off(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    let removed = time_off::Entity::update_many()
+        .col_expr(time_off::Column::IsDeleted, Expr::value(true))
+        .col_expr(time_off::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(time_off::Column::TenantId.eq(tenant_id))
+        .filter(time_off::Column::Id.eq(id))
+        .filter(time_off::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    Ok(removed.rows_affected == 1)
+}
+
+/// Replaces the provider's hours on `day` with `periods` (stored format), or with `None` goes
+/// back to the weekly hours; the row replaced stays, deleted, in the audit trail.
+pub async fn set_day_hours(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    (provider_id, day): (Uuid, NaiveDate),
+    periods: Option<serde_json::Value>,
+) -> Result<(), DbErr> {
+    provider_day_hours::Entity::update_many()
+        .col_expr(provider_day_hours::Column::IsDeleted, Expr::value(true))
+        .col_expr(provider_day_hours::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(provider_day_hours::Column::TenantId.eq(tenant_id))
+        .filter(provider_day_hours::Column::ProviderId.eq(provider_id))
+        .filter(provider_day_hours::Column::Day.eq(day))
+        .filter(provider_day_hours::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    if let Some(periods) = periods {
+        provider_day_hours::ActiveModel {
+            tenant_id: Set(tenant_id),
+            id: Set(Uuid::new_v4()),
+            provider_id: Set(provider_id),
+            day: Set(day),
+            periods: Set(periods),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The provider's one-day changes of hours from `first` to `last`, inclusive.
+pub async fn day_hours_between(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    provider_id: Uuid,
+    (first, last): (NaiveDate, NaiveDate),
+) -> Result<Vec<provider_day_hours::Model>, DbErr> {
+    provider_day_hours::Entity::find()
+        .filter(provider_day_hours::Column::TenantId.eq(tenant_id))
+        .filter(provider_day_hours::Column::ProviderId.eq(provider_id))
+        .filter(provider_day_hours::Column::IsDeleted.eq(false))
+        .filter(provider_day_hours::Column::Day.gte(first))
+        .filter(provider_day_hours::Column::Day.lte(last))
+        .order_by_asc(provider_day_hours::Column::Day)
+        .all(db)
+        .await
+}
+
+/// A series as `bookSeries` was asked for it.
+pub struct NewSeries {
+    pub patient_id: Uuid,
+    pub provider_id: Uuid,
+    pub type_id: Uuid,
+    pub first_start: DateTime<Utc>,
+    pub every_weeks: i32,
+    pub weekdays: Vec<String>,
+    pub occurrences: i32,
+    pub created_by: Option<Uuid>,
+}
+
+pub async fn insert_series(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    new: NewSeries,
+) -> Result<appointment_series::Model, DbErr> {
+    appointment_series::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(new.patient_id),
+        provider_id: Set(new.provider_id),
+        type_id: Set(new.type_id),
+        first_start: Set(new.first_start.into()),
+        every_weeks: Set(new.every_weeks),
+        weekdays: Set(new.weekdays),
+        occurrences: Set(new.occurrences),
+        created_by: Set(new.created_by),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// The series' Scheduled occurrences starting after `after`, earliest first.
+pub async fn scheduled_occurrences_after(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    series_id: Uuid,
+    after: DateTime<Utc>,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(tenant_id))
+        .filter(appointment::Column::SeriesId.eq(series_id))
+        .filter(appointment::Column::IsDeleted.eq(false))
+        .filter(appointment::Column::Status.eq(AppointmentStatus::Scheduled.as_str()))
+        .filter(appointment::Column::StartTime.gt(after))
+        .order_by_asc(appointment::Column::StartTime)
+        .all(db)
+        .await
 }

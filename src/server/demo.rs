@@ -15,7 +15,7 @@ use crate::foundation::role::Role;
 use crate::identity::{DayOfWeek, WorkingHours, stored_week};
 use crate::identity::{password, store as identity_store};
 use crate::patients::{Contact, Medical, NewPatient, PhiDocument, PhiKeyring, insert_patient};
-use crate::scheduling::{self, BookingRequest};
+use crate::scheduling::{self, BookingRequest, BookingWindow};
 
 /// The password of every demo user. Printed by `make run`; never use outside a demo.
 pub const DEMO_PASSWORD: &str = "demo-password-123";
@@ -185,8 +185,13 @@ async fn seed_clinic(
                     start: day.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc(),
                     end: None,
                     override_working_hours: false,
+                    override_time_off: false,
+                    // Today's mornings may be over by the time the demo is loaded.
+                    backdate: true,
+                    override_reason: Some("Demo data".to_owned()),
                 };
-                scheduling::book(&tx, &admin, request)
+                let window = BookingWindow::with_horizon_days(BookingWindow::DEFAULT_HORIZON_DAYS);
+                scheduling::book(&tx, &admin, window, request)
                     .await
                     .map_err(anyhow::Error::from)
                     .context("booking a demo appointment")?;

@@ -30,7 +30,7 @@ use crate::identity::{
 };
 use crate::partners::{AddressPolicy, WebhookVault};
 use crate::patients::PhiKeyring;
-use crate::scheduling::EventHub;
+use crate::scheduling::{BookingWindow, EventHub};
 use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
 use crate::server::schema::{ApiSchema, describe_schema, schema_builder, schema_description_keys};
@@ -51,17 +51,19 @@ pub struct Api {
 
 impl Api {
     /// `database`: the pool, and whether it reaches one PostgreSQL or a Citus coordinator.
+    /// `scheduling`: the feed partners follow, and when bookings may start.
     pub fn new(
         (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
         phi: Arc<PhiKeyring>,
-        events: Arc<EventHub>,
+        (events, booking_window): (Arc<EventHub>, BookingWindow),
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
     ) -> Api {
         let schema = schema_builder()
             .data(login)
+            .data(booking_window)
             .data(phi)
             .data(webhooks.0)
             .data(webhooks.1)

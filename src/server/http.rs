@@ -33,7 +33,7 @@ use crate::identity::{
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
 use crate::patients::PhiKeyring;
-use crate::scheduling::{EventHub, FeedLimits};
+use crate::scheduling::{BookingWindow, EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
 use crate::server::graphql_http::{self, AnswerMedia};
@@ -165,7 +165,10 @@ impl App {
                 authenticator,
                 login,
                 Arc::new(phi),
-                events,
+                (
+                    events,
+                    BookingWindow::with_horizon_days(settings.booking_horizon_days),
+                ),
                 metrics,
                 (webhook_vault, address_policy),
             ),

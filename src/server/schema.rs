@@ -13,7 +13,8 @@ use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQue
 use crate::partners::{WebhookMutation, WebhookQuery};
 use crate::patients::{Patient, PatientsMutation, PatientsQuery};
 use crate::scheduling::{
-    Appointment, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
+    Appointment, ClinicWeekMutation, ClinicWeekQuery, EventsQuery, SchedulingMutation,
+    SchedulingQuery, SchedulingSubscription,
 };
 use crate::server::node::NodeQuery;
 
@@ -48,6 +49,7 @@ pub struct Query(
     EventsQuery,
     NodeQuery,
     WebhookQuery,
+    ClinicWeekQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -61,6 +63,7 @@ pub struct Mutation(
     BillingMutation,
     ApiKeyMutation,
     WebhookMutation,
+    ClinicWeekMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.

@@ -356,6 +356,350 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
     ]
 }
 
+/// Issue 17's operations: time off and closures, one-day hours, several cancellations at once,
+/// recurring series.
+fn clinic_week_templates(clinic: &ApiClinic, appointment: &str) -> Vec<Template> {
+    let provider = clinic.user(Role::Provider);
+    vec![
+        Template {
+            ids: &["/i/providerId"],
+            texts: &["/i/reason"],
+            dates: &["/i/start", "/i/end"],
+            ..template(
+                "addTimeOff",
+                Role::FrontDesk,
+                "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }",
+                json!({"i": {"providerId": provider, "start": "2031-05-05T09:00:00Z",
+                "end": "2031-05-05T12:00:00Z", "reason": "Dentist"}}),
+            )
+        },
+        Template {
+            texts: &["/i/reason"],
+            dates: &["/i/firstDay", "/i/lastDay"],
+            ..template(
+                "addClinicClosure",
+                Role::ClinicAdmin,
+                "mutation($i: AddClinicClosureInput!) { addClinicClosure(input: $i) { timeOff { id } } }",
+                json!({"i": {"firstDay": "2031-12-25", "lastDay": "2031-12-26", "reason": "Christmas"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "removeTimeOff",
+                Role::FrontDesk,
+                "mutation($id: UUID!) { removeTimeOff(id: $id) }",
+                json!({"id": Uuid::new_v4()}),
+            )
+        },
+        Template {
+            ids: &["/p"],
+            dates: &["/d"],
+            times: &["/h/0/start", "/h/0/end"],
+            ..template(
+                "setProviderDayHours",
+                Role::ClinicAdmin,
+                "mutation($p: UUID!, $d: NaiveDate!, $h: [DayPeriodInput!]) { setProviderDayHours(providerId: $p, date: $d, hours: $h) { start } }",
+                json!({"p": provider, "d": "2031-05-10", "h": [{"start": "10:00:00", "end": "12:00:00"}]}),
+            )
+        },
+        Template {
+            ids: &["/ids/0"],
+            texts: &["/r"],
+            enums: &["/c"],
+            ..template(
+                "cancelAppointments",
+                Role::FrontDesk,
+                "mutation($ids: [UUID!]!, $r: String!, $c: CancellationCategory!) { cancelAppointments(ids: $ids, reason: $r, category: $c) { id } }",
+                json!({"ids": [appointment], "r": "Provider off sick", "c": "PROVIDER_UNAVAILABLE"}),
+            )
+        },
+        Template {
+            ids: &["/i/patientId", "/i/providerId", "/i/typeId"],
+            dates: &["/i/firstStart"],
+            enums: &["/i/rule/days/0"],
+            ..template(
+                "bookSeries",
+                Role::FrontDesk,
+                "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }",
+                json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                "typeId": clinic.type_id, "firstStart": "2031-06-02T09:00:00Z",
+                "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 4}}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            texts: &["/r"],
+            ..template(
+                "cancelSeriesFrom",
+                Role::FrontDesk,
+                "mutation($id: UUID!, $r: String!) { cancelSeriesFrom(id: $id, expectedVersion: 1, reason: $r) { id } }",
+                json!({"id": appointment, "r": "Moved away"}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            dates: &["/i/start"],
+            ..template(
+                "rescheduleSeriesFrom",
+                Role::FrontDesk,
+                "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+                json!({"i": {"id": appointment, "expectedVersion": 1, "start": "2031-03-10T11:00:00Z"}}),
+            )
+        },
+        // `providerId` filters (another clinic's provider shows nothing), so it has no ids to
+        // spoil.
+        Template {
+            dates: &["/f", "/t"],
+            ..template(
+                "timeOff",
+                Role::FrontDesk,
+                "query($f: DateTime!, $t: DateTime!, $p: UUID) { timeOff(from: $f, to: $t, providerId: $p) { id } }",
+                json!({"f": "2031-05-01T00:00:00Z", "t": "2031-06-01T00:00:00Z", "p": provider}),
+            )
+        },
+    ]
+}
+
+/// Issue 17's cases that are not one argument's fault: rules and spans that end before they
+/// start, series too long, too many or repeated ids, bookings outside the window, and another
+/// clinic's provider, patient and appointment (NOT_FOUND, as if they did not exist).
+fn clinic_week_cases(
+    clinic: &ApiClinic,
+    other: &ApiClinic,
+    (scheduled, others_appointment): (&str, &str),
+) -> Vec<Case> {
+    let series = |rule: Value, patient: Uuid| {
+        json!({"i": {"patientId": patient, "providerId": clinic.user(Role::Provider),
+                     "typeId": clinic.type_id, "firstStart": "2031-06-02T09:00:00Z", "rule": rule}})
+    };
+    let book_series = "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }";
+    let add_time_off =
+        "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }";
+    let cancel =
+        "mutation($ids: [UUID!]!) { cancelAppointments(ids: $ids, reason: \"Closed\") { id } }";
+    let book = "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }";
+    let booking = |extra: Value| {
+        let mut input = json!({"patientId": clinic.patient_id, "providerId": clinic.user(Role::Provider),
+                               "typeId": clinic.type_id, "start": "2031-03-03T10:00:00Z"});
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "i": input })
+    };
+    let case = |what: &str, role: Role, query: &str, variables: Value, code: &'static str| Case {
+        what: what.into(),
+        role,
+        query: query.into(),
+        variables,
+        code,
+    };
+    let monday = json!(["MONDAY"]);
+    vec![
+        case(
+            "a series rule that ends before it starts",
+            Role::FrontDesk,
+            book_series,
+            series(
+                json!({"days": monday, "until": "2031-05-01"}),
+                clinic.patient_id,
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series of 10,000 occurrences",
+            Role::FrontDesk,
+            book_series,
+            series(json!({"days": monday, "count": 10_000}), clinic.patient_id),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series running 20 years to its end date",
+            Role::FrontDesk,
+            book_series,
+            series(
+                json!({"days": monday, "until": "2051-06-02"}),
+                clinic.patient_id,
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series every 0 weeks",
+            Role::FrontDesk,
+            book_series,
+            series(
+                json!({"everyWeeks": 0, "days": monday, "count": 2}),
+                clinic.patient_id,
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series on no days",
+            Role::FrontDesk,
+            book_series,
+            series(json!({"days": [], "count": 2}), clinic.patient_id),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series naming a day twice",
+            Role::FrontDesk,
+            book_series,
+            series(
+                json!({"days": ["MONDAY", "MONDAY"], "count": 2}),
+                clinic.patient_id,
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series with both a count and an end date",
+            Role::FrontDesk,
+            book_series,
+            series(
+                json!({"days": monday, "count": 2, "until": "2031-07-01"}),
+                clinic.patient_id,
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series starting on a day its rule leaves out",
+            Role::FrontDesk,
+            book_series,
+            series(json!({"days": ["TUESDAY"], "count": 2}), clinic.patient_id),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a series for another clinic's patient",
+            Role::FrontDesk,
+            book_series,
+            series(json!({"days": monday, "count": 2}), other.patient_id),
+            "NOT_FOUND",
+        ),
+        case(
+            "time off that ends before it starts",
+            Role::FrontDesk,
+            add_time_off,
+            json!({"i": {"providerId": clinic.user(Role::Provider), "start": "2031-05-05T12:00:00Z",
+                          "end": "2031-05-05T09:00:00Z", "reason": "Dentist"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "time off of two years",
+            Role::FrontDesk,
+            add_time_off,
+            json!({"i": {"providerId": clinic.user(Role::Provider), "firstDay": "2031-05-05",
+                          "lastDay": "2033-05-05", "reason": "Sabbatical"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "time off given as both instants and days",
+            Role::FrontDesk,
+            add_time_off,
+            json!({"i": {"providerId": clinic.user(Role::Provider), "start": "2031-05-05T09:00:00Z",
+                          "end": "2031-05-05T12:00:00Z", "firstDay": "2031-05-05", "reason": "Dentist"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "time off of another clinic's provider",
+            Role::FrontDesk,
+            add_time_off,
+            json!({"i": {"providerId": other.user(Role::Provider), "firstDay": "2031-05-05", "reason": "Dentist"}}),
+            "NOT_FOUND",
+        ),
+        case(
+            "a closure whose last day is before its first",
+            Role::ClinicAdmin,
+            "mutation($i: AddClinicClosureInput!) { addClinicClosure(input: $i) { timeOff { id } } }",
+            json!({"i": {"firstDay": "2031-12-26", "lastDay": "2031-12-25", "reason": "Christmas"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "day hours that end before they start",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $h: [DayPeriodInput!]) { setProviderDayHours(providerId: $p, date: \"2031-05-10\", hours: $h) { start } }",
+            json!({"p": clinic.user(Role::Provider), "h": [{"start": "12:00:00", "end": "10:00:00"}]}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "time off read over two years",
+            Role::FrontDesk,
+            "query($f: DateTime!, $t: DateTime!) { timeOff(from: $f, to: $t) { id } }",
+            json!({"f": "2031-01-01T00:00:00Z", "t": "2033-01-01T00:00:00Z"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "no appointments to cancel",
+            Role::FrontDesk,
+            cancel,
+            json!({"ids": []}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "101 appointments to cancel",
+            Role::FrontDesk,
+            cancel,
+            json!({"ids": (0..101).map(|_| Uuid::new_v4()).collect::<Vec<_>>()}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "an appointment to cancel twice",
+            Role::FrontDesk,
+            cancel,
+            json!({"ids": [others_appointment, others_appointment]}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a single booking cancelled as a series",
+            Role::FrontDesk,
+            "mutation($id: UUID!) { cancelSeriesFrom(id: $id, expectedVersion: 1, reason: \"Moved\") { id } }",
+            json!({"id": scheduled}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a single booking moved as a series",
+            Role::FrontDesk,
+            "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+            json!({"i": {"id": scheduled, "expectedVersion": 1, "start": "2031-03-10T11:00:00Z"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "another clinic's appointment to cancel",
+            Role::FrontDesk,
+            cancel,
+            json!({"ids": [others_appointment]}),
+            "NOT_FOUND",
+        ),
+        case(
+            "a booking in 1997",
+            Role::FrontDesk,
+            book,
+            booking(json!({"start": "1997-03-03T10:00:00Z"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a booking in 9003",
+            Role::FrontDesk,
+            book,
+            booking(json!({"start": "9003-03-03T10:00:00Z"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a backdated booking without a reason",
+            Role::ClinicAdmin,
+            book,
+            booking(json!({"start": "2026-01-05T10:00:00Z", "backdate": true})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "an override of time off with an empty reason",
+            Role::ClinicAdmin,
+            book,
+            booking(json!({"overrideTimeOff": true, "overrideReason": "  "})),
+            "BAD_USER_INPUT",
+        ),
+    ]
+}
+
 fn spoiled(template: &Template, path: &str, value: Value, what: &str, code: &'static str) -> Case {
     let mut variables = template.variables.clone();
     *variables.pointer_mut(path).expect("the path exists") = value;
@@ -623,13 +967,26 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
+    let others = app
+        .book(&other, other.user(Role::Provider), "2031-03-04T08:00:00Z")
+        .await;
+    let others_appointment = others.ok()["bookAppointment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = (app.footprint(&clinic).await, app.footprint(&other).await);
 
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
         .iter()
+        .chain(&clinic_week_templates(&clinic, &scheduled))
         .flat_map(cases_of)
         .collect();
     cases.extend(whole_request_cases(&clinic));
+    cases.extend(clinic_week_cases(
+        &clinic,
+        &other,
+        (&scheduled, &others_appointment),
+    ));
     let mut wrong = Vec::new();
     let mut requests = 0;
     for case in &cases {

@@ -63,6 +63,19 @@ enum Op {
     PatientDateOfBirth,
     IssueApiKeyWithReadScopes,
     AuditLogsOfAKey,
+    // Issue 17: the clinic's week.
+    TimeOffList,
+    AddTimeOff,
+    AddClinicClosure,
+    RemoveTimeOff,
+    RemoveClinicClosure,
+    SetProviderDayHours,
+    CancelAppointments,
+    BookSeries,
+    BookOverTimeOff,
+    BookBackdated,
+    CancelSeriesFrom,
+    RescheduleSeriesFrom,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -336,6 +349,67 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (AuditLogsOfAKey, Provider, Forbidden),
     (AuditLogsOfAKey, BillingManager, Forbidden),
     (AuditLogsOfAKey, FrontDesk, Forbidden),
+    // Issue 17: the clinic's week.
+    (TimeOffList, SystemAdmin, Forbidden),
+    (TimeOffList, ClinicAdmin, Allowed),
+    (TimeOffList, Provider, Allowed),
+    (TimeOffList, BillingManager, Allowed),
+    (TimeOffList, FrontDesk, Allowed),
+    (AddTimeOff, SystemAdmin, Forbidden),
+    (AddTimeOff, ClinicAdmin, Allowed),
+    (AddTimeOff, Provider, Allowed),
+    (AddTimeOff, BillingManager, Forbidden),
+    (AddTimeOff, FrontDesk, Allowed),
+    (AddClinicClosure, SystemAdmin, Forbidden),
+    (AddClinicClosure, ClinicAdmin, Allowed),
+    (AddClinicClosure, Provider, Forbidden),
+    (AddClinicClosure, BillingManager, Forbidden),
+    (AddClinicClosure, FrontDesk, Forbidden),
+    (RemoveTimeOff, SystemAdmin, Forbidden),
+    (RemoveTimeOff, ClinicAdmin, Allowed),
+    (RemoveTimeOff, Provider, Allowed),
+    (RemoveTimeOff, BillingManager, Forbidden),
+    (RemoveTimeOff, FrontDesk, Allowed),
+    (RemoveClinicClosure, SystemAdmin, Forbidden),
+    (RemoveClinicClosure, ClinicAdmin, Allowed),
+    (RemoveClinicClosure, Provider, Forbidden),
+    (RemoveClinicClosure, BillingManager, Forbidden),
+    (RemoveClinicClosure, FrontDesk, Forbidden),
+    (SetProviderDayHours, SystemAdmin, Forbidden),
+    (SetProviderDayHours, ClinicAdmin, Allowed),
+    (SetProviderDayHours, Provider, Forbidden),
+    (SetProviderDayHours, BillingManager, Forbidden),
+    (SetProviderDayHours, FrontDesk, Forbidden),
+    (CancelAppointments, SystemAdmin, Forbidden),
+    (CancelAppointments, ClinicAdmin, Allowed),
+    (CancelAppointments, Provider, Allowed),
+    (CancelAppointments, BillingManager, Forbidden),
+    (CancelAppointments, FrontDesk, Allowed),
+    (BookSeries, SystemAdmin, Forbidden),
+    (BookSeries, ClinicAdmin, Allowed),
+    (BookSeries, Provider, Allowed),
+    (BookSeries, BillingManager, Forbidden),
+    (BookSeries, FrontDesk, Allowed),
+    (BookOverTimeOff, SystemAdmin, Forbidden),
+    (BookOverTimeOff, ClinicAdmin, Allowed),
+    (BookOverTimeOff, Provider, Forbidden),
+    (BookOverTimeOff, BillingManager, Forbidden),
+    (BookOverTimeOff, FrontDesk, Forbidden),
+    (BookBackdated, SystemAdmin, Forbidden),
+    (BookBackdated, ClinicAdmin, Allowed),
+    (BookBackdated, Provider, Forbidden),
+    (BookBackdated, BillingManager, Forbidden),
+    (BookBackdated, FrontDesk, Forbidden),
+    (CancelSeriesFrom, SystemAdmin, Forbidden),
+    (CancelSeriesFrom, ClinicAdmin, Allowed),
+    (CancelSeriesFrom, Provider, Allowed),
+    (CancelSeriesFrom, BillingManager, Forbidden),
+    (CancelSeriesFrom, FrontDesk, Allowed),
+    (RescheduleSeriesFrom, SystemAdmin, Forbidden),
+    (RescheduleSeriesFrom, ClinicAdmin, Allowed),
+    (RescheduleSeriesFrom, Provider, Allowed),
+    (RescheduleSeriesFrom, BillingManager, Forbidden),
+    (RescheduleSeriesFrom, FrontDesk, Allowed),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -429,7 +503,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 52;
+    let operations = 64;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -745,6 +819,78 @@ async fn request(
             "query($k: UUID!) { auditLogs(apiKeyId: $k, first: 5) { edges { node { id apiKeyId } } } }",
             json!({"k": app.issue_api_key(clinic, &format!("Audited {unique}")).await.1}),
         ),
+        TimeOffList => (
+            "{ timeOff(from: \"2031-01-01T00:00:00Z\", to: \"2031-02-01T00:00:00Z\") { id reason } }",
+            json!({}),
+        ),
+        AddTimeOff => (
+            "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }",
+            json!({"i": {"providerId": clinic.user(Provider), "firstDay": "2032-02-02", "reason": "Training"}}),
+        ),
+        AddClinicClosure => (
+            "mutation { addClinicClosure(input: {firstDay: \"2032-12-25\", reason: \"Christmas\"}) { timeOff { id } } }",
+            json!({}),
+        ),
+        RemoveTimeOff => (
+            REMOVE_TIME_OFF,
+            json!({"id": throwaway_time_off(app, clinic, Some(clinic.user(Provider))).await}),
+        ),
+        RemoveClinicClosure => (
+            REMOVE_TIME_OFF,
+            json!({"id": throwaway_time_off(app, clinic, None).await}),
+        ),
+        SetProviderDayHours => (
+            "mutation($p: UUID!) { setProviderDayHours(providerId: $p, date: \"2032-03-02\", hours: []) { start } }",
+            json!({"p": clinic.user(Provider)}),
+        ),
+        CancelAppointments => (
+            "mutation($ids: [UUID!]!) { cancelAppointments(ids: $ids, reason: \"Closed\") { id } }",
+            json!({"ids": [throwaway_appointment(app, clinic).await.0]}),
+        ),
+        BookSeries => (
+            "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }",
+            json!({"i": {"patientId": patient, "providerId": clinic.user(Provider), "typeId": clinic.type_id,
+                         "firstStart": next_monday_slot(), "rule": {"days": ["MONDAY"], "count": 1}}}),
+        ),
+        RescheduleSeriesFrom => {
+            let id = throwaway_series_occurrence(app, clinic).await;
+            (
+                "mutation($i: RescheduleSeriesFromInput!) { rescheduleSeriesFrom(input: $i) { id } }",
+                json!({"i": {"id": id, "expectedVersion": 1, "start": next_monday_slot()}}),
+            )
+        }
+        CancelSeriesFrom => {
+            let booked = app
+                .graphql(
+                    Some(admin),
+                    "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { appointments { id } } }",
+                    json!({"i": {"patientId": patient, "providerId": clinic.user(Provider), "typeId": clinic.type_id,
+                                 "firstStart": next_monday_slot(), "rule": {"days": ["MONDAY"], "count": 1}}}),
+                )
+                .await;
+            (
+                "mutation($id: UUID!) { cancelSeriesFrom(id: $id, expectedVersion: 1, reason: \"Moved away\") { id } }",
+                json!({"id": booked.ok()["bookSeries"]["appointments"][0]["id"]}),
+            )
+        }
+        BookOverTimeOff => {
+            let start = next_monday_slot();
+            let away: chrono::DateTime<chrono::Utc> = start.parse().unwrap();
+            app.graphql(
+                Some(admin),
+                "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }",
+                json!({"i": {"providerId": clinic.user(Provider), "start": start,
+                             "end": (away + chrono::Duration::hours(1)).to_rfc3339(), "reason": "Errand"}}),
+            )
+            .await
+            .ok();
+            overriding(clinic, start, json!({"overrideTimeOff": true}))
+        }
+        BookBackdated => {
+            let monday: chrono::DateTime<chrono::Utc> = next_monday_slot().parse().unwrap();
+            let years_ago = monday - chrono::Duration::weeks(52 * 6);
+            overriding(clinic, years_ago.to_rfc3339(), json!({"backdate": true}))
+        }
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(
@@ -822,6 +968,57 @@ fn book(clinic: &ApiClinic, start: String, override_hours: bool) -> (&'static st
         json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
                      "typeId": clinic.type_id, "start": start, "overrideWorkingHours": override_hours}}),
     )
+}
+
+/// The one occurrence of a series booked by the ClinicAdmin; its id.
+async fn throwaway_series_occurrence(app: &TestApp, clinic: &ApiClinic) -> Value {
+    let booked = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { appointments { id } } }",
+            json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+                         "typeId": clinic.type_id, "firstStart": next_monday_slot(),
+                         "rule": {"days": ["MONDAY"], "count": 1}}}),
+        )
+        .await;
+    booked.ok()["bookSeries"]["appointments"][0]["id"].clone()
+}
+
+const REMOVE_TIME_OFF: &str = "mutation($id: UUID!) { removeTimeOff(id: $id) }";
+
+/// A booking by the matrix's ClinicAdmin-only overrides, with their reason.
+fn overriding(clinic: &ApiClinic, start: String, overrides: Value) -> (&'static str, Value) {
+    let mut input = json!({"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+                           "typeId": clinic.type_id, "start": start, "overrideReason": "Urgent"});
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(overrides.as_object().unwrap().clone());
+    (
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+        json!({ "i": input }),
+    )
+}
+
+/// Time off of `provider` (a clinic closure with `None`) entered by the ClinicAdmin; its id.
+async fn throwaway_time_off(app: &TestApp, clinic: &ApiClinic, provider: Option<Uuid>) -> String {
+    let response = match provider {
+        Some(provider) => app.graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }",
+            json!({"i": {"providerId": provider, "firstDay": "2032-04-05", "reason": "Training"}}),
+        ),
+        None => app.graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation { addTimeOff: addClinicClosure(input: {firstDay: \"2032-04-06\", reason: \"Holiday\"}) { timeOff { id } } }",
+            json!({}),
+        ),
+    }
+    .await;
+    response.ok()["addTimeOff"]["timeOff"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 const CREATE_PATIENT: &str =

@@ -42,7 +42,9 @@ async fn scalar_rows(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Va
 }
 
 /// Everything a clinic does in a day, through the API: reads with PHI, a booking and its clash,
-/// a completed visit with its invoice, a payment retried. Returns the completed appointment.
+/// a completed visit with its invoice, a payment retried, time off over a booking and its
+/// cancellation, free slots around it, and a recurring series with a clash. Returns the
+/// completed appointment.
 async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
     let provider = clinic.token(Role::Provider);
     let read = app
@@ -82,7 +84,81 @@ async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
         first.ok()["recordPayment"]["entry"]["id"],
         "a retried payment posts once"
     );
+    clinic_week(app, clinic).await;
     appointment
+}
+
+/// Issue 17's part of the day: time off entered over a booking, which is cancelled; the slots
+/// skip the time off; a series refused for its one clash, then booked.
+async fn clinic_week(app: &TestApp, clinic: &ApiClinic) {
+    let front_desk = clinic.token(Role::FrontDesk);
+    let provider = clinic.user(Role::Provider);
+    let affected = app
+        .graphql(
+            Some(front_desk),
+            "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { affectedAppointments { id } } }",
+            json!({"i": {"providerId": provider, "start": "2031-03-03T08:00:00Z",
+                         "end": "2031-03-03T10:00:00Z", "reason": "Dentist"}}),
+        )
+        .await;
+    let affected = affected.ok()["addTimeOff"]["affectedAppointments"].clone();
+    assert_eq!(affected.as_array().unwrap().len(), 1, "{affected}");
+    let ids: Vec<Value> = affected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].clone())
+        .collect();
+    app.graphql(
+        Some(front_desk),
+        "mutation($ids: [UUID!]!) { cancelAppointments(ids: $ids, reason: \"Provider away\") { status } }",
+        json!({"ids": ids}),
+    )
+    .await
+    .ok();
+    let slots = app
+        .graphql(
+            Some(front_desk),
+            "query($p: UUID!, $t: UUID!) { availableSlots(providerId: $p, date: \"2031-03-03\", typeId: $t) }",
+            json!({"p": provider, "t": clinic.type_id}),
+        )
+        .await;
+    let slots = slots.ok()["availableSlots"].as_array().unwrap().clone();
+    assert!(!slots.contains(&json!("2031-03-03T09:00:00+00:00")));
+    assert!(slots.contains(&json!("2031-03-03T10:00:00+00:00")));
+
+    let series = |first: &str| {
+        json!({"i": {"patientId": clinic.patient_id, "providerId": provider, "typeId": clinic.type_id,
+                     "firstStart": first, "rule": {"days": ["MONDAY"], "count": 3}}})
+    };
+    let book_series =
+        "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { appointments { id } } }";
+    let refused = app
+        .graphql(
+            Some(front_desk),
+            book_series,
+            series("2031-02-24T11:00:00Z"),
+        )
+        .await;
+    assert_eq!(
+        refused.code(),
+        "CONFLICT",
+        "the completed visit of 2031-03-03"
+    );
+    let booked = app
+        .graphql(
+            Some(front_desk),
+            book_series,
+            series("2031-02-24T13:00:00Z"),
+        )
+        .await;
+    assert_eq!(
+        booked.ok()["bookSeries"]["appointments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[tokio::test]

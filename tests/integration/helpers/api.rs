@@ -47,6 +47,9 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         // Tests run eight at a time on two cores: a burst of 50 requests may queue for a while.
         db_acquire_timeout_seconds: 30,
         statement_timeout_ms: 10_000,
+        // The suite books on fixed dates years ahead (2030, 2031) so that they stay ahead
+        // whenever it runs; booking_window.rs tests the default horizon.
+        booking_horizon_days: 20 * 365,
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,

@@ -27,7 +27,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 13] = [
+pub const TENANT_TABLES: [&str; 16] = [
     "users",
     "patients",
     "appointment_types",
@@ -41,11 +41,15 @@ pub const TENANT_TABLES: [&str; 13] = [
     "audit_logs",
     "webhook_endpoints",
     "webhook_deliveries",
+    // Issue 17: the clinic's week.
+    "time_off",
+    "provider_day_hours",
+    "appointment_series",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 7] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 9] = [
     ("users", "updated_at = updated_at"),
     ("patients", "updated_at = updated_at"),
     ("appointment_types", "updated_at = updated_at"),
@@ -53,15 +57,21 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 7] = [
     ("invoices", "status = status"),
     ("tenant_api_keys", "last_used_at = last_used_at"),
     ("webhook_endpoints", "updated_at = updated_at"),
+    // Issue 17: the clinic's week.
+    ("time_off", "updated_at = updated_at"),
+    ("provider_day_hours", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 5] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 7] = [
     "users",
     "patients",
     "appointment_types",
     "appointments",
     "webhook_endpoints",
+    // Issue 17: the clinic's week.
+    "time_off",
+    "provider_day_hours",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
@@ -306,6 +316,38 @@ impl TestDb {
         )
         .await
         .expect("a delivery log row inserts");
+        // Issue 17: the clinic's week.
+        exec(
+            &tx,
+            "insert into time_off (tenant_id, provider_id, starts_at, ends_at, reason, created_by)
+             values ($1, $2, '2030-02-04 00:00+00', '2030-02-05 00:00+00', 'Training', $3)",
+            [tenant_id.into(), provider_id.into(), admin_id.into()],
+        )
+        .await
+        .expect("time off inserts");
+        exec(
+            &tx,
+            "insert into provider_day_hours (tenant_id, provider_id, day, periods)
+             values ($1, $2, '2030-02-09', '[]')",
+            [tenant_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a day's hours insert");
+        exec(
+            &tx,
+            "insert into appointment_series (tenant_id, patient_id, provider_id, type_id, first_start,
+                                             every_weeks, weekdays, occurrences, created_by)
+             values ($1, $2, $3, $4, '2030-03-04 09:00+00', 1, '{Monday}', 1, $5)",
+            [
+                tenant_id.into(),
+                patient_id.into(),
+                provider_id.into(),
+                type_id.into(),
+                admin_id.into(),
+            ],
+        )
+        .await
+        .expect("a series inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
