@@ -178,7 +178,7 @@ coordinator_sql() { # <url> <file>
 schema() { # <hpms binary>
   start >&2
   eval "$(print_env)"
-  HPMS_LOG=warn "$1" migrate >/dev/null
+  HPMS_LOG=error "$1" migrate >/dev/null
   coordinator_sql "$CITUS_SUPERUSER_URL" "$root_dir/sql/citus/settings.sql"
   coordinator_sql "$DATABASE_ADMIN_URL" "$root_dir/sql/citus/policies.sql"
 }
