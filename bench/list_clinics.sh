@@ -21,8 +21,13 @@ url=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$database#" <<<"$DATABASE_ADMI
          where t.slug like 'bench-%'" \
   -c "alter table bench.clinics add primary key (n)" \
   -c "grant usage on schema bench to hpms_app" -c "grant select on bench.clinics to hpms_app"
+# Read from the clinics' own tables rather than bench.clinics: on Citus that is a local table,
+# which the coordinator cannot join with the distributed users.
 "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -d "$url" -c "
-  select json_agg(json_build_object('tenant_id', c.tenant_id, 'frontdesk', c.frontdesk_id,
-    'providers', (select json_agg(id order by username) from users
-                   where tenant_id = c.tenant_id and role_id = 3)) order by c.n)
-  from bench.clinics c where c.n <= $count"
+  select json_agg(json_build_object('tenant_id', t.id, 'frontdesk', f.id, 'providers', p.ids)
+                  order by t.n)
+    from (select id, substr(slug, 7)::int as n from tenants where slug like 'bench-%') t
+    join users f on f.tenant_id = t.id and f.username = 'frontdesk'
+    join (select tenant_id, json_agg(id order by username) as ids from users
+           where role_id = 3 group by tenant_id) p on p.tenant_id = t.id
+   where t.n <= $count"

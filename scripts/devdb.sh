@@ -6,7 +6,7 @@
 #                            plus development secrets HPMS_TOKEN_SECRET, HPMS_PHI_KEYS and
 #                            HPMS_API_KEY_ENCRYPTION_KEYS
 #   scripts/devdb.sh stop    stop it
-#   scripts/devdb.sh psql    a superuser psql on it (for debugging)
+#   scripts/devdb.sh psql    a superuser psql on it (for debugging; bench/citus.sh copies with it)
 #
 # The cluster lives in the git-ignored .pg/ folder of this checkout and listens on 127.0.0.1 only,
 # on a port derived from the checkout's path so two clones on one machine do not collide; its
