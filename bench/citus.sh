@@ -34,7 +34,7 @@ connections=${BENCH_CONNECTIONS:-8}
 days=$(((per_clinic / providers + 15) / 16))
 single_database=hpms_bench_single
 
-with_database() { sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$2#" <<<"$1"; }
+source bench/common.sh
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 server=

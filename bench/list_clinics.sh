@@ -10,8 +10,9 @@ set -euo pipefail
 database=${1:?usage: bench/list_clinics.sh <database> <count>}
 count=${2:?usage: bench/list_clinics.sh <database> <count>}
 : "${DATABASE_ADMIN_URL:?DATABASE_ADMIN_URL must be set (make sets it)}"
-psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
-url=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$database#" <<<"$DATABASE_ADMIN_URL")
+cd "$(dirname "$0")/.."
+source bench/common.sh
+url=$(with_database "$DATABASE_ADMIN_URL" "$database")
 "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$url" -c "set client_min_messages = warning" \
   -c "drop schema if exists bench cascade" \
   -c "create schema bench" \

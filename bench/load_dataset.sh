@@ -14,14 +14,13 @@ database=${BENCH_DATABASE:-hpms_bench}
 first=${BENCH_FIRST_CLINIC:-1} clinics=${BENCH_CLINICS:-200} providers=${BENCH_PROVIDERS:-5}
 patients=${BENCH_PATIENTS:-500} appointments=${BENCH_APPOINTMENTS:-5000}
 
-with_database() { sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$2#" <<<"$1"; }
-psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)
-[ -n "$psql_bin" ] || { echo "load_dataset.sh: psql not found; install the PostgreSQL client (apt-get install postgresql-client)" >&2; exit 1; }
+source bench/common.sh
 
 owner_url=$(with_database "$DATABASE_ADMIN_URL" "$database")
 if [ "$first" -eq 1 ]; then
+  drop_database "$database"
   "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$(with_database "$DATABASE_ADMIN_URL" postgres)" \
-    -c "drop database if exists \"$database\" with (force)" -c "create database \"$database\""
+    -c "create database \"$database\""
   DATABASE_ADMIN_URL=$owner_url HPMS_LOG=warn "$hpms" migrate
 fi
 started=$(date +%s)

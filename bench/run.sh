@@ -32,11 +32,10 @@ per_clinic=${BENCH_APPOINTMENTS:-5000}
 pool_size=${HPMS_DB_POOL_SIZE:-16}
 export BENCH_DATABASE=$database
 
-with_database() { sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$2#" <<<"$1"; }
-psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)
+source bench/common.sh
 pgbench_bin=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1 || true)
-[ -n "$psql_bin" ] && [ -n "$pgbench_bin" ] || {
-  echo "bench/run.sh: psql and pgbench are needed; install the PostgreSQL client (apt-get install postgresql-client)" >&2
+[ -n "$pgbench_bin" ] || {
+  echo "bench/run.sh: pgbench is needed; install the PostgreSQL client (apt-get install postgresql-client)" >&2
   exit 1
 }
 owner_sql() { "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -d "$(with_database "$DATABASE_ADMIN_URL" "$1")" -c "$2"; }
@@ -48,7 +47,7 @@ stop_server() { [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server"
 stop_postgraphile() {
   [ -z "$postgraphile" ] || { kill "$postgraphile" 2>/dev/null; wait "$postgraphile" 2>/dev/null || true; postgraphile=; }
 }
-trap 'stop_server; stop_postgraphile; owner_sql postgres "drop database if exists \"$throwaway\" with (force)" || true; rm -rf "$work"' EXIT
+trap 'stop_server; stop_postgraphile; drop_database "$throwaway" || true; rm -rf "$work"' EXIT
 export HPMS_TOKEN_SECRET
 HPMS_TOKEN_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 
@@ -166,7 +165,7 @@ else
 fi
 
 # 4. The cost of safety, in a throwaway copy.
-owner_sql postgres "drop database if exists \"$throwaway\" with (force)"
+drop_database "$throwaway"
 owner_sql postgres "create database \"$throwaway\" template \"$database\""
 start_server "$throwaway"
 audit_on=$(drive "$(schedule_url)" "$work/clinics-$clinics.json" book 8)
@@ -185,7 +184,7 @@ owner_sql "$throwaway" "alter table appointments disable row level security;
   alter table patients disable row level security; alter table users disable row level security;
   alter table appointment_types disable row level security;"
 rls_off=$(pgbench_drive "$throwaway" "$work/schedule_by_clinic.sql" 8)
-owner_sql postgres "drop database \"$throwaway\" with (force)"
+drop_database "$throwaway"
 
 # The tables.
 cell() { [ -n "${1:-}" ] && tr ' ' '|' <<<"$1" | sed 's/|/ | /g' || echo "n/a | n/a | n/a"; }
