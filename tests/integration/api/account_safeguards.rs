@@ -373,3 +373,73 @@ async fn guessable_passwords_are_refused_however_long() {
         );
     }
 }
+
+#[tokio::test]
+async fn aliased_pages_of_appointment_events_exceed_the_complexity_limit() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let token = Some(clinic.token(Role::FrontDesk));
+    let one_page = "{ appointmentEvents(first: 500) { id } }";
+    assert!(
+        app.graphql(token, one_page, json!({}))
+            .await
+            .errors()
+            .is_empty()
+    );
+
+    let aliased = format!(
+        "{{ {} }}",
+        (0..280)
+            .map(|i| format!("e{i}: appointmentEvents(first: 500) {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let refused = app.graphql(token, &aliased, json!({})).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert!(message(&refused).contains("complex"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_clinics_idempotency_key_never_makes_another_clinic_wait() {
+    let app = TestApp::spawn().await;
+    let north = app.clinic("north").await;
+    let south = app.clinic("south").await;
+    let (_, north_invoice) = app.completed_visit(&north, "2030-01-07T09:00:00Z").await;
+    let (_, south_invoice) = app.completed_visit(&south, "2030-01-07T09:00:00Z").await;
+    let pay =
+        "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { invoice { status } } }";
+    let payment = |invoice: &str| json!({"i": {"invoiceId": invoice, "amount": "1.00", "method": "CARD", "idempotencyKey": "same-key"}});
+
+    // North's payment takes its key, then waits on its invoice, which a test holds.
+    let held = app.db.begin(north.scope(Role::BillingManager)).await;
+    scalar::<i64, _>(
+        &held,
+        "/* test */ select count(*) from (select id from invoices
+           where tenant_id = $1 and id = $2::uuid for update) locked",
+        [north.tenant_id.into(), north_invoice.clone().into()],
+    )
+    .await;
+    let waiting = app.graphql(
+        Some(north.token(Role::BillingManager)),
+        pay,
+        payment(&north_invoice),
+    );
+    let south_pays = async {
+        wait_for_blocked_sessions(&app.db, 1).await;
+        let paid = app
+            .graphql(
+                Some(south.token(Role::BillingManager)),
+                pay,
+                payment(&south_invoice),
+            )
+            .await;
+        held.rollback().await.unwrap();
+        paid
+    };
+    let (north_paid, south_paid) = tokio::join!(waiting, south_pays);
+    assert!(
+        south_paid.errors().is_empty(),
+        "south paid while north held the same key: {south_paid:?}"
+    );
+    assert!(north_paid.errors().is_empty(), "{north_paid:?}");
+}
