@@ -730,13 +730,17 @@ CREATE FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 begin
-  return public.user_credential_stands(tenant, acting_user, acting_role_id,
-                                       token_credential_version)
-     and exists (
-       select 1 from public.user_sessions s join public.tenants t on t.id = s.tenant_id
-        where s.tenant_id = tenant and s.id = session and s.user_id = acting_user
-          and s.credential_version = token_credential_version and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
-          and (t.suspended_at is null or s.created_at > t.suspended_at));
+  return exists (
+    select 1 from public.users u
+      join public.tenants t on t.id = u.tenant_id
+      join public.user_sessions s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = tenant and u.id = acting_user and u.role_id = acting_role_id
+       and u.credential_version = token_credential_version
+       and u.is_active and not u.is_deleted and t.is_active
+       and s.tenant_id = tenant and s.id = session
+       and s.credential_version = token_credential_version and s.revoked_at is null
+       and s.expires_at > now() and s.idle_expires_at > now()
+       and (t.suspended_at is null or s.created_at > t.suspended_at));
 end
 $$;
 

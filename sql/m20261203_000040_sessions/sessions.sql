@@ -69,24 +69,31 @@ language sql immutable as $$
          end
 $$;
 
--- Whether an access token still stands: user_credential_stands() (the user, role, credential
--- version and clinic: sql/m20261126_000006_request_scope/request_scope.sql), and the token's
--- session live: the user's, not revoked, within its absolute lifetime and idle timeout, and
--- opened after the clinic was last suspended (so reactivating a clinic revives none of the
--- sessions its suspension ended).
+-- Whether an access token still stands: what user_credential_stands() asks (the user active,
+-- undeleted, in an active clinic, in the role and at the credential version the token names:
+-- sql/m20261126_000006_request_scope/request_scope.sql), and the token's session live: the
+-- user's, opened at that credential version, not revoked, within its absolute lifetime and idle
+-- timeout, and opened after the clinic was last suspended (so reactivating a clinic revives none
+-- of the sessions its suspension ended). One query rather than a call of user_credential_stands():
+-- on Citus this function runs on the clinic's worker, where a nested distributed function's
+-- query would be refused.
 create function user_session_stands(
   tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version int,
   session uuid
 ) returns boolean
 language plpgsql stable set search_path = pg_catalog, public, pg_temp as $$
 begin
-  return public.user_credential_stands(tenant, acting_user, acting_role_id,
-                                       token_credential_version)
-     and exists (
-       select 1 from public.user_sessions s join public.tenants t on t.id = s.tenant_id
-        where s.tenant_id = tenant and s.id = session and s.user_id = acting_user
-          and s.credential_version = token_credential_version and s.revoked_at is null and s.expires_at > now() and s.idle_expires_at > now()
-          and (t.suspended_at is null or s.created_at > t.suspended_at));
+  return exists (
+    select 1 from public.users u
+      join public.tenants t on t.id = u.tenant_id
+      join public.user_sessions s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = tenant and u.id = acting_user and u.role_id = acting_role_id
+       and u.credential_version = token_credential_version
+       and u.is_active and not u.is_deleted and t.is_active
+       and s.tenant_id = tenant and s.id = session
+       and s.credential_version = token_credential_version and s.revoked_at is null
+       and s.expires_at > now() and s.idle_expires_at > now()
+       and (t.suspended_at is null or s.created_at > t.suspended_at));
 end
 $$;
 revoke all on function user_session_stands(uuid, uuid, smallint, int, uuid) from public;

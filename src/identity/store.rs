@@ -596,7 +596,8 @@ pub struct AccountStanding {
 }
 
 /// The role and password state of user `id`, if their session `session`, opened at
-/// `credential_version`, still stands for them (`user_session_stands()`, schema.sql).
+/// `credential_version`, still stands for them (`user_session_stands()`, schema.sql). Two
+/// statements: on Citus the function cannot run inside a query of a distributed table.
 pub async fn standing_account(
     db: &TenantTransaction,
     tenant_id: Uuid,
@@ -605,16 +606,8 @@ pub async fn standing_account(
 ) -> Result<Option<AccountStanding>, DbErr> {
     let Some(row) = db
         .query_one_raw(statement(
-            "select role_id, password_change_required
-               from users
-              where tenant_id = $1 and id = $2
-                and user_session_stands($1, $2, role_id, $4, $3)",
-            [
-                tenant_id.into(),
-                id.into(),
-                session.into(),
-                credential_version.into(),
-            ],
+            "select role_id, password_change_required from users where tenant_id = $1 and id = $2",
+            [tenant_id.into(), id.into()],
         ))
         .await?
     else {
@@ -623,6 +616,13 @@ pub async fn standing_account(
     let Some(role) = Role::from_id(row.try_get_by_index(0)?) else {
         return Ok(None);
     };
+    let claims = TokenClaims {
+        credential_version,
+        session_id: session,
+    };
+    if !user_is_current(db, &Principal::user(tenant_id, id, role), claims).await? {
+        return Ok(None);
+    }
     Ok(Some(AccountStanding {
         role,
         password_change_required: row.try_get_by_index(1)?,
