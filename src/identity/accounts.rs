@@ -7,7 +7,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::foundation::access::Principal;
+use crate::foundation::access::{Actor, Principal};
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
 use crate::foundation::role::Role;
@@ -133,10 +133,11 @@ pub async fn reset_password(
     Ok(true)
 }
 
+/// The acting user's role, for the audit of what they did.
 fn acting_role(principal: &Principal) -> Option<Role> {
     match principal.actor {
-        crate::foundation::access::Actor::User { role, .. } => Some(role),
-        crate::foundation::access::Actor::ApiKey { .. } => None,
+        Actor::User { role, .. } => Some(role),
+        Actor::ApiKey { .. } => None,
     }
 }
 
@@ -221,15 +222,15 @@ pub async fn sign_out(
 
 /// A SystemAdmin gives clinic `clinic_id` a working ClinicAdmin: `username` (created when the
 /// clinic has no such user) becomes an active ClinicAdmin whose password, `new_password`, must be
-/// changed at sign-in. Audited in the platform's trail as well as the clinic's. The user's id, or
-/// `None` when there is no such clinic.
+/// changed at sign-in. Audited in the platform's trail as well as the clinic's. The user's id and
+/// username as stored, or `None` when there is no such clinic.
 pub async fn reset_clinic_admin(
     db: &TenantTransaction,
     principal: &Principal,
     clinic_id: Uuid,
     (username, new_password): (&str, &str),
     origin: Origin<'_>,
-) -> Result<Option<Uuid>, ApiError> {
+) -> Result<Option<(Uuid, Username)>, ApiError> {
     let username = Username::parse("username", username)?;
     let new = NewPassword::parse("password", new_password, &[username.as_str()])?;
     let hash = password::hash(new.into_inner()).await?;
@@ -247,5 +248,5 @@ pub async fn reset_clinic_admin(
         ),
     )
     .await?;
-    Ok(Some(admin_id))
+    Ok(Some((admin_id, username)))
 }
