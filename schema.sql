@@ -123,9 +123,12 @@ CREATE FUNCTION public.audit_snapshot(row_image jsonb) RETURNS jsonb
     AS $$
   select case
            when row_image ? 'phi_data' and row_image ->> 'phi_data' is not null
-             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext'],
+             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext',
+                                              'previous_secret_ciphertext', 'refresh_token_hash',
+                                              'retired_refresh_hashes'],
                             '{phi_data}', '"[encrypted]"')
-           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext']
+           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext',
+                                  'refresh_token_hash', 'retired_refresh_hashes']
          end
 $$;
 
@@ -347,36 +350,41 @@ $$;
 ALTER FUNCTION public.forbid_unrevoking() OWNER TO hpms_owner;
 
 --
--- Name: login_account(text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+-- Name: forbid_unrevoking_session(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
-CREATE FUNCTION public.login_account(clinic text, login_username text) RETURNS TABLE(tenant_id uuid, user_id uuid, username text, role_id smallint, password_hash text, credential_version integer, created_at timestamp with time zone)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+CREATE FUNCTION public.forbid_unrevoking_session() RETURNS trigger
+    LANGUAGE plpgsql
     AS $$
-declare
-  clinic_id uuid;
 begin
-  -- The clinic first (a reference table on Citus), then its user (one shard).
-  select t.id into clinic_id
-    from public.tenants t
-   where (t.slug = lower(clinic) or t.id::text = lower(clinic)) and t.is_active;
-  if clinic_id is null then
-    return;
+  if old.revoked_at is not null then
+    raise exception 'a revoked session stays revoked' using errcode = 'check_violation',
+      hint = 'Sign in again for a new session.';
   end if;
-  return query
-    select u.tenant_id, u.id, u.username, u.role_id, u.password_hash, u.credential_version,
-           u.created_at
-      from public.users u
-     where u.tenant_id = clinic_id
-       and u.username = lower(login_username)
-       and u.is_active
-       and not u.is_deleted;
+  return new;
 end
 $$;
 
 
-ALTER FUNCTION public.login_account(clinic text, login_username text) OWNER TO hpms_owner;
+ALTER FUNCTION public.forbid_unrevoking_session() OWNER TO hpms_owner;
+
+--
+-- Name: note_suspension(); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.note_suspension() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if old.is_active and not new.is_active then
+    new.suspended_at := now();
+  end if;
+  return new;
+end
+$$;
+
+
+ALTER FUNCTION public.note_suspension() OWNER TO hpms_owner;
 
 --
 -- Name: notify_access_revoked(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -575,6 +583,33 @@ $$;
 ALTER FUNCTION public.record_read(entity_name text, entity_ids uuid[], shown text[]) OWNER TO hpms_owner;
 
 --
+-- Name: record_security_event(text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  tenant constant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+  subject constant uuid := nullif(current_setting('app.user_id', true), '')::uuid;
+begin
+  if tenant is null then
+    raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
+  end if;
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, new_values)
+  values (tenant, 'users', coalesce(subject::text, 'unknown'), subject, event,
+          jsonb_build_object('role', user_role,
+                             'client_address', client_address,
+                             'request_id', request_id)
+          || coalesce(details, '{}'::jsonb));
+end
+$$;
+
+
+ALTER FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) OWNER TO hpms_owner;
+
+--
 -- Name: refuse_lines_for_earlier_entries(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
@@ -595,6 +630,79 @@ $$;
 
 
 ALTER FUNCTION public.refuse_lines_for_earlier_entries() OWNER TO hpms_owner;
+
+--
+-- Name: reset_clinic_admin(uuid, uuid, text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  reset_id uuid;
+begin
+  if current_setting('app.role', true) is distinct from 'SystemAdmin' then
+    raise exception 'only a SystemAdmin resets a clinic''s ClinicAdmin'
+      using errcode = 'insufficient_privilege';
+  end if;
+  if not exists (select from public.tenants where id = clinic_id and not is_platform) then
+    return null;
+  end if;
+  update public.users
+     set role_id = 2, is_active = true, password_hash = admin_password_hash,
+         credential_version = credential_version + 1, password_change_required = true,
+         updated_at = now()
+   where tenant_id = clinic_id and username = admin_username and not is_deleted
+  returning id into reset_id;
+  if reset_id is null then
+    insert into public.users (tenant_id, id, username, password_hash, role_id,
+                              password_change_required)
+    values (clinic_id, admin_id, admin_username, admin_password_hash, 2, true);
+    reset_id := admin_id;
+  end if;
+  return reset_id;
+end
+$$;
+
+
+ALTER FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) OWNER TO hpms_owner;
+
+--
+-- Name: sign_in_account(text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.sign_in_account(clinic text, login_username text) RETURNS TABLE(tenant_id uuid, user_id uuid, username text, role_id smallint, password_hash text, credential_version integer, created_at timestamp with time zone, password_change_required boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  clinic_id uuid;
+begin
+  select t.id into clinic_id
+    from public.tenants t
+   where (t.slug = lower(clinic) or t.id::text = lower(clinic)) and t.is_active;
+  if clinic_id is null then
+    return;
+  end if;
+  -- Two statements rather than an outer join: each is one Citus can route (the clinic is a
+  -- reference table, its user on one shard). No such user leaves the user's columns null.
+  tenant_id := clinic_id;
+  select u.id, u.username, u.role_id, u.password_hash, u.credential_version, u.created_at,
+         u.password_change_required
+    into user_id, username, role_id, password_hash, credential_version, created_at,
+         password_change_required
+    from public.users u
+   where u.tenant_id = clinic_id
+     and u.username = lower(login_username)
+     and u.is_active
+     and not u.is_deleted;
+  return next;
+end
+$$;
+
+
+ALTER FUNCTION public.sign_in_account(clinic text, login_username text) OWNER TO hpms_owner;
 
 --
 -- Name: soft_delete_row(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -649,6 +757,32 @@ $$;
 
 
 ALTER FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) OWNER TO hpms_owner;
+
+--
+-- Name: user_session_stands(uuid, uuid, smallint, integer, uuid); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+begin
+  return exists (
+    select 1 from public.users u
+      join public.tenants t on t.id = u.tenant_id
+      join public.user_sessions s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = tenant and u.id = acting_user and u.role_id = acting_role_id
+       and u.credential_version = token_credential_version
+       and u.is_active and not u.is_deleted and t.is_active
+       and s.tenant_id = tenant and s.id = session
+       and s.credential_version = token_credential_version and s.revoked_at is null
+       and s.expires_at > now() and s.idle_expires_at > now()
+       and (t.suspended_at is null or s.created_at > t.suspended_at));
+end
+$$;
+
+
+ALTER FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) OWNER TO hpms_owner;
 
 --
 -- Name: appointment_event_counters; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -802,7 +936,7 @@ CREATE TABLE public.audit_logs (
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     api_key_id uuid,
-    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
+    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])))
 );
 
 ALTER TABLE ONLY public.audit_logs FORCE ROW LEVEL SECURITY;
@@ -1014,6 +1148,7 @@ CREATE TABLE public.tenants (
     is_platform boolean DEFAULT false NOT NULL,
     time_zone text DEFAULT 'UTC'::text NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    suspended_at timestamp with time zone,
     CONSTRAINT tenants_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 255))),
     CONSTRAINT tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'::text))
 );
@@ -1048,6 +1183,34 @@ ALTER TABLE ONLY public.time_off FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.time_off OWNER TO hpms_owner;
 
 --
+-- Name: user_sessions; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.user_sessions (
+    tenant_id uuid NOT NULL,
+    id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    credential_version integer NOT NULL,
+    refresh_token_hash bytea NOT NULL,
+    retired_refresh_hashes bytea[] DEFAULT '{}'::bytea[] NOT NULL,
+    refreshed_at timestamp with time zone DEFAULT now() NOT NULL,
+    idle_expires_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT user_sessions_check CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
+    CONSTRAINT user_sessions_check1 CHECK ((idle_expires_at <= expires_at)),
+    CONSTRAINT user_sessions_refresh_token_hash_check CHECK ((length(refresh_token_hash) = 32)),
+    CONSTRAINT user_sessions_revoked_reason_check CHECK ((revoked_reason = ANY (ARRAY['SignedOut'::text, 'SignedOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text])))
+);
+
+ALTER TABLE ONLY public.user_sessions FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.user_sessions OWNER TO hpms_owner;
+
+--
 -- Name: users; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1063,6 +1226,7 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     credential_version integer DEFAULT 1 NOT NULL,
     working_hours jsonb DEFAULT '[]'::jsonb NOT NULL,
+    password_change_required boolean DEFAULT false NOT NULL,
     CONSTRAINT users_username_check CHECK (((username = lower(username)) AND (username ~ '^[a-z0-9._@-]{1,100}$'::text))),
     CONSTRAINT users_working_hours_check CHECK ((jsonb_typeof(working_hours) = 'array'::text))
 );
@@ -1330,6 +1494,14 @@ ALTER TABLE ONLY public.time_off
 
 
 --
+-- Name: user_sessions user_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1494,6 +1666,13 @@ CREATE INDEX time_off_tenant_id_is_deleted_idx ON public.time_off USING btree (t
 
 
 --
+-- Name: user_sessions_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX user_sessions_live_idx ON public.user_sessions USING btree (tenant_id, user_id) WHERE (revoked_at IS NULL);
+
+
+--
 -- Name: users_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1547,6 +1726,13 @@ CREATE TRIGGER access_revoked AFTER UPDATE OF revoked_at ON public.tenant_api_ke
 --
 
 CREATE TRIGGER access_revoked AFTER UPDATE OF is_active ON public.tenants FOR EACH ROW WHEN ((old.is_active AND (NOT new.is_active))) EXECUTE FUNCTION public.notify_access_revoked('id');
+
+
+--
+-- Name: user_sessions access_revoked; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER access_revoked AFTER UPDATE OF revoked_at ON public.user_sessions FOR EACH ROW WHEN (((old.revoked_at IS NULL) AND (new.revoked_at IS NOT NULL))) EXECUTE FUNCTION public.notify_access_revoked('tenant_id');
 
 
 --
@@ -1669,6 +1855,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.time_off FOR EAC
 
 
 --
+-- Name: user_sessions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1771,6 +1964,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenant_api_keys FOR EACH ST
 --
 
 CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: user_sessions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.user_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1879,6 +2079,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.time_off FOR EACH STATE
 
 
 --
+-- Name: user_sessions forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.user_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: users forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1928,6 +2135,13 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced AFTER INSERT ON public.ledger_l
 
 
 --
+-- Name: tenants note_suspension; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER note_suspension BEFORE UPDATE OF is_active ON public.tenants FOR EACH ROW EXECUTE FUNCTION public.note_suspension();
+
+
+--
 -- Name: appointments record_event_on_booking; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1946,6 +2160,13 @@ CREATE TRIGGER record_event_on_change AFTER UPDATE OF status, start_time, end_ti
 --
 
 CREATE TRIGGER revocation_is_final BEFORE UPDATE OF revoked_at ON public.tenant_api_keys FOR EACH ROW EXECUTE FUNCTION public.forbid_unrevoking();
+
+
+--
+-- Name: user_sessions revocation_is_final; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER revocation_is_final BEFORE UPDATE ON public.user_sessions FOR EACH ROW EXECUTE FUNCTION public.forbid_unrevoking_session();
 
 
 --
@@ -2268,6 +2489,22 @@ ALTER TABLE ONLY public.time_off
 
 
 --
+-- Name: user_sessions user_sessions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: user_sessions user_sessions_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
 -- Name: users users_role_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2366,6 +2603,13 @@ ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: users clinic_admin_reset; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY clinic_admin_reset ON public.users FOR UPDATE TO hpms_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: invoices; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2435,6 +2679,13 @@ ALTER TABLE public.provider_day_hours ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY reads_by_the_reader ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Read'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
+-- Name: audit_logs security_events_by_the_server; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY security_events_by_the_server ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = ANY (ARRAY['SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])) AND (old_values IS NULL) AND (api_key_id IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid))));
 
 
 --
@@ -2535,6 +2786,13 @@ CREATE POLICY tenant_isolation ON public.time_off USING ((tenant_id = ( SELECT (
 
 
 --
+-- Name: user_sessions tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.user_sessions USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: users tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2566,6 +2824,12 @@ ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.time_off ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: user_sessions; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.user_sessions ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
@@ -2702,11 +2966,17 @@ REVOKE ALL ON FUNCTION public.forbid_unrevoking() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION login_account(clinic text, login_username text); Type: ACL; Schema: public; Owner: hpms_owner
+-- Name: FUNCTION forbid_unrevoking_session(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
-REVOKE ALL ON FUNCTION public.login_account(clinic text, login_username text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.login_account(clinic text, login_username text) TO hpms_app;
+REVOKE ALL ON FUNCTION public.forbid_unrevoking_session() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION note_suspension(); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.note_suspension() FROM PUBLIC;
 
 
 --
@@ -2755,10 +3025,34 @@ GRANT ALL ON FUNCTION public.record_read(entity_name text, entity_ids uuid[], sh
 
 
 --
+-- Name: FUNCTION record_security_event(event text, user_role text, client_address text, request_id text, details jsonb); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) TO hpms_app;
+
+
+--
 -- Name: FUNCTION refuse_lines_for_earlier_entries(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
 REVOKE ALL ON FUNCTION public.refuse_lines_for_earlier_entries() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) TO hpms_app;
+
+
+--
+-- Name: FUNCTION sign_in_account(clinic text, login_username text); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.sign_in_account(clinic text, login_username text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sign_in_account(clinic text, login_username text) TO hpms_app;
 
 
 --
@@ -2781,6 +3075,14 @@ REVOKE ALL ON FUNCTION public.stamp_posting_transaction() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) TO hpms_app;
+
+
+--
+-- Name: FUNCTION user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) TO hpms_app;
 
 
 --
@@ -2914,6 +3216,55 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO hpms_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.time_off TO hpms_app;
+
+
+--
+-- Name: TABLE user_sessions; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.refresh_token_hash; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(refresh_token_hash) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.retired_refresh_hashes; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(retired_refresh_hashes) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.refreshed_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(refreshed_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.idle_expires_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(idle_expires_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.revoked_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(revoked_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.revoked_reason; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(revoked_reason) ON TABLE public.user_sessions TO hpms_app;
 
 
 --

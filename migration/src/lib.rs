@@ -26,6 +26,7 @@ mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
 mod m20261203_000021_citus_deliveries;
 mod m20261203_000030_clinic_week;
+mod m20261203_000040_sessions;
 mod tenant_table;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_citus_compatible::Migration),
             Box::new(m20261203_000021_citus_deliveries::Migration),
             Box::new(m20261203_000030_clinic_week::Migration),
+            Box::new(m20261203_000040_sessions::Migration),
         ]
     }
 }

@@ -24,6 +24,26 @@ pub enum AuditAction {
     Delete,
     /// Decrypted PHI was shown to the user or API key; `newValues.shown` lists which parts.
     Read,
+    /// Security events: `userId` is the account concerned (null for a sign-in naming no
+    /// account), and `newValues` holds its `role`, `client_address` and `request_id`, with what
+    /// the event adds (the session, a lock's wait, a reset's target user). A sign-in.
+    SignIn,
+    /// A sign-in that failed (wrong password, or no such account).
+    SignInFailed,
+    /// A sign-in refused because too many failed: recorded once per lock.
+    SignInLocked,
+    /// A session ended with `logout`.
+    SignOut,
+    /// Every session of the user ended with `signOutEverywhere`.
+    SignOutEverywhere,
+    /// A replaced refresh token was presented again: its session was revoked.
+    RefreshTokenReused,
+    /// The user changed their own password.
+    PasswordChanged,
+    /// A ClinicAdmin set another user's password (`newValues.target_user_id`).
+    PasswordReset,
+    /// A SystemAdmin reset a clinic's ClinicAdmin (in the platform's log).
+    ClinicAdminReset,
 }
 
 /// One audited change or PHI read. Secrets never appear in the values: password hashes and key
@@ -63,6 +83,15 @@ impl From<audit_log::Model> for AuditLog {
                 "Create" => AuditAction::Create,
                 "Delete" => AuditAction::Delete,
                 "Read" => AuditAction::Read,
+                "SignIn" => AuditAction::SignIn,
+                "SignInFailed" => AuditAction::SignInFailed,
+                "SignInLocked" => AuditAction::SignInLocked,
+                "SignOut" => AuditAction::SignOut,
+                "SignOutEverywhere" => AuditAction::SignOutEverywhere,
+                "RefreshTokenReused" => AuditAction::RefreshTokenReused,
+                "PasswordChanged" => AuditAction::PasswordChanged,
+                "PasswordReset" => AuditAction::PasswordReset,
+                "ClinicAdminReset" => AuditAction::ClinicAdminReset,
                 _ => AuditAction::Update,
             },
             old_values: model.old_values.map(Json),

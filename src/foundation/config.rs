@@ -218,8 +218,20 @@ pub struct AuthSettings {
     #[arg(long, env = "HPMS_TOKEN_TTL_SECONDS", default_value_t = 900)]
     pub token_ttl_seconds: u64,
 
-    /// How long an account (or a client address) stays locked after repeated failed sign-ins,
-    /// in seconds.
+    /// How long a session may go without a refresh before it ends (automatic logoff), in
+    /// seconds; at least the access token lifetime.
+    #[arg(long, env = "HPMS_SESSION_IDLE_TIMEOUT_SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout_seconds: u64,
+
+    /// How long a session lasts at most, however often it is refreshed, in seconds (12 hours by
+    /// default: a working day).
+    #[arg(long, env = "HPMS_SESSION_LIFETIME_SECONDS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_lifetime_seconds: u64,
+
+    /// How long an account stays locked from a client address after repeated failed sign-ins
+    /// from there (and a client address after many), in seconds.
     #[arg(long, env = "HPMS_LOGIN_LOCKOUT_SECONDS", default_value_t = 300)]
     pub login_lockout_seconds: u64,
 

@@ -117,11 +117,13 @@ impl Api {
         let query = request.query.clone();
         let operation = Operation::of(&mut request, &self.root_fields);
         operation.record(&span);
-        let request = request.data(SignInBudget::default());
+        let request = request
+            .data(SignInBudget::default())
+            .data(request_id.clone());
         let execution = async {
             match credential {
                 Some(credential) if operation.kind != OperationKind::SignIn => self
-                    .execute_authenticated(&credential, operation.kind, request)
+                    .execute_authenticated(&credential, &operation, request)
                     .await
                     .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
                 _ => self.schema.execute(request).await,
@@ -179,8 +181,8 @@ impl Api {
     ) -> Result<(Authenticated, TenantTransaction), ApiError> {
         let authenticated = self.authenticator.authenticate(credential).await?;
         let scope = authenticated.principal.scope();
-        let transaction = match authenticated.user_credential_version() {
-            Some(version) => db::begin_user_transaction(&self.db, self.topology, &scope, version)
+        let transaction = match authenticated.token_claims() {
+            Some(claims) => db::begin_user_transaction(&self.db, self.topology, &scope, claims)
                 .await?
                 .ok_or_else(rejected_token)?,
             None => {
@@ -195,12 +197,18 @@ impl Api {
     async fn execute_authenticated(
         &self,
         credential: &Credential,
-        kind: OperationKind,
+        operation: &Operation<'_>,
         request: Request,
     ) -> Result<Response, ApiError> {
+        let kind = operation.kind;
         let (authenticated, transaction) = self.open(credential).await?;
         let principal = authenticated.principal;
         record_principal(&Span::current(), &principal);
+        if authenticated.password_change_required() && !operation.allows_only_password_change {
+            return Err(ApiError::forbidden(
+                "an administrator set your password: change it with changePassword first",
+            ));
+        }
 
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::default());
@@ -212,7 +220,10 @@ impl Api {
             &read_log,
             Arc::clone(&self.events),
         );
-        let mut response = self.schema.execute(request.data(session)).await;
+        let mut response = self
+            .schema
+            .execute(request.data(session).data(authenticated))
+            .await;
 
         // A batch still running (a sibling field's error can end execution first) holds the
         // transaction for a moment; once the tracker drains, this is the last handle.
@@ -255,6 +266,8 @@ struct Operation<'a> {
     root_field: &'a str,
     /// Where it asks for the schema's description (`schema::schema_description_keys`).
     schema_description: Vec<(Name, Name)>,
+    /// Whether it selects nothing but what a token that must change its password allows.
+    allows_only_password_change: bool,
 }
 
 impl<'a> Operation<'a> {
@@ -268,6 +281,7 @@ impl<'a> Operation<'a> {
             name: None,
             root_field: UNKNOWN_ROOT_FIELD,
             schema_description: Vec::new(),
+            allows_only_password_change: false,
         };
         let Ok(document) = request.parsed_query() else {
             return unknown;
@@ -303,6 +317,11 @@ impl<'a> Operation<'a> {
             name: name.map(ToString::to_string),
             root_field: root_fields.label(document, &operation.selection_set.node),
             schema_description: schema_description_keys(&operation.selection_set.node),
+            allows_only_password_change: selects_only(
+                document,
+                &operation.selection_set.node,
+                &PASSWORD_CHANGE_FIELDS,
+            ),
         }
     }
 
@@ -412,11 +431,28 @@ fn collect_root_fields<'d>(
     }
 }
 
+/// What a token whose password an administrator set may select, until it is changed.
+const PASSWORD_CHANGE_FIELDS: [&str; 5] = [
+    "changePassword",
+    "me",
+    "logout",
+    "signOutEverywhere",
+    "__typename",
+];
+
+/// Whether every root field `selection` selects (through fragments) is one of `allowed`.
+fn selects_only(document: &ExecutableDocument, selection: &SelectionSet, allowed: &[&str]) -> bool {
+    let mut selected = BTreeSet::new();
+    collect_root_fields(document, selection, 0, &mut selected);
+    !selected.is_empty() && selected.iter().all(|name| allowed.contains(name))
+}
+
+/// A mutation of nothing but `login` or `refreshSession`: it needs no session, and ignores any.
 fn only_signs_in(operation: &OperationDefinition) -> bool {
     operation.ty == OperationType::Mutation
         && operation.selection_set.node.items.iter().all(|item| {
             matches!(&item.node, Selection::Field(field)
-                if matches!(field.node.name.node.as_str(), "login" | "__typename"))
+                if matches!(field.node.name.node.as_str(), "login" | "refreshSession" | "__typename"))
         })
 }
 

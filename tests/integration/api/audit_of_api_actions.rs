@@ -124,8 +124,11 @@ async fn each_mutation_is_audited_with_the_acting_user() {
         .collect();
     assert_eq!(
         changes,
+        // The role change and the password reset are a change each (a reset's own rules: it
+        // ends the user's sessions and forces a change at sign-in).
         vec![
             ("UPDATE", 3, false, admin.as_str()),
+            ("UPDATE", 3, true, admin.as_str()),
             ("UPDATE", 3, true, admin.as_str()),
             ("CREATE", 5, true, admin.as_str())
         ]
@@ -232,13 +235,20 @@ async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
         .collect();
     assert_eq!(
         entities,
-        vec!["tenants", "users", "tenants"],
-        "reactivation, admin, clinic"
+        vec!["users", "user_sessions", "tenants", "users", "tenants"],
+        "the admin's sign-in (its security event and session), reactivation, admin, clinic"
     );
-    assert_eq!(rows[0]["node"]["action"], "UPDATE");
-    assert_eq!(rows[1]["node"]["entityId"], admin_id.as_str());
+    assert_eq!(rows[0]["node"]["action"], "SIGN_IN");
+    assert_eq!(rows[2]["node"]["action"], "UPDATE");
+    assert_eq!(rows[3]["node"]["entityId"], admin_id.as_str());
     assert!(
-        rows.iter()
+        rows[..2]
+            .iter()
+            .all(|edge| edge["node"]["userId"] == admin_id.as_str())
+    );
+    assert!(
+        rows[2..]
+            .iter()
             .all(|edge| edge["node"]["userId"] == sysadmin_id.as_str())
     );
 }

@@ -108,6 +108,26 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
             )
         },
         Template {
+            texts: &["/n"],
+            ..template(
+                "changePassword",
+                Role::FrontDesk,
+                "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }",
+                json!({"c": crate::helpers::TEST_PASSWORD, "n": "violet harbour lantern 7"}),
+            )
+        },
+        Template {
+            ids: &["/t"],
+            texts: &["/u", "/p"],
+            formatted: &["/u"],
+            ..template(
+                "resetClinicAdmin",
+                Role::SystemAdmin,
+                "mutation($t: UUID!, $u: String!, $p: String!) { resetClinicAdmin(tenantId: $t, username: $u, password: $p) { userId } }",
+                json!({"t": clinic.tenant_id, "u": "admin", "p": "temporary harbour key 42"}),
+            )
+        },
+        Template {
             ids: &["/id"],
             ..template(
                 "deactivateUser",
@@ -941,6 +961,54 @@ fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
         variables: json!({ "ids": vec!["x"; 101] }),
         code: "BAD_USER_INPUT",
     });
+    for (what, password) in [
+        ("one letter repeated", "aaaaaaaaaaaa"),
+        ("a common password", "password1234"),
+        ("a keyboard row", "qwertyuiop123"),
+    ] {
+        cases.push(Case {
+            what: format!("a guessable password: {what}"),
+            role: Role::ClinicAdmin,
+            query: "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }".into(),
+            variables: json!({"i": {"username": "newcomer", "password": password, "role": "FRONT_DESK"}}),
+            code: "BAD_USER_INPUT",
+        });
+        cases.push(Case {
+            what: format!("a guessable new password: {what}"),
+            role: Role::Provider,
+            query: "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }".into(),
+            variables: json!({"c": crate::helpers::TEST_PASSWORD, "n": password}),
+            code: "BAD_USER_INPUT",
+        });
+    }
+    for (what, name) in [
+        ("zero-width characters only", "\u{200B}\u{200D}\u{FEFF}"),
+        ("a right-to-left override", "Grace\u{202E}reppoH"),
+        ("a bidi isolate", "\u{2068}Grace"),
+        ("no letter", "1234"),
+    ] {
+        cases.push(Case {
+            what: format!("a patient's name with {what}"),
+            role: Role::FrontDesk,
+            query: "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }".into(),
+            variables: json!({"i": {"firstName": name, "lastName": "Hopper", "dateOfBirth": "1990-12-09"}}),
+            code: "BAD_USER_INPUT",
+        });
+    }
+    for token in [
+        "not a refresh token",
+        "hpmsr_AAAA",
+        "hpmsr_' or 1=1 --",
+        &format!("hpmsr_{}", "A".repeat(107)),
+    ] {
+        cases.push(Case {
+            what: format!("a refresh with a token that is none: {token:.20}"),
+            role: Role::FrontDesk,
+            query: "mutation($r: String!) { refreshSession(refreshToken: $r) { token } }".into(),
+            variables: json!({"r": token}),
+            code: "UNAUTHENTICATED",
+        });
+    }
     for injection in INJECTIONS {
         cases.push(Case {
             what: format!("sign-in with an injection as the clinic: {injection}"),

@@ -4,6 +4,7 @@
 //! request left behind. What PostgreSQL guarantees by itself is specified in `database`.
 
 mod access_tokens;
+mod account_safeguards;
 mod api_keys;
 mod appointment_status_changes;
 mod appointment_subscriptions;
@@ -47,6 +48,7 @@ mod schedule_pages;
 mod scheduling_rules;
 mod secrets_in_help;
 mod server_crash;
+mod sessions;
 mod sign_in;
 mod statement_counts;
 mod subscription_access;

@@ -76,6 +76,7 @@ enum Op {
     BookBackdated,
     CancelSeriesFrom,
     RescheduleSeriesFrom,
+    ResetClinicAdmin,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -410,6 +411,11 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (RescheduleSeriesFrom, Provider, Allowed),
     (RescheduleSeriesFrom, BillingManager, Forbidden),
     (RescheduleSeriesFrom, FrontDesk, Allowed),
+    (ResetClinicAdmin, SystemAdmin, Allowed),
+    (ResetClinicAdmin, ClinicAdmin, Forbidden),
+    (ResetClinicAdmin, Provider, Forbidden),
+    (ResetClinicAdmin, BillingManager, Forbidden),
+    (ResetClinicAdmin, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -503,7 +509,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 64;
+    let operations = 65;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -815,6 +821,12 @@ async fn request(
             "mutation($n: String!) { issueApiKey(name: $n, scopes: [APPOINTMENTS, PATIENT_CONTACT]) { apiKey { id scopes } } }",
             json!({"n": format!("Reminders {unique}")}),
         ),
+        ResetClinicAdmin => (
+            "mutation($t: UUID!, $u: String!, $p: String!) {
+               resetClinicAdmin(tenantId: $t, username: $u, password: $p) { userId } }",
+            json!({"t": throwaway_clinic(app, sysadmin, &unique).await, "u": "admin",
+                   "p": "temporary harbour key 42"}),
+        ),
         AuditLogsOfAKey => (
             "query($k: UUID!) { auditLogs(apiKeyId: $k, first: 5) { edges { node { id apiKeyId } } } }",
             json!({"k": app.issue_api_key(clinic, &format!("Audited {unique}")).await.1}),
@@ -1063,4 +1075,72 @@ async fn throwaway_clinic(app: &TestApp, sysadmin: &str, unique: &str) -> String
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// Signing out and changing one's password act on the caller's own sessions, so they are no
+/// cells of the matrix (they would end the tokens the matrix signs in with): every signed-in
+/// user may, each with a session of their own here, and no API key may (it has no session).
+#[tokio::test]
+async fn every_signed_in_user_may_end_their_own_sessions_and_change_their_password() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    app.system_admin().await;
+    let mut accounts = vec![("platform".to_owned(), "sysadmin".to_owned(), SystemAdmin)];
+    for role in [ClinicAdmin, Provider, BillingManager, FrontDesk] {
+        let username = format!("own.{}", role.name().to_lowercase());
+        app.graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"username": username, "password": crate::helpers::TEST_PASSWORD,
+                         "role": role_enum(role)}}),
+        )
+        .await
+        .ok();
+        accounts.push(("north".to_owned(), username, role));
+    }
+    let mut failures = Vec::new();
+    for (tenant, username, role) in &accounts {
+        let changed = app
+            .graphql(
+                Some(&app.login(tenant, username).await),
+                "mutation($c: String!, $n: String!) {
+                   changePassword(currentPassword: $c, newPassword: $n) { token } }",
+                json!({"c": crate::helpers::TEST_PASSWORD, "n": "violet harbour lantern 7"}),
+            )
+            .await;
+        if !changed.data()["changePassword"]["token"].is_string() {
+            failures.push(format!("changePassword as {role:?}: {changed:?}"));
+            continue;
+        }
+        for operation in ["mutation { signOutEverywhere }", "mutation { logout }"] {
+            let fresh = app
+                .login_with(tenant, username, "violet harbour lantern 7")
+                .await;
+            let response = app.graphql(Some(&fresh), operation, json!({})).await;
+            if !response.errors().is_empty() {
+                failures.push(format!("{operation} as {role:?}: {response:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    let (key, _) = app.issue_api_key(&clinic, "No sessions").await;
+    for operation in [
+        "mutation { logout }",
+        "mutation { signOutEverywhere }",
+        "mutation { changePassword(currentPassword: \"x\", newPassword: \"violet harbour lantern 7\") { token } }",
+    ] {
+        let response = app.graphql_with_api_key(&key, operation, json!({})).await;
+        assert_eq!(response.code(), "FORBIDDEN", "{operation} with an API key");
+    }
+}
+
+fn role_enum(role: Role) -> &'static str {
+    match role {
+        SystemAdmin => "SYSTEM_ADMIN",
+        ClinicAdmin => "CLINIC_ADMIN",
+        Provider => "PROVIDER",
+        BillingManager => "BILLING_MANAGER",
+        FrontDesk => "FRONT_DESK",
+    }
 }

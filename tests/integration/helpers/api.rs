@@ -53,6 +53,8 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,
+            session_idle_timeout_seconds: 1800,
+            session_lifetime_seconds: 12 * 3600,
             login_lockout_seconds: 300,
             // Every test signs in from 127.0.0.1; the per-address limit has a test of its own.
             login_attempts_per_address: 1_000,
@@ -329,6 +331,32 @@ impl TestApp {
         )
         .await;
         1 + workers
+    }
+
+    /// Signs in and returns the whole `login` answer: access and refresh tokens, when the session
+    /// ends, whether the password must be changed.
+    pub async fn sign_in(&self, tenant: &str, username: &str, password: &str) -> Value {
+        let response = self
+            .graphql(
+                None,
+                "mutation($t: String!, $u: String!, $p: String!) {
+                   login(tenant: $t, username: $u, password: $p) {
+                     token expiresAt refreshToken sessionExpiresAt passwordChangeRequired } }",
+                json!({ "t": tenant, "u": username, "p": password }),
+            )
+            .await;
+        response.ok()["login"].clone()
+    }
+
+    /// `refreshSession` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Gql {
+        self.graphql(
+            None,
+            "mutation($r: String!) { refreshSession(refreshToken: $r) {
+               token expiresAt refreshToken sessionExpiresAt passwordChangeRequired } }",
+            json!({ "r": refresh_token }),
+        )
+        .await
     }
 
     /// The platform tenant with a SystemAdmin `sysadmin`, signed in.
@@ -616,6 +644,20 @@ impl TestApp {
 }
 
 /// A clinic slug no other test uses, for tests sharing one database.
+/// A claim of a token the server issued, read without verifying it (tests forge tokens with the
+/// session of a genuine one).
+pub fn token_claim(token: &str, claim: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a token has a payload");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("the payload is base64url"),
+    )
+    .expect("the payload is JSON");
+    claims[claim].clone()
+}
+
 pub fn unique_slug(name: &str) -> String {
     format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..12])
 }

@@ -23,12 +23,13 @@ use uuid::Uuid;
 
 pub use api::{
     ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
-    Transport, delivering_webhooks, unique_slug,
+    Transport, delivering_webhooks, token_claim, unique_slug,
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 16] = [
+pub const TENANT_TABLES: [&str; 17] = [
     "users",
+    "user_sessions",
     "patients",
     "appointment_types",
     "appointments",
@@ -49,8 +50,9 @@ pub const TENANT_TABLES: [&str; 16] = [
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 9] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 10] = [
     ("users", "updated_at = updated_at"),
+    ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
     ("appointment_types", "updated_at = updated_at"),
     ("appointments", "updated_at = updated_at"),
@@ -348,6 +350,16 @@ impl TestDb {
         )
         .await
         .expect("a series inserts");
+        exec(
+            &tx,
+            "insert into user_sessions (tenant_id, id, user_id, credential_version,
+                                        refresh_token_hash, idle_expires_at, expires_at)
+             values ($1, gen_random_uuid(), $2, 1, sha256('fixture'::bytea),
+                     now() + interval '30 minutes', now() + interval '12 hours')",
+            [tenant_id.into(), admin_id.into()],
+        )
+        .await
+        .expect("a session inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
