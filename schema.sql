@@ -60,6 +60,25 @@ $$;
 ALTER FUNCTION public.appointment_status_transition_allowed(from_status text, to_status text) OWNER TO hpms_owner;
 
 --
+-- Name: audit_chain_digest(bytea, uuid, bigint, bigint, text, text, uuid, uuid, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  return sha256(coalesce(previous_hash, '\x'::bytea) || convert_to(jsonb_build_array(
+    tenant_id, chain_seq, id, entity_name, entity_id, user_id, api_key_id, action, old_values,
+    new_values, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
+    'UTF8'));
+end
+$$;
+
+
+ALTER FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) OWNER TO hpms_owner;
+
+--
 -- Name: audit_row_change(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
@@ -147,6 +166,38 @@ $$;
 
 
 ALTER FUNCTION public.bump_row_version() OWNER TO hpms_owner;
+
+--
+-- Name: chain_audit_row(); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.chain_audit_row() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $_$
+declare
+  -- The two-key advisory lock space, apart from the one-key locks of idempotency keys.
+  audit_chain_lock constant integer := 20;
+  last_seq bigint;
+  last_hash bytea;
+begin
+  perform pg_advisory_xact_lock(audit_chain_lock, hashtext(new.tenant_id::text));
+  perform set_config('app.audit_chain_tenant', new.tenant_id::text, true);
+  execute format('select chain_seq, row_hash from public.%I where tenant_id = $1 '
+                 'order by chain_seq desc limit 1', tg_table_name)
+    into last_seq, last_hash using new.tenant_id;
+  perform set_config('app.audit_chain_tenant', '', true);
+  new.chain_seq := coalesce(last_seq, 0) + 1;
+  new.previous_hash := last_hash;
+  new.row_hash := audit_chain_digest(new.previous_hash, new.tenant_id, new.chain_seq, new.id,
+    new.entity_name, new.entity_id, new.user_id, new.api_key_id, new.action, new.old_values,
+    new.new_values, new.occurred_at);
+  return new;
+end
+$_$;
+
+
+ALTER FUNCTION public.chain_audit_row() OWNER TO hpms_owner;
 
 --
 -- Name: check_journal_entry_balanced(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -733,6 +784,9 @@ CREATE TABLE public.audit_logs (
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     api_key_id uuid,
+    chain_seq bigint NOT NULL,
+    previous_hash bytea,
+    row_hash bytea NOT NULL,
     CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
 );
 
@@ -1258,6 +1312,13 @@ CREATE INDEX audit_logs_api_key_idx ON public.audit_logs USING btree (tenant_id,
 
 
 --
+-- Name: audit_logs_chain_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX audit_logs_chain_idx ON public.audit_logs USING btree (tenant_id, chain_seq);
+
+
+--
 -- Name: audit_logs_entity_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1500,6 +1561,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_endpoint
 --
 
 CREATE TRIGGER bump_row_version BEFORE UPDATE ON public.appointments FOR EACH ROW EXECUTE FUNCTION public.bump_row_version();
+
+
+--
+-- Name: audit_logs chain; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER chain BEFORE INSERT ON public.audit_logs FOR EACH ROW EXECUTE FUNCTION public.chain_audit_row();
 
 
 --
@@ -2036,6 +2104,13 @@ ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: audit_logs chain_read_by_audit_trigger; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY chain_read_by_audit_trigger ON public.audit_logs FOR SELECT TO hpms_owner USING ((tenant_id = (NULLIF(current_setting('app.audit_chain_tenant'::text, true), ''::text))::uuid));
+
+
+--
 -- Name: invoices; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2259,6 +2334,14 @@ GRANT ALL ON FUNCTION public.appointment_status_transition_allowed(from_status t
 
 
 --
+-- Name: FUNCTION audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) TO hpms_app;
+
+
+--
 -- Name: FUNCTION audit_row_change(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2277,6 +2360,13 @@ REVOKE ALL ON FUNCTION public.audit_snapshot(row_image jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.bump_row_version() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_audit_row(); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.chain_audit_row() FROM PUBLIC;
 
 
 --

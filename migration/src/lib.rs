@@ -24,6 +24,7 @@ mod m20261203_000009_partner_scopes;
 mod m20261203_000010_webhooks;
 mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
+mod m20261203_000050_audit_hash_chain;
 mod tenant_table;
 
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_webhooks::Migration),
             Box::new(m20261203_000011_webhook_audit_secrets::Migration),
             Box::new(m20261203_000020_citus_compatible::Migration),
+            Box::new(m20261203_000050_audit_hash_chain::Migration),
         ]
     }
 }

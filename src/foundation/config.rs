@@ -63,6 +63,9 @@ pub enum Command {
     /// HPMS_PHI_KEYS, in batches that each commit on their own. Safe to interrupt and run again;
     /// the servers keep serving meanwhile. Start the servers with the new key first.
     RotatePhiKey(RotatePhiKeySettings),
+    /// Check every clinic's audit hash chain and report, per clinic, the first broken link (an
+    /// edited, removed or moved row); exits non-zero when any chain is broken. Reads only.
+    VerifyAudit(VerifyAuditSettings),
 }
 
 #[derive(Clone, Debug, Args)]
@@ -317,6 +320,19 @@ pub struct RotatePhiKeySettings {
     #[arg(long, env = "HPMS_ROTATE_BATCH_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch_size: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct VerifyAuditSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Append the verified links (ids, times, actions and hashes; never the audited values) as
+    /// JSON lines to this file, after the ones it already holds, and check the database against
+    /// those first; `-` writes every link to standard output instead (the report then goes to
+    /// standard error). Keep the file where the database's owner cannot write.
+    #[arg(long, env = "HPMS_AUDIT_EXPORT")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.

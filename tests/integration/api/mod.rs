@@ -8,6 +8,7 @@ mod api_keys;
 mod appointment_status_changes;
 mod appointment_subscriptions;
 mod appointment_versions;
+mod audit_chain;
 mod audit_of_api_actions;
 mod available_slots;
 mod bad_input_catalogue;
