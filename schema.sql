@@ -894,6 +894,28 @@ ALTER TABLE public.ledger_lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 
 
 --
+-- Name: patient_phi_versions; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.patient_phi_versions (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    version integer NOT NULL,
+    phi_data bytea,
+    changed_sections text[] NOT NULL,
+    superseded_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT patient_phi_versions_changed_sections_check CHECK (((cardinality(changed_sections) > 0) AND (changed_sections <@ ARRAY['contact'::text, 'medical'::text]))),
+    CONSTRAINT patient_phi_versions_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.patient_phi_versions FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.patient_phi_versions OWNER TO hpms_owner;
+
+--
 -- Name: patients; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1182,6 +1204,22 @@ ALTER TABLE ONLY public.ledger_lines
 
 
 --
+-- Name: patient_phi_versions patient_phi_versions_one_per_version; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_one_per_version UNIQUE (tenant_id, patient_id, version);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: patients patients_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1459,6 +1497,13 @@ CREATE TRIGGER append_only BEFORE DELETE OR UPDATE ON public.audit_logs FOR EACH
 
 
 --
+-- Name: patient_phi_versions append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: webhook_deliveries append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1512,6 +1557,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.journal_entries 
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.ledger_lines FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: patient_phi_versions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_phi_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -1627,6 +1679,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.ledger_lines FOR EACH STATE
 
 
 --
+-- Name: patient_phi_versions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: tenant_api_keys forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1701,6 +1760,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.journal_entries FOR EAC
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.ledger_lines FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1988,6 +2054,30 @@ ALTER TABLE ONLY public.ledger_lines
 
 
 --
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_superseded_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_superseded_by_fkey FOREIGN KEY (tenant_id, superseded_by) REFERENCES public.users(tenant_id, id);
+
+
+--
 -- Name: patients patients_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2157,6 +2247,12 @@ CREATE POLICY own_clinic ON public.tenants FOR SELECT USING ((id = ( SELECT (NUL
 
 
 --
+-- Name: patient_phi_versions; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.patient_phi_versions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: patients; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2236,6 +2332,13 @@ CREATE POLICY tenant_isolation ON public.journal_entries USING ((tenant_id = ( S
 --
 
 CREATE POLICY tenant_isolation ON public.ledger_lines USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: patient_phi_versions tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.patient_phi_versions USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2578,6 +2681,13 @@ GRANT SELECT,INSERT ON TABLE public.journal_entries TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.ledger_lines TO hpms_app;
+
+
+--
+-- Name: TABLE patient_phi_versions; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.patient_phi_versions TO hpms_app;
 
 
 --

@@ -31,6 +31,7 @@ select create_distributed_table('appointment_event_counters', 'tenant_id', coloc
 select create_distributed_table('audit_logs', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('webhook_endpoints', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('webhook_deliveries', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('patient_phi_versions', 'tenant_id', colocate_with => 'users');
 
 -- Functions the server calls with the clinic as an argument run on the node that holds the
 -- clinic's shards (one hop instead of a coordinator-planned query per statement inside them).

@@ -102,6 +102,8 @@ pub enum Permission {
     WriteContact,
     ReadMedical,
     WriteMedical,
+    /// Read the earlier versions of patients' contact and medical data.
+    ReadPhiHistory,
     ManageAppointmentTypes,
     ManageWorkingHours,
     /// See free slots, appointment types and the clinic's providers: the whole schedule.
@@ -144,6 +146,7 @@ impl Permission {
             Permission::WriteContact => "change patients' contact details",
             Permission::ReadMedical => "read patients' medical information",
             Permission::WriteMedical => "change patients' medical information",
+            Permission::ReadPhiHistory => "read the history of patients' contact and medical data",
             Permission::ManageAppointmentTypes => "manage appointment types",
             Permission::ManageWorkingHours => "set providers' working hours",
             Permission::ReadSchedule => "read the schedule",
@@ -188,6 +191,7 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ReadPhiHistory
                     | ManageAppointmentTypes
                     | ManageWorkingHours
                     | ReadSchedule
@@ -209,6 +213,7 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ReadPhiHistory
                     | ReadSchedule
                     | Book
                     | RecordArrival

@@ -236,6 +236,12 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
         "the clinic already has an appointment type of this name",
     ),
     (
+        "patient_phi_versions_one_per_version",
+        ErrorCode::Conflict,
+        "input.id",
+        "the patient's contact or medical data was changed meanwhile; read it again and repeat the change",
+    ),
+    (
         "journal_entries_idempotency_key",
         ErrorCode::Conflict,
         "input.idempotencyKey",

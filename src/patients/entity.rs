@@ -27,3 +27,31 @@ pub mod patient {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `patient_phi_versions`: the versions of a patient's PHI document that later changes replaced.
+pub mod patient_phi_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "patient_phi_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        /// 1 for the document the patient was registered with, then one more per change.
+        pub version: i32,
+        /// The superseded ciphertext as it was stored in `patients.phi_data`.
+        pub phi_data: Option<Vec<u8>>,
+        /// Which sections the change replaced: `contact`, `medical` (`history::PhiSection`).
+        pub changed_sections: Vec<String>,
+        pub superseded_by: Option<Uuid>,
+        pub superseded_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -15,7 +15,8 @@ use crate::foundation::global_id::node_id;
 use crate::foundation::input::optional_line;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
-use crate::patients::entity::patient;
+use crate::patients::entity::{patient, patient_phi_version};
+use crate::patients::history::{self, PhiSection};
 use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
 use crate::patients::phi::{PhiError, PhiKeyring};
 use crate::patients::store::{self, NewPatient, PatientChanges, PatientFilter};
@@ -133,6 +134,22 @@ impl Patient {
         ))
     }
 
+    /// The earlier versions of the patient's contact and medical data, newest first: one per
+    /// change, each as it was before that change (version 1 is what the patient was registered
+    /// with). Provider and ClinicAdmin; each read is audited (`shown: ["history"]`).
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<PatientVersion>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadPhiHistory)?;
+        let keyring = keyring(ctx)?;
+        let versions = history::versions(session.db(), session.tenant_id(), self.model.id)
+            .await?
+            .into_iter()
+            .map(|version| PatientVersion::open(keyring, version))
+            .collect::<Result<Vec<_>, _>>()?;
+        session.record_read(AUDITED_ENTITY, "history", self.model.id);
+        Ok(versions)
+    }
+
     /// When the patient was registered (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at.into()
@@ -141,6 +158,69 @@ impl Patient {
     /// When the patient's names, date of birth, contact or medical details last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at.into()
+    }
+}
+
+pub struct PatientVersion {
+    model: patient_phi_version::Model,
+    document: PhiDocument,
+}
+
+impl PatientVersion {
+    fn open(keyring: &PhiKeyring, model: patient_phi_version::Model) -> Result<Self, ApiError> {
+        let document = match &model.phi_data {
+            None => PhiDocument::default(),
+            Some(sealed) => keyring
+                .open_document(model.tenant_id, model.patient_id, sealed)
+                .map_err(|error| {
+                    tracing::error!(patient_id = %model.patient_id, version = model.version, %error,
+                        "an earlier PHI version does not decrypt");
+                    ApiError::internal_with(
+                        "an earlier version of this patient's protected data could not be \
+                         decrypted; the incident is logged",
+                    )
+                })?,
+        };
+        Ok(PatientVersion { model, document })
+    }
+}
+
+/// One earlier version of a patient's contact and medical data, as it was until a change
+/// replaced it.
+#[Object]
+impl PatientVersion {
+    /// 1 for the data the patient was registered with, one more for each later change.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+
+    /// When a change replaced this version (UTC).
+    async fn superseded_at(&self) -> DateTime<Utc> {
+        self.model.superseded_at.into()
+    }
+
+    /// The user whose change replaced it; null for the platform's own work.
+    async fn superseded_by(&self) -> Option<Uuid> {
+        self.model.superseded_by
+    }
+
+    /// The sections the change replaced.
+    async fn changed_sections(&self) -> Vec<PhiSection> {
+        self.model
+            .changed_sections
+            .iter()
+            .filter_map(|name| PhiSection::from_stored(name))
+            .collect()
+    }
+
+    /// The contact details as they were.
+    async fn contact(&self) -> &Contact {
+        &self.document.contact
+    }
+
+    /// The medical information as it was.
+    async fn medical(&self) -> &Medical {
+        &self.document.medical
     }
 }
 
@@ -400,11 +480,16 @@ impl PatientsMutation {
             let keyring = keyring(ctx)?;
             let mut document =
                 open_document(keyring, &existing).map_err(|e| ApiError::internal_from(&e))?;
+            let before = document.clone();
             if let Some(contact) = contact {
                 document.contact = contact;
             }
             if let Some(medical) = medical {
                 document.medical = medical;
+            }
+            let changed = history::changed_sections(&before, &document);
+            if !changed.is_empty() {
+                history::keep_superseded(session.db(), &existing, &changed).await?;
             }
             changes.phi_data = Some(seal(keyring, existing.tenant_id, existing.id, &document)?);
         }

@@ -2,6 +2,7 @@
 
 pub(crate) mod entity;
 mod graphql;
+mod history;
 mod key_rotation;
 pub(crate) mod loader;
 mod model;

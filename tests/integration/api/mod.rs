@@ -36,6 +36,7 @@ mod partner_scopes;
 mod patient_records;
 mod payments;
 mod phi_encryption;
+mod phi_history;
 mod phi_in_logs;
 mod phi_key_rotation;
 mod rbac_matrix;

@@ -27,7 +27,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 13] = [
+pub const TENANT_TABLES: [&str; 14] = [
     "users",
     "patients",
     "appointment_types",
@@ -41,6 +41,7 @@ pub const TENANT_TABLES: [&str; 13] = [
     "audit_logs",
     "webhook_endpoints",
     "webhook_deliveries",
+    "patient_phi_versions",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
@@ -286,6 +287,14 @@ impl TestDb {
         )
         .await
         .expect("a delivery log row inserts");
+        exec(
+            &tx,
+            "insert into patient_phi_versions (tenant_id, patient_id, version, changed_sections)
+             values ($1, $2, 1, '{medical}')",
+            [tenant_id.into(), patient_id.into()],
+        )
+        .await
+        .expect("an earlier PHI version inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
