@@ -810,6 +810,47 @@ ALTER TABLE public.audit_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: break_glass_grants; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.break_glass_grants (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    user_id uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid NOT NULL,
+    reason text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT break_glass_grants_check CHECK ((expires_at > granted_at)),
+    CONSTRAINT break_glass_grants_reason_check CHECK (((length(btrim(reason)) >= 10) AND (length(btrim(reason)) <= 500)))
+);
+
+ALTER TABLE ONLY public.break_glass_grants FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.break_glass_grants OWNER TO hpms_owner;
+
+--
+-- Name: care_assignments; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.care_assignments (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    assigned_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.care_assignments FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.care_assignments OWNER TO hpms_owner;
+
+--
 -- Name: invoices; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1164,6 +1205,22 @@ ALTER TABLE ONLY public.audit_logs
 
 
 --
+-- Name: break_glass_grants break_glass_grants_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: invoices invoices_one_per_appointment; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1371,6 +1428,34 @@ CREATE INDEX audit_logs_occurred_at_idx ON public.audit_logs USING btree (tenant
 
 
 --
+-- Name: break_glass_grants_granted_at_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_granted_at_idx ON public.break_glass_grants USING btree (tenant_id, granted_at DESC);
+
+
+--
+-- Name: break_glass_grants_patient_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_patient_idx ON public.break_glass_grants USING btree (tenant_id, patient_id, user_id, expires_at);
+
+
+--
+-- Name: care_assignments_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX care_assignments_live_idx ON public.care_assignments USING btree (tenant_id, patient_id, provider_id) WHERE (NOT is_deleted);
+
+
+--
+-- Name: care_assignments_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX care_assignments_tenant_id_is_deleted_idx ON public.care_assignments USING btree (tenant_id, is_deleted);
+
+
+--
 -- Name: journal_entries_invoice_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1497,6 +1582,13 @@ CREATE TRIGGER append_only BEFORE DELETE OR UPDATE ON public.audit_logs FOR EACH
 
 
 --
+-- Name: break_glass_grants append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: patient_phi_versions append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1536,6 +1628,20 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointment_type
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointments FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: break_glass_grants audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.break_glass_grants FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: care_assignments audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -1658,6 +1764,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.appointment_events FOR EACH
 
 
 --
+-- Name: break_glass_grants forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1739,6 +1852,20 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.appointments FOR EACH S
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.audit_logs FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: break_glass_grants forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: care_assignments forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.care_assignments FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1882,6 +2009,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointments FOR EACH ROW EXE
 
 
 --
+-- Name: care_assignments soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
 -- Name: patients soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1995,6 +2129,62 @@ ALTER TABLE ONLY public.appointments
 
 ALTER TABLE ONLY public.audit_logs
     ADD CONSTRAINT audit_logs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_assigned_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_assigned_by_fkey FOREIGN KEY (tenant_id, assigned_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
 
 
 --
@@ -2194,6 +2384,18 @@ ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: break_glass_grants; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.break_glass_grants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: care_assignments; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.care_assignments ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_logs chain_read_by_audit_trigger; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2311,6 +2513,20 @@ CREATE POLICY tenant_isolation ON public.appointments USING ((tenant_id = ( SELE
 --
 
 CREATE POLICY tenant_isolation ON public.audit_logs FOR SELECT USING (((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")) AND (( SELECT current_setting('app.role'::text, true) AS current_setting) = 'ClinicAdmin'::text)));
+
+
+--
+-- Name: break_glass_grants tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.break_glass_grants USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: care_assignments tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.care_assignments USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2646,6 +2862,34 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.appointments TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.audit_logs TO hpms_app;
+
+
+--
+-- Name: TABLE break_glass_grants; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.break_glass_grants TO hpms_app;
+
+
+--
+-- Name: TABLE care_assignments; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.care_assignments TO hpms_app;
 
 
 --

@@ -26,6 +26,7 @@ mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
 mod m20261203_000050_audit_hash_chain;
 mod m20261203_000051_phi_history;
+mod m20261203_000052_care_team;
 mod tenant_table;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_citus_compatible::Migration),
             Box::new(m20261203_000050_audit_hash_chain::Migration),
             Box::new(m20261203_000051_phi_history::Migration),
+            Box::new(m20261203_000052_care_team::Migration),
         ]
     }
 }

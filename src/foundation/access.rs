@@ -104,6 +104,12 @@ pub enum Permission {
     WriteMedical,
     /// Read the earlier versions of patients' contact and medical data.
     ReadPhiHistory,
+    /// Take time-boxed access to the medical data of a patient outside one's care, with a reason.
+    BreakGlass,
+    /// Review the clinic's break-glass grants.
+    ReviewBreakGlass,
+    /// Assign providers to patients' care and end assignments.
+    ManageCareTeams,
     ManageAppointmentTypes,
     ManageWorkingHours,
     /// See free slots, appointment types and the clinic's providers: the whole schedule.
@@ -147,6 +153,9 @@ impl Permission {
             Permission::ReadMedical => "read patients' medical information",
             Permission::WriteMedical => "change patients' medical information",
             Permission::ReadPhiHistory => "read the history of patients' contact and medical data",
+            Permission::BreakGlass => "break glass to read a patient's medical data",
+            Permission::ReviewBreakGlass => "review break-glass access",
+            Permission::ManageCareTeams => "assign providers to patients' care",
             Permission::ManageAppointmentTypes => "manage appointment types",
             Permission::ManageWorkingHours => "set providers' working hours",
             Permission::ReadSchedule => "read the schedule",
@@ -192,6 +201,8 @@ impl Role {
                     | ReadMedical
                     | WriteMedical
                     | ReadPhiHistory
+                    | ReviewBreakGlass
+                    | ManageCareTeams
                     | ManageAppointmentTypes
                     | ManageWorkingHours
                     | ReadSchedule
@@ -214,6 +225,7 @@ impl Role {
                     | ReadMedical
                     | WriteMedical
                     | ReadPhiHistory
+                    | BreakGlass
                     | ReadSchedule
                     | Book
                     | RecordArrival

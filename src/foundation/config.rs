@@ -74,6 +74,9 @@ pub struct ServeSettings {
     pub database: DatabaseSettings,
 
     #[command(flatten)]
+    pub care: CareSettings,
+
+    #[command(flatten)]
     pub listen_database: ListenSettings,
 
     /// Address and port to listen on; port 0 picks a free one.
@@ -187,6 +190,23 @@ pub struct WebhookSettings {
     #[arg(long, env = "HPMS_WEBHOOK_POLL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..))]
     pub webhook_poll_ms: u64,
+}
+
+/// Minimum necessary: which patients' medical data a Provider reads without breaking glass, and
+/// for how long breaking glass opens one.
+#[derive(Clone, Debug, Args)]
+pub struct CareSettings {
+    /// An appointment with a provider (not cancelled) starting this many days before or after now
+    /// puts its patient in the provider's care.
+    #[arg(long, env = "HPMS_CARE_WINDOW_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(0..=3660))]
+    pub care_window_days: u32,
+
+    /// How long `breakGlass` opens a patient's medical data to the provider who broke it, in
+    /// minutes.
+    #[arg(long, env = "HPMS_BREAK_GLASS_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub break_glass_minutes: u32,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -37,7 +37,7 @@ impl Session {
     ) -> Session {
         Session {
             principal,
-            loaders: RequestLoaders::new(transaction, loader_tasks),
+            loaders: RequestLoaders::new(transaction, principal.scope().user_id, loader_tasks),
             transaction: Arc::clone(transaction),
             read_log: Arc::clone(read_log),
             events,

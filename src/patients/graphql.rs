@@ -15,6 +15,8 @@ use crate::foundation::global_id::node_id;
 use crate::foundation::input::optional_line;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
+use crate::patients::care_team;
+use crate::patients::care_team_graphql::care_policy;
 use crate::patients::entity::{patient, patient_phi_version};
 use crate::patients::history::{self, PhiSection};
 use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
@@ -124,9 +126,18 @@ impl Patient {
         ))
     }
 
-    /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited. For other
-    /// roles and every API key, a FORBIDDEN error and no value.
+    /// Allergies, medications, notes. ClinicAdmin, and a Provider for the patients in their care
+    /// (an appointment with them within the care window, or assigned to them) or after
+    /// `breakGlass`; each read is audited. For others and every API key, a FORBIDDEN error and
+    /// no value.
     async fn medical(&self, ctx: &Context<'_>) -> Result<Option<Medical>, ApiError> {
+        care_team::require_medical_access(
+            session(ctx)?,
+            care_policy(ctx)?,
+            Permission::ReadMedical,
+            self.model.id,
+        )
+        .await?;
         Ok(Some(
             self.read_section(ctx, Permission::ReadMedical, "medical")?
                 .medical
@@ -136,10 +147,17 @@ impl Patient {
 
     /// The earlier versions of the patient's contact and medical data, newest first: one per
     /// change, each as it was before that change (version 1 is what the patient was registered
-    /// with). Provider and ClinicAdmin; each read is audited (`shown: ["history"]`).
+    /// with). ClinicAdmin, and a Provider as for `medical`; each read is audited
+    /// (`shown: ["history"]`).
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<PatientVersion>, ApiError> {
         let session = session(ctx)?;
-        session.require(Permission::ReadPhiHistory)?;
+        care_team::require_medical_access(
+            session,
+            care_policy(ctx)?,
+            Permission::ReadPhiHistory,
+            self.model.id,
+        )
+        .await?;
         let keyring = keyring(ctx)?;
         let versions = history::versions(session.db(), session.tenant_id(), self.model.id)
             .await?

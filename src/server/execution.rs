@@ -29,7 +29,7 @@ use crate::identity::{
     Authenticated, Authenticator, Credential, LoginService, SignInBudget, rejected_token,
 };
 use crate::partners::{AddressPolicy, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::EventHub;
 use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
@@ -55,7 +55,7 @@ impl Api {
         (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
-        phi: Arc<PhiKeyring>,
+        (phi, care): (Arc<PhiKeyring>, CarePolicy),
         events: Arc<EventHub>,
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
@@ -63,6 +63,7 @@ impl Api {
         let schema = schema_builder()
             .data(login)
             .data(phi)
+            .data(care)
             .data(webhooks.0)
             .data(webhooks.1)
             .data(Arc::clone(&authenticator))

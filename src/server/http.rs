@@ -32,7 +32,7 @@ use crate::identity::{
     MAX_FAILURES, SignInLimits, TokenKeys,
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::{EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
@@ -164,7 +164,15 @@ impl App {
                 (db.clone(), topology),
                 authenticator,
                 login,
-                Arc::new(phi),
+                (
+                    Arc::new(phi),
+                    CarePolicy {
+                        care_window: chrono::Duration::days(settings.care.care_window_days.into()),
+                        break_glass_for: chrono::Duration::minutes(
+                            settings.care.break_glass_minutes.into(),
+                        ),
+                    },
+                ),
                 events,
                 metrics,
                 (webhook_vault, address_policy),

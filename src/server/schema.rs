@@ -11,7 +11,9 @@ use crate::audit::{AuditLog, AuditQuery};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
 use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, Tenant, User};
 use crate::partners::{WebhookMutation, WebhookQuery};
-use crate::patients::{Patient, PatientsMutation, PatientsQuery};
+use crate::patients::{
+    BreakGlassGrant, CareTeamMutation, CareTeamQuery, Patient, PatientsMutation, PatientsQuery,
+};
 use crate::scheduling::{
     Appointment, EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
 };
@@ -41,6 +43,7 @@ pub struct Query(
     ServerQuery,
     IdentityQuery,
     PatientsQuery,
+    CareTeamQuery,
     SchedulingQuery,
     BillingQuery,
     AuditQuery,
@@ -57,6 +60,7 @@ pub struct Query(
 pub struct Mutation(
     IdentityMutation,
     PatientsMutation,
+    CareTeamMutation,
     SchedulingMutation,
     BillingMutation,
     ApiKeyMutation,
@@ -97,6 +101,10 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .override_output_type_description::<Connection<String, AuditLog>>(
         "A page of the clinic's audit log, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, BreakGlassGrant>>(
+        "A page of the clinic's break-glass grants, newest first. Pass \
             `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
     )
     .override_output_type_description::<Connection<String, Patient>>(

@@ -12,6 +12,7 @@ mod audit_chain;
 mod audit_of_api_actions;
 mod available_slots;
 mod bad_input_catalogue;
+mod care_team_access;
 mod clinic_boundaries;
 mod clinic_schedules;
 mod clinic_separation_properties;

@@ -63,6 +63,12 @@ enum Op {
     PatientDateOfBirth,
     IssueApiKeyWithReadScopes,
     AuditLogsOfAKey,
+    ReadMedicalOutsideCare,
+    PatientHistory,
+    BreakGlass,
+    BreakGlassEvents,
+    AssignCareProvider,
+    UnassignCareProvider,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -336,6 +342,36 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (AuditLogsOfAKey, Provider, Forbidden),
     (AuditLogsOfAKey, BillingManager, Forbidden),
     (AuditLogsOfAKey, FrontDesk, Forbidden),
+    (ReadMedicalOutsideCare, SystemAdmin, Forbidden),
+    (ReadMedicalOutsideCare, ClinicAdmin, Allowed),
+    (ReadMedicalOutsideCare, Provider, Forbidden),
+    (ReadMedicalOutsideCare, BillingManager, Forbidden),
+    (ReadMedicalOutsideCare, FrontDesk, Forbidden),
+    (PatientHistory, SystemAdmin, Forbidden),
+    (PatientHistory, ClinicAdmin, Allowed),
+    (PatientHistory, Provider, Allowed),
+    (PatientHistory, BillingManager, Forbidden),
+    (PatientHistory, FrontDesk, Forbidden),
+    (BreakGlass, SystemAdmin, Forbidden),
+    (BreakGlass, ClinicAdmin, Forbidden),
+    (BreakGlass, Provider, Allowed),
+    (BreakGlass, BillingManager, Forbidden),
+    (BreakGlass, FrontDesk, Forbidden),
+    (BreakGlassEvents, SystemAdmin, Forbidden),
+    (BreakGlassEvents, ClinicAdmin, Allowed),
+    (BreakGlassEvents, Provider, Forbidden),
+    (BreakGlassEvents, BillingManager, Forbidden),
+    (BreakGlassEvents, FrontDesk, Forbidden),
+    (AssignCareProvider, SystemAdmin, Forbidden),
+    (AssignCareProvider, ClinicAdmin, Allowed),
+    (AssignCareProvider, Provider, Forbidden),
+    (AssignCareProvider, BillingManager, Forbidden),
+    (AssignCareProvider, FrontDesk, Forbidden),
+    (UnassignCareProvider, SystemAdmin, Forbidden),
+    (UnassignCareProvider, ClinicAdmin, Allowed),
+    (UnassignCareProvider, Provider, Forbidden),
+    (UnassignCareProvider, BillingManager, Forbidden),
+    (UnassignCareProvider, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -429,7 +465,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 52;
+    let operations = 58;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -634,6 +670,35 @@ async fn request(
             "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
             json!({"id": patient}),
         ),
+        ReadMedicalOutsideCare => (
+            "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        PatientHistory => (
+            "query($id: UUID!) { patient(id: $id) { history { version } } }",
+            json!({"id": patient}),
+        ),
+        BreakGlass => (
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"Covering an emergency\") { id } }",
+            json!({"p": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        BreakGlassEvents => (
+            "{ breakGlassEvents { edges { node { id reason } } } }",
+            json!({}),
+        ),
+        AssignCareProvider => (
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": app.create_patient(clinic, "Assigned", &unique).await, "v": clinic.user(Provider)}),
+        ),
+        UnassignCareProvider => {
+            let assigned = app.create_patient(clinic, "Assigned", &unique).await;
+            app.assign_care_provider(clinic, assigned, clinic.user(Provider))
+                .await;
+            (
+                "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+                json!({"p": assigned, "v": clinic.user(Provider)}),
+            )
+        }
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
         Providers => ("{ providers { edges { node { id } } } }", json!({})),
         CreateAppointmentType => (

@@ -14,7 +14,10 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     for index in 0..54 {
-        app.create_patient(&clinic, "Many", &format!("Patient{index:02}"))
+        let patient = app
+            .create_patient(&clinic, "Many", &format!("Patient{index:02}"))
+            .await;
+        app.assign_care_provider(&clinic, patient, clinic.user(Role::Provider))
             .await;
     }
 
@@ -37,9 +40,10 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
         costs[0], costs[1]
     );
     assert_eq!(costs[0], costs[1], "statements must not grow with the page");
-    // The page and one Read audit per section shown (contact, medical), after the tenant
-    // settings with the token check, one batch the counter does not see (`StatementCounter`).
-    assert_eq!(costs[1], 3, "statements for one page");
+    // The page, the provider's care relationships with its patients (one batch), and one Read
+    // audit per section shown (contact, medical), after the tenant settings with the token
+    // check, one batch the counter does not see (`StatementCounter`).
+    assert_eq!(costs[1], 4, "statements for one page");
 }
 
 const SCHEDULE: &str = "query($first: Int!) { appointments(first: $first) { edges { node {

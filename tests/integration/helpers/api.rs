@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use hpms::foundation::config::{
-    AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
-    WebhookSettings,
+    AuthSettings, CareSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret,
+    ServeSettings, WebhookSettings,
 };
 use hpms::foundation::db::{StatementCounter, TenantScope};
 use hpms::foundation::role::Role;
@@ -38,6 +38,10 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
     ServeSettings {
         database: DatabaseSettings {
             database_url: Secret::from(db.app_url().to_owned()),
+        },
+        care: CareSettings {
+            care_window_days: 90,
+            break_glass_minutes: 60,
         },
         listen_database: ListenSettings {
             listen_database_url: None,
@@ -313,7 +317,7 @@ impl TestApp {
     }
 
     /// A clinic with one signed-in user per clinic role and one patient (created through the
-    /// API by its ClinicAdmin, with contact and medical details).
+    /// API by its ClinicAdmin, with contact and medical details, in the care of its Provider).
     pub async fn clinic(&self, slug: &str) -> ApiClinic {
         let tenant_id = Uuid::new_v4();
         let hash = test_password_hash().await;
@@ -370,7 +374,21 @@ impl TestApp {
             ALL_DAY_EVERY_DAY.clone(),
         )
         .await;
+        self.assign_care_provider(&clinic, clinic.patient_id, clinic.user(Role::Provider))
+            .await;
         clinic
+    }
+
+    /// Assigns `provider` to `patient`'s care as the clinic's ClinicAdmin (the clinic's own
+    /// patient is in its provider's care from the start).
+    pub async fn assign_care_provider(&self, clinic: &ApiClinic, patient: Uuid, provider: Uuid) {
+        self.graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": patient, "v": provider}),
+        )
+        .await
+        .ok();
     }
 
     /// Sets a provider's weekly hours as the clinic's ClinicAdmin.

@@ -27,7 +27,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 14] = [
+pub const TENANT_TABLES: [&str; 16] = [
     "users",
     "patients",
     "appointment_types",
@@ -42,11 +42,13 @@ pub const TENANT_TABLES: [&str; 14] = [
     "webhook_endpoints",
     "webhook_deliveries",
     "patient_phi_versions",
+    "care_assignments",
+    "break_glass_grants",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 7] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 8] = [
     ("users", "updated_at = updated_at"),
     ("patients", "updated_at = updated_at"),
     ("appointment_types", "updated_at = updated_at"),
@@ -54,15 +56,17 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 7] = [
     ("invoices", "status = status"),
     ("tenant_api_keys", "last_used_at = last_used_at"),
     ("webhook_endpoints", "updated_at = updated_at"),
+    ("care_assignments", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 5] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 6] = [
     "users",
     "patients",
     "appointment_types",
     "appointments",
     "webhook_endpoints",
+    "care_assignments",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
@@ -295,6 +299,21 @@ impl TestDb {
         )
         .await
         .expect("an earlier PHI version inserts");
+        exec(
+            &tx,
+            "insert into care_assignments (tenant_id, patient_id, provider_id) values ($1, $2, $3)",
+            [tenant_id.into(), patient_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a care assignment inserts");
+        exec(
+            &tx,
+            "insert into break_glass_grants (tenant_id, patient_id, user_id, reason, expires_at)
+             values ($1, $2, $3, 'Fixture: covering for a colleague', now() + interval '1 hour')",
+            [tenant_id.into(), patient_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a break-glass grant inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
