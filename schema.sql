@@ -787,7 +787,7 @@ CREATE TABLE public.audit_logs (
     chain_seq bigint NOT NULL,
     previous_hash bytea,
     row_hash bytea NOT NULL,
-    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
+    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'Refused'::text])))
 );
 
 ALTER TABLE ONLY public.audit_logs FORCE ROW LEVEL SECURITY;
@@ -2472,6 +2472,13 @@ CREATE POLICY platform_admin ON public.tenants USING ((( SELECT current_setting(
 --
 
 CREATE POLICY reads_by_the_reader ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Read'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
+-- Name: audit_logs refusals_by_the_refused; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY refusals_by_the_refused ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Refused'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
 
 
 --

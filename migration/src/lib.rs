@@ -27,6 +27,7 @@ mod m20261203_000020_citus_compatible;
 mod m20261203_000050_audit_hash_chain;
 mod m20261203_000051_phi_history;
 mod m20261203_000052_care_team;
+mod m20261203_000053_refusals_and_identity_reads;
 mod tenant_table;
 
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000050_audit_hash_chain::Migration),
             Box::new(m20261203_000051_phi_history::Migration),
             Box::new(m20261203_000052_care_team::Migration),
+            Box::new(m20261203_000053_refusals_and_identity_reads::Migration),
         ]
     }
 }

@@ -8,4 +8,4 @@ mod graphql;
 mod store;
 
 pub use chain::{ChainBreak, ClinicChain, ExportedHeads, ExportedLinkV1, verify_audit};
-pub use graphql::{AuditLog, AuditQuery};
+pub use graphql::{AuditLog, AuditQuery, PatientAccess};

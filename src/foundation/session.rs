@@ -67,6 +67,12 @@ impl Session {
     pub fn record_read(&self, entity: &'static str, section: &'static str, id: Uuid) {
         self.read_log.record(entity, section, id);
     }
+
+    /// Notes that patient `id`'s names or date of birth were shown (audited as one `Read` row
+    /// per request naming every patient shown).
+    pub fn record_identity_read(&self, id: Uuid) {
+        self.read_log.record_identity(id);
+    }
 }
 
 /// The session of the current request, or UNAUTHENTICATED when it carries no credentials.

@@ -98,20 +98,26 @@ impl Patient {
         node_id::<Patient>(self.model.id)
     }
 
-    /// Given name as entered (trimmed, one line, at most 100 characters).
-    async fn first_name(&self) -> &str {
-        &self.model.first_name
+    /// Given name as entered (trimmed, one line, at most 100 characters). Audited: a request's
+    /// patients whose names or dates of birth it showed are one `Read` row (`shown: ["identity"]`).
+    async fn first_name(&self, ctx: &Context<'_>) -> Result<&str, ApiError> {
+        session(ctx)?.record_identity_read(self.model.id);
+        Ok(&self.model.first_name)
     }
 
-    /// Family name as entered (trimmed, one line, at most 100 characters).
-    async fn last_name(&self) -> &str {
-        &self.model.last_name
+    /// Family name as entered (trimmed, one line, at most 100 characters). Audited as `firstName`.
+    async fn last_name(&self, ctx: &Context<'_>) -> Result<&str, ApiError> {
+        session(ctx)?.record_identity_read(self.model.id);
+        Ok(&self.model.last_name)
     }
 
     /// Date of birth: a calendar date (YYYY-MM-DD) with no time or time zone. Every role that
     /// reads patients; FORBIDDEN for an API key, which needs only names and contact details.
+    /// Audited as `firstName`.
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
-        session(ctx)?.require(Permission::ReadPatients)?;
+        let session = session(ctx)?;
+        session.require(Permission::ReadPatients)?;
+        session.record_identity_read(self.model.id);
         Ok(self.model.dob)
     }
 

@@ -370,10 +370,11 @@ async fn execute(
     }
     let from = client_address(headers, peer, state.client_address_header.as_deref());
     let request = request.data(from);
+    // ClientAddress is Copy: sign-in reads it from the request's data, the audit from here.
     media.answer(
         state
             .api
-            .execute(request_id, credential(headers), request)
+            .execute(request_id, from, credential(headers), request)
             .await,
     )
 }

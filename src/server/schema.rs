@@ -7,7 +7,7 @@ use async_graphql::{
     SchemaBuilder, Value,
 };
 
-use crate::audit::{AuditLog, AuditQuery};
+use crate::audit::{AuditLog, AuditQuery, PatientAccess};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
 use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, Tenant, User};
 use crate::partners::{WebhookMutation, WebhookQuery};
@@ -105,6 +105,10 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .override_output_type_description::<Connection<String, BreakGlassGrant>>(
         "A page of the clinic's break-glass grants, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, PatientAccess>>(
+        "A page of the times a patient's data was shown, newest first. Pass \
             `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
     )
     .override_output_type_description::<Connection<String, Patient>>(

@@ -661,6 +661,24 @@ fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
             json!({"p": clinic.patient_id, "v": "not-a-uuid"}),
         ),
         (
+            "an access report of a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p) { edges { node { userId } } } }",
+            json!({"p": "' or 1=1 --"}),
+        ),
+        (
+            "an access report page of 101",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, first: 101) { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "an access report cursor that is not one",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, after: \"nope\") { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
             "a break-glass review page of 0",
             Role::ClinicAdmin,
             "{ breakGlassEvents(first: 0) { edges { node { id } } } }",

@@ -10,6 +10,7 @@ mod appointment_subscriptions;
 mod appointment_versions;
 mod audit_chain;
 mod audit_of_api_actions;
+mod audit_of_reads_and_refusals;
 mod available_slots;
 mod bad_input_catalogue;
 mod care_team_access;

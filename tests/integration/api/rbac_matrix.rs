@@ -69,6 +69,7 @@ enum Op {
     BreakGlassEvents,
     AssignCareProvider,
     UnassignCareProvider,
+    PatientAccessReport,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -372,6 +373,11 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (UnassignCareProvider, Provider, Forbidden),
     (UnassignCareProvider, BillingManager, Forbidden),
     (UnassignCareProvider, FrontDesk, Forbidden),
+    (PatientAccessReport, SystemAdmin, Forbidden),
+    (PatientAccessReport, ClinicAdmin, Allowed),
+    (PatientAccessReport, Provider, Forbidden),
+    (PatientAccessReport, BillingManager, Forbidden),
+    (PatientAccessReport, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -465,7 +471,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 58;
+    let operations = 59;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -699,6 +705,10 @@ async fn request(
                 json!({"p": assigned, "v": clinic.user(Provider)}),
             )
         }
+        PatientAccessReport => (
+            "query($id: UUID!) { patientAccessReport(patientId: $id) { edges { node { userId shown } } } }",
+            json!({"id": patient}),
+        ),
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
         Providers => ("{ providers { edges { node { id } } } }", json!({})),
         CreateAppointmentType => (
