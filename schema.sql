@@ -174,6 +174,9 @@ ALTER FUNCTION public.bump_row_version() OWNER TO hpms_owner;
 CREATE FUNCTION public.chain_audit_row() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET enable_bitmapscan TO 'off'
+    SET enable_seqscan TO 'off'
+    SET enable_sort TO 'off'
     AS $_$
 declare
   -- The two-key advisory lock space, apart from the one-key locks of idempotency keys.

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::foundation::access::{Actor, Permission};
 use crate::foundation::db::{TenantTransaction, statement};
 use crate::foundation::error::ApiError;
-use crate::foundation::loader::LoaderScope;
+use crate::foundation::loader::{LoaderScope, prime as prime_loader};
 use crate::foundation::role::Role;
 use crate::foundation::session::Session;
 use crate::identity::store as identity_store;
@@ -139,6 +139,23 @@ impl Loader<Uuid> for CareFactsById {
         }
         Ok(facts)
     }
+}
+
+/// Loads the care facts of a page's patients now, in one statement, for the `medical` and
+/// `history` fields that follow (DataLoader's batching delay could split a page in two on a busy
+/// machine: `foundation::loader::prime`). Only a Provider's reads need them.
+pub async fn prime(
+    session: &Session,
+    patient_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<(), ApiError> {
+    if let Actor::User {
+        role: Role::Provider,
+        ..
+    } = session.principal.actor
+    {
+        prime_loader(&care_facts(session), patient_ids).await?;
+    }
+    Ok(())
 }
 
 /// FORBIDDEN unless the principal may read `patient_id`'s medical data (`permission`: the

@@ -414,17 +414,22 @@ impl PatientsQuery {
             name_prefix: optional_line("search", search.as_deref(), 100)?,
             dob: date_of_birth,
         };
-        let rows = store::list(
+        let models = store::list(
             session.db(),
             session.tenant_id(),
             &filter,
             page.after.as_ref(),
             page.limit(),
         )
-        .await?
-        .into_iter()
-        .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
-        .collect();
+        .await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        if node.field("medical").exists() || node.field("history").exists() {
+            care_team::prime(session, models.iter().map(|model| model.id)).await?;
+        }
+        let rows = models
+            .into_iter()
+            .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
+            .collect();
         Ok(connection(&page, rows))
     }
 }

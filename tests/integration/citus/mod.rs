@@ -481,10 +481,7 @@ async fn the_audit_chain_history_break_glass_and_refusals_hold_on_citus() {
         )
         .await;
     assert_eq!(
-        history.ok()["patient"]["history"]
-            .as_array()
-            .unwrap()
-            .len(),
+        history.ok()["patient"]["history"].as_array().unwrap().len(),
         2
     );
 
@@ -528,7 +525,8 @@ async fn the_audit_chain_history_break_glass_and_refusals_hold_on_citus() {
     let report = String::from_utf8_lossy(&verified.stdout);
     assert!(verified.status.success(), "{verified:?}");
     assert!(
-        report.contains(&format!("clinic {}: ", clinic.tenant_id)) && report.contains("chain intact"),
+        report.contains(&format!("clinic {}: ", clinic.tenant_id))
+            && report.contains("chain intact"),
         "{report}"
     );
 }
