@@ -14,7 +14,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
 	else cluster_env=$$(scripts/devdb.sh env) || exit 1; eval "$$cluster_env"; fi
 
-.PHONY: run test test-citus bench bench-citus bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
+.PHONY: run test test-citus bench bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
 
 build:
 	$(CARGO) build --workspace
@@ -45,11 +45,6 @@ test-citus: build
 bench:
 	$(CARGO) build --release --workspace
 	@$(DB_ENV); bench/run.sh target/release/hpms target/release/hpms-loadgen
-
-## bench-citus: release build; scenario (a) on a three-node Citus cluster against the same dataset on one PostgreSQL
-bench-citus:
-	$(CARGO) build --release --workspace
-	@$(DB_ENV); bench/citus.sh target/release/hpms target/release/hpms-loadgen
 
 ## bench-smoke: the benchmark on a tiny dataset for a second a scenario (make test runs it, so it cannot rot)
 bench-smoke: build

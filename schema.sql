@@ -60,6 +60,25 @@ $$;
 ALTER FUNCTION public.appointment_status_transition_allowed(from_status text, to_status text) OWNER TO hpms_owner;
 
 --
+-- Name: audit_chain_digest(bytea, uuid, bigint, bigint, text, text, uuid, uuid, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  return sha256(coalesce(previous_hash, '\x'::bytea) || convert_to(jsonb_build_array(
+    tenant_id, chain_seq, id, entity_name, entity_id, user_id, api_key_id, action, old_values,
+    new_values, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
+    'UTF8'));
+end
+$$;
+
+
+ALTER FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) OWNER TO hpms_owner;
+
+--
 -- Name: audit_row_change(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
@@ -150,6 +169,41 @@ $$;
 
 
 ALTER FUNCTION public.bump_row_version() OWNER TO hpms_owner;
+
+--
+-- Name: chain_audit_row(); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.chain_audit_row() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET enable_bitmapscan TO 'off'
+    SET enable_seqscan TO 'off'
+    SET enable_sort TO 'off'
+    AS $_$
+declare
+  -- The two-key advisory lock space, apart from the one-key locks of idempotency keys.
+  audit_chain_lock constant integer := 20;
+  last_seq bigint;
+  last_hash bytea;
+begin
+  perform pg_advisory_xact_lock(audit_chain_lock, hashtext(new.tenant_id::text));
+  perform set_config('app.audit_chain_tenant', new.tenant_id::text, true);
+  execute format('select chain_seq, row_hash from public.%I where tenant_id = $1 '
+                 'order by chain_seq desc limit 1', tg_table_name)
+    into last_seq, last_hash using new.tenant_id;
+  perform set_config('app.audit_chain_tenant', '', true);
+  new.chain_seq := coalesce(last_seq, 0) + 1;
+  new.previous_hash := last_hash;
+  new.row_hash := audit_chain_digest(new.previous_hash, new.tenant_id, new.chain_seq, new.id,
+    new.entity_name, new.entity_id, new.user_id, new.api_key_id, new.action, new.old_values,
+    new.new_values, new.occurred_at);
+  return new;
+end
+$_$;
+
+
+ALTER FUNCTION public.chain_audit_row() OWNER TO hpms_owner;
 
 --
 -- Name: check_journal_entry_balanced(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -936,7 +990,10 @@ CREATE TABLE public.audit_logs (
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     api_key_id uuid,
-    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])))
+    chain_seq bigint NOT NULL,
+    previous_hash bytea,
+    row_hash bytea NOT NULL,
+    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'Refused'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])))
 );
 
 ALTER TABLE ONLY public.audit_logs FORCE ROW LEVEL SECURITY;
@@ -957,6 +1014,47 @@ ALTER TABLE public.audit_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+
+--
+-- Name: break_glass_grants; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.break_glass_grants (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    user_id uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid NOT NULL,
+    reason text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT break_glass_grants_check CHECK ((expires_at > granted_at)),
+    CONSTRAINT break_glass_grants_reason_check CHECK (((length(btrim(reason)) >= 10) AND (length(btrim(reason)) <= 500)))
+);
+
+ALTER TABLE ONLY public.break_glass_grants FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.break_glass_grants OWNER TO hpms_owner;
+
+--
+-- Name: care_assignments; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.care_assignments (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    assigned_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.care_assignments FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.care_assignments OWNER TO hpms_owner;
 
 --
 -- Name: invoices; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -1041,6 +1139,28 @@ ALTER TABLE public.ledger_lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     CACHE 1
 );
 
+
+--
+-- Name: patient_phi_versions; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.patient_phi_versions (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    version integer NOT NULL,
+    phi_data bytea,
+    changed_sections text[] NOT NULL,
+    superseded_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT patient_phi_versions_changed_sections_check CHECK (((cardinality(changed_sections) > 0) AND (changed_sections <@ ARRAY['contact'::text, 'medical'::text]))),
+    CONSTRAINT patient_phi_versions_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.patient_phi_versions FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.patient_phi_versions OWNER TO hpms_owner;
 
 --
 -- Name: patients; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -1374,6 +1494,22 @@ ALTER TABLE ONLY public.audit_logs
 
 
 --
+-- Name: break_glass_grants break_glass_grants_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: invoices invoices_one_per_appointment; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1411,6 +1547,22 @@ ALTER TABLE ONLY public.journal_entries
 
 ALTER TABLE ONLY public.ledger_lines
     ADD CONSTRAINT ledger_lines_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_one_per_version; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_one_per_version UNIQUE (tenant_id, patient_id, version);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_pkey PRIMARY KEY (tenant_id, id);
 
 
 --
@@ -1575,6 +1727,13 @@ CREATE INDEX audit_logs_api_key_idx ON public.audit_logs USING btree (tenant_id,
 
 
 --
+-- Name: audit_logs_chain_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX audit_logs_chain_idx ON public.audit_logs USING btree (tenant_id, chain_seq);
+
+
+--
 -- Name: audit_logs_entity_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1586,6 +1745,34 @@ CREATE INDEX audit_logs_entity_idx ON public.audit_logs USING btree (tenant_id, 
 --
 
 CREATE INDEX audit_logs_occurred_at_idx ON public.audit_logs USING btree (tenant_id, occurred_at DESC);
+
+
+--
+-- Name: break_glass_grants_granted_at_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_granted_at_idx ON public.break_glass_grants USING btree (tenant_id, granted_at DESC);
+
+
+--
+-- Name: break_glass_grants_patient_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_patient_idx ON public.break_glass_grants USING btree (tenant_id, patient_id, user_id, expires_at);
+
+
+--
+-- Name: care_assignments_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX care_assignments_live_idx ON public.care_assignments USING btree (tenant_id, patient_id, provider_id) WHERE (NOT is_deleted);
+
+
+--
+-- Name: care_assignments_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX care_assignments_tenant_id_is_deleted_idx ON public.care_assignments USING btree (tenant_id, is_deleted);
 
 
 --
@@ -1757,6 +1944,20 @@ CREATE TRIGGER append_only BEFORE DELETE OR UPDATE ON public.audit_logs FOR EACH
 
 
 --
+-- Name: break_glass_grants append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: webhook_deliveries append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1799,6 +2000,20 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointments FOR
 
 
 --
+-- Name: break_glass_grants audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.break_glass_grants FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: care_assignments audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: invoices audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1817,6 +2032,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.journal_entries 
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.ledger_lines FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: patient_phi_versions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_phi_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -1890,6 +2112,13 @@ CREATE TRIGGER bump_row_version BEFORE UPDATE ON public.appointments FOR EACH RO
 
 
 --
+-- Name: audit_logs chain; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER chain BEFORE INSERT ON public.audit_logs FOR EACH ROW EXECUTE FUNCTION public.chain_audit_row();
+
+
+--
 -- Name: users enforce_platform_roles; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1932,6 +2161,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.appointment_series FOR EACH
 
 
 --
+-- Name: break_glass_grants forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1950,6 +2186,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.journal_entries FOR EACH ST
 --
 
 CREATE TRIGGER forbid_delete BEFORE DELETE ON public.ledger_lines FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -2023,6 +2266,20 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.audit_logs FOR EACH STA
 
 
 --
+-- Name: break_glass_grants forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: care_assignments forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.care_assignments FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2041,6 +2298,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.journal_entries FOR EAC
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.ledger_lines FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -2188,6 +2452,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointment_types FOR EACH RO
 --
 
 CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: care_assignments soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
 
 
 --
@@ -2369,6 +2640,62 @@ ALTER TABLE ONLY public.audit_logs
 
 
 --
+-- Name: break_glass_grants break_glass_grants_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_assigned_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_assigned_by_fkey FOREIGN KEY (tenant_id, assigned_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
 -- Name: invoices invoices_tenant_id_appointment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2422,6 +2749,30 @@ ALTER TABLE ONLY public.ledger_lines
 
 ALTER TABLE ONLY public.ledger_lines
     ADD CONSTRAINT ledger_lines_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_superseded_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_superseded_by_fkey FOREIGN KEY (tenant_id, superseded_by) REFERENCES public.users(tenant_id, id);
 
 
 --
@@ -2603,6 +2954,25 @@ ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: break_glass_grants; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.break_glass_grants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: care_assignments; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.care_assignments ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_logs chain_read_by_audit_trigger; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY chain_read_by_audit_trigger ON public.audit_logs FOR SELECT TO hpms_owner USING ((tenant_id = (NULLIF(current_setting('app.audit_chain_tenant'::text, true), ''::text))::uuid));
+
+
+--
 -- Name: users clinic_admin_reset; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2656,6 +3026,12 @@ CREATE POLICY own_clinic ON public.tenants FOR SELECT USING ((id = ( SELECT (NUL
 
 
 --
+-- Name: patient_phi_versions; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.patient_phi_versions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: patients; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2679,6 +3055,13 @@ ALTER TABLE public.provider_day_hours ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY reads_by_the_reader ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Read'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
+-- Name: audit_logs refusals_by_the_refused; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY refusals_by_the_refused ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Refused'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
 
 
 --
@@ -2737,6 +3120,20 @@ CREATE POLICY tenant_isolation ON public.audit_logs FOR SELECT USING (((tenant_i
 
 
 --
+-- Name: break_glass_grants tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.break_glass_grants USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: care_assignments tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.care_assignments USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: invoices tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2755,6 +3152,13 @@ CREATE POLICY tenant_isolation ON public.journal_entries USING ((tenant_id = ( S
 --
 
 CREATE POLICY tenant_isolation ON public.ledger_lines USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: patient_phi_versions tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.patient_phi_versions USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2886,6 +3290,14 @@ GRANT ALL ON FUNCTION public.appointment_status_transition_allowed(from_status t
 
 
 --
+-- Name: FUNCTION audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) TO hpms_app;
+
+
+--
 -- Name: FUNCTION audit_row_change(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2904,6 +3316,13 @@ REVOKE ALL ON FUNCTION public.audit_snapshot(row_image jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.bump_row_version() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_audit_row(); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.chain_audit_row() FROM PUBLIC;
 
 
 --
@@ -3128,6 +3547,34 @@ GRANT SELECT,INSERT ON TABLE public.audit_logs TO hpms_app;
 
 
 --
+-- Name: TABLE break_glass_grants; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.break_glass_grants TO hpms_app;
+
+
+--
+-- Name: TABLE care_assignments; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.care_assignments TO hpms_app;
+
+
+--
 -- Name: TABLE invoices; Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -3160,6 +3607,13 @@ GRANT SELECT,INSERT ON TABLE public.journal_entries TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.ledger_lines TO hpms_app;
+
+
+--
+-- Name: TABLE patient_phi_versions; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.patient_phi_versions TO hpms_app;
 
 
 --

@@ -35,6 +35,9 @@ select create_distributed_table('webhook_endpoints', 'tenant_id', colocate_with 
 select create_distributed_table('webhook_deliveries', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('time_off', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('provider_day_hours', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('patient_phi_versions', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('care_assignments', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('break_glass_grants', 'tenant_id', colocate_with => 'users');
 
 -- Functions the server calls with the clinic as an argument run on the node that holds the
 -- clinic's shards (one hop instead of a coordinator-planned query per statement inside them).

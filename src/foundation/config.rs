@@ -63,12 +63,18 @@ pub enum Command {
     /// HPMS_PHI_KEYS, in batches that each commit on their own. Safe to interrupt and run again;
     /// the servers keep serving meanwhile. Start the servers with the new key first.
     RotatePhiKey(RotatePhiKeySettings),
+    /// Check every clinic's audit hash chain and report, per clinic, the first broken link (an
+    /// edited, removed or moved row); exits non-zero when any chain is broken. Reads only.
+    VerifyAudit(VerifyAuditSettings),
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct ServeSettings {
     #[command(flatten)]
     pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub care: CareSettings,
 
     #[command(flatten)]
     pub listen_database: ListenSettings,
@@ -189,6 +195,23 @@ pub struct WebhookSettings {
     #[arg(long, env = "HPMS_WEBHOOK_POLL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..))]
     pub webhook_poll_ms: u64,
+}
+
+/// Minimum necessary: which patients' medical data a Provider reads without breaking glass, and
+/// for how long breaking glass opens one.
+#[derive(Clone, Debug, Args)]
+pub struct CareSettings {
+    /// An appointment with a provider (not cancelled) starting this many days before or after now
+    /// puts its patient in the provider's care.
+    #[arg(long, env = "HPMS_CARE_WINDOW_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(0..=3660))]
+    pub care_window_days: u32,
+
+    /// How long `breakGlass` opens a patient's medical data to the provider who broke it, in
+    /// minutes.
+    #[arg(long, env = "HPMS_BREAK_GLASS_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub break_glass_minutes: u32,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -334,6 +357,19 @@ pub struct RotatePhiKeySettings {
     #[arg(long, env = "HPMS_ROTATE_BATCH_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch_size: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct VerifyAuditSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Append the verified links (ids, times, actions and hashes; never the audited values) as
+    /// JSON lines to this file, after the ones it already holds, and check the database against
+    /// those first; `-` writes every link to standard output instead (the report then goes to
+    /// standard error). Keep the file where the database's owner cannot write.
+    #[arg(long, env = "HPMS_AUDIT_EXPORT")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.

@@ -20,16 +20,19 @@ use tracing::{Instrument, Span};
 use crate::foundation::access::{Actor, Principal};
 use crate::foundation::db::{self, TenantTransaction};
 use crate::foundation::domain_events::DomainEvents;
-use crate::foundation::error::{ApiError, assign_missing_codes, commit_failed, first_error_code};
+use crate::foundation::error::{
+    ApiError, assign_missing_codes, commit_failed, first_error_code, refusals,
+};
 use crate::foundation::metrics::{self, Metrics};
-use crate::foundation::read_log::ReadLog;
+use crate::foundation::read_log::{ReadLog, RequestOrigin};
 use crate::foundation::session::Session;
 use crate::foundation::telemetry::{RequestId, graphql_span};
 use crate::identity::{
-    Authenticated, Authenticator, Credential, LoginService, SignInBudget, rejected_token,
+    Authenticated, Authenticator, ClientAddress, Credential, LoginService, SignInBudget,
+    rejected_token,
 };
 use crate::partners::{AddressPolicy, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::{BookingWindow, EventHub};
 use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
@@ -56,7 +59,7 @@ impl Api {
         (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
-        phi: Arc<PhiKeyring>,
+        (phi, care): (Arc<PhiKeyring>, CarePolicy),
         (events, booking_window): (Arc<EventHub>, BookingWindow),
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
@@ -65,6 +68,7 @@ impl Api {
             .data(login)
             .data(booking_window)
             .data(phi)
+            .data(care)
             .data(webhooks.0)
             .data(webhooks.1)
             .data(Arc::clone(&authenticator))
@@ -109,6 +113,7 @@ impl Api {
     pub async fn execute(
         &self,
         request_id: &RequestId,
+        client: ClientAddress,
         credential: Option<Credential>,
         mut request: Request,
     ) -> Response {
@@ -123,7 +128,15 @@ impl Api {
         let execution = async {
             match credential {
                 Some(credential) if operation.kind != OperationKind::SignIn => self
-                    .execute_authenticated(&credential, &operation, request)
+                    .execute_authenticated(
+                        &credential,
+                        &operation,
+                        RequestOrigin {
+                            request_id: request_id.0.clone(),
+                            client_address: Some(client.0),
+                        },
+                        request,
+                    )
                     .await
                     .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
                 _ => self.schema.execute(request).await,
@@ -198,9 +211,9 @@ impl Api {
         &self,
         credential: &Credential,
         operation: &Operation<'_>,
+        origin: RequestOrigin,
         request: Request,
     ) -> Result<Response, ApiError> {
-        let kind = operation.kind;
         let (authenticated, transaction) = self.open(credential).await?;
         let principal = authenticated.principal;
         record_principal(&Span::current(), &principal);
@@ -211,7 +224,7 @@ impl Api {
         }
 
         let transaction = Arc::new(transaction);
-        let read_log = Arc::new(ReadLog::default());
+        let read_log = Arc::new(ReadLog::new(origin));
         let loader_tasks = TaskTracker::new();
         let session = Session::new(
             principal,
@@ -231,14 +244,24 @@ impl Api {
         loader_tasks.wait().await;
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
 
-        if response.is_ok() || kind == OperationKind::Query {
-            read_log.flush(&transaction).await?;
+        let scope = principal.scope();
+        if response.is_ok() || operation.kind == OperationKind::Query {
+            read_log.flush(&transaction, &scope).await?;
             transaction.commit().await.map_err(commit_failed)?;
         } else {
             transaction.rollback().await?;
             // async-graphql keeps the fields that succeeded; after a rollback they describe
             // changes that did not happen (and could show PHI whose read was not audited).
             response.data = Value::Null;
+        }
+        let refused = refusals(&response);
+        if !refused.is_empty() {
+            // In a transaction of its own: a refused mutation's has rolled back.
+            let audit = db::begin_tenant_transaction(&self.db, &scope).await?;
+            read_log
+                .record_refusal(&audit, &scope, operation.root_field, refused)
+                .await?;
+            audit.commit().await.map_err(commit_failed)?;
         }
         Ok(response)
     }

@@ -32,7 +32,7 @@ use crate::identity::{
     SignInLimits, TokenKeys,
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::{BookingWindow, EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
@@ -179,7 +179,15 @@ impl App {
                 (db.clone(), topology),
                 authenticator,
                 login,
-                Arc::new(phi),
+                (
+                    Arc::new(phi),
+                    CarePolicy {
+                        care_window: chrono::Duration::days(settings.care.care_window_days.into()),
+                        break_glass_for: chrono::Duration::minutes(
+                            settings.care.break_glass_minutes.into(),
+                        ),
+                    },
+                ),
                 (
                     events,
                     BookingWindow::with_horizon_days(settings.booking_horizon_days),
@@ -380,10 +388,11 @@ async fn execute(
     }
     let from = client_address(headers, peer, state.client_address_header.as_deref());
     let request = request.data(from);
+    // ClientAddress is Copy: sign-in reads it from the request's data, the audit from here.
     media.answer(
         state
             .api
-            .execute(request_id, credential(headers), request)
+            .execute(request_id, from, credential(headers), request)
             .await,
     )
 }

@@ -137,11 +137,28 @@ async fn each_mutation_is_audited_with_the_acting_user() {
 }
 
 #[tokio::test]
-async fn phi_reads_are_audited_and_name_only_reads_are_not() {
+async fn phi_reads_are_audited_per_patient_and_name_reads_once_per_request() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let second = app.create_patient(&clinic, "Grace", "Hopper").await;
     let reads = |user: Role| json!({"entity": "patients", "user": clinic.user(user)});
+    let mut both = vec![clinic.patient_id.to_string(), second.to_string()];
+    both.sort();
+    let identity_row = |rows: &[Value]| -> Vec<String> {
+        let rows: Vec<&Value> = rows
+            .iter()
+            .filter(|row| row["newValues"]["shown"] == json!(["identity"]))
+            .collect();
+        assert_eq!(rows.len(), 1, "one identity row per request: {rows:?}");
+        let mut ids: Vec<String> = rows[0]["newValues"]["patient_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
 
     app.graphql(
         Some(clinic.token(Role::BillingManager)),
@@ -150,11 +167,13 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
     )
     .await
     .ok();
-    assert!(
-        audit(&app, &clinic, reads(Role::BillingManager))
-            .await
-            .is_empty()
+    let rows = audit(&app, &clinic, reads(Role::BillingManager)).await;
+    assert_eq!(
+        rows.len(),
+        1,
+        "names alone: one row for the request: {rows:?}"
     );
+    assert_eq!(identity_row(&rows), both);
 
     app.graphql(
         Some(clinic.token(Role::FrontDesk)),
@@ -164,22 +183,20 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
     .await
     .ok();
     let rows = audit(&app, &clinic, reads(Role::FrontDesk)).await;
-    let mut read_ids: Vec<_> = rows
+    let contact_rows: Vec<&Value> = rows
         .iter()
-        .filter(|row| row["action"] == "READ")
+        .filter(|row| row["newValues"] == json!({"shown": ["contact"]}))
+        .collect();
+    let mut read_ids: Vec<_> = contact_rows
+        .iter()
         .map(|row| row["entityId"].as_str().unwrap().to_owned())
         .collect();
     read_ids.sort();
-    let mut expected = vec![clinic.patient_id.to_string(), second.to_string()];
-    expected.sort();
-    assert_eq!(read_ids, expected, "one Read row per patient shown");
-    assert!(
-        rows.iter()
-            .all(|row| row["newValues"] == json!({"shown": ["contact"]})),
-        "each Read row names the section shown: {rows:?}"
-    );
+    assert_eq!(read_ids, both, "one contact Read row per patient shown");
+    assert_eq!(identity_row(&rows), both);
+    assert_eq!(rows.len(), 3);
 
-    // A refused PHI read shows nothing and records nothing.
+    // A refused PHI read shows nothing and records no read (its refusal is a `Refused` row).
     let refused = app
         .graphql(
             Some(clinic.token(Role::FrontDesk)),
@@ -188,7 +205,7 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
         )
         .await;
     assert_eq!(refused.code(), "FORBIDDEN");
-    assert_eq!(audit(&app, &clinic, reads(Role::FrontDesk)).await.len(), 2);
+    assert_eq!(audit(&app, &clinic, reads(Role::FrontDesk)).await.len(), 3);
 }
 
 #[tokio::test]

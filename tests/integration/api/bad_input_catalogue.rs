@@ -373,6 +373,26 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
                 json!({"f": "2031-01-01T00:00:00Z", "p": provider, "a": null}),
             )
         },
+        Template {
+            ids: &["/p"],
+            texts: &["/r"],
+            ..template(
+                "breakGlass",
+                Role::Provider,
+                "mutation($p: UUID!, $r: String!) { breakGlass(patientId: $p, reason: $r) { id } }",
+                json!({"p": patient, "r": "Covering an emergency in the clinic"}),
+            )
+        },
+        Template {
+            // An unknown provider is the input's fault (BAD_USER_INPUT, below), not NOT_FOUND.
+            ids: &["/p"],
+            ..template(
+                "assignCareProvider",
+                Role::ClinicAdmin,
+                "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+                json!({"p": patient, "v": provider}),
+            )
+        },
     ]
 }
 
@@ -1007,6 +1027,95 @@ fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
             query: "mutation($r: String!) { refreshSession(refreshToken: $r) { token } }".into(),
             variables: json!({"r": token}),
             code: "UNAUTHENTICATED",
+        });
+    }
+    let care = [
+        (
+            "a break-glass reason under 10 characters",
+            Role::Provider,
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"  urgent  \") { id } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a blank break-glass reason",
+            Role::Provider,
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \" \\n \") { id } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a care provider who is not a provider",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": clinic.user(Role::FrontDesk)}),
+        ),
+        (
+            "a care provider naming nothing",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": Uuid::new_v4()}),
+        ),
+        (
+            "a care provider that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": "not-a-uuid"}),
+        ),
+        (
+            "unassigning a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+            json!({"p": "' or 1=1 --", "v": clinic.user(Role::Provider)}),
+        ),
+        (
+            "unassigning a provider that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+            json!({"p": clinic.patient_id, "v": "not-a-uuid"}),
+        ),
+        (
+            "an access report of a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p) { edges { node { userId } } } }",
+            json!({"p": "' or 1=1 --"}),
+        ),
+        (
+            "an access report page of 101",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, first: 101) { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "an access report cursor that is not one",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, after: \"nope\") { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a break-glass review page of 0",
+            Role::ClinicAdmin,
+            "{ breakGlassEvents(first: 0) { edges { node { id } } } }",
+            json!({}),
+        ),
+        (
+            "a break-glass review cursor that is not one",
+            Role::ClinicAdmin,
+            "{ breakGlassEvents(after: \"not a cursor\") { edges { node { id } } } }",
+            json!({}),
+        ),
+        (
+            "a break-glass review of a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "query($p: UUID) { breakGlassEvents(patientId: $p) { edges { node { id } } } }",
+            json!({"p": "not-a-uuid"}),
+        ),
+    ];
+    for (what, role, query, variables) in care {
+        cases.push(Case {
+            what: what.into(),
+            role,
+            query: query.into(),
+            variables,
+            code: "BAD_USER_INPUT",
         });
     }
     for injection in INJECTIONS {

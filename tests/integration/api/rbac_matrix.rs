@@ -77,6 +77,13 @@ enum Op {
     CancelSeriesFrom,
     RescheduleSeriesFrom,
     ResetClinicAdmin,
+    ReadMedicalOutsideCare,
+    PatientHistory,
+    BreakGlass,
+    BreakGlassEvents,
+    AssignCareProvider,
+    UnassignCareProvider,
+    PatientAccessReport,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -416,6 +423,41 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (ResetClinicAdmin, Provider, Forbidden),
     (ResetClinicAdmin, BillingManager, Forbidden),
     (ResetClinicAdmin, FrontDesk, Forbidden),
+    (ReadMedicalOutsideCare, SystemAdmin, Forbidden),
+    (ReadMedicalOutsideCare, ClinicAdmin, Allowed),
+    (ReadMedicalOutsideCare, Provider, Forbidden),
+    (ReadMedicalOutsideCare, BillingManager, Forbidden),
+    (ReadMedicalOutsideCare, FrontDesk, Forbidden),
+    (PatientHistory, SystemAdmin, Forbidden),
+    (PatientHistory, ClinicAdmin, Allowed),
+    (PatientHistory, Provider, Allowed),
+    (PatientHistory, BillingManager, Forbidden),
+    (PatientHistory, FrontDesk, Forbidden),
+    (BreakGlass, SystemAdmin, Forbidden),
+    (BreakGlass, ClinicAdmin, Forbidden),
+    (BreakGlass, Provider, Allowed),
+    (BreakGlass, BillingManager, Forbidden),
+    (BreakGlass, FrontDesk, Forbidden),
+    (BreakGlassEvents, SystemAdmin, Forbidden),
+    (BreakGlassEvents, ClinicAdmin, Allowed),
+    (BreakGlassEvents, Provider, Forbidden),
+    (BreakGlassEvents, BillingManager, Forbidden),
+    (BreakGlassEvents, FrontDesk, Forbidden),
+    (AssignCareProvider, SystemAdmin, Forbidden),
+    (AssignCareProvider, ClinicAdmin, Allowed),
+    (AssignCareProvider, Provider, Forbidden),
+    (AssignCareProvider, BillingManager, Forbidden),
+    (AssignCareProvider, FrontDesk, Forbidden),
+    (UnassignCareProvider, SystemAdmin, Forbidden),
+    (UnassignCareProvider, ClinicAdmin, Allowed),
+    (UnassignCareProvider, Provider, Forbidden),
+    (UnassignCareProvider, BillingManager, Forbidden),
+    (UnassignCareProvider, FrontDesk, Forbidden),
+    (PatientAccessReport, SystemAdmin, Forbidden),
+    (PatientAccessReport, ClinicAdmin, Allowed),
+    (PatientAccessReport, Provider, Forbidden),
+    (PatientAccessReport, BillingManager, Forbidden),
+    (PatientAccessReport, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -509,7 +551,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 65;
+    let operations = 72;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -646,7 +688,8 @@ async fn request(
 ) -> (&'static str, Value) {
     let admin = clinic.token(ClinicAdmin);
     let patient = clinic.patient_id;
-    let unique = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    // A name (it must contain a letter), unique per call.
+    let unique = format!("Test{}", &Uuid::new_v4().simple().to_string()[..12]);
     match op {
         Me => ("{ me { id } }", json!({})),
         Users => ("{ users { edges { node { id } } } }", json!({})),
@@ -712,6 +755,39 @@ async fn request(
         ),
         ReadMedical => (
             "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": patient}),
+        ),
+        ReadMedicalOutsideCare => (
+            "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        PatientHistory => (
+            "query($id: UUID!) { patient(id: $id) { history { version } } }",
+            json!({"id": patient}),
+        ),
+        BreakGlass => (
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"Covering an emergency\") { id } }",
+            json!({"p": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        BreakGlassEvents => (
+            "{ breakGlassEvents { edges { node { id reason } } } }",
+            json!({}),
+        ),
+        AssignCareProvider => (
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": app.create_patient(clinic, "Assigned", &unique).await, "v": clinic.user(Provider)}),
+        ),
+        UnassignCareProvider => {
+            let assigned = app.create_patient(clinic, "Assigned", &unique).await;
+            app.assign_care_provider(clinic, assigned, clinic.user(Provider))
+                .await;
+            (
+                "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+                json!({"p": assigned, "v": clinic.user(Provider)}),
+            )
+        }
+        PatientAccessReport => (
+            "query($id: UUID!) { patientAccessReport(patientId: $id) { edges { node { userId shown } } } }",
             json!({"id": patient}),
         ),
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),

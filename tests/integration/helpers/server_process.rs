@@ -47,6 +47,8 @@ impl ServerProcess {
             .env("HPMS_LISTEN", "127.0.0.1:0")
             // As for the in-process test servers: eight tests share two cores.
             .env("HPMS_DB_ACQUIRE_TIMEOUT_SECONDS", "30")
+            // As for the in-process test servers: the tests book on fixed dates years ahead.
+            .env("HPMS_BOOKING_HORIZON_DAYS", "7300")
             .envs(environment)
             .spawn()
             .expect("hpms serve starts");
