@@ -19,7 +19,7 @@ trap '[ -z "$server" ] || kill "$server" 2>/dev/null; scripts/devdb.sh start >/d
 bench/list_clinics.sh "$BENCH_DATABASE" "$BENCH_CLINICS" >"$work/clinics.json"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATABASE_URL=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$BENCH_DATABASE#" <<<"$DATABASE_URL") \
-HPMS_LISTEN=127.0.0.1:$port HPMS_LOG=warn HPMS_DB_ACQUIRE_TIMEOUT_SECONDS=2 "$hpms" serve 2>"$work/server.log" &
+HPMS_LISTEN=127.0.0.1:$port HPMS_LOG=warn HPMS_DB_ACQUIRE_TIMEOUT_SECONDS=2 HPMS_BOOKING_HORIZON_DAYS=36500 "$hpms" serve 2>"$work/server.log" &
 server=$!
 until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
   kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
