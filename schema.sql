@@ -60,6 +60,25 @@ $$;
 ALTER FUNCTION public.appointment_status_transition_allowed(from_status text, to_status text) OWNER TO hpms_owner;
 
 --
+-- Name: audit_chain_digest(bytea, uuid, bigint, bigint, text, text, uuid, uuid, text, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  return sha256(coalesce(previous_hash, '\x'::bytea) || convert_to(jsonb_build_array(
+    tenant_id, chain_seq, id, entity_name, entity_id, user_id, api_key_id, action, old_values,
+    new_values, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
+    'UTF8'));
+end
+$$;
+
+
+ALTER FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) OWNER TO hpms_owner;
+
+--
 -- Name: audit_row_change(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
@@ -123,9 +142,12 @@ CREATE FUNCTION public.audit_snapshot(row_image jsonb) RETURNS jsonb
     AS $$
   select case
            when row_image ? 'phi_data' and row_image ->> 'phi_data' is not null
-             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext'],
+             then jsonb_set(row_image - array['password_hash', 'secret_ciphertext',
+                                              'previous_secret_ciphertext', 'refresh_token_hash',
+                                              'retired_refresh_hashes'],
                             '{phi_data}', '"[encrypted]"')
-           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext']
+           else row_image - array['password_hash', 'secret_ciphertext', 'previous_secret_ciphertext',
+                                  'refresh_token_hash', 'retired_refresh_hashes']
          end
 $$;
 
@@ -147,6 +169,41 @@ $$;
 
 
 ALTER FUNCTION public.bump_row_version() OWNER TO hpms_owner;
+
+--
+-- Name: chain_audit_row(); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.chain_audit_row() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET enable_bitmapscan TO 'off'
+    SET enable_seqscan TO 'off'
+    SET enable_sort TO 'off'
+    AS $_$
+declare
+  -- The two-key advisory lock space, apart from the one-key locks of idempotency keys.
+  audit_chain_lock constant integer := 20;
+  last_seq bigint;
+  last_hash bytea;
+begin
+  perform pg_advisory_xact_lock(audit_chain_lock, hashtext(new.tenant_id::text));
+  perform set_config('app.audit_chain_tenant', new.tenant_id::text, true);
+  execute format('select chain_seq, row_hash from public.%I where tenant_id = $1 '
+                 'order by chain_seq desc limit 1', tg_table_name)
+    into last_seq, last_hash using new.tenant_id;
+  perform set_config('app.audit_chain_tenant', '', true);
+  new.chain_seq := coalesce(last_seq, 0) + 1;
+  new.previous_hash := last_hash;
+  new.row_hash := audit_chain_digest(new.previous_hash, new.tenant_id, new.chain_seq, new.id,
+    new.entity_name, new.entity_id, new.user_id, new.api_key_id, new.action, new.old_values,
+    new.new_values, new.occurred_at);
+  return new;
+end
+$_$;
+
+
+ALTER FUNCTION public.chain_audit_row() OWNER TO hpms_owner;
 
 --
 -- Name: check_journal_entry_balanced(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -347,36 +404,41 @@ $$;
 ALTER FUNCTION public.forbid_unrevoking() OWNER TO hpms_owner;
 
 --
--- Name: login_account(text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+-- Name: forbid_unrevoking_session(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
-CREATE FUNCTION public.login_account(clinic text, login_username text) RETURNS TABLE(tenant_id uuid, user_id uuid, username text, role_id smallint, password_hash text, credential_version integer, created_at timestamp with time zone)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+CREATE FUNCTION public.forbid_unrevoking_session() RETURNS trigger
+    LANGUAGE plpgsql
     AS $$
-declare
-  clinic_id uuid;
 begin
-  -- The clinic first (a reference table on Citus), then its user (one shard).
-  select t.id into clinic_id
-    from public.tenants t
-   where (t.slug = lower(clinic) or t.id::text = lower(clinic)) and t.is_active;
-  if clinic_id is null then
-    return;
+  if old.revoked_at is not null then
+    raise exception 'a revoked session stays revoked' using errcode = 'check_violation',
+      hint = 'Sign in again for a new session.';
   end if;
-  return query
-    select u.tenant_id, u.id, u.username, u.role_id, u.password_hash, u.credential_version,
-           u.created_at
-      from public.users u
-     where u.tenant_id = clinic_id
-       and u.username = lower(login_username)
-       and u.is_active
-       and not u.is_deleted;
+  return new;
 end
 $$;
 
 
-ALTER FUNCTION public.login_account(clinic text, login_username text) OWNER TO hpms_owner;
+ALTER FUNCTION public.forbid_unrevoking_session() OWNER TO hpms_owner;
+
+--
+-- Name: note_suspension(); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.note_suspension() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if old.is_active and not new.is_active then
+    new.suspended_at := now();
+  end if;
+  return new;
+end
+$$;
+
+
+ALTER FUNCTION public.note_suspension() OWNER TO hpms_owner;
 
 --
 -- Name: notify_access_revoked(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -575,6 +637,33 @@ $$;
 ALTER FUNCTION public.record_read(entity_name text, entity_ids uuid[], shown text[]) OWNER TO hpms_owner;
 
 --
+-- Name: record_security_event(text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  tenant constant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+  subject constant uuid := nullif(current_setting('app.user_id', true), '')::uuid;
+begin
+  if tenant is null then
+    raise exception 'no clinic is set for this transaction' using errcode = 'insufficient_privilege';
+  end if;
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, new_values)
+  values (tenant, 'users', coalesce(subject::text, 'unknown'), subject, event,
+          jsonb_build_object('role', user_role,
+                             'client_address', client_address,
+                             'request_id', request_id)
+          || coalesce(details, '{}'::jsonb));
+end
+$$;
+
+
+ALTER FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) OWNER TO hpms_owner;
+
+--
 -- Name: refuse_lines_for_earlier_entries(); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
@@ -595,6 +684,79 @@ $$;
 
 
 ALTER FUNCTION public.refuse_lines_for_earlier_entries() OWNER TO hpms_owner;
+
+--
+-- Name: reset_clinic_admin(uuid, uuid, text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  reset_id uuid;
+begin
+  if current_setting('app.role', true) is distinct from 'SystemAdmin' then
+    raise exception 'only a SystemAdmin resets a clinic''s ClinicAdmin'
+      using errcode = 'insufficient_privilege';
+  end if;
+  if not exists (select from public.tenants where id = clinic_id and not is_platform) then
+    return null;
+  end if;
+  update public.users
+     set role_id = 2, is_active = true, password_hash = admin_password_hash,
+         credential_version = credential_version + 1, password_change_required = true,
+         updated_at = now()
+   where tenant_id = clinic_id and username = admin_username and not is_deleted
+  returning id into reset_id;
+  if reset_id is null then
+    insert into public.users (tenant_id, id, username, password_hash, role_id,
+                              password_change_required)
+    values (clinic_id, admin_id, admin_username, admin_password_hash, 2, true);
+    reset_id := admin_id;
+  end if;
+  return reset_id;
+end
+$$;
+
+
+ALTER FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) OWNER TO hpms_owner;
+
+--
+-- Name: sign_in_account(text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.sign_in_account(clinic text, login_username text) RETURNS TABLE(tenant_id uuid, user_id uuid, username text, role_id smallint, password_hash text, credential_version integer, created_at timestamp with time zone, password_change_required boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+declare
+  clinic_id uuid;
+begin
+  select t.id into clinic_id
+    from public.tenants t
+   where (t.slug = lower(clinic) or t.id::text = lower(clinic)) and t.is_active;
+  if clinic_id is null then
+    return;
+  end if;
+  -- Two statements rather than an outer join: each is one Citus can route (the clinic is a
+  -- reference table, its user on one shard). No such user leaves the user's columns null.
+  tenant_id := clinic_id;
+  select u.id, u.username, u.role_id, u.password_hash, u.credential_version, u.created_at,
+         u.password_change_required
+    into user_id, username, role_id, password_hash, credential_version, created_at,
+         password_change_required
+    from public.users u
+   where u.tenant_id = clinic_id
+     and u.username = lower(login_username)
+     and u.is_active
+     and not u.is_deleted;
+  return next;
+end
+$$;
+
+
+ALTER FUNCTION public.sign_in_account(clinic text, login_username text) OWNER TO hpms_owner;
 
 --
 -- Name: soft_delete_row(); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -649,6 +811,32 @@ $$;
 
 
 ALTER FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) OWNER TO hpms_owner;
+
+--
+-- Name: user_session_stands(uuid, uuid, smallint, integer, uuid); Type: FUNCTION; Schema: public; Owner: hpms_owner
+--
+
+CREATE FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+begin
+  return exists (
+    select 1 from public.users u
+      join public.tenants t on t.id = u.tenant_id
+      join public.user_sessions s on s.tenant_id = u.tenant_id and s.user_id = u.id
+     where u.tenant_id = tenant and u.id = acting_user and u.role_id = acting_role_id
+       and u.credential_version = token_credential_version
+       and u.is_active and not u.is_deleted and t.is_active
+       and s.tenant_id = tenant and s.id = session
+       and s.credential_version = token_credential_version and s.revoked_at is null
+       and s.expires_at > now() and s.idle_expires_at > now()
+       and (t.suspended_at is null or s.created_at > t.suspended_at));
+end
+$$;
+
+
+ALTER FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) OWNER TO hpms_owner;
 
 --
 -- Name: appointment_event_counters; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -802,7 +990,10 @@ CREATE TABLE public.audit_logs (
     new_values jsonb,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     api_key_id uuid,
-    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text])))
+    chain_seq bigint NOT NULL,
+    previous_hash bytea,
+    row_hash bytea NOT NULL,
+    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'Refused'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])))
 );
 
 ALTER TABLE ONLY public.audit_logs FORCE ROW LEVEL SECURITY;
@@ -823,6 +1014,47 @@ ALTER TABLE public.audit_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+
+--
+-- Name: break_glass_grants; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.break_glass_grants (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    user_id uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid NOT NULL,
+    reason text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT break_glass_grants_check CHECK ((expires_at > granted_at)),
+    CONSTRAINT break_glass_grants_reason_check CHECK (((length(btrim(reason)) >= 10) AND (length(btrim(reason)) <= 500)))
+);
+
+ALTER TABLE ONLY public.break_glass_grants FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.break_glass_grants OWNER TO hpms_owner;
+
+--
+-- Name: care_assignments; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.care_assignments (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    assigned_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.care_assignments FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.care_assignments OWNER TO hpms_owner;
 
 --
 -- Name: invoices; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -907,6 +1139,28 @@ ALTER TABLE public.ledger_lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     CACHE 1
 );
 
+
+--
+-- Name: patient_phi_versions; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.patient_phi_versions (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    version integer NOT NULL,
+    phi_data bytea,
+    changed_sections text[] NOT NULL,
+    superseded_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    superseded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT patient_phi_versions_changed_sections_check CHECK (((cardinality(changed_sections) > 0) AND (changed_sections <@ ARRAY['contact'::text, 'medical'::text]))),
+    CONSTRAINT patient_phi_versions_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE ONLY public.patient_phi_versions FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.patient_phi_versions OWNER TO hpms_owner;
 
 --
 -- Name: patients; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -1014,6 +1268,7 @@ CREATE TABLE public.tenants (
     is_platform boolean DEFAULT false NOT NULL,
     time_zone text DEFAULT 'UTC'::text NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    suspended_at timestamp with time zone,
     CONSTRAINT tenants_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 255))),
     CONSTRAINT tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'::text))
 );
@@ -1048,6 +1303,34 @@ ALTER TABLE ONLY public.time_off FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.time_off OWNER TO hpms_owner;
 
 --
+-- Name: user_sessions; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.user_sessions (
+    tenant_id uuid NOT NULL,
+    id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    credential_version integer NOT NULL,
+    refresh_token_hash bytea NOT NULL,
+    retired_refresh_hashes bytea[] DEFAULT '{}'::bytea[] NOT NULL,
+    refreshed_at timestamp with time zone DEFAULT now() NOT NULL,
+    idle_expires_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT user_sessions_check CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
+    CONSTRAINT user_sessions_check1 CHECK ((idle_expires_at <= expires_at)),
+    CONSTRAINT user_sessions_refresh_token_hash_check CHECK ((length(refresh_token_hash) = 32)),
+    CONSTRAINT user_sessions_revoked_reason_check CHECK ((revoked_reason = ANY (ARRAY['SignedOut'::text, 'SignedOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text])))
+);
+
+ALTER TABLE ONLY public.user_sessions FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.user_sessions OWNER TO hpms_owner;
+
+--
 -- Name: users; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1063,6 +1346,7 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     credential_version integer DEFAULT 1 NOT NULL,
     working_hours jsonb DEFAULT '[]'::jsonb NOT NULL,
+    password_change_required boolean DEFAULT false NOT NULL,
     CONSTRAINT users_username_check CHECK (((username = lower(username)) AND (username ~ '^[a-z0-9._@-]{1,100}$'::text))),
     CONSTRAINT users_working_hours_check CHECK ((jsonb_typeof(working_hours) = 'array'::text))
 );
@@ -1210,6 +1494,22 @@ ALTER TABLE ONLY public.audit_logs
 
 
 --
+-- Name: break_glass_grants break_glass_grants_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: invoices invoices_one_per_appointment; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1247,6 +1547,22 @@ ALTER TABLE ONLY public.journal_entries
 
 ALTER TABLE ONLY public.ledger_lines
     ADD CONSTRAINT ledger_lines_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_one_per_version; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_one_per_version UNIQUE (tenant_id, patient_id, version);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_pkey PRIMARY KEY (tenant_id, id);
 
 
 --
@@ -1330,6 +1646,14 @@ ALTER TABLE ONLY public.time_off
 
 
 --
+-- Name: user_sessions user_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1403,6 +1727,13 @@ CREATE INDEX audit_logs_api_key_idx ON public.audit_logs USING btree (tenant_id,
 
 
 --
+-- Name: audit_logs_chain_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX audit_logs_chain_idx ON public.audit_logs USING btree (tenant_id, chain_seq);
+
+
+--
 -- Name: audit_logs_entity_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1414,6 +1745,34 @@ CREATE INDEX audit_logs_entity_idx ON public.audit_logs USING btree (tenant_id, 
 --
 
 CREATE INDEX audit_logs_occurred_at_idx ON public.audit_logs USING btree (tenant_id, occurred_at DESC);
+
+
+--
+-- Name: break_glass_grants_granted_at_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_granted_at_idx ON public.break_glass_grants USING btree (tenant_id, granted_at DESC);
+
+
+--
+-- Name: break_glass_grants_patient_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX break_glass_grants_patient_idx ON public.break_glass_grants USING btree (tenant_id, patient_id, user_id, expires_at);
+
+
+--
+-- Name: care_assignments_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX care_assignments_live_idx ON public.care_assignments USING btree (tenant_id, patient_id, provider_id) WHERE (NOT is_deleted);
+
+
+--
+-- Name: care_assignments_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX care_assignments_tenant_id_is_deleted_idx ON public.care_assignments USING btree (tenant_id, is_deleted);
 
 
 --
@@ -1494,6 +1853,13 @@ CREATE INDEX time_off_tenant_id_is_deleted_idx ON public.time_off USING btree (t
 
 
 --
+-- Name: user_sessions_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX user_sessions_live_idx ON public.user_sessions USING btree (tenant_id, user_id) WHERE (revoked_at IS NULL);
+
+
+--
 -- Name: users_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -1550,6 +1916,13 @@ CREATE TRIGGER access_revoked AFTER UPDATE OF is_active ON public.tenants FOR EA
 
 
 --
+-- Name: user_sessions access_revoked; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER access_revoked AFTER UPDATE OF revoked_at ON public.user_sessions FOR EACH ROW WHEN (((old.revoked_at IS NULL) AND (new.revoked_at IS NOT NULL))) EXECUTE FUNCTION public.notify_access_revoked('tenant_id');
+
+
+--
 -- Name: users access_revoked; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1568,6 +1941,20 @@ CREATE TRIGGER append_only BEFORE UPDATE ON public.appointment_events FOR EACH S
 --
 
 CREATE TRIGGER append_only BEFORE DELETE OR UPDATE ON public.audit_logs FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: break_glass_grants append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions append_only; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER append_only BEFORE UPDATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1613,6 +2000,20 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.appointments FOR
 
 
 --
+-- Name: break_glass_grants audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.break_glass_grants FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: care_assignments audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: invoices audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1631,6 +2032,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.journal_entries 
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.ledger_lines FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: patient_phi_versions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_phi_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -1669,6 +2077,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.time_off FOR EAC
 
 
 --
+-- Name: user_sessions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1694,6 +2109,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_endpoint
 --
 
 CREATE TRIGGER bump_row_version BEFORE UPDATE ON public.appointments FOR EACH ROW EXECUTE FUNCTION public.bump_row_version();
+
+
+--
+-- Name: audit_logs chain; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER chain BEFORE INSERT ON public.audit_logs FOR EACH ROW EXECUTE FUNCTION public.chain_audit_row();
 
 
 --
@@ -1739,6 +2161,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.appointment_series FOR EACH
 
 
 --
+-- Name: break_glass_grants forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1760,6 +2189,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.ledger_lines FOR EACH STATE
 
 
 --
+-- Name: patient_phi_versions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: tenant_api_keys forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1771,6 +2207,13 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenant_api_keys FOR EACH ST
 --
 
 CREATE TRIGGER forbid_delete BEFORE DELETE ON public.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: user_sessions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.user_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1823,6 +2266,20 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.audit_logs FOR EACH STA
 
 
 --
+-- Name: break_glass_grants forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: care_assignments forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.care_assignments FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1841,6 +2298,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.journal_entries FOR EAC
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.ledger_lines FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: patient_phi_versions forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.patient_phi_versions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1876,6 +2340,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.tenants FOR EACH STATEM
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.time_off FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: user_sessions forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.user_sessions FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -1928,6 +2399,13 @@ CREATE CONSTRAINT TRIGGER journal_entry_balanced AFTER INSERT ON public.ledger_l
 
 
 --
+-- Name: tenants note_suspension; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER note_suspension BEFORE UPDATE OF is_active ON public.tenants FOR EACH ROW EXECUTE FUNCTION public.note_suspension();
+
+
+--
 -- Name: appointments record_event_on_booking; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1949,6 +2427,13 @@ CREATE TRIGGER revocation_is_final BEFORE UPDATE OF revoked_at ON public.tenant_
 
 
 --
+-- Name: user_sessions revocation_is_final; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER revocation_is_final BEFORE UPDATE ON public.user_sessions FOR EACH ROW EXECUTE FUNCTION public.forbid_unrevoking_session();
+
+
+--
 -- Name: ledger_lines same_transaction_as_entry; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -1967,6 +2452,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointment_types FOR EACH RO
 --
 
 CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: care_assignments soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
 
 
 --
@@ -2148,6 +2640,62 @@ ALTER TABLE ONLY public.audit_logs
 
 
 --
+-- Name: break_glass_grants break_glass_grants_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: break_glass_grants break_glass_grants_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.break_glass_grants
+    ADD CONSTRAINT break_glass_grants_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_assigned_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_assigned_by_fkey FOREIGN KEY (tenant_id, assigned_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: care_assignments care_assignments_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.care_assignments
+    ADD CONSTRAINT care_assignments_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
 -- Name: invoices invoices_tenant_id_appointment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2201,6 +2749,30 @@ ALTER TABLE ONLY public.ledger_lines
 
 ALTER TABLE ONLY public.ledger_lines
     ADD CONSTRAINT ledger_lines_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: patient_phi_versions patient_phi_versions_tenant_id_superseded_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.patient_phi_versions
+    ADD CONSTRAINT patient_phi_versions_tenant_id_superseded_by_fkey FOREIGN KEY (tenant_id, superseded_by) REFERENCES public.users(tenant_id, id);
 
 
 --
@@ -2265,6 +2837,22 @@ ALTER TABLE ONLY public.time_off
 
 ALTER TABLE ONLY public.time_off
     ADD CONSTRAINT time_off_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: user_sessions user_sessions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: user_sessions user_sessions_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.user_sessions
+    ADD CONSTRAINT user_sessions_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
 
 
 --
@@ -2366,6 +2954,32 @@ ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: break_glass_grants; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.break_glass_grants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: care_assignments; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.care_assignments ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_logs chain_read_by_audit_trigger; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY chain_read_by_audit_trigger ON public.audit_logs FOR SELECT TO hpms_owner USING ((tenant_id = (NULLIF(current_setting('app.audit_chain_tenant'::text, true), ''::text))::uuid));
+
+
+--
+-- Name: users clinic_admin_reset; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY clinic_admin_reset ON public.users FOR UPDATE TO hpms_owner USING (true) WITH CHECK (true);
+
+
+--
 -- Name: invoices; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2412,6 +3026,12 @@ CREATE POLICY own_clinic ON public.tenants FOR SELECT USING ((id = ( SELECT (NUL
 
 
 --
+-- Name: patient_phi_versions; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.patient_phi_versions ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: patients; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -2435,6 +3055,20 @@ ALTER TABLE public.provider_day_hours ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY reads_by_the_reader ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Read'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
+-- Name: audit_logs refusals_by_the_refused; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY refusals_by_the_refused ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = 'Refused'::text) AND (old_values IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)) AND (NOT (api_key_id IS DISTINCT FROM (NULLIF(current_setting('app.api_key_id'::text, true), ''::text))::uuid))));
+
+
+--
+-- Name: audit_logs security_events_by_the_server; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY security_events_by_the_server ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = ANY (ARRAY['SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])) AND (old_values IS NULL) AND (api_key_id IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid))));
 
 
 --
@@ -2486,6 +3120,20 @@ CREATE POLICY tenant_isolation ON public.audit_logs FOR SELECT USING (((tenant_i
 
 
 --
+-- Name: break_glass_grants tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.break_glass_grants USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: care_assignments tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.care_assignments USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: invoices tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -2504,6 +3152,13 @@ CREATE POLICY tenant_isolation ON public.journal_entries USING ((tenant_id = ( S
 --
 
 CREATE POLICY tenant_isolation ON public.ledger_lines USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: patient_phi_versions tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.patient_phi_versions USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2532,6 +3187,13 @@ CREATE POLICY tenant_isolation ON public.tenant_api_keys USING ((tenant_id = ( S
 --
 
 CREATE POLICY tenant_isolation ON public.time_off USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: user_sessions tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.user_sessions USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -2566,6 +3228,12 @@ ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.time_off ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: user_sessions; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.user_sessions ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
@@ -2622,6 +3290,14 @@ GRANT ALL ON FUNCTION public.appointment_status_transition_allowed(from_status t
 
 
 --
+-- Name: FUNCTION audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.audit_chain_digest(previous_hash bytea, tenant_id uuid, chain_seq bigint, id bigint, entity_name text, entity_id text, user_id uuid, api_key_id uuid, action text, old_values jsonb, new_values jsonb, occurred_at timestamp with time zone) TO hpms_app;
+
+
+--
 -- Name: FUNCTION audit_row_change(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2640,6 +3316,13 @@ REVOKE ALL ON FUNCTION public.audit_snapshot(row_image jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.bump_row_version() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_audit_row(); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.chain_audit_row() FROM PUBLIC;
 
 
 --
@@ -2702,11 +3385,17 @@ REVOKE ALL ON FUNCTION public.forbid_unrevoking() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION login_account(clinic text, login_username text); Type: ACL; Schema: public; Owner: hpms_owner
+-- Name: FUNCTION forbid_unrevoking_session(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
-REVOKE ALL ON FUNCTION public.login_account(clinic text, login_username text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.login_account(clinic text, login_username text) TO hpms_app;
+REVOKE ALL ON FUNCTION public.forbid_unrevoking_session() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION note_suspension(); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.note_suspension() FROM PUBLIC;
 
 
 --
@@ -2755,10 +3444,34 @@ GRANT ALL ON FUNCTION public.record_read(entity_name text, entity_ids uuid[], sh
 
 
 --
+-- Name: FUNCTION record_security_event(event text, user_role text, client_address text, request_id text, details jsonb); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.record_security_event(event text, user_role text, client_address text, request_id text, details jsonb) TO hpms_app;
+
+
+--
 -- Name: FUNCTION refuse_lines_for_earlier_entries(); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
 REVOKE ALL ON FUNCTION public.refuse_lines_for_earlier_entries() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) TO hpms_app;
+
+
+--
+-- Name: FUNCTION sign_in_account(clinic text, login_username text); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.sign_in_account(clinic text, login_username text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sign_in_account(clinic text, login_username text) TO hpms_app;
 
 
 --
@@ -2781,6 +3494,14 @@ REVOKE ALL ON FUNCTION public.stamp_posting_transaction() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.user_credential_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer) TO hpms_app;
+
+
+--
+-- Name: FUNCTION user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid); Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+REVOKE ALL ON FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.user_session_stands(tenant uuid, acting_user uuid, acting_role_id smallint, token_credential_version integer, session uuid) TO hpms_app;
 
 
 --
@@ -2826,6 +3547,34 @@ GRANT SELECT,INSERT ON TABLE public.audit_logs TO hpms_app;
 
 
 --
+-- Name: TABLE break_glass_grants; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.break_glass_grants TO hpms_app;
+
+
+--
+-- Name: TABLE care_assignments; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.care_assignments TO hpms_app;
+
+
+--
+-- Name: COLUMN care_assignments.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.care_assignments TO hpms_app;
+
+
+--
 -- Name: TABLE invoices; Type: ACL; Schema: public; Owner: hpms_owner
 --
 
@@ -2858,6 +3607,13 @@ GRANT SELECT,INSERT ON TABLE public.journal_entries TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.ledger_lines TO hpms_app;
+
+
+--
+-- Name: TABLE patient_phi_versions; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.patient_phi_versions TO hpms_app;
 
 
 --
@@ -2914,6 +3670,55 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO hpms_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.time_off TO hpms_app;
+
+
+--
+-- Name: TABLE user_sessions; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.refresh_token_hash; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(refresh_token_hash) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.retired_refresh_hashes; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(retired_refresh_hashes) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.refreshed_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(refreshed_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.idle_expires_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(idle_expires_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.revoked_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(revoked_at) ON TABLE public.user_sessions TO hpms_app;
+
+
+--
+-- Name: COLUMN user_sessions.revoked_reason; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(revoked_reason) ON TABLE public.user_sessions TO hpms_app;
 
 
 --

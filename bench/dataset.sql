@@ -6,8 +6,11 @@
 -- appointment events are written as they would be), one transaction per clinic.
 --
 -- Users get an unusable password hash: the load generator signs its own tokens with the
--- server's HPMS_TOKEN_SECRET (sign-in is not what the benchmark measures). Clinic n has the slug
--- bench-<n>; its users are admin, frontdesk and provider1..provider<:providers>.
+-- server's HPMS_TOKEN_SECRET (sign-in is not what the benchmark measures). A token must name a
+-- live session (user_session_stands(), schema.sql), so each user gets one, open for a week
+-- (longer than any benchmark or soak run), with a refresh secret nobody knows and the user's own
+-- id as its id (so bench/list_clinics.sh, which sees no clinic's sessions, need not look it up). Clinic n has the
+-- slug bench-<n>; its users are admin, frontdesk and provider1..provider<:providers>.
 --
 -- Clinics :first_clinic to :clinics are loaded, so a dataset can grow in steps (the scale curve
 -- of bench/run.sh):
@@ -41,6 +44,12 @@ begin
          (select jsonb_agg(jsonb_build_object('day', day, 'start', '08:00:00', 'end', '16:00:00'))
           from unnest(array['Monday','Tuesday','Wednesday','Thursday','Friday','Saturday','Sunday']) day)
   from generate_series(1, provider_count) p;
+  insert into user_sessions (tenant_id, id, user_id, credential_version, refresh_token_hash,
+                             idle_expires_at, expires_at)
+  select clinic, id, id, credential_version,
+         sha256(convert_to(gen_random_uuid()::text, 'UTF8')),
+         now() + interval '7 days', now() + interval '7 days'
+  from users where tenant_id = clinic;
 
   insert into appointment_types (tenant_id, name, duration_minutes, price)
   values (clinic, 'Consultation', 30, 80.00), (clinic, 'Follow-up', 30, 45.00),

@@ -1,6 +1,7 @@
 use anyhow::Context;
 use clap::Parser;
-use hpms::foundation::config::{Cli, Command};
+use hpms::audit::{ClinicChain, ExportedHeads, verify_audit};
+use hpms::foundation::config::{Cli, Command, VerifyAuditSettings};
 use hpms::foundation::{db, telemetry};
 use hpms::identity::bootstrap::{self, Outcome};
 use hpms::patients::{PhiKeyring, RotationProgress, rotate_phi_key};
@@ -108,7 +109,74 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
+        Command::VerifyAudit(settings) => verify_audit_command(&settings).await?,
     }
+    Ok(())
+}
+
+/// Verifies every clinic's chain, exporting as asked, and fails when any chain is broken.
+async fn verify_audit_command(settings: &VerifyAuditSettings) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database.database_url, 2)
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
+    let to_stdout = settings.export.as_deref() == Some(std::path::Path::new("-"));
+    let (exported, mut export): (ExportedHeads, Option<Box<dyn std::io::Write>>) =
+        match &settings.export {
+            None => (ExportedHeads::default(), None),
+            Some(_) if to_stdout => (ExportedHeads::default(), Some(Box::new(std::io::stdout()))),
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .create(true)
+                    .open(path)
+                    .with_context(|| format!("opening the export {}", path.display()))?;
+                let heads = ExportedHeads::read(std::io::BufReader::new(&file))?;
+                (heads, Some(Box::new(std::io::BufWriter::new(file))))
+            }
+        };
+    let verdicts = verify_audit(&pool, &exported, export.as_mut()).await?;
+    if let Some(out) = export.as_mut() {
+        out.flush().context("writing the export")?;
+    }
+    let report = |line: String| {
+        if to_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let broken: Vec<&ClinicChain> = verdicts.iter().filter(|v| v.broken.is_some()).collect();
+    for verdict in &verdicts {
+        match &verdict.broken {
+            None => report(format!(
+                "verify-audit: clinic {}: {} rows, chain intact ({} exported)",
+                verdict.tenant_id, verdict.verified, verdict.exported
+            )),
+            Some(at) => report(format!(
+                "verify-audit: clinic {}: BROKEN at {} (chain_seq {}): {}; {} rows before it verified",
+                verdict.tenant_id,
+                at.audit_id.map_or_else(
+                    || "the chain's end".to_owned(),
+                    |id| format!("audit row id {id}")
+                ),
+                at.chain_seq,
+                at.reason,
+                verdict.verified
+            )),
+        }
+    }
+    if !broken.is_empty() {
+        anyhow::bail!(
+            "the audit chain of {} of {} clinics is broken (see above)",
+            broken.len(),
+            verdicts.len()
+        );
+    }
+    report(format!(
+        "verify-audit: {} clinics, every chain intact",
+        verdicts.len()
+    ));
     Ok(())
 }
 

@@ -26,6 +26,11 @@ mod m20261203_000011_webhook_audit_secrets;
 mod m20261203_000020_citus_compatible;
 mod m20261203_000021_citus_deliveries;
 mod m20261203_000030_clinic_week;
+mod m20261203_000040_sessions;
+mod m20261203_000050_audit_hash_chain;
+mod m20261203_000051_phi_history;
+mod m20261203_000052_care_team;
+mod m20261203_000053_refusals_and_identity_reads;
 mod tenant_table;
 
 pub struct Migrator;
@@ -48,6 +53,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_citus_compatible::Migration),
             Box::new(m20261203_000021_citus_deliveries::Migration),
             Box::new(m20261203_000030_clinic_week::Migration),
+            Box::new(m20261203_000040_sessions::Migration),
+            Box::new(m20261203_000050_audit_hash_chain::Migration),
+            Box::new(m20261203_000051_phi_history::Migration),
+            Box::new(m20261203_000052_care_team::Migration),
+            Box::new(m20261203_000053_refusals_and_identity_reads::Migration),
         ]
     }
 }

@@ -19,6 +19,7 @@ select create_reference_table('roles');
 select create_reference_table('tenants');
 
 select create_distributed_table('users', 'tenant_id');
+select create_distributed_table('user_sessions', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('patients', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_types', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_series', 'tenant_id', colocate_with => 'users');
@@ -34,10 +35,15 @@ select create_distributed_table('webhook_endpoints', 'tenant_id', colocate_with 
 select create_distributed_table('webhook_deliveries', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('time_off', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('provider_day_hours', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('patient_phi_versions', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('care_assignments', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('break_glass_grants', 'tenant_id', colocate_with => 'users');
 
 -- Functions the server calls with the clinic as an argument run on the node that holds the
 -- clinic's shards (one hop instead of a coordinator-planned query per statement inside them).
 select create_distributed_function('user_credential_stands(uuid, uuid, smallint, integer)',
+                                   'tenant', colocate_with => 'users');
+select create_distributed_function('user_session_stands(uuid, uuid, smallint, integer, uuid)',
                                    'tenant', colocate_with => 'users');
 select create_distributed_function('find_api_key(uuid, uuid)',
                                    'clinic_id', colocate_with => 'tenant_api_keys');

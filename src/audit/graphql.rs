@@ -22,8 +22,32 @@ pub enum AuditAction {
     Update,
     /// A row was deleted or marked deleted; `oldValues` holds it before.
     Delete,
-    /// Decrypted PHI was shown to the user or API key; `newValues.shown` lists which parts.
+    /// Patient data was shown to the user or API key; `newValues.shown` lists which parts
+    /// (`identity`: names and dates of birth, of every patient in `newValues.patient_ids`).
     Read,
+    /// Security events: `userId` is the account concerned (null for a sign-in naming no
+    /// account), and `newValues` holds its `role`, `client_address` and `request_id`, with what
+    /// the event adds (the session, a lock's wait, a reset's target user). A sign-in.
+    SignIn,
+    /// A sign-in that failed (wrong password, or no such account).
+    SignInFailed,
+    /// A sign-in refused because too many failed: recorded once per lock.
+    SignInLocked,
+    /// A session ended with `logout`.
+    SignOut,
+    /// Every session of the user ended with `signOutEverywhere`.
+    SignOutEverywhere,
+    /// A replaced refresh token was presented again: its session was revoked.
+    RefreshTokenReused,
+    /// The user changed their own password.
+    PasswordChanged,
+    /// A ClinicAdmin set another user's password (`newValues.target_user_id`).
+    PasswordReset,
+    /// A SystemAdmin reset a clinic's ClinicAdmin (in the platform's log).
+    ClinicAdminReset,
+    /// A request was refused FORBIDDEN; `newValues` says what was refused, the role, the
+    /// client's address and the request id; `entityId` is the operation's root field.
+    Refused,
 }
 
 /// One audited change or PHI read. Secrets never appear in the values: password hashes and key
@@ -63,11 +87,60 @@ impl From<audit_log::Model> for AuditLog {
                 "Create" => AuditAction::Create,
                 "Delete" => AuditAction::Delete,
                 "Read" => AuditAction::Read,
+                "SignIn" => AuditAction::SignIn,
+                "SignInFailed" => AuditAction::SignInFailed,
+                "SignInLocked" => AuditAction::SignInLocked,
+                "SignOut" => AuditAction::SignOut,
+                "SignOutEverywhere" => AuditAction::SignOutEverywhere,
+                "RefreshTokenReused" => AuditAction::RefreshTokenReused,
+                "PasswordChanged" => AuditAction::PasswordChanged,
+                "PasswordReset" => AuditAction::PasswordReset,
+                "ClinicAdminReset" => AuditAction::ClinicAdminReset,
+                "Refused" => AuditAction::Refused,
                 _ => AuditAction::Update,
             },
             old_values: model.old_values.map(Json),
             new_values: model.new_values.map(Json),
             occurred_at: model.occurred_at.into(),
+        }
+    }
+}
+
+/// One time a patient's data was shown: by whom, what, when.
+#[derive(SimpleObject)]
+pub struct PatientAccess {
+    /// The audit log entry that records it.
+    pub audit_log_id: ID,
+    /// The user who saw it; null for a partner's API key.
+    pub user_id: Option<Uuid>,
+    /// The partner's API key that saw it; null for a user.
+    pub api_key_id: Option<Uuid>,
+    /// What was shown: `identity` (names, date of birth), `contact`, `medical` or `history`.
+    pub shown: Vec<String>,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+}
+
+impl From<audit_log::Model> for PatientAccess {
+    fn from(model: audit_log::Model) -> Self {
+        let shown = model
+            .new_values
+            .as_ref()
+            .and_then(|values| values.get("shown"))
+            .and_then(|shown| shown.as_array())
+            .map(|shown| {
+                shown
+                    .iter()
+                    .filter_map(|part| part.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        PatientAccess {
+            audit_log_id: ID(model.id.to_string()),
+            user_id: model.user_id,
+            api_key_id: model.api_key_id,
+            shown,
+            at: model.occurred_at.into(),
         }
     }
 }
@@ -118,6 +191,41 @@ impl AuditQuery {
         .await?
         .into_iter()
         .map(|model| ((model.occurred_at.into(), model.id), AuditLog::from(model)))
+        .collect();
+        Ok(connection(&page, rows))
+    }
+
+    /// Who viewed a patient: every time the patient's names, date of birth, contact details,
+    /// medical data or history were shown, and to whom, newest first. ClinicAdmin only.
+    #[graphql(complexity = "crate::foundation::paging::complexity(first, child_complexity)")]
+    async fn patient_access_report(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The patient, deleted ones included.")] patient_id: Uuid,
+        #[graphql(desc = "Page size, 1 to 100; 20 if left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "An opaque cursor: the `pageInfo.endCursor` of the previous page; leave out for the first page."
+        )]
+        after: Option<String>,
+    ) -> Result<Connection<String, PatientAccess>, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ReadAuditLog)?;
+        let page = PageRequest::<(DateTime<Utc>, i64)>::new(first, after.as_deref())?;
+        let rows = store::patient_reads(
+            session.db(),
+            session.tenant_id(),
+            patient_id,
+            page.after,
+            page.limit(),
+        )
+        .await?
+        .into_iter()
+        .map(|model| {
+            (
+                (model.occurred_at.into(), model.id),
+                PatientAccess::from(model),
+            )
+        })
         .collect();
         Ok(connection(&page, rows))
     }

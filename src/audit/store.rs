@@ -2,6 +2,7 @@
 //! a ClinicAdmin of the clinic (schema.sql), whatever the API asks.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -47,6 +48,49 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_log::Column::OccurredAt.lt(to));
     }
+    if let Some((at, id)) = before {
+        query = query.filter(
+            Condition::any()
+                .add(audit_log::Column::OccurredAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::OccurredAt.eq(at))
+                        .add(audit_log::Column::Id.lt(id)),
+                ),
+        );
+    }
+    query
+        .order_by_desc(audit_log::Column::OccurredAt)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A page of the `Read` rows that showed patient `patient_id` (its identity among a request's
+/// patients, or its contact, medical data or history), newest first, after `before`. The
+/// identity rows are found by their list of ids (`new_values.patient_ids`), the others by the
+/// row they name.
+pub async fn patient_reads(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    patient_id: Uuid,
+    before: Option<(DateTime<Utc>, i64)>,
+    limit: u64,
+) -> Result<Vec<audit_log::Model>, DbErr> {
+    let id = patient_id.to_string();
+    let mut query = audit_log::Entity::find()
+        .filter(audit_log::Column::TenantId.eq(tenant_id))
+        .filter(audit_log::Column::Action.eq("Read"))
+        .filter(audit_log::Column::EntityName.eq("patients"))
+        .filter(
+            Condition::any()
+                .add(audit_log::Column::EntityId.eq(id.as_str()))
+                .add(Expr::cust_with_values(
+                    "jsonb_exists(new_values -> 'patient_ids', $1)",
+                    [id.clone()],
+                )),
+        );
     if let Some((at, id)) = before {
         query = query.filter(
             Condition::any()

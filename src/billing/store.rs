@@ -215,10 +215,12 @@ pub async fn entry_by_key(
 
 /// Holds the idempotency key until the transaction ends, so two requests carrying one key (for
 /// the same invoice or not) take turns, and the second finds the first's entry.
+/// The lock is the clinic's own: keys are unique per clinic, and another clinic's request with
+/// the same key must not wait for this one.
 pub async fn lock_idempotency_key(db: &TenantTransaction, key: &str) -> Result<(), DbErr> {
     db.execute_raw(statement(
-        "select pg_advisory_xact_lock(hashtextextended('idempotency:' || $1, 0))",
-        [key.into()],
+        "select pg_advisory_xact_lock(hashtextextended('idempotency:' || $1::text || ':' || $2, 0))",
+        [db.tenant_id().into(), key.into()],
     ))
     .await?;
     Ok(())

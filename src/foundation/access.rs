@@ -102,6 +102,14 @@ pub enum Permission {
     WriteContact,
     ReadMedical,
     WriteMedical,
+    /// Read the earlier versions of patients' contact and medical data.
+    ReadPhiHistory,
+    /// Take time-boxed access to the medical data of a patient outside one's care, with a reason.
+    BreakGlass,
+    /// Review the clinic's break-glass grants.
+    ReviewBreakGlass,
+    /// Assign providers to patients' care and end assignments.
+    ManageCareTeams,
     ManageAppointmentTypes,
     ManageWorkingHours,
     /// See free slots, appointment types and the clinic's providers: the whole schedule.
@@ -152,6 +160,10 @@ impl Permission {
             Permission::WriteContact => "change patients' contact details",
             Permission::ReadMedical => "read patients' medical information",
             Permission::WriteMedical => "change patients' medical information",
+            Permission::ReadPhiHistory => "read the history of patients' contact and medical data",
+            Permission::BreakGlass => "break glass to read a patient's medical data",
+            Permission::ReviewBreakGlass => "review break-glass access",
+            Permission::ManageCareTeams => "assign providers to patients' care",
             Permission::ManageAppointmentTypes => "manage appointment types",
             Permission::ManageWorkingHours => "set providers' working hours",
             Permission::ReadSchedule => "read the schedule",
@@ -200,6 +212,9 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ReadPhiHistory
+                    | ReviewBreakGlass
+                    | ManageCareTeams
                     | ManageAppointmentTypes
                     | ManageWorkingHours
                     | ReadSchedule
@@ -225,6 +240,8 @@ impl Role {
                     | WriteContact
                     | ReadMedical
                     | WriteMedical
+                    | ReadPhiHistory
+                    | BreakGlass
                     | ReadSchedule
                     | Book
                     | RecordArrival

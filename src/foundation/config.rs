@@ -63,12 +63,18 @@ pub enum Command {
     /// HPMS_PHI_KEYS, in batches that each commit on their own. Safe to interrupt and run again;
     /// the servers keep serving meanwhile. Start the servers with the new key first.
     RotatePhiKey(RotatePhiKeySettings),
+    /// Check every clinic's audit hash chain and report, per clinic, the first broken link (an
+    /// edited, removed or moved row); exits non-zero when any chain is broken. Reads only.
+    VerifyAudit(VerifyAuditSettings),
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct ServeSettings {
     #[command(flatten)]
     pub database: DatabaseSettings,
+
+    #[command(flatten)]
+    pub care: CareSettings,
 
     #[command(flatten)]
     pub listen_database: ListenSettings,
@@ -191,6 +197,23 @@ pub struct WebhookSettings {
     pub webhook_poll_ms: u64,
 }
 
+/// Minimum necessary: which patients' medical data a Provider reads without breaking glass, and
+/// for how long breaking glass opens one.
+#[derive(Clone, Debug, Args)]
+pub struct CareSettings {
+    /// An appointment with a provider (not cancelled) starting this many days before or after now
+    /// puts its patient in the provider's care.
+    #[arg(long, env = "HPMS_CARE_WINDOW_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(0..=3660))]
+    pub care_window_days: u32,
+
+    /// How long `breakGlass` opens a patient's medical data to the provider who broke it, in
+    /// minutes.
+    #[arg(long, env = "HPMS_BREAK_GLASS_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub break_glass_minutes: u32,
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct DatabaseSettings {
     /// The application role's connection URL (NOSUPERUSER, NOBYPASSRLS). Never the owner's.
@@ -218,8 +241,20 @@ pub struct AuthSettings {
     #[arg(long, env = "HPMS_TOKEN_TTL_SECONDS", default_value_t = 900)]
     pub token_ttl_seconds: u64,
 
-    /// How long an account (or a client address) stays locked after repeated failed sign-ins,
-    /// in seconds.
+    /// How long a session may go without a refresh before it ends (automatic logoff), in
+    /// seconds; at least the access token lifetime.
+    #[arg(long, env = "HPMS_SESSION_IDLE_TIMEOUT_SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout_seconds: u64,
+
+    /// How long a session lasts at most, however often it is refreshed, in seconds (12 hours by
+    /// default: a working day).
+    #[arg(long, env = "HPMS_SESSION_LIFETIME_SECONDS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_lifetime_seconds: u64,
+
+    /// How long an account stays locked from a client address after repeated failed sign-ins
+    /// from there (and a client address after many), in seconds.
     #[arg(long, env = "HPMS_LOGIN_LOCKOUT_SECONDS", default_value_t = 300)]
     pub login_lockout_seconds: u64,
 
@@ -322,6 +357,19 @@ pub struct RotatePhiKeySettings {
     #[arg(long, env = "HPMS_ROTATE_BATCH_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch_size: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct VerifyAuditSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Append the verified links (ids, times, actions and hashes; never the audited values) as
+    /// JSON lines to this file, after the ones it already holds, and check the database against
+    /// those first; `-` writes every link to standard output instead (the report then goes to
+    /// standard error). Keep the file where the database's owner cannot write.
+    #[arg(long, env = "HPMS_AUDIT_EXPORT")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 /// A configuration value that must never be printed: `Debug` and `Display` show a placeholder.

@@ -157,6 +157,14 @@ impl PreAuthentication {
     pub(crate) fn new(pool: DatabaseConnection) -> PreAuthentication {
         PreAuthentication(pool)
     }
+
+    /// A transaction in the clinic of an account a sign-in or a refresh token has just named,
+    /// acting as that account: where sign-in opens its session and where its security events
+    /// (failures included) are recorded. Row-level security confines it to that clinic, and
+    /// nothing but the session and audit statements of the sign-in runs in it.
+    pub async fn begin_for_account(&self, scope: &TenantScope) -> Result<TenantTransaction, DbErr> {
+        begin_tenant_transaction(&self.0, scope).await
+    }
 }
 
 /// Lets SeaORM run queries on `$type` through its field `$field`.
@@ -236,16 +244,25 @@ impl Topology {
     }
 }
 
+/// What a signed-in user's token claims, for the check that it still stands.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenClaims {
+    /// The user's credential version the token was issued at.
+    pub credential_version: i32,
+    /// The session the token belongs to.
+    pub session_id: Uuid,
+}
+
 /// `begin_tenant_transaction` for a signed-in user's request, which asks whether the user's
-/// token, issued at `credential_version`, still stands (in the same round trip on one
-/// PostgreSQL): `None` when it does not (the transaction is then rolled back).
+/// token still stands (in the same round trip on one PostgreSQL): `None` when it does not (the
+/// transaction is then rolled back).
 pub async fn begin_user_transaction(
     db: &DatabaseConnection,
     topology: Topology,
     scope: &TenantScope,
-    credential_version: i32,
+    claims: TokenClaims,
 ) -> Result<Option<TenantTransaction>, DbErr> {
-    let (transaction, stands) = open(db, scope, Some((credential_version, topology))).await?;
+    let (transaction, stands) = open(db, scope, Some((claims, topology))).await?;
     Ok(stands.then_some(transaction))
 }
 
@@ -255,12 +272,12 @@ pub async fn begin_user_transaction(
 /// to its workers and not the latter (sql/citus/). A batch cannot carry bound parameters, so the
 /// values are written into it: every one is a `Uuid`, an integer or a role name from the fixed
 /// `Role` enum, formatted here, never text a client sent. The check is a `select` that returns
-/// a row exactly when `user_credential_stands()` (schema.sql) holds; the batch reports only rows
+/// a row exactly when `user_session_stands()` (schema.sql) holds; the batch reports only rows
 /// affected, and for a `select` that is the rows it returned.
 async fn open(
     db: &DatabaseConnection,
     scope: &TenantScope,
-    credential_check: Option<(i32, Topology)>,
+    credential_check: Option<(TokenClaims, Topology)>,
 ) -> Result<(TenantTransaction, bool), DbErr> {
     let transaction = TenantTransaction {
         transaction: db.begin().await?,
@@ -277,7 +294,7 @@ async fn open(
             .map(|id| id.to_string())
             .unwrap_or_default(),
     );
-    let Some((version, topology)) = credential_check else {
+    let Some((claims, topology)) = credential_check else {
         transaction.execute_unprepared(&batch).await?;
         return Ok((transaction, true));
     };
@@ -285,9 +302,11 @@ async fn open(
         return Ok((transaction, false));
     };
     let check = format!(
-        "select 1 where public.user_credential_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {version});",
+        "select 1 where public.user_session_stands('{}'::uuid, '{user_id}'::uuid, {}::smallint, {}, '{}'::uuid);",
         scope.tenant_id,
         role.id(),
+        claims.credential_version,
+        claims.session_id,
     );
     let answer = match topology {
         Topology::Single => {

@@ -249,6 +249,12 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
         "the clinic already has an appointment type of this name",
     ),
     (
+        "patient_phi_versions_one_per_version",
+        ErrorCode::Conflict,
+        "input.id",
+        "the patient's contact or medical data was changed meanwhile; read it again and repeat the change",
+    ),
+    (
         "journal_entries_idempotency_key",
         ErrorCode::Conflict,
         "input.idempotencyKey",
@@ -472,6 +478,33 @@ pub fn first_error_code(response: &Response) -> Option<ErrorCode> {
             .find(|known| matches!(code, Some(Value::String(code)) if code == known.as_str()))
             .unwrap_or(ErrorCode::Internal),
     )
+}
+
+/// The FORBIDDEN errors of a response, each as `{"path": "patient.medical", "message": …}`, for
+/// the audit row that records a refusal (the messages say what was refused, never data).
+pub fn refusals(response: &Response) -> Vec<serde_json::Value> {
+    response
+        .errors
+        .iter()
+        .filter(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| matches!(code, Value::String(code) if code == ErrorCode::Forbidden.as_str()))
+        })
+        .map(|error| {
+            let path: Vec<String> = error
+                .path
+                .iter()
+                .map(|segment| match segment {
+                    async_graphql::PathSegment::Field(name) => name.clone(),
+                    async_graphql::PathSegment::Index(index) => index.to_string(),
+                })
+                .collect();
+            serde_json::json!({ "path": path.join("."), "message": error.message })
+        })
+        .collect()
 }
 
 /// The name written just before the value at `line`:`column` (1-based) of `query`: the `id` of

@@ -18,6 +18,27 @@ pub fn required_line(field: &str, raw: &str, max_chars: usize) -> Result<String,
     Ok(text.to_owned())
 }
 
+/// A name people read (a patient's, a clinic's): a `required_line` that contains a letter and no
+/// bidirectional embedding, override or isolate characters, which would make the text display
+/// as something other than what it holds (or hide it entirely), as zero-width-only names do.
+pub fn required_name(field: &str, raw: &str, max_chars: usize) -> Result<String, ApiError> {
+    let text = required_line(field, raw, max_chars)?;
+    if text.chars().any(is_bidi_control) {
+        return Err(ApiError::bad_input(
+            field,
+            "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
+        ));
+    }
+    if !text.chars().any(char::is_alphabetic) {
+        return Err(ApiError::bad_input(field, "must contain a letter"));
+    }
+    Ok(text)
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Like `required_line`, but blank means "not given".
 pub fn optional_line(
     field: &str,
@@ -74,6 +95,16 @@ mod tests {
         assert!(required_line("name", "Ada\u{0}", 10).is_err());
         assert!(required_line("name", &"é".repeat(11), 10).is_err());
         assert!(required_line("name", &"é".repeat(10), 10).is_ok());
+    }
+
+    #[test]
+    fn names_need_a_letter_and_no_bidi_controls() {
+        assert_eq!(required_name("name", " Zoë ", 10).unwrap(), "Zoë");
+        assert_eq!(required_name("name", "李小龍", 10).unwrap(), "李小龍");
+        assert!(required_name("name", "\u{200B}\u{200C}\u{FEFF}", 10).is_err());
+        assert!(required_name("name", "Ann\u{202E}nhoJ", 20).is_err());
+        assert!(required_name("name", "\u{2067}Ann", 20).is_err());
+        assert!(required_name("name", "--- 42", 20).is_err());
     }
 
     #[test]

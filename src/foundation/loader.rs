@@ -34,6 +34,8 @@ use crate::foundation::sync::lock;
 pub struct LoaderScope {
     pub transaction: Weak<TenantTransaction>,
     pub tenant: Uuid,
+    /// The signed-in user acting, if a user is (not for an API key).
+    pub user: Option<Uuid>,
     tasks: TaskTracker,
 }
 
@@ -57,11 +59,16 @@ pub struct RequestLoaders {
 }
 
 impl RequestLoaders {
-    pub fn new(transaction: &Arc<TenantTransaction>, tasks: &TaskTracker) -> RequestLoaders {
+    pub fn new(
+        transaction: &Arc<TenantTransaction>,
+        user: Option<Uuid>,
+        tasks: &TaskTracker,
+    ) -> RequestLoaders {
         RequestLoaders {
             scope: LoaderScope {
                 transaction: Arc::downgrade(transaction),
                 tenant: transaction.tenant_id(),
+                user,
                 tasks: tasks.clone(),
             },
             made: Mutex::default(),

@@ -37,7 +37,7 @@ impl Session {
     ) -> Session {
         Session {
             principal,
-            loaders: RequestLoaders::new(transaction, loader_tasks),
+            loaders: RequestLoaders::new(transaction, principal.scope().user_id, loader_tasks),
             transaction: Arc::clone(transaction),
             read_log: Arc::clone(read_log),
             events,
@@ -66,6 +66,12 @@ impl Session {
     /// as a `Read` naming the section).
     pub fn record_read(&self, entity: &'static str, section: &'static str, id: Uuid) {
         self.read_log.record(entity, section, id);
+    }
+
+    /// Notes that patient `id`'s names or date of birth were shown (audited as one `Read` row
+    /// per request naming every patient shown).
+    pub fn record_identity_read(&self, id: Uuid) {
+        self.read_log.record_identity(id);
     }
 }
 

@@ -26,7 +26,8 @@ pub async fn create_system_admin(
     new_password: &str,
 ) -> anyhow::Result<Outcome> {
     let username = Username::parse("--username", username)?;
-    let new_password = NewPassword::parse("--password", new_password)?.into_inner();
+    let new_password =
+        NewPassword::parse("--password", new_password, &[username.as_str()])?.into_inner();
 
     // Listing tenants needs the SystemAdmin role but no particular tenant.
     let lookup =
@@ -62,7 +63,7 @@ pub async fn create_system_admin(
         }
         Some(user) => {
             let hash = password::hash(new_password).await?;
-            store::update_user(&tx, platform_id, user.id, None, Some(hash)).await?;
+            store::set_password(&tx, platform_id, user.id, hash, false).await?;
             Outcome::PasswordReset
         }
     };

@@ -2,13 +2,15 @@
 //! over HTTP or in a WebSocket's `connection_init`. Verifying says who it is; `is_current`, asked
 //! inside a tenant transaction on every request and whenever a clinic's access changes, says
 //! whether that still holds (user and clinic active, key not revoked, password and role
-//! unchanged). For a user's token the server asks it in the batch that opens the transaction
-//! (`foundation::db::begin_user_transaction`, with `user_credential_version`).
+//! unchanged, session live). For a user's token the server asks it in the batch that opens the
+//! transaction (`foundation::db::begin_user_transaction`, with `token_claims`).
 
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
 use crate::foundation::access::{Actor, Principal};
-use crate::foundation::db::{PreAuthentication, TenantTransaction};
+use crate::foundation::db::{PreAuthentication, TenantTransaction, TokenClaims};
 use crate::foundation::error::ApiError;
 use crate::identity::api_key::{self, ApiKeyVault};
 use crate::identity::token::TokenKeys;
@@ -29,30 +31,42 @@ pub struct Authenticated {
     pub principal: Principal,
     /// When a token expires; API keys live until revoked.
     pub expires_at: Option<DateTime<Utc>>,
-    credential_version: i32,
+    /// For a user's token, what it claims beyond the principal; `None` for an API key.
+    claims: Option<TokenClaims>,
+    /// The token was issued to an account that must change its password first.
+    password_change_required: bool,
 }
 
 impl Authenticated {
     /// Whether the credential still stands, read in `db`, a transaction of the principal's
     /// clinic.
     pub async fn is_current(&self, db: &TenantTransaction) -> Result<bool, ApiError> {
-        match self.principal.actor {
-            Actor::User { .. } => {
-                Ok(store::user_is_current(db, &self.principal, self.credential_version).await?)
+        match (self.principal.actor, self.claims) {
+            (Actor::User { .. }, Some(claims)) => {
+                Ok(store::user_is_current(db, &self.principal, claims).await?)
             }
-            Actor::ApiKey { id, .. } => {
+            (Actor::User { .. }, None) => Ok(false),
+            (Actor::ApiKey { id, .. }, _) => {
                 api_key::key_is_current(db, self.principal.tenant_id, id).await
             }
         }
     }
 
-    /// For a user's token, the credential version it was issued at, which the transaction's
-    /// opening batch checks; `None` for an API key, checked by `ensure_current` instead.
-    pub fn user_credential_version(&self) -> Option<i32> {
-        match self.principal.actor {
-            Actor::User { .. } => Some(self.credential_version),
-            Actor::ApiKey { .. } => None,
-        }
+    /// For a user's token, what it claims (credential version, session), which the
+    /// transaction's opening batch checks; `None` for an API key, checked by `ensure_current`
+    /// instead.
+    pub fn token_claims(&self) -> Option<TokenClaims> {
+        self.claims
+    }
+
+    /// The session a user's token belongs to; `None` for an API key.
+    pub fn session_id(&self) -> Option<Uuid> {
+        self.claims.map(|claims| claims.session_id)
+    }
+
+    /// Whether the token allows nothing but changing the password (and signing out).
+    pub fn password_change_required(&self) -> bool {
+        self.password_change_required
     }
 
     /// `is_current`, as an error when it does not hold; an API key's use is recorded.
@@ -97,13 +111,18 @@ impl Authenticator {
                 Ok(Authenticated {
                     principal: verified.principal,
                     expires_at: Some(verified.expires_at),
-                    credential_version: verified.credential_version,
+                    claims: Some(TokenClaims {
+                        credential_version: verified.credential_version,
+                        session_id: verified.session_id,
+                    }),
+                    password_change_required: verified.password_change_required,
                 })
             }
             Credential::ApiKey(key) => Ok(Authenticated {
                 principal: self.vault.authenticate(&self.pool, key).await?,
                 expires_at: None,
-                credential_version: 0,
+                claims: None,
+                password_change_required: false,
             }),
         }
     }

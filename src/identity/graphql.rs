@@ -13,11 +13,14 @@ use crate::foundation::global_id::node_id;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::role::Role;
 use crate::foundation::session::{Session, session};
+use crate::foundation::telemetry::RequestId;
+use crate::identity::credentials::Authenticated;
 use crate::identity::entity::{tenant, user};
 use crate::identity::login::{ClientAddress, SignInBudget};
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
+use crate::identity::sessions::{IssuedSession, Origin};
 use crate::identity::working_hours::{WorkingHours, read_stored_week};
-use crate::identity::{LoginService, password, store};
+use crate::identity::{LoginService, accounts, password, store};
 
 /// A user of a clinic (or, for SystemAdmins, of the platform).
 #[derive(SimpleObject, Clone)]
@@ -103,16 +106,63 @@ impl From<tenant::Model> for Tenant {
     }
 }
 
-/// A successful sign-in: a bearer token and whom it is for.
+/// A successful sign-in: a session's first tokens and whom they are for.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
-    /// Send as `Authorization: Bearer <token>`.
+    /// The access token: send as `Authorization: Bearer <token>`.
     pub token: String,
-    /// When the token stops working (UTC); sign in again after it. Deactivating the user or the
-    /// clinic, or changing the user's role or password, ends it sooner.
+    /// When the access token stops working (UTC, 15 minutes by default); get a new one with
+    /// `refreshSession` before or after. Signing out, deactivating the user or the clinic, or
+    /// changing the user's role or password, ends it sooner.
     pub expires_at: DateTime<Utc>,
+    /// Renews the session with `refreshSession`, once: each renewal hands out a new one. Keep it
+    /// out of reach of scripts (it outlives the access token); a refresh token used twice ends
+    /// the session.
+    pub refresh_token: String,
+    /// When the session ends whatever its renewals (UTC): sign in again after it. Unrenewed for
+    /// the idle timeout (30 minutes by default), it ends sooner.
+    pub session_expires_at: DateTime<Utc>,
+    /// True when an administrator set the password: the token then allows only `changePassword`
+    /// (and `me`, `logout`), whose new tokens allow everything the role may.
+    pub password_change_required: bool,
     /// The signed-in user. `workingHours` is always empty here; read it from `me`.
     pub user: User,
+}
+
+/// A session's new tokens, from `refreshSession` or `changePassword`.
+#[derive(SimpleObject)]
+pub struct SessionPayload {
+    /// The new access token: send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the access token stops working (UTC).
+    pub expires_at: DateTime<Utc>,
+    /// The refresh token for the next renewal; the one presented no longer works.
+    pub refresh_token: String,
+    /// When the session ends whatever its renewals (UTC).
+    pub session_expires_at: DateTime<Utc>,
+    /// True while the password must still be changed (see `LoginPayload`).
+    pub password_change_required: bool,
+}
+
+impl From<IssuedSession> for SessionPayload {
+    fn from(session: IssuedSession) -> Self {
+        SessionPayload {
+            token: session.access_token,
+            expires_at: session.access_expires_at,
+            refresh_token: session.refresh_token,
+            session_expires_at: session.session_expires_at,
+            password_change_required: session.subject.password_change_required,
+        }
+    }
+}
+
+/// A clinic's ClinicAdmin as `resetClinicAdmin` left them.
+#[derive(SimpleObject)]
+pub struct ResetClinicAdminPayload {
+    /// The ClinicAdmin's id in the clinic.
+    pub user_id: Uuid,
+    /// Their sign-in name; their password must be changed at sign-in.
+    pub username: String,
 }
 
 /// A new clinic and its first ClinicAdmin, for `createTenant`.
@@ -158,8 +208,9 @@ pub struct UpdateUserInput {
     /// The new role (not SystemAdmin); leave out to keep the current role. A different role ends
     /// the user's tokens at once.
     pub role: Option<Role>,
-    /// The new password, 12 to 128 characters; leave out to keep the current password. Giving one
-    /// ends the user's tokens at once.
+    /// A new password for another user, 12 to 128 characters and not easily guessed; leave out
+    /// to keep theirs. Giving one ends the user's sessions at once, and they must change it at
+    /// their next sign-in. Not for your own password: that is `changePassword`.
     pub password: Option<String>,
 }
 
@@ -245,8 +296,8 @@ pub struct IdentityMutation;
 #[Object]
 impl IdentityMutation {
     /// Signs in; needs no token. `tenant` is the clinic's slug or id. Every kind of failure gets
-    /// the same UNAUTHENTICATED answer; repeated failures lock the account, or the client's
-    /// address, for a while. One `login` per request.
+    /// the same UNAUTHENTICATED answer; repeated failures slow down and then lock the account
+    /// from the client's address, or the address, for a while. One `login` per request.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -254,29 +305,17 @@ impl IdentityMutation {
         #[graphql(desc = "The user's sign-in name, in any case.")] username: String,
         #[graphql(desc = "The user's password.")] password: String,
     ) -> Result<LoginPayload, ApiError> {
-        let budget = ctx
-            .data::<SignInBudget>()
-            .map_err(|_| ApiError::internal())?;
-        if !budget.take() {
-            return Err(ApiError::bad_input(
-                "login",
-                "sign in once per request; send each login separately",
-            ));
-        }
-        let signed_in = ctx
-            .data::<LoginService>()
-            .map_err(|_| ApiError::internal())?
-            .login(
-                &tenant,
-                &username,
-                &password,
-                ctx.data_opt::<ClientAddress>().copied(),
-            )
+        take_sign_in_budget(ctx, "login")?;
+        let signed_in = login_service(ctx)?
+            .login(&tenant, &username, &password, origin(ctx))
             .await?;
-        let account = signed_in.account;
+        let (session, account) = (signed_in.session, signed_in.account);
         Ok(LoginPayload {
-            token: signed_in.token,
-            expires_at: signed_in.expires_at,
+            token: session.access_token,
+            expires_at: session.access_expires_at,
+            refresh_token: session.refresh_token,
+            session_expires_at: session.session_expires_at,
+            password_change_required: session.subject.password_change_required,
             user: User {
                 id: account.user_id,
                 username: account.username,
@@ -285,6 +324,108 @@ impl IdentityMutation {
                 created_at: account.created_at.into(),
                 working_hours: Vec::new(),
             },
+        })
+    }
+
+    /// Renews a session: a new access token and a new refresh token for the one presented,
+    /// which stops working. Needs no access token (the old one may have expired). A refresh
+    /// token presented again after it was renewed ends the session (whoever holds it, the owner
+    /// or a thief, must sign in again). UNAUTHENTICATED for any token that does not work.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token from `login` or the previous `refreshSession`.")]
+        refresh_token: String,
+    ) -> Result<SessionPayload, ApiError> {
+        take_sign_in_budget(ctx, "refreshSession")?;
+        Ok(login_service(ctx)?
+            .refresh(&refresh_token, origin(ctx))
+            .await?
+            .into())
+    }
+
+    /// Ends this session: its access and refresh tokens stop working at once, and its open
+    /// subscriptions end. Any signed-in user. True when the session was still open.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool, ApiError> {
+        let session = session(ctx)?;
+        let ended = accounts::sign_out(
+            session.db(),
+            &session.principal,
+            current_session(ctx)?,
+            false,
+            origin(ctx),
+        )
+        .await?;
+        Ok(ended > 0)
+    }
+
+    /// Ends every session of the signed-in user, on every device, this one included. Any
+    /// signed-in user. How many sessions ended.
+    async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
+        let session = session(ctx)?;
+        let ended = accounts::sign_out(
+            session.db(),
+            &session.principal,
+            current_session(ctx)?,
+            true,
+            origin(ctx),
+        )
+        .await?;
+        Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+
+    /// Changes the signed-in user's own password, given the current one (a wrong one counts as a
+    /// failed sign-in). Every session of the user ends, this one too; the answer holds the new
+    /// session's tokens. Any signed-in user, also while `passwordChangeRequired`.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The password the user signs in with now.")] current_password: String,
+        #[graphql(
+            desc = "The new password: 12 to 128 characters, not easily guessed (a strength estimate checks it), different from the current one."
+        )]
+        new_password: String,
+    ) -> Result<SessionPayload, ApiError> {
+        let session = session(ctx)?;
+        Ok(accounts::change_password(
+            session.db(),
+            &session.principal,
+            login_service(ctx)?,
+            (&current_password, &new_password),
+            origin(ctx),
+        )
+        .await?
+        .into())
+    }
+
+    /// Gives a clinic a working ClinicAdmin again (its last one locked out or deactivated, say):
+    /// the clinic's user `username` (created if there is none) becomes an active ClinicAdmin with
+    /// the given password, which they must change at sign-in; their sessions end. Audited in the
+    /// clinic and the platform. SystemAdmin only.
+    async fn reset_clinic_admin(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The clinic's id.")] tenant_id: Uuid,
+        #[graphql(desc = "The ClinicAdmin's sign-in name.")] username: String,
+        #[graphql(
+            desc = "A one-time password for them: 12 to 128 characters, not easily guessed."
+        )]
+        password: String,
+    ) -> Result<ResetClinicAdminPayload, ApiError> {
+        let session = session(ctx)?;
+        session.require(Permission::ManageClinics)?;
+        let (user_id, username) = accounts::reset_clinic_admin(
+            session.db(),
+            &session.principal,
+            tenant_id,
+            (&username, &password),
+            origin(ctx),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("clinic"))?;
+        Ok(ResetClinicAdminPayload {
+            user_id,
+            username: username.as_str().to_owned(),
         })
     }
 
@@ -299,7 +440,11 @@ impl IdentityMutation {
         let name = clinic_name("input.name", &input.name)?;
         let slug = ClinicSlug::parse("input.slug", &input.slug)?;
         let username = Username::parse("input.adminUsername", &input.admin_username)?;
-        let password = NewPassword::parse("input.adminPassword", &input.admin_password)?;
+        let password = NewPassword::parse(
+            "input.adminPassword",
+            &input.admin_password,
+            &[username.as_str(), slug.as_str(), &name],
+        )?;
 
         let tenant_id = Uuid::new_v4();
         let admin_id = Uuid::new_v4();
@@ -354,7 +499,7 @@ impl IdentityMutation {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
         let username = Username::parse("input.username", &input.username)?;
-        let password = NewPassword::parse("input.password", &input.password)?;
+        let password = NewPassword::parse("input.password", &input.password, &[username.as_str()])?;
         let role = clinic_role("input.role", input.role)?;
         let id = Uuid::new_v4();
         let hash = password::hash(password.into_inner()).await?;
@@ -370,8 +515,9 @@ impl IdentityMutation {
         found_user(session.db(), session.tenant_id(), id).await
     }
 
-    /// Changes a user's role and/or password; a new role or password ends their tokens at once.
-    /// ClinicAdmin only; not one's own role.
+    /// Changes a user's role and/or sets their password; either ends their sessions at once,
+    /// and a password set here must be changed at their next sign-in. ClinicAdmin only; not
+    /// one's own role or password, and not the role of the clinic's last active ClinicAdmin.
     async fn update_user(
         &self,
         ctx: &Context<'_>,
@@ -390,22 +536,28 @@ impl IdentityMutation {
                 "you cannot change your own role; ask another ClinicAdmin",
             ));
         }
-        let password = input
-            .password
-            .map(|raw| NewPassword::parse("input.password", &raw))
-            .transpose()?;
-        let hash = match password {
-            Some(password) => Some(password::hash(password.into_inner()).await?),
-            None => None,
-        };
-        if !store::update_user(session.db(), session.tenant_id(), input.id, role, hash).await? {
+        let mut found = true;
+        if let Some(role) = role {
+            found &= accounts::set_role(session.db(), &session.principal, input.id, role).await?;
+        }
+        if let Some(password) = &input.password {
+            found &= accounts::reset_password(
+                session.db(),
+                &session.principal,
+                input.id,
+                password,
+                origin(ctx),
+            )
+            .await?;
+        }
+        if !found {
             return Err(ApiError::not_found("user"));
         }
         found_user(session.db(), session.tenant_id(), input.id).await
     }
 
-    /// Deactivates a user: they cannot sign in and their tokens stop working at once.
-    /// ClinicAdmin only; not oneself.
+    /// Deactivates a user: they cannot sign in and their sessions end at once, for good.
+    /// ClinicAdmin only; not oneself, and not the clinic's last active ClinicAdmin.
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
@@ -413,17 +565,47 @@ impl IdentityMutation {
     ) -> Result<User, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ManageUsers)?;
-        if id == session.principal.user_id()? {
-            return Err(ApiError::bad_input(
-                "id",
-                "you cannot deactivate your own account; ask another ClinicAdmin",
-            ));
-        }
-        if !store::deactivate_user(session.db(), session.tenant_id(), id).await? {
+        if !accounts::deactivate(session.db(), &session.principal, id).await? {
             return Err(ApiError::not_found("user"));
         }
         found_user(session.db(), session.tenant_id(), id).await
     }
+}
+
+/// Allows one sign-in or refresh per request: aliases could otherwise repeat them hundreds of
+/// times in one request and turn it into a password-spraying tool.
+fn take_sign_in_budget(ctx: &Context<'_>, field: &str) -> Result<(), ApiError> {
+    let budget = ctx
+        .data::<SignInBudget>()
+        .map_err(|_| ApiError::internal())?;
+    if !budget.take() {
+        return Err(ApiError::bad_input(
+            field,
+            "sign in or refresh once per request; send each separately",
+        ));
+    }
+    Ok(())
+}
+
+fn login_service<'a>(ctx: &Context<'a>) -> Result<&'a LoginService, ApiError> {
+    ctx.data::<LoginService>().map_err(|_| ApiError::internal())
+}
+
+/// Where the request came from, for its security events.
+fn origin<'a>(ctx: &Context<'a>) -> Origin<'a> {
+    Origin {
+        client_address: ctx.data_opt::<ClientAddress>().map(|address| address.0),
+        request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+    }
+}
+
+/// The session of the signed-in user's token; FORBIDDEN for an API key, which has none.
+fn current_session(ctx: &Context<'_>) -> Result<Uuid, ApiError> {
+    ctx.data_opt::<Authenticated>()
+        .and_then(Authenticated::session_id)
+        .ok_or_else(|| {
+            ApiError::forbidden("an API key acts for no user; sign in as a user for this")
+        })
 }
 
 async fn found_user(db: &TenantTransaction, tenant_id: Uuid, id: Uuid) -> Result<User, ApiError> {

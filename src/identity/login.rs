@@ -1,15 +1,22 @@
-//! Sign-in: clinic + username + password in, a short-lived token out.
+//! Sign-in: clinic + username + password in, a session out (a short access token and a refresh
+//! token: `sessions`). Every outcome in a clinic that exists is a security event of its audit
+//! trail: the sign-in, its failure, the lock it ran into.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use crate::foundation::db::PreAuthentication;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::foundation::db::{PreAuthentication, TenantScope, TenantTransaction};
 use crate::foundation::error::ApiError;
 use crate::identity::password;
-use crate::identity::store::{self, LoginAccount};
-use crate::identity::throttle::LoginThrottle;
-use crate::identity::token::TokenKeys;
+use crate::identity::sessions::{self, IssuedSession, Origin, SessionPolicy};
+use crate::identity::store::{self, LoginAccount, SecurityEvent};
+use crate::identity::throttle::{KnownSignIns, LoginThrottle, MAX_FAILURES, ProgressiveDelay};
+use crate::identity::token::{TokenKeys, TokenSubject};
 
 /// Inputs longer than these cannot belong to an account (a clinic is named by a slug of at most
 /// 63 characters or a 36-character id; usernames have at most 100), so they are refused before
@@ -19,20 +26,36 @@ const MAX_USERNAME_BYTES: usize = 100;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The sign-in capability, in the schema's data. It holds the pool privately and uses it for
-/// one thing: the narrow `login_account()` lookup, which needs no clinic context.
+/// the narrow `sign_in_account()` lookup, which needs no clinic context, and then for the named
+/// clinic's own transaction, where the session opens and the attempt is audited.
 #[derive(Clone)]
 pub struct LoginService {
     pool: PreAuthentication,
     tokens: Arc<TokenKeys>,
     limits: SignInLimits,
+    sessions: SessionPolicy,
 }
 
-/// The sign-in throttles: per account, and per client address (which bounds guessing across
-/// many accounts, as password spraying does).
+/// The sign-in throttles (`throttle`'s header says how they fit together).
 #[derive(Clone)]
 pub struct SignInLimits {
-    pub per_account: Arc<LoginThrottle>,
-    pub per_address: Arc<LoginThrottle>,
+    per_account_and_address: Arc<LoginThrottle>,
+    per_account: Arc<ProgressiveDelay>,
+    per_address: Arc<LoginThrottle>,
+    known: Arc<KnownSignIns>,
+}
+
+impl SignInLimits {
+    /// `lockout`: how long a locked account and address stay locked, and the window over which
+    /// an address may fail `attempts_per_address` times.
+    pub fn new(lockout: Duration, attempts_per_address: u32) -> SignInLimits {
+        SignInLimits {
+            per_account_and_address: Arc::new(LoginThrottle::new(MAX_FAILURES, lockout)),
+            per_account: Arc::new(ProgressiveDelay::new(lockout)),
+            per_address: Arc::new(LoginThrottle::new(attempts_per_address, lockout)),
+            known: Arc::new(KnownSignIns::default()),
+        }
+    }
 }
 
 /// The address a request came from, in the request's data (`server::http` decides it: the
@@ -59,23 +82,30 @@ impl ClientAddress {
 
 /// A successful sign-in.
 pub struct SignedIn {
-    pub token: String,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub session: IssuedSession,
     pub account: LoginAccount,
-}
-
-/// The refusal while a throttle holds `whom` ("for this account") locked, naming the wait.
-fn locked_out(whom: &'static str) -> impl Fn(u64) -> ApiError {
-    move |seconds| {
-        ApiError::unauthenticated(format!(
-            "too many failed sign-in attempts {whom}; try again in {seconds} seconds"
-        ))
-        .with_retry_after(seconds)
-    }
 }
 
 fn failed() -> ApiError {
     ApiError::unauthenticated("sign-in failed: check the clinic, username and password")
+}
+
+/// A throttle's refusal: what the client is told, and the audit's name for it.
+struct Locked {
+    whom: &'static str,
+    retry_after: u64,
+    /// Whether the audit trail records it (once per lock, not once per hammering request).
+    recorded: bool,
+}
+
+impl Locked {
+    fn error(&self) -> ApiError {
+        ApiError::unauthenticated(format!(
+            "too many failed sign-in attempts {}; try again in {} seconds",
+            self.whom, self.retry_after
+        ))
+        .with_retry_after(self.retry_after)
+    }
 }
 
 impl LoginService {
@@ -83,11 +113,13 @@ impl LoginService {
         pool: PreAuthentication,
         tokens: Arc<TokenKeys>,
         limits: SignInLimits,
+        sessions: SessionPolicy,
     ) -> LoginService {
         LoginService {
             pool,
             tokens,
             limits,
+            sessions,
         }
     }
 
@@ -98,15 +130,11 @@ impl LoginService {
         clinic: &str,
         username: &str,
         password: &str,
-        from: Option<ClientAddress>,
+        origin: Origin<'_>,
     ) -> Result<SignedIn, ApiError> {
-        let address = from.map(ClientAddress::throttle_key);
-        if let Some(address) = &address {
-            self.limits
-                .per_address
-                .try_attempt(address)
-                .map_err(locked_out("from this address"))?;
-        }
+        let address = origin
+            .client_address
+            .map(|address| ClientAddress(address).throttle_key());
         let (clinic, username) = (clinic.trim(), username.trim());
         if clinic.len() > MAX_CLINIC_BYTES
             || username.len() > MAX_USERNAME_BYTES
@@ -114,39 +142,201 @@ impl LoginService {
         {
             return Err(failed());
         }
-        let account = store::login_account(&self.pool, clinic, username).await?;
+        let lookup = store::sign_in_account(&self.pool, clinic, username).await?;
+        let (tenant_id, account) = match lookup {
+            Some(lookup) => (Some(lookup.tenant_id), lookup.account),
+            None => (None, None),
+        };
         // One count per account however it is named (slug or id, any case); names that match
         // no account are counted by name.
-        let throttle_key = match &account {
+        let account_key = match &account {
             Some(account) => account.user_id.to_string(),
             None => format!("{}\u{0}{}", clinic.to_lowercase(), username.to_lowercase()),
         };
-        self.limits
-            .per_account
-            .try_attempt(&throttle_key)
-            .map_err(locked_out("for this account"))?;
+        let pair_key = format!("{account_key}|{}", address.as_deref().unwrap_or_default());
+        if let Err(locked) = self.count_attempt(&account_key, &pair_key, address.as_deref()) {
+            if let (Some(tenant_id), true) = (tenant_id, locked.recorded) {
+                let event = origin.event(
+                    "SignInLocked",
+                    account.as_ref().map(|a| a.role),
+                    json!({ "locked": locked.whom, "retry_after_seconds": locked.retry_after }),
+                );
+                self.record(tenant_id, account.as_ref(), event).await?;
+            }
+            return Err(locked.error());
+        }
         let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = password::verify(password.to_owned(), stored_hash).await;
         match account {
             Some(account) if matches => {
-                self.limits.per_account.succeeded(&throttle_key);
+                self.limits.per_account_and_address.succeeded(&pair_key);
+                self.limits.per_account.succeeded(&account_key);
+                self.limits.known.remember(&pair_key);
                 if let Some(address) = &address {
                     self.limits.per_address.forgive_one(address);
                 }
-                let (token, expires_at) = self.tokens.issue(
-                    account.tenant_id,
-                    account.user_id,
-                    account.role,
-                    account.credential_version,
-                )?;
-                Ok(SignedIn {
-                    token,
-                    expires_at,
-                    account,
-                })
+                let db = self
+                    .account_transaction(account.tenant_id, Some(&account))
+                    .await?;
+                let session = sessions::open(
+                    &db,
+                    &self.tokens,
+                    self.sessions,
+                    TokenSubject {
+                        tenant_id: account.tenant_id,
+                        user_id: account.user_id,
+                        role: account.role,
+                        credential_version: account.credential_version,
+                        session_id: Uuid::nil(),
+                        password_change_required: account.password_change_required,
+                    },
+                )
+                .await?;
+                let details = json!({
+                    "session_id": session.subject.session_id,
+                    "password_change_required": account.password_change_required,
+                });
+                store::record_security_event(
+                    &db,
+                    origin.event("SignIn", Some(account.role), details),
+                )
+                .await?;
+                db.commit().await?;
+                Ok(SignedIn { session, account })
             }
-            _ => Err(failed()),
+            account => {
+                if let Some(tenant_id) = tenant_id {
+                    let event = origin.event(
+                        "SignInFailed",
+                        account.as_ref().map(|a| a.role),
+                        json!({ "known_account": account.is_some() }),
+                    );
+                    self.record(tenant_id, account.as_ref(), event).await?;
+                }
+                Err(failed())
+            }
         }
+    }
+
+    /// Counts the attempt against every limit that applies, before any password is checked.
+    fn count_attempt(
+        &self,
+        account_key: &str,
+        pair_key: &str,
+        address: Option<&str>,
+    ) -> Result<(), Locked> {
+        if let Some(address) = address
+            && !self.limits.known.knows(pair_key)
+        {
+            self.limits
+                .per_address
+                .try_attempt(address)
+                .map_err(|refusal| Locked {
+                    whom: "from this address",
+                    retry_after: refusal.retry_after,
+                    recorded: refusal.first,
+                })?;
+        }
+        self.limits
+            .per_account_and_address
+            .try_attempt(pair_key)
+            .map_err(|refusal| Locked {
+                whom: "for this account from this address",
+                retry_after: refusal.retry_after,
+                recorded: refusal.first,
+            })?;
+        self.limits
+            .per_account
+            .try_attempt(account_key)
+            .map_err(|retry_after| Locked {
+                whom: "for this account",
+                retry_after,
+                recorded: false,
+            })
+    }
+
+    /// The transaction of `tenant_id` acting as `account` (none: a name that matches no
+    /// account), where a sign-in's session and security events are written.
+    async fn account_transaction(
+        &self,
+        tenant_id: Uuid,
+        account: Option<&LoginAccount>,
+    ) -> Result<TenantTransaction, ApiError> {
+        Ok(self
+            .pool
+            .begin_for_account(&TenantScope {
+                tenant_id,
+                user_id: account.map(|account| account.user_id),
+                role: None,
+                api_key_id: None,
+            })
+            .await?)
+    }
+
+    /// Records a failed attempt's event in the clinic it named, committed on its own (the
+    /// request itself fails).
+    async fn record(
+        &self,
+        tenant_id: Uuid,
+        account: Option<&LoginAccount>,
+        event: SecurityEvent<'_>,
+    ) -> Result<(), ApiError> {
+        let db = self.account_transaction(tenant_id, account).await?;
+        store::record_security_event(&db, event).await?;
+        db.commit().await?;
+        Ok(())
+    }
+
+    /// Renews a session's tokens with its refresh token (`sessions::refresh`).
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        origin: Origin<'_>,
+    ) -> Result<IssuedSession, ApiError> {
+        sessions::refresh(
+            &self.pool,
+            &self.tokens,
+            self.sessions,
+            refresh_token,
+            origin,
+        )
+        .await
+    }
+
+    /// Whether `password` is the signed-in `user_id`'s, given the stored hash, counted against
+    /// the account's limits like a sign-in (a stolen token must not become a password oracle).
+    pub async fn verify_current_password(
+        &self,
+        user_id: Uuid,
+        stored_hash: String,
+        password: &str,
+        origin: Origin<'_>,
+    ) -> Result<bool, ApiError> {
+        let account_key = user_id.to_string();
+        let address = origin
+            .client_address
+            .map(|address| ClientAddress(address).throttle_key());
+        let pair_key = format!("{account_key}|{}", address.as_deref().unwrap_or_default());
+        self.count_attempt(&account_key, &pair_key, address.as_deref())
+            .map_err(|locked| locked.error())?;
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(false);
+        }
+        let matches = password::verify(password.to_owned(), Some(stored_hash)).await;
+        if matches {
+            self.limits.per_account_and_address.succeeded(&pair_key);
+            self.limits.per_account.succeeded(&account_key);
+        }
+        Ok(matches)
+    }
+
+    /// Opens a new session for `subject` in `db` (after a password change, say).
+    pub async fn open_session(
+        &self,
+        db: &TenantTransaction,
+        subject: TokenSubject,
+    ) -> Result<IssuedSession, ApiError> {
+        sessions::open(db, &self.tokens, self.sessions, subject).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Identity: clinics (tenants), users, roles, sign-in, tokens, partners' API keys and who may do
 //! what.
 
+mod accounts;
 mod api_key;
 mod api_key_graphql;
 pub mod bootstrap;
@@ -11,6 +12,7 @@ pub(crate) mod loader;
 mod login;
 mod model;
 pub mod password;
+mod sessions;
 pub mod store;
 mod throttle;
 mod token;
@@ -22,6 +24,6 @@ pub use credentials::{Authenticated, Authenticator, Credential};
 pub use graphql::{IdentityMutation, IdentityQuery, Tenant, User, find_user};
 pub use login::{ClientAddress, LoginService, SignInBudget, SignInLimits};
 pub use model::{ClinicSlug, NewPassword, Username};
-pub use throttle::{LoginThrottle, MAX_FAILURES};
+pub use sessions::SessionPolicy;
 pub use token::{TokenKeys, rejected_token};
 pub use working_hours::{DayOfWeek, WorkingHours, read_stored_week, stored_week, working_week};

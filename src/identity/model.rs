@@ -1,7 +1,7 @@
 //! Validated identity inputs: a value of these types is always acceptable to the database.
 
 use crate::foundation::error::ApiError;
-use crate::foundation::input::required_line;
+use crate::foundation::input::required_name;
 use crate::foundation::role::Role;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -31,11 +31,17 @@ impl Username {
     }
 }
 
-/// A new password: long enough to resist guessing, short enough to hash cheaply.
+/// A new password: long enough to resist guessing, short enough to hash cheaply, and not
+/// guessable for all its length (zxcvbn's estimate: `aaaaaaaaaaaa` or `password1234` is refused).
 pub struct NewPassword(String);
 
+/// The least zxcvbn score accepted: "safely unguessable" (about 10^10 guesses), what zxcvbn's
+/// authors suggest for a service that also rate-limits sign-in.
+const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Three;
+
 impl NewPassword {
-    pub fn parse(field: &str, raw: &str) -> Result<NewPassword, ApiError> {
+    /// `related`: what the password must not be built from (the username, the clinic's name).
+    pub fn parse(field: &str, raw: &str, related: &[&str]) -> Result<NewPassword, ApiError> {
         let length = raw.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
             return Err(ApiError::bad_input(
@@ -47,6 +53,21 @@ impl NewPassword {
             return Err(ApiError::bad_input(
                 field,
                 "must not be blank or contain control characters",
+            ));
+        }
+        let estimate = zxcvbn::zxcvbn(raw, related);
+        if estimate.score() < MIN_STRENGTH {
+            let why = estimate
+                .feedback()
+                .and_then(zxcvbn::feedback::Feedback::warning)
+                .map(|warning| format!(" ({warning})"))
+                .unwrap_or_default();
+            return Err(ApiError::bad_input(
+                field,
+                format!(
+                    "is too easy to guess{why}: use several unrelated words or a longer mix \
+                     of characters"
+                ),
             ));
         }
         Ok(NewPassword(raw.to_owned()))
@@ -87,7 +108,7 @@ impl ClinicSlug {
 }
 
 pub fn clinic_name(field: &str, raw: &str) -> Result<String, ApiError> {
-    required_line(field, raw, 255)
+    required_name(field, raw, 255)
 }
 
 /// A role a ClinicAdmin may give: any but SystemAdmin, which exists only on the platform.
@@ -127,8 +148,33 @@ mod tests {
 
     #[test]
     fn passwords_need_twelve_characters() {
-        assert!(NewPassword::parse("p", "short").is_err());
-        assert!(NewPassword::parse("p", "            ").is_err());
-        assert!(NewPassword::parse("p", "correct horse battery").is_ok());
+        assert!(NewPassword::parse("p", "short", &[]).is_err());
+        assert!(NewPassword::parse("p", "            ", &[]).is_err());
+        assert!(NewPassword::parse("p", "correct horse battery", &[]).is_ok());
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_however_long() {
+        for weak in [
+            "aaaaaaaaaaaa",
+            "password1234",
+            "123456789012",
+            "qwertyuiopas",
+        ] {
+            assert!(
+                NewPassword::parse("p", weak, &[]).is_err(),
+                "{weak} is refused"
+            );
+        }
+        for strong in [
+            "a long enough password",
+            "first password 1",
+            "provider password 1",
+        ] {
+            assert!(
+                NewPassword::parse("p", strong, &[]).is_ok(),
+                "{strong} is accepted"
+            );
+        }
     }
 }

@@ -1,8 +1,8 @@
-//! Identity queries. Everything but `login_account` takes the request's tenant transaction, so
+//! Identity queries. Everything but `sign_in_account` takes the request's tenant transaction, so
 //! row-level security scopes it to the caller's clinic (or, for a SystemAdmin, to all clinics'
 //! `tenants` rows and nothing else).
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -11,30 +11,31 @@ use uuid::Uuid;
 
 use crate::foundation::access::Actor;
 use crate::foundation::access::Principal;
-use crate::foundation::db::{PreAuthentication, TenantTransaction, statement};
+use crate::foundation::db::{PreAuthentication, TenantTransaction, TokenClaims, statement};
 use crate::foundation::role::Role;
 use crate::identity::entity::{api_key, tenant, user};
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
-/// token claims and at the credential version it was issued under (`user_credential_stands()`,
-/// schema.sql, which every request's first statement also asks), so deactivation,
-/// role and password changes act at once.
+/// token claims, at the credential version it was issued under and in a live session
+/// (`user_session_stands()`, schema.sql, which every request's first statement also asks), so
+/// deactivation, role and password changes and sign-out act at once.
 pub async fn user_is_current(
     db: &TenantTransaction,
     principal: &Principal,
-    credential_version: i32,
+    claims: TokenClaims,
 ) -> Result<bool, DbErr> {
     let Actor::User { id, role } = principal.actor else {
         return Ok(false);
     };
     let row = db
         .query_one_raw(statement(
-            "select user_credential_stands($1, $2, $3, $4) as stands",
+            "select user_session_stands($1, $2, $3, $4, $5) as stands",
             [
                 principal.tenant_id.into(),
                 id.into(),
                 role.id().into(),
-                credential_version.into(),
+                claims.credential_version.into(),
+                claims.session_id.into(),
             ],
         ))
         .await?;
@@ -44,7 +45,7 @@ pub async fn user_is_current(
     })
 }
 
-/// An account that may sign in, as `login_account()` in schema.sql returns it.
+/// An account that may sign in, as `sign_in_account()` in schema.sql returns it.
 pub struct LoginAccount {
     pub tenant_id: Uuid,
     pub user_id: Uuid,
@@ -53,40 +54,53 @@ pub struct LoginAccount {
     pub password_hash: String,
     pub credential_version: i32,
     pub created_at: DateTime<FixedOffset>,
+    pub password_change_required: bool,
 }
 
-/// The active account `username` of the active clinic `clinic` (slug or id), if there is one.
-/// The only identity query that runs outside a tenant transaction: before sign-in there is no
-/// clinic to scope by, so it goes through the narrow SECURITY DEFINER function.
-pub async fn login_account(
+/// What a sign-in names: an active clinic, and its active account of that username if any.
+pub struct SignInLookup {
+    pub tenant_id: Uuid,
+    pub account: Option<LoginAccount>,
+}
+
+/// The active clinic `clinic` (slug or id) and its active account `username`, if there are
+/// these. The only identity query that runs outside a tenant transaction: before sign-in there
+/// is no clinic to scope by, so it goes through the narrow SECURITY DEFINER function.
+pub async fn sign_in_account(
     pool: &PreAuthentication,
     clinic: &str,
     username: &str,
-) -> Result<Option<LoginAccount>, DbErr> {
+) -> Result<Option<SignInLookup>, DbErr> {
     let Some(row) = pool
         .query_one_raw(statement(
             "select tenant_id, user_id, username, role_id, password_hash, credential_version,
-                    created_at
-             from login_account($1, $2)",
+                    created_at, password_change_required
+             from sign_in_account($1, $2)",
             [clinic.into(), username.into()],
         ))
         .await?
     else {
         return Ok(None);
     };
-    let role_id: i16 = row.try_get_by_index(3)?;
-    let Some(role) = Role::from_id(role_id) else {
-        return Ok(None);
+    let tenant_id: Uuid = row.try_get_by_index(0)?;
+    let user_id: Option<Uuid> = row.try_get_by_index(1)?;
+    let role = row
+        .try_get_by_index::<Option<i16>>(3)?
+        .and_then(Role::from_id);
+    let account = match (user_id, role) {
+        (Some(user_id), Some(role)) => Some(LoginAccount {
+            tenant_id,
+            user_id,
+            role,
+            username: row.try_get_by_index(2)?,
+            password_hash: row.try_get_by_index(4)?,
+            credential_version: row.try_get_by_index(5)?,
+            created_at: row.try_get_by_index(6)?,
+            password_change_required: row.try_get_by_index(7)?,
+        }),
+        _ => None,
     };
-    Ok(Some(LoginAccount {
-        tenant_id: row.try_get_by_index(0)?,
-        user_id: row.try_get_by_index(1)?,
-        role,
-        username: row.try_get_by_index(2)?,
-        password_hash: row.try_get_by_index(4)?,
-        credential_version: row.try_get_by_index(5)?,
-        created_at: row.try_get_by_index(6)?,
-    }))
+    Ok(Some(SignInLookup { tenant_id, account }))
 }
 
 pub async fn find_user(
@@ -152,35 +166,31 @@ pub async fn insert_user(
     Ok(())
 }
 
-/// Changes a user's role and/or password (a new password ends the user's sessions); false when
-/// no such user is in the clinic.
-pub async fn update_user(
+/// Changes a user's role, which ends their sessions (a new credential version); false when no
+/// such user is in the clinic.
+pub async fn set_role(
     db: &TenantTransaction,
     tenant_id: Uuid,
     id: Uuid,
-    role: Option<Role>,
-    password_hash: Option<String>,
+    role: Role,
 ) -> Result<bool, DbErr> {
-    let mut update = user::Entity::update_many()
+    let result = user::Entity::update_many()
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
+        .col_expr(user::Column::RoleId, Expr::value(role.id()))
+        .col_expr(
+            user::Column::CredentialVersion,
+            Expr::col(user::Column::CredentialVersion).add(1),
+        )
         .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(id))
-        .filter(user::Column::IsDeleted.eq(false));
-    if let Some(role) = role {
-        update = update.col_expr(user::Column::RoleId, Expr::value(role.id()));
-    }
-    if let Some(hash) = password_hash {
-        update = update
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(
-                user::Column::CredentialVersion,
-                Expr::col(user::Column::CredentialVersion).add(1),
-            );
-    }
-    Ok(update.exec(db).await?.rows_affected == 1)
+        .filter(user::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
-/// Deactivates a user; false when no such user is in the clinic.
+/// Deactivates a user, which ends their sessions for good (a new credential version); false
+/// when no such user is in the clinic.
 pub async fn deactivate_user(
     db: &TenantTransaction,
     tenant_id: Uuid,
@@ -188,6 +198,10 @@ pub async fn deactivate_user(
 ) -> Result<bool, DbErr> {
     let result = user::Entity::update_many()
         .col_expr(user::Column::IsActive, Expr::value(false))
+        .col_expr(
+            user::Column::CredentialVersion,
+            Expr::col(user::Column::CredentialVersion).add(1),
+        )
         .col_expr(user::Column::UpdatedAt, Expr::cust("now()"))
         .filter(user::Column::TenantId.eq(tenant_id))
         .filter(user::Column::Id.eq(id))
@@ -334,7 +348,7 @@ pub struct StoredApiKey {
     pub scopes: Vec<String>,
 }
 
-/// The live key `id` of the active clinic `tenant_id`: like `login_account`, this runs before the
+/// The live key `id` of the active clinic `tenant_id`: like `sign_in_account`, this runs before the
 /// server has a clinic's transaction, through a narrow SECURITY DEFINER function.
 pub async fn find_api_key(
     db: &PreAuthentication,
@@ -429,4 +443,289 @@ pub async fn revoke_api_key(
         .filter(api_key::Column::Id.eq(id))
         .one(db)
         .await
+}
+
+/// A new session's row: its refresh secret's hash and when it ends (idle and absolute).
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub credential_version: i32,
+    pub refresh_token_hash: Vec<u8>,
+    pub idle_expires_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_session(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    session: NewSession,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "insert into user_sessions (tenant_id, id, user_id, credential_version,
+                                    refresh_token_hash, idle_expires_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            tenant_id.into(),
+            session.id.into(),
+            session.user_id.into(),
+            session.credential_version.into(),
+            session.refresh_token_hash.into(),
+            session.idle_expires_at.into(),
+            session.expires_at.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A session as a refresh finds it, locked until the transaction ends, so two refreshes with
+/// the same token take turns and the second sees the first's rotation.
+pub struct StoredSession {
+    pub credential_version: i32,
+    pub refresh_token_hash: Vec<u8>,
+    pub retired_refresh_hashes: Vec<Vec<u8>>,
+    pub is_revoked: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn lock_session(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StoredSession>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(statement(
+            "select refresh_token_hash, retired_refresh_hashes, revoked_at is not null, expires_at,
+                    credential_version
+               from user_sessions
+              where tenant_id = $1 and id = $2 and user_id = $3
+              for update",
+            [tenant_id.into(), id.into(), user_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(StoredSession {
+        refresh_token_hash: row.try_get_by_index(0)?,
+        retired_refresh_hashes: row.try_get_by_index(1)?,
+        is_revoked: row.try_get_by_index(2)?,
+        expires_at: row.try_get_by_index::<DateTime<FixedOffset>>(3)?.into(),
+        credential_version: row.try_get_by_index(4)?,
+    }))
+}
+
+/// Replaces a session's refresh secret, keeping the replaced one's hash to recognise its reuse,
+/// and moves its idle deadline on.
+pub async fn rotate_session(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    (replaced_hash, new_hash): (Vec<u8>, Vec<u8>),
+    idle_expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "update user_sessions
+            set refresh_token_hash = $3,
+                retired_refresh_hashes = array_append(retired_refresh_hashes, $4),
+                refreshed_at = now(), idle_expires_at = $5
+          where tenant_id = $1 and id = $2",
+        [
+            tenant_id.into(),
+            id.into(),
+            new_hash.into(),
+            replaced_hash.into(),
+            idle_expires_at.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Why a session ended early (`user_sessions.revoked_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokedBecause {
+    SignedOut,
+    SignedOutEverywhere,
+    RefreshTokenReused,
+    PasswordChanged,
+    PasswordReset,
+}
+
+impl RevokedBecause {
+    fn name(self) -> &'static str {
+        match self {
+            RevokedBecause::SignedOut => "SignedOut",
+            RevokedBecause::SignedOutEverywhere => "SignedOutEverywhere",
+            RevokedBecause::RefreshTokenReused => "RefreshTokenReused",
+            RevokedBecause::PasswordChanged => "PasswordChanged",
+            RevokedBecause::PasswordReset => "PasswordReset",
+        }
+    }
+}
+
+/// Ends the live sessions of `user_id` (only session `only` when given); how many it ended.
+pub async fn revoke_sessions(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    only: Option<Uuid>,
+    because: RevokedBecause,
+) -> Result<u64, DbErr> {
+    let result = db
+        .execute_raw(statement(
+            "update user_sessions set revoked_at = now(), revoked_reason = $4
+              where tenant_id = $1 and user_id = $2 and revoked_at is null
+                and ($3::uuid is null or id = $3)",
+            [
+                tenant_id.into(),
+                user_id.into(),
+                only.into(),
+                because.name().into(),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// What a signed-in account's refresh needs of its user row.
+pub struct AccountStanding {
+    pub role: Role,
+    pub password_change_required: bool,
+}
+
+/// The role and password state of user `id`, if their session `session`, opened at
+/// `credential_version`, still stands for them (`user_session_stands()`, schema.sql). Two
+/// statements: on Citus the function cannot run inside a query of a distributed table.
+pub async fn standing_account(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    (session, credential_version): (Uuid, i32),
+) -> Result<Option<AccountStanding>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(statement(
+            "select role_id, password_change_required from users where tenant_id = $1 and id = $2",
+            [tenant_id.into(), id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(role) = Role::from_id(row.try_get_by_index(0)?) else {
+        return Ok(None);
+    };
+    let claims = TokenClaims {
+        credential_version,
+        session_id: session,
+    };
+    if !user_is_current(db, &Principal::user(tenant_id, id, role), claims).await? {
+        return Ok(None);
+    }
+    Ok(Some(AccountStanding {
+        role,
+        password_change_required: row.try_get_by_index(1)?,
+    }))
+}
+
+/// Sets a user's password (a new credential version, which ends every token of theirs), and
+/// whether it must be changed at the next sign-in; false when no such user is in the clinic.
+pub async fn set_password(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    password_hash: String,
+    change_required: bool,
+) -> Result<Option<i32>, DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            "update users
+                set password_hash = $3, credential_version = credential_version + 1,
+                    password_change_required = $4, updated_at = now()
+              where tenant_id = $1 and id = $2 and not is_deleted
+             returning credential_version",
+            [
+                tenant_id.into(),
+                id.into(),
+                password_hash.into(),
+                change_required.into(),
+            ],
+        ))
+        .await?;
+    row.map(|row| row.try_get_by_index(0)).transpose()
+}
+
+/// A security event for the audit trail (`record_security_event()`, schema.sql): its action name
+/// and what it adds to the user, role, address and request id every event carries.
+pub struct SecurityEvent<'a> {
+    pub action: &'static str,
+    pub role: Option<Role>,
+    pub client_address: Option<String>,
+    pub request_id: Option<&'a str>,
+    pub details: serde_json::Value,
+}
+
+/// Records `event` about the transaction's user (`app.user_id`) in its clinic.
+pub async fn record_security_event(
+    db: &TenantTransaction,
+    event: SecurityEvent<'_>,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "select record_security_event($1, $2, $3, $4, $5)",
+        [
+            event.action.into(),
+            event.role.map(Role::name).into(),
+            event.client_address.into(),
+            event.request_id.map(str::to_owned).into(),
+            event.details.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Locks the clinic's active ClinicAdmins and returns their ids, so that of two changes that
+/// would each leave one of them, the second sees the first's outcome.
+pub async fn lock_active_clinic_admins(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    db.query_all_raw(statement(
+        "select id from users
+          where tenant_id = $1 and role_id = $2 and is_active and not is_deleted
+          for update",
+        [tenant_id.into(), Role::ClinicAdmin.id().into()],
+    ))
+    .await?
+    .into_iter()
+    .map(|row| row.try_get_by_index(0))
+    .collect()
+}
+
+/// Makes `username` of clinic `clinic_id` an active ClinicAdmin with a password to change at
+/// sign-in, creating them as `new_id` when the clinic has no such user (`reset_clinic_admin()`,
+/// schema.sql: SystemAdmin only); their id, or `None` when there is no such clinic.
+pub async fn reset_clinic_admin(
+    db: &TenantTransaction,
+    clinic_id: Uuid,
+    new_id: Uuid,
+    username: &str,
+    password_hash: String,
+) -> Result<Option<Uuid>, DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            "select reset_clinic_admin($1, $2, $3, $4)",
+            [
+                clinic_id.into(),
+                new_id.into(),
+                username.into(),
+                password_hash.into(),
+            ],
+        ))
+        .await?;
+    Ok(row
+        .map(|row| row.try_get_by_index::<Option<Uuid>>(0))
+        .transpose()?
+        .flatten())
 }

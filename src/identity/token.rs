@@ -1,6 +1,7 @@
 //! Short-lived signed access tokens (JWT, HS256). A token says who signed in, to which clinic,
-//! in which role and until when; each request still checks the user and clinic are active, so
-//! deactivation takes effect at once rather than at expiry.
+//! in which role, in which session and until when; each request still checks the user and clinic
+//! are active and the session live, so deactivation and sign-out take effect at once rather than
+//! at expiry.
 
 use std::time::Duration;
 
@@ -30,16 +31,36 @@ struct Claims {
     role: String,
     /// The user's credential version when issued (see schema.sql).
     ver: i32,
+    /// The session (`user_sessions`) the token belongs to.
+    sid: String,
+    /// The password must be changed before anything else (an administrator set it).
+    #[serde(default)]
+    pwc: bool,
     iat: i64,
     nbf: i64,
     exp: i64,
 }
 
-/// What a verified token says: who, at which credential version (see schema.sql), until when.
+/// What a verified token says: who, at which credential version (see schema.sql), in which
+/// session, until when.
 pub struct VerifiedToken {
     pub principal: Principal,
     pub credential_version: i32,
+    pub session_id: Uuid,
+    pub password_change_required: bool,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Whom a token is issued to: the account, at its credential version, in one session.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenSubject {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    pub credential_version: i32,
+    pub session_id: Uuid,
+    /// Only `changePassword` (and signing out) until the password is changed.
+    pub password_change_required: bool,
 }
 
 /// Issues and verifies tokens with one secret.
@@ -65,23 +86,31 @@ impl TokenKeys {
         }
     }
 
-    /// A signed token for the user at `credential_version`, and the moment it expires.
+    /// How long the tokens it issues live.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// A signed token for `subject`, and the moment it expires: its lifetime from now, but never
+    /// later than `session_ends` (the token of a session cannot outlive it).
     pub fn issue(
         &self,
-        tenant_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        credential_version: i32,
+        subject: &TokenSubject,
+        session_ends: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), ApiError> {
         let now = Utc::now();
-        let expires_at = now
-            + chrono::Duration::from_std(self.lifetime).map_err(|e| ApiError::internal_from(&e))?;
+        let expires_at = (now
+            + chrono::Duration::from_std(self.lifetime)
+                .map_err(|e| ApiError::internal_from(&e))?)
+        .min(session_ends);
         let claims = Claims {
             iss: ISSUER.to_owned(),
-            sub: user_id.to_string(),
-            tid: tenant_id.to_string(),
-            role: role.name().to_owned(),
-            ver: credential_version,
+            sub: subject.user_id.to_string(),
+            tid: subject.tenant_id.to_string(),
+            role: subject.role.name().to_owned(),
+            ver: subject.credential_version,
+            sid: subject.session_id.to_string(),
+            pwc: subject.password_change_required,
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
@@ -104,13 +133,16 @@ impl TokenKeys {
                 Role::from_name(&claims.role).ok_or_else(invalid)?,
             ),
             credential_version: claims.ver,
+            session_id: Uuid::parse_str(&claims.sid).map_err(|_| invalid())?,
+            password_change_required: claims.pwc,
             expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
         })
     }
 }
 
 /// The answer to every rejected token, whatever was wrong with it: forged, expired, or naming a
-/// user who is deactivated, changed role or password, or whose clinic is deactivated.
+/// user who is deactivated, changed role or password, whose session ended, or whose clinic is
+/// deactivated.
 pub fn rejected_token() -> ApiError {
     ApiError::unauthenticated(INVALID_TOKEN)
 }

@@ -27,3 +27,80 @@ pub mod patient {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `patient_phi_versions`: the versions of a patient's PHI document that later changes replaced.
+pub mod patient_phi_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "patient_phi_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        /// 1 for the document the patient was registered with, then one more per change.
+        pub version: i32,
+        /// The superseded ciphertext as it was stored in `patients.phi_data`.
+        pub phi_data: Option<Vec<u8>>,
+        /// Which sections the change replaced: `contact`, `medical` (`history::PhiSection`).
+        pub changed_sections: Vec<String>,
+        pub superseded_by: Option<Uuid>,
+        pub superseded_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `care_assignments`: a provider assigned to a patient's care by a ClinicAdmin.
+pub mod care_assignment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "care_assignments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        pub provider_id: Uuid,
+        pub assigned_by: Option<Uuid>,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `break_glass_grants`: a user's time-boxed access to one patient's medical data, with a reason.
+pub mod break_glass_grant {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "break_glass_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        pub user_id: Uuid,
+        pub reason: String,
+        pub granted_at: DateTimeWithTimeZone,
+        pub expires_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -15,7 +15,10 @@ use crate::foundation::global_id::node_id;
 use crate::foundation::input::optional_line;
 use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
-use crate::patients::entity::patient;
+use crate::patients::care_team;
+use crate::patients::care_team_graphql::care_policy;
+use crate::patients::entity::{patient, patient_phi_version};
+use crate::patients::history::{self, PhiSection};
 use crate::patients::model::{Contact, Medical, PhiDocument, date_of_birth, person_name};
 use crate::patients::phi::{PhiError, PhiKeyring};
 use crate::patients::store::{self, NewPatient, PatientChanges, PatientFilter};
@@ -95,20 +98,26 @@ impl Patient {
         node_id::<Patient>(self.model.id)
     }
 
-    /// Given name as entered (trimmed, one line, at most 100 characters).
-    async fn first_name(&self) -> &str {
-        &self.model.first_name
+    /// Given name as entered (trimmed, one line, at most 100 characters). Audited: a request's
+    /// patients whose names or dates of birth it showed are one `Read` row (`shown: ["identity"]`).
+    async fn first_name(&self, ctx: &Context<'_>) -> Result<&str, ApiError> {
+        session(ctx)?.record_identity_read(self.model.id);
+        Ok(&self.model.first_name)
     }
 
-    /// Family name as entered (trimmed, one line, at most 100 characters).
-    async fn last_name(&self) -> &str {
-        &self.model.last_name
+    /// Family name as entered (trimmed, one line, at most 100 characters). Audited as `firstName`.
+    async fn last_name(&self, ctx: &Context<'_>) -> Result<&str, ApiError> {
+        session(ctx)?.record_identity_read(self.model.id);
+        Ok(&self.model.last_name)
     }
 
     /// Date of birth: a calendar date (YYYY-MM-DD) with no time or time zone. Every role that
     /// reads patients; FORBIDDEN for an API key, which needs only names and contact details.
+    /// Audited as `firstName`.
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<NaiveDate, ApiError> {
-        session(ctx)?.require(Permission::ReadPatients)?;
+        let session = session(ctx)?;
+        session.require(Permission::ReadPatients)?;
+        session.record_identity_read(self.model.id);
         Ok(self.model.dob)
     }
 
@@ -123,14 +132,46 @@ impl Patient {
         ))
     }
 
-    /// Allergies, medications, notes. Provider and ClinicAdmin; each read is audited. For other
-    /// roles and every API key, a FORBIDDEN error and no value.
+    /// Allergies, medications, notes. ClinicAdmin, and a Provider for the patients in their care
+    /// (an appointment with them within the care window, or assigned to them) or after
+    /// `breakGlass`; each read is audited. For others and every API key, a FORBIDDEN error and
+    /// no value.
     async fn medical(&self, ctx: &Context<'_>) -> Result<Option<Medical>, ApiError> {
+        care_team::require_medical_access(
+            session(ctx)?,
+            care_policy(ctx)?,
+            Permission::ReadMedical,
+            self.model.id,
+        )
+        .await?;
         Ok(Some(
             self.read_section(ctx, Permission::ReadMedical, "medical")?
                 .medical
                 .clone(),
         ))
+    }
+
+    /// The earlier versions of the patient's contact and medical data, newest first: one per
+    /// change, each as it was before that change (version 1 is what the patient was registered
+    /// with). ClinicAdmin, and a Provider as for `medical`; each read is audited
+    /// (`shown: ["history"]`).
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<PatientVersion>, ApiError> {
+        let session = session(ctx)?;
+        care_team::require_medical_access(
+            session,
+            care_policy(ctx)?,
+            Permission::ReadPhiHistory,
+            self.model.id,
+        )
+        .await?;
+        let keyring = keyring(ctx)?;
+        let versions = history::versions(session.db(), session.tenant_id(), self.model.id)
+            .await?
+            .into_iter()
+            .map(|version| PatientVersion::open(keyring, version))
+            .collect::<Result<Vec<_>, _>>()?;
+        session.record_read(AUDITED_ENTITY, "history", self.model.id);
+        Ok(versions)
     }
 
     /// When the patient was registered (UTC).
@@ -141,6 +182,69 @@ impl Patient {
     /// When the patient's names, date of birth, contact or medical details last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at.into()
+    }
+}
+
+pub struct PatientVersion {
+    model: patient_phi_version::Model,
+    document: PhiDocument,
+}
+
+impl PatientVersion {
+    fn open(keyring: &PhiKeyring, model: patient_phi_version::Model) -> Result<Self, ApiError> {
+        let document = match &model.phi_data {
+            None => PhiDocument::default(),
+            Some(sealed) => keyring
+                .open_document(model.tenant_id, model.patient_id, sealed)
+                .map_err(|error| {
+                    tracing::error!(patient_id = %model.patient_id, version = model.version, %error,
+                        "an earlier PHI version does not decrypt");
+                    ApiError::internal_with(
+                        "an earlier version of this patient's protected data could not be \
+                         decrypted; the incident is logged",
+                    )
+                })?,
+        };
+        Ok(PatientVersion { model, document })
+    }
+}
+
+/// One earlier version of a patient's contact and medical data, as it was until a change
+/// replaced it.
+#[Object]
+impl PatientVersion {
+    /// 1 for the data the patient was registered with, one more for each later change.
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+
+    /// When a change replaced this version (UTC).
+    async fn superseded_at(&self) -> DateTime<Utc> {
+        self.model.superseded_at.into()
+    }
+
+    /// The user whose change replaced it; null for the platform's own work.
+    async fn superseded_by(&self) -> Option<Uuid> {
+        self.model.superseded_by
+    }
+
+    /// The sections the change replaced.
+    async fn changed_sections(&self) -> Vec<PhiSection> {
+        self.model
+            .changed_sections
+            .iter()
+            .filter_map(|name| PhiSection::from_stored(name))
+            .collect()
+    }
+
+    /// The contact details as they were.
+    async fn contact(&self) -> &Contact {
+        &self.document.contact
+    }
+
+    /// The medical information as it was.
+    async fn medical(&self) -> &Medical {
+        &self.document.medical
     }
 }
 
@@ -310,17 +414,22 @@ impl PatientsQuery {
             name_prefix: optional_line("search", search.as_deref(), 100)?,
             dob: date_of_birth,
         };
-        let rows = store::list(
+        let models = store::list(
             session.db(),
             session.tenant_id(),
             &filter,
             page.after.as_ref(),
             page.limit(),
         )
-        .await?
-        .into_iter()
-        .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
-        .collect();
+        .await?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        if node.field("medical").exists() || node.field("history").exists() {
+            care_team::prime(session, models.iter().map(|model| model.id)).await?;
+        }
+        let rows = models
+            .into_iter()
+            .map(|model| ((model.search_name.clone(), model.id), Patient::new(model)))
+            .collect();
         Ok(connection(&page, rows))
     }
 }
@@ -400,11 +509,16 @@ impl PatientsMutation {
             let keyring = keyring(ctx)?;
             let mut document =
                 open_document(keyring, &existing).map_err(|e| ApiError::internal_from(&e))?;
+            let before = document.clone();
             if let Some(contact) = contact {
                 document.contact = contact;
             }
             if let Some(medical) = medical {
                 document.medical = medical;
+            }
+            let changed = history::changed_sections(&before, &document);
+            if !changed.is_empty() {
+                history::keep_superseded(session.db(), &existing, &changed).await?;
             }
             changes.phi_data = Some(seal(keyring, existing.tenant_id, existing.id, &document)?);
         }

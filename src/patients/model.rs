@@ -4,7 +4,7 @@ use async_graphql::SimpleObject;
 use chrono::{Duration, NaiveDate, Utc};
 
 use crate::foundation::error::ApiError;
-use crate::foundation::input::{optional_line, optional_text, required_line};
+use crate::foundation::input::{optional_line, optional_text, required_name};
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -41,7 +41,7 @@ pub struct Medical {
 }
 
 pub fn person_name(field: &str, raw: &str) -> Result<String, ApiError> {
-    required_line(field, raw, MAX_NAME_CHARS)
+    required_name(field, raw, MAX_NAME_CHARS)
 }
 
 /// A date of birth: not in the future (anywhere on Earth: UTC+14 is a day ahead of some

@@ -175,6 +175,11 @@ impl EventsQuery {
     /// oldest first: the polling alternative to `appointmentStatusChanged`. What changed, with
     /// ids and times, never a name or contact detail. ClinicAdmin, Provider, FrontDesk, BillingManager, and API keys with scope
     /// APPOINTMENT_EVENTS.
+    // Counted like a page of `first` rows, so aliases of large pages exceed the request's
+    // complexity limit instead of reading thousands of rows on one connection.
+    #[graphql(
+        complexity = "first.clamp(1, MAX_EVENTS_PER_PAGE) as usize * child_complexity.max(1)"
+    )]
     async fn appointment_events(
         &self,
         ctx: &Context<'_>,

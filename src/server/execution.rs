@@ -20,16 +20,19 @@ use tracing::{Instrument, Span};
 use crate::foundation::access::{Actor, Principal};
 use crate::foundation::db::{self, TenantTransaction};
 use crate::foundation::domain_events::DomainEvents;
-use crate::foundation::error::{ApiError, assign_missing_codes, commit_failed, first_error_code};
+use crate::foundation::error::{
+    ApiError, assign_missing_codes, commit_failed, first_error_code, refusals,
+};
 use crate::foundation::metrics::{self, Metrics};
-use crate::foundation::read_log::ReadLog;
+use crate::foundation::read_log::{ReadLog, RequestOrigin};
 use crate::foundation::session::Session;
 use crate::foundation::telemetry::{RequestId, graphql_span};
 use crate::identity::{
-    Authenticated, Authenticator, Credential, LoginService, SignInBudget, rejected_token,
+    Authenticated, Authenticator, ClientAddress, Credential, LoginService, SignInBudget,
+    rejected_token,
 };
 use crate::partners::{AddressPolicy, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::{BookingWindow, EventHub};
 use crate::server::documents::{Documents, Persisted};
 use crate::server::domain_events;
@@ -56,7 +59,7 @@ impl Api {
         (db, topology): (DatabaseConnection, db::Topology),
         authenticator: Arc<Authenticator>,
         login: LoginService,
-        phi: Arc<PhiKeyring>,
+        (phi, care): (Arc<PhiKeyring>, CarePolicy),
         (events, booking_window): (Arc<EventHub>, BookingWindow),
         metrics: Metrics,
         webhooks: (Arc<WebhookVault>, AddressPolicy),
@@ -65,6 +68,7 @@ impl Api {
             .data(login)
             .data(booking_window)
             .data(phi)
+            .data(care)
             .data(webhooks.0)
             .data(webhooks.1)
             .data(Arc::clone(&authenticator))
@@ -109,6 +113,7 @@ impl Api {
     pub async fn execute(
         &self,
         request_id: &RequestId,
+        client: ClientAddress,
         credential: Option<Credential>,
         mut request: Request,
     ) -> Response {
@@ -117,11 +122,21 @@ impl Api {
         let query = request.query.clone();
         let operation = Operation::of(&mut request, &self.root_fields);
         operation.record(&span);
-        let request = request.data(SignInBudget::default());
+        let request = request
+            .data(SignInBudget::default())
+            .data(request_id.clone());
         let execution = async {
             match credential {
                 Some(credential) if operation.kind != OperationKind::SignIn => self
-                    .execute_authenticated(&credential, operation.kind, request)
+                    .execute_authenticated(
+                        &credential,
+                        &operation,
+                        RequestOrigin {
+                            request_id: request_id.0.clone(),
+                            client_address: Some(client.0),
+                        },
+                        request,
+                    )
                     .await
                     .unwrap_or_else(|error| Response::from_errors(vec![error.into_server_error()])),
                 _ => self.schema.execute(request).await,
@@ -179,8 +194,8 @@ impl Api {
     ) -> Result<(Authenticated, TenantTransaction), ApiError> {
         let authenticated = self.authenticator.authenticate(credential).await?;
         let scope = authenticated.principal.scope();
-        let transaction = match authenticated.user_credential_version() {
-            Some(version) => db::begin_user_transaction(&self.db, self.topology, &scope, version)
+        let transaction = match authenticated.token_claims() {
+            Some(claims) => db::begin_user_transaction(&self.db, self.topology, &scope, claims)
                 .await?
                 .ok_or_else(rejected_token)?,
             None => {
@@ -195,15 +210,21 @@ impl Api {
     async fn execute_authenticated(
         &self,
         credential: &Credential,
-        kind: OperationKind,
+        operation: &Operation<'_>,
+        origin: RequestOrigin,
         request: Request,
     ) -> Result<Response, ApiError> {
         let (authenticated, transaction) = self.open(credential).await?;
         let principal = authenticated.principal;
         record_principal(&Span::current(), &principal);
+        if authenticated.password_change_required() && !operation.allows_only_password_change {
+            return Err(ApiError::forbidden(
+                "an administrator set your password: change it with changePassword first",
+            ));
+        }
 
         let transaction = Arc::new(transaction);
-        let read_log = Arc::new(ReadLog::default());
+        let read_log = Arc::new(ReadLog::new(origin));
         let loader_tasks = TaskTracker::new();
         let session = Session::new(
             principal,
@@ -212,7 +233,10 @@ impl Api {
             &read_log,
             Arc::clone(&self.events),
         );
-        let mut response = self.schema.execute(request.data(session)).await;
+        let mut response = self
+            .schema
+            .execute(request.data(session).data(authenticated))
+            .await;
 
         // A batch still running (a sibling field's error can end execution first) holds the
         // transaction for a moment; once the tracker drains, this is the last handle.
@@ -220,14 +244,24 @@ impl Api {
         loader_tasks.wait().await;
         let transaction = Arc::into_inner(transaction).ok_or_else(ApiError::internal)?;
 
-        if response.is_ok() || kind == OperationKind::Query {
-            read_log.flush(&transaction).await?;
+        let scope = principal.scope();
+        if response.is_ok() || operation.kind == OperationKind::Query {
+            read_log.flush(&transaction, &scope).await?;
             transaction.commit().await.map_err(commit_failed)?;
         } else {
             transaction.rollback().await?;
             // async-graphql keeps the fields that succeeded; after a rollback they describe
             // changes that did not happen (and could show PHI whose read was not audited).
             response.data = Value::Null;
+        }
+        let refused = refusals(&response);
+        if !refused.is_empty() {
+            // In a transaction of its own: a refused mutation's has rolled back.
+            let audit = db::begin_tenant_transaction(&self.db, &scope).await?;
+            read_log
+                .record_refusal(&audit, &scope, operation.root_field, refused)
+                .await?;
+            audit.commit().await.map_err(commit_failed)?;
         }
         Ok(response)
     }
@@ -255,6 +289,8 @@ struct Operation<'a> {
     root_field: &'a str,
     /// Where it asks for the schema's description (`schema::schema_description_keys`).
     schema_description: Vec<(Name, Name)>,
+    /// Whether it selects nothing but what a token that must change its password allows.
+    allows_only_password_change: bool,
 }
 
 impl<'a> Operation<'a> {
@@ -268,6 +304,7 @@ impl<'a> Operation<'a> {
             name: None,
             root_field: UNKNOWN_ROOT_FIELD,
             schema_description: Vec::new(),
+            allows_only_password_change: false,
         };
         let Ok(document) = request.parsed_query() else {
             return unknown;
@@ -303,6 +340,11 @@ impl<'a> Operation<'a> {
             name: name.map(ToString::to_string),
             root_field: root_fields.label(document, &operation.selection_set.node),
             schema_description: schema_description_keys(&operation.selection_set.node),
+            allows_only_password_change: selects_only(
+                document,
+                &operation.selection_set.node,
+                &PASSWORD_CHANGE_FIELDS,
+            ),
         }
     }
 
@@ -412,11 +454,28 @@ fn collect_root_fields<'d>(
     }
 }
 
+/// What a token whose password an administrator set may select, until it is changed.
+const PASSWORD_CHANGE_FIELDS: [&str; 5] = [
+    "changePassword",
+    "me",
+    "logout",
+    "signOutEverywhere",
+    "__typename",
+];
+
+/// Whether every root field `selection` selects (through fragments) is one of `allowed`.
+fn selects_only(document: &ExecutableDocument, selection: &SelectionSet, allowed: &[&str]) -> bool {
+    let mut selected = BTreeSet::new();
+    collect_root_fields(document, selection, 0, &mut selected);
+    !selected.is_empty() && selected.iter().all(|name| allowed.contains(name))
+}
+
+/// A mutation of nothing but `login` or `refreshSession`: it needs no session, and ignores any.
 fn only_signs_in(operation: &OperationDefinition) -> bool {
     operation.ty == OperationType::Mutation
         && operation.selection_set.node.items.iter().all(|item| {
             matches!(&item.node, Selection::Field(field)
-                if matches!(field.node.name.node.as_str(), "login" | "__typename"))
+                if matches!(field.node.name.node.as_str(), "login" | "refreshSession" | "__typename"))
         })
 }
 

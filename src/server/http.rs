@@ -28,11 +28,11 @@ use crate::foundation::metrics::{self, Metrics};
 use crate::foundation::notifications::{self, Notice};
 use crate::foundation::telemetry::{self, REQUEST_ID_HEADER, RequestId};
 use crate::identity::{
-    ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, LoginThrottle,
-    MAX_FAILURES, SignInLimits, TokenKeys,
+    ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, SessionPolicy,
+    SignInLimits, TokenKeys,
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
-use crate::patients::PhiKeyring;
+use crate::patients::{CarePolicy, PhiKeyring};
 use crate::scheduling::{BookingWindow, EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
@@ -95,13 +95,28 @@ impl App {
             &auth.token_secret,
             Duration::from_secs(auth.token_ttl_seconds),
         ));
-        let lockout = Duration::from_secs(auth.login_lockout_seconds);
-        let limits = SignInLimits {
-            per_account: Arc::new(LoginThrottle::new(MAX_FAILURES, lockout)),
-            per_address: Arc::new(LoginThrottle::new(auth.login_attempts_per_address, lockout)),
+        // An access token outliving the idle timeout would keep a session usable past it.
+        anyhow::ensure!(
+            auth.token_ttl_seconds <= auth.session_idle_timeout_seconds
+                && auth.session_idle_timeout_seconds <= auth.session_lifetime_seconds,
+            "HPMS_TOKEN_TTL_SECONDS must not exceed HPMS_SESSION_IDLE_TIMEOUT_SECONDS, nor that \
+             HPMS_SESSION_LIFETIME_SECONDS"
+        );
+        let limits = SignInLimits::new(
+            Duration::from_secs(auth.login_lockout_seconds),
+            auth.login_attempts_per_address,
+        );
+        let sessions = SessionPolicy {
+            idle_timeout: Duration::from_secs(auth.session_idle_timeout_seconds),
+            lifetime: Duration::from_secs(auth.session_lifetime_seconds),
         };
         let before_sign_in = PreAuthentication::new(db.clone());
-        let login = LoginService::new(before_sign_in.clone(), Arc::clone(&tokens), limits);
+        let login = LoginService::new(
+            before_sign_in.clone(),
+            Arc::clone(&tokens),
+            limits,
+            sessions,
+        );
         let authenticator = Arc::new(Authenticator::new(before_sign_in, tokens, vault));
         let metrics = Metrics::default();
         let events = EventHub::new(
@@ -164,7 +179,15 @@ impl App {
                 (db.clone(), topology),
                 authenticator,
                 login,
-                Arc::new(phi),
+                (
+                    Arc::new(phi),
+                    CarePolicy {
+                        care_window: chrono::Duration::days(settings.care.care_window_days.into()),
+                        break_glass_for: chrono::Duration::minutes(
+                            settings.care.break_glass_minutes.into(),
+                        ),
+                    },
+                ),
                 (
                     events,
                     BookingWindow::with_horizon_days(settings.booking_horizon_days),
@@ -365,10 +388,11 @@ async fn execute(
     }
     let from = client_address(headers, peer, state.client_address_header.as_deref());
     let request = request.data(from);
+    // ClientAddress is Copy: sign-in reads it from the request's data, the audit from here.
     media.answer(
         state
             .api
-            .execute(request_id, credential(headers), request)
+            .execute(request_id, from, credential(headers), request)
             .await,
     )
 }

@@ -7,11 +7,13 @@ use async_graphql::{
     SchemaBuilder, Value,
 };
 
-use crate::audit::{AuditLog, AuditQuery};
+use crate::audit::{AuditLog, AuditQuery, PatientAccess};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
 use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, Tenant, User};
 use crate::partners::{WebhookMutation, WebhookQuery};
-use crate::patients::{Patient, PatientsMutation, PatientsQuery};
+use crate::patients::{
+    BreakGlassGrant, CareTeamMutation, CareTeamQuery, Patient, PatientsMutation, PatientsQuery,
+};
 use crate::scheduling::{
     Appointment, ClinicWeekMutation, ClinicWeekQuery, EventsQuery, SchedulingMutation,
     SchedulingQuery, SchedulingSubscription,
@@ -42,6 +44,7 @@ pub struct Query(
     ServerQuery,
     IdentityQuery,
     PatientsQuery,
+    CareTeamQuery,
     SchedulingQuery,
     BillingQuery,
     AuditQuery,
@@ -59,6 +62,7 @@ pub struct Query(
 pub struct Mutation(
     IdentityMutation,
     PatientsMutation,
+    CareTeamMutation,
     SchedulingMutation,
     BillingMutation,
     ApiKeyMutation,
@@ -100,6 +104,14 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .override_output_type_description::<Connection<String, AuditLog>>(
         "A page of the clinic's audit log, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, BreakGlassGrant>>(
+        "A page of the clinic's break-glass grants, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, PatientAccess>>(
+        "A page of the times a patient's data was shown, newest first. Pass \
             `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
     )
     .override_output_type_description::<Connection<String, Patient>>(

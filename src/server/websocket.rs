@@ -171,7 +171,7 @@ impl Executor for SocketExecutor {
         let credential = lock(&self.connection.credential).clone();
         let request = request.data(self.client);
         self.api
-            .execute(&RequestId::fresh(), credential, request)
+            .execute(&RequestId::fresh(), self.client, credential, request)
             .await
     }
 

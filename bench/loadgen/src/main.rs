@@ -191,12 +191,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signs a FrontDesk token for the clinic and, when the scenario books, reads what bookings need.
+/// Signs a FrontDesk token for the clinic (in the session bench/dataset.sql opened for the user,
+/// which has the user's id) and, when the scenario books, reads what bookings need.
 async fn prepare(client: &reqwest::Client, args: &Args, row: ClinicRow) -> anyhow::Result<Clinic> {
     let now = Utc::now().timestamp();
     let claims = json!({
         "iss": "hpms", "sub": row.frontdesk.to_string(), "tid": row.tenant_id.to_string(),
-        "role": "FrontDesk", "ver": 1, "iat": now, "nbf": now, "exp": now + 24 * 3600,
+        "role": "FrontDesk", "ver": 1, "sid": row.frontdesk.to_string(),
+        "iat": now, "nbf": now, "exp": now + 24 * 3600,
     });
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

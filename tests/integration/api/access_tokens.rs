@@ -9,15 +9,17 @@ use hpms::foundation::role::Role;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::helpers::{ApiClinic, TEST_TOKEN_SECRET, TestApp};
+use crate::helpers::{ApiClinic, TEST_TOKEN_SECRET, TestApp, token_claim};
 
 const ME: &str = "{ me { id } }";
 
+/// Claims for `role`'s user of `clinic`, in the session of the genuine token they signed in with.
 fn claims(clinic: &ApiClinic, role: Role, issued_offset: i64, lifetime: i64) -> Value {
     let now = chrono::Utc::now().timestamp() + issued_offset;
     json!({
         "iss": "hpms", "sub": clinic.user(role).to_string(), "tid": clinic.tenant_id.to_string(),
-        "role": role.name(), "ver": 1, "iat": now, "nbf": now, "exp": now + lifetime,
+        "role": role.name(), "ver": 1, "sid": token_claim(clinic.token(role), "sid"),
+        "iat": now, "nbf": now, "exp": now + lifetime,
     })
 }
 

@@ -124,8 +124,11 @@ async fn each_mutation_is_audited_with_the_acting_user() {
         .collect();
     assert_eq!(
         changes,
+        // The role change and the password reset are a change each (a reset's own rules: it
+        // ends the user's sessions and forces a change at sign-in).
         vec![
             ("UPDATE", 3, false, admin.as_str()),
+            ("UPDATE", 3, true, admin.as_str()),
             ("UPDATE", 3, true, admin.as_str()),
             ("CREATE", 5, true, admin.as_str())
         ]
@@ -134,11 +137,28 @@ async fn each_mutation_is_audited_with_the_acting_user() {
 }
 
 #[tokio::test]
-async fn phi_reads_are_audited_and_name_only_reads_are_not() {
+async fn phi_reads_are_audited_per_patient_and_name_reads_once_per_request() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let second = app.create_patient(&clinic, "Grace", "Hopper").await;
     let reads = |user: Role| json!({"entity": "patients", "user": clinic.user(user)});
+    let mut both = vec![clinic.patient_id.to_string(), second.to_string()];
+    both.sort();
+    let identity_row = |rows: &[Value]| -> Vec<String> {
+        let rows: Vec<&Value> = rows
+            .iter()
+            .filter(|row| row["newValues"]["shown"] == json!(["identity"]))
+            .collect();
+        assert_eq!(rows.len(), 1, "one identity row per request: {rows:?}");
+        let mut ids: Vec<String> = rows[0]["newValues"]["patient_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
 
     app.graphql(
         Some(clinic.token(Role::BillingManager)),
@@ -147,11 +167,13 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
     )
     .await
     .ok();
-    assert!(
-        audit(&app, &clinic, reads(Role::BillingManager))
-            .await
-            .is_empty()
+    let rows = audit(&app, &clinic, reads(Role::BillingManager)).await;
+    assert_eq!(
+        rows.len(),
+        1,
+        "names alone: one row for the request: {rows:?}"
     );
+    assert_eq!(identity_row(&rows), both);
 
     app.graphql(
         Some(clinic.token(Role::FrontDesk)),
@@ -161,22 +183,20 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
     .await
     .ok();
     let rows = audit(&app, &clinic, reads(Role::FrontDesk)).await;
-    let mut read_ids: Vec<_> = rows
+    let contact_rows: Vec<&Value> = rows
         .iter()
-        .filter(|row| row["action"] == "READ")
+        .filter(|row| row["newValues"] == json!({"shown": ["contact"]}))
+        .collect();
+    let mut read_ids: Vec<_> = contact_rows
+        .iter()
         .map(|row| row["entityId"].as_str().unwrap().to_owned())
         .collect();
     read_ids.sort();
-    let mut expected = vec![clinic.patient_id.to_string(), second.to_string()];
-    expected.sort();
-    assert_eq!(read_ids, expected, "one Read row per patient shown");
-    assert!(
-        rows.iter()
-            .all(|row| row["newValues"] == json!({"shown": ["contact"]})),
-        "each Read row names the section shown: {rows:?}"
-    );
+    assert_eq!(read_ids, both, "one contact Read row per patient shown");
+    assert_eq!(identity_row(&rows), both);
+    assert_eq!(rows.len(), 3);
 
-    // A refused PHI read shows nothing and records nothing.
+    // A refused PHI read shows nothing and records no read (its refusal is a `Refused` row).
     let refused = app
         .graphql(
             Some(clinic.token(Role::FrontDesk)),
@@ -185,7 +205,7 @@ async fn phi_reads_are_audited_and_name_only_reads_are_not() {
         )
         .await;
     assert_eq!(refused.code(), "FORBIDDEN");
-    assert_eq!(audit(&app, &clinic, reads(Role::FrontDesk)).await.len(), 2);
+    assert_eq!(audit(&app, &clinic, reads(Role::FrontDesk)).await.len(), 3);
 }
 
 #[tokio::test]
@@ -232,13 +252,20 @@ async fn onboarding_is_audited_in_the_new_clinic_under_the_system_admin() {
         .collect();
     assert_eq!(
         entities,
-        vec!["tenants", "users", "tenants"],
-        "reactivation, admin, clinic"
+        vec!["users", "user_sessions", "tenants", "users", "tenants"],
+        "the admin's sign-in (its security event and session), reactivation, admin, clinic"
     );
-    assert_eq!(rows[0]["node"]["action"], "UPDATE");
-    assert_eq!(rows[1]["node"]["entityId"], admin_id.as_str());
+    assert_eq!(rows[0]["node"]["action"], "SIGN_IN");
+    assert_eq!(rows[2]["node"]["action"], "UPDATE");
+    assert_eq!(rows[3]["node"]["entityId"], admin_id.as_str());
     assert!(
-        rows.iter()
+        rows[..2]
+            .iter()
+            .all(|edge| edge["node"]["userId"] == admin_id.as_str())
+    );
+    assert!(
+        rows[2..]
+            .iter()
             .all(|edge| edge["node"]["userId"] == sysadmin_id.as_str())
     );
 }

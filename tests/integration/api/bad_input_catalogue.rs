@@ -108,6 +108,26 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
             )
         },
         Template {
+            texts: &["/n"],
+            ..template(
+                "changePassword",
+                Role::FrontDesk,
+                "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }",
+                json!({"c": crate::helpers::TEST_PASSWORD, "n": "violet harbour lantern 7"}),
+            )
+        },
+        Template {
+            ids: &["/t"],
+            texts: &["/u", "/p"],
+            formatted: &["/u"],
+            ..template(
+                "resetClinicAdmin",
+                Role::SystemAdmin,
+                "mutation($t: UUID!, $u: String!, $p: String!) { resetClinicAdmin(tenantId: $t, username: $u, password: $p) { userId } }",
+                json!({"t": clinic.tenant_id, "u": "admin", "p": "temporary harbour key 42"}),
+            )
+        },
+        Template {
             ids: &["/id"],
             ..template(
                 "deactivateUser",
@@ -351,6 +371,26 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
                 "query($f: DateTime, $p: UUID, $a: String) { appointments(from: $f, providerId: $p, after: $a) { edges { node { id } } } }",
                 // A filter naming no provider rightly finds nothing; as an id it must still parse.,
                 json!({"f": "2031-01-01T00:00:00Z", "p": provider, "a": null}),
+            )
+        },
+        Template {
+            ids: &["/p"],
+            texts: &["/r"],
+            ..template(
+                "breakGlass",
+                Role::Provider,
+                "mutation($p: UUID!, $r: String!) { breakGlass(patientId: $p, reason: $r) { id } }",
+                json!({"p": patient, "r": "Covering an emergency in the clinic"}),
+            )
+        },
+        Template {
+            // An unknown provider is the input's fault (BAD_USER_INPUT, below), not NOT_FOUND.
+            ids: &["/p"],
+            ..template(
+                "assignCareProvider",
+                Role::ClinicAdmin,
+                "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+                json!({"p": patient, "v": provider}),
             )
         },
     ]
@@ -941,6 +981,143 @@ fn whole_request_cases(clinic: &ApiClinic) -> Vec<Case> {
         variables: json!({ "ids": vec!["x"; 101] }),
         code: "BAD_USER_INPUT",
     });
+    for (what, password) in [
+        ("one letter repeated", "aaaaaaaaaaaa"),
+        ("a common password", "password1234"),
+        ("a keyboard row", "qwertyuiop123"),
+    ] {
+        cases.push(Case {
+            what: format!("a guessable password: {what}"),
+            role: Role::ClinicAdmin,
+            query: "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }".into(),
+            variables: json!({"i": {"username": "newcomer", "password": password, "role": "FRONT_DESK"}}),
+            code: "BAD_USER_INPUT",
+        });
+        cases.push(Case {
+            what: format!("a guessable new password: {what}"),
+            role: Role::Provider,
+            query: "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }".into(),
+            variables: json!({"c": crate::helpers::TEST_PASSWORD, "n": password}),
+            code: "BAD_USER_INPUT",
+        });
+    }
+    for (what, name) in [
+        ("zero-width characters only", "\u{200B}\u{200D}\u{FEFF}"),
+        ("a right-to-left override", "Grace\u{202E}reppoH"),
+        ("a bidi isolate", "\u{2068}Grace"),
+        ("no letter", "1234"),
+    ] {
+        cases.push(Case {
+            what: format!("a patient's name with {what}"),
+            role: Role::FrontDesk,
+            query: "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }".into(),
+            variables: json!({"i": {"firstName": name, "lastName": "Hopper", "dateOfBirth": "1990-12-09"}}),
+            code: "BAD_USER_INPUT",
+        });
+    }
+    for token in [
+        "not a refresh token",
+        "hpmsr_AAAA",
+        "hpmsr_' or 1=1 --",
+        &format!("hpmsr_{}", "A".repeat(107)),
+    ] {
+        cases.push(Case {
+            what: format!("a refresh with a token that is none: {token:.20}"),
+            role: Role::FrontDesk,
+            query: "mutation($r: String!) { refreshSession(refreshToken: $r) { token } }".into(),
+            variables: json!({"r": token}),
+            code: "UNAUTHENTICATED",
+        });
+    }
+    let care = [
+        (
+            "a break-glass reason under 10 characters",
+            Role::Provider,
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"  urgent  \") { id } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a blank break-glass reason",
+            Role::Provider,
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \" \\n \") { id } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a care provider who is not a provider",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": clinic.user(Role::FrontDesk)}),
+        ),
+        (
+            "a care provider naming nothing",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": Uuid::new_v4()}),
+        ),
+        (
+            "a care provider that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": clinic.patient_id, "v": "not-a-uuid"}),
+        ),
+        (
+            "unassigning a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+            json!({"p": "' or 1=1 --", "v": clinic.user(Role::Provider)}),
+        ),
+        (
+            "unassigning a provider that is not a UUID",
+            Role::ClinicAdmin,
+            "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+            json!({"p": clinic.patient_id, "v": "not-a-uuid"}),
+        ),
+        (
+            "an access report of a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p) { edges { node { userId } } } }",
+            json!({"p": "' or 1=1 --"}),
+        ),
+        (
+            "an access report page of 101",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, first: 101) { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "an access report cursor that is not one",
+            Role::ClinicAdmin,
+            "query($p: UUID!) { patientAccessReport(patientId: $p, after: \"nope\") { edges { node { userId } } } }",
+            json!({"p": clinic.patient_id}),
+        ),
+        (
+            "a break-glass review page of 0",
+            Role::ClinicAdmin,
+            "{ breakGlassEvents(first: 0) { edges { node { id } } } }",
+            json!({}),
+        ),
+        (
+            "a break-glass review cursor that is not one",
+            Role::ClinicAdmin,
+            "{ breakGlassEvents(after: \"not a cursor\") { edges { node { id } } } }",
+            json!({}),
+        ),
+        (
+            "a break-glass review of a patient that is not a UUID",
+            Role::ClinicAdmin,
+            "query($p: UUID) { breakGlassEvents(patientId: $p) { edges { node { id } } } }",
+            json!({"p": "not-a-uuid"}),
+        ),
+    ];
+    for (what, role, query, variables) in care {
+        cases.push(Case {
+            what: what.into(),
+            role,
+            query: query.into(),
+            variables,
+            code: "BAD_USER_INPUT",
+        });
+    }
     for injection in INJECTIONS {
         cases.push(Case {
             what: format!("sign-in with an injection as the clinic: {injection}"),

@@ -4,14 +4,18 @@
 //! request left behind. What PostgreSQL guarantees by itself is specified in `database`.
 
 mod access_tokens;
+mod account_safeguards;
 mod api_keys;
 mod appointment_status_changes;
 mod appointment_subscriptions;
 mod appointment_versions;
+mod audit_chain;
 mod audit_of_api_actions;
+mod audit_of_reads_and_refusals;
 mod available_slots;
 mod bad_input_catalogue;
 mod booking_window;
+mod care_team_access;
 mod clinic_boundaries;
 mod clinic_schedules;
 mod clinic_separation_properties;
@@ -37,6 +41,7 @@ mod partner_scopes;
 mod patient_records;
 mod payments;
 mod phi_encryption;
+mod phi_history;
 mod phi_in_logs;
 mod phi_key_rotation;
 mod rbac_matrix;
@@ -47,6 +52,7 @@ mod schedule_pages;
 mod scheduling_rules;
 mod secrets_in_help;
 mod server_crash;
+mod sessions;
 mod sign_in;
 mod statement_counts;
 mod subscription_access;

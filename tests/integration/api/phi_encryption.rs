@@ -55,6 +55,8 @@ async fn ciphertext_copied_to_another_patient_fails_to_decrypt() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let victim = app.create_patient(&clinic, "Grace", "Hopper").await;
+    app.assign_care_provider(&clinic, victim, clinic.user(Role::Provider))
+        .await;
 
     let tx = app.db.begin(clinic.scope(Role::ClinicAdmin)).await;
     exec(
@@ -124,6 +126,8 @@ async fn after_rotating_keys_old_rows_read_and_new_writes_use_the_new_key() {
 
     // A server that no longer has the old key cannot read rows sealed with it.
     let another = app.create_patient(&clinic, "Alan", "Turing").await;
+    app.assign_care_provider(&clinic, another, clinic.user(Role::Provider))
+        .await;
     app.switch_server(&PhiKeyring::generate_config_entry("2027-01"))
         .await;
     let provider = app.login(&clinic.slug, "provider").await;

@@ -104,6 +104,13 @@ async fn log_of_phi_flows(extra_args: &[&str]) -> (String, ApiClinic) {
         .graphql_at(at, admin, CREATE_PATIENT, json!({"i": details}))
         .await;
     let id = created.ok()["createPatient"]["id"].clone();
+    // Through the test's own server, so the logged process sees only the PHI flows.
+    app.assign_care_provider(
+        &clinic,
+        id.as_str().unwrap().parse().unwrap(),
+        clinic.user(Role::Provider),
+    )
+    .await;
 
     app.graphql_at(
         at,

@@ -162,7 +162,8 @@ impl Deployment {
             let response = self
                 .app
                 .graphql(
-                    Some(clinic.token(Role::Provider)),
+                    // A ClinicAdmin reads every patient's medical data (a Provider only their own).
+                    Some(clinic.token(Role::ClinicAdmin)),
                     "{ patients(first: 100) { edges { node { id contact { phone } medical { notes } } } } }",
                     json!({}),
                 )

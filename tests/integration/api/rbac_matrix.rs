@@ -76,6 +76,14 @@ enum Op {
     BookBackdated,
     CancelSeriesFrom,
     RescheduleSeriesFrom,
+    ResetClinicAdmin,
+    ReadMedicalOutsideCare,
+    PatientHistory,
+    BreakGlass,
+    BreakGlassEvents,
+    AssignCareProvider,
+    UnassignCareProvider,
+    PatientAccessReport,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -410,6 +418,46 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (RescheduleSeriesFrom, Provider, Allowed),
     (RescheduleSeriesFrom, BillingManager, Forbidden),
     (RescheduleSeriesFrom, FrontDesk, Allowed),
+    (ResetClinicAdmin, SystemAdmin, Allowed),
+    (ResetClinicAdmin, ClinicAdmin, Forbidden),
+    (ResetClinicAdmin, Provider, Forbidden),
+    (ResetClinicAdmin, BillingManager, Forbidden),
+    (ResetClinicAdmin, FrontDesk, Forbidden),
+    (ReadMedicalOutsideCare, SystemAdmin, Forbidden),
+    (ReadMedicalOutsideCare, ClinicAdmin, Allowed),
+    (ReadMedicalOutsideCare, Provider, Forbidden),
+    (ReadMedicalOutsideCare, BillingManager, Forbidden),
+    (ReadMedicalOutsideCare, FrontDesk, Forbidden),
+    (PatientHistory, SystemAdmin, Forbidden),
+    (PatientHistory, ClinicAdmin, Allowed),
+    (PatientHistory, Provider, Allowed),
+    (PatientHistory, BillingManager, Forbidden),
+    (PatientHistory, FrontDesk, Forbidden),
+    (BreakGlass, SystemAdmin, Forbidden),
+    (BreakGlass, ClinicAdmin, Forbidden),
+    (BreakGlass, Provider, Allowed),
+    (BreakGlass, BillingManager, Forbidden),
+    (BreakGlass, FrontDesk, Forbidden),
+    (BreakGlassEvents, SystemAdmin, Forbidden),
+    (BreakGlassEvents, ClinicAdmin, Allowed),
+    (BreakGlassEvents, Provider, Forbidden),
+    (BreakGlassEvents, BillingManager, Forbidden),
+    (BreakGlassEvents, FrontDesk, Forbidden),
+    (AssignCareProvider, SystemAdmin, Forbidden),
+    (AssignCareProvider, ClinicAdmin, Allowed),
+    (AssignCareProvider, Provider, Forbidden),
+    (AssignCareProvider, BillingManager, Forbidden),
+    (AssignCareProvider, FrontDesk, Forbidden),
+    (UnassignCareProvider, SystemAdmin, Forbidden),
+    (UnassignCareProvider, ClinicAdmin, Allowed),
+    (UnassignCareProvider, Provider, Forbidden),
+    (UnassignCareProvider, BillingManager, Forbidden),
+    (UnassignCareProvider, FrontDesk, Forbidden),
+    (PatientAccessReport, SystemAdmin, Forbidden),
+    (PatientAccessReport, ClinicAdmin, Allowed),
+    (PatientAccessReport, Provider, Forbidden),
+    (PatientAccessReport, BillingManager, Forbidden),
+    (PatientAccessReport, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -503,7 +551,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 64;
+    let operations = 72;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -640,7 +688,8 @@ async fn request(
 ) -> (&'static str, Value) {
     let admin = clinic.token(ClinicAdmin);
     let patient = clinic.patient_id;
-    let unique = Uuid::new_v4().simple().to_string()[..12].to_owned();
+    // A name (it must contain a letter), unique per call.
+    let unique = format!("Test{}", &Uuid::new_v4().simple().to_string()[..12]);
     match op {
         Me => ("{ me { id } }", json!({})),
         Users => ("{ users { edges { node { id } } } }", json!({})),
@@ -706,6 +755,39 @@ async fn request(
         ),
         ReadMedical => (
             "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": patient}),
+        ),
+        ReadMedicalOutsideCare => (
+            "query($id: UUID!) { patient(id: $id) { medical { allergies } } }",
+            json!({"id": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        PatientHistory => (
+            "query($id: UUID!) { patient(id: $id) { history { version } } }",
+            json!({"id": patient}),
+        ),
+        BreakGlass => (
+            "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"Covering an emergency\") { id } }",
+            json!({"p": app.create_patient(clinic, "Outside", &unique).await}),
+        ),
+        BreakGlassEvents => (
+            "{ breakGlassEvents { edges { node { id reason } } } }",
+            json!({}),
+        ),
+        AssignCareProvider => (
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": app.create_patient(clinic, "Assigned", &unique).await, "v": clinic.user(Provider)}),
+        ),
+        UnassignCareProvider => {
+            let assigned = app.create_patient(clinic, "Assigned", &unique).await;
+            app.assign_care_provider(clinic, assigned, clinic.user(Provider))
+                .await;
+            (
+                "mutation($p: UUID!, $v: UUID!) { unassignCareProvider(patientId: $p, providerId: $v) }",
+                json!({"p": assigned, "v": clinic.user(Provider)}),
+            )
+        }
+        PatientAccessReport => (
+            "query($id: UUID!) { patientAccessReport(patientId: $id) { edges { node { userId shown } } } }",
             json!({"id": patient}),
         ),
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
@@ -814,6 +896,12 @@ async fn request(
         IssueApiKeyWithReadScopes => (
             "mutation($n: String!) { issueApiKey(name: $n, scopes: [APPOINTMENTS, PATIENT_CONTACT]) { apiKey { id scopes } } }",
             json!({"n": format!("Reminders {unique}")}),
+        ),
+        ResetClinicAdmin => (
+            "mutation($t: UUID!, $u: String!, $p: String!) {
+               resetClinicAdmin(tenantId: $t, username: $u, password: $p) { userId } }",
+            json!({"t": throwaway_clinic(app, sysadmin, &unique).await, "u": "admin",
+                   "p": "temporary harbour key 42"}),
         ),
         AuditLogsOfAKey => (
             "query($k: UUID!) { auditLogs(apiKeyId: $k, first: 5) { edges { node { id apiKeyId } } } }",
@@ -1063,4 +1151,72 @@ async fn throwaway_clinic(app: &TestApp, sysadmin: &str, unique: &str) -> String
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// Signing out and changing one's password act on the caller's own sessions, so they are no
+/// cells of the matrix (they would end the tokens the matrix signs in with): every signed-in
+/// user may, each with a session of their own here, and no API key may (it has no session).
+#[tokio::test]
+async fn every_signed_in_user_may_end_their_own_sessions_and_change_their_password() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    app.system_admin().await;
+    let mut accounts = vec![("platform".to_owned(), "sysadmin".to_owned(), SystemAdmin)];
+    for role in [ClinicAdmin, Provider, BillingManager, FrontDesk] {
+        let username = format!("own.{}", role.name().to_lowercase());
+        app.graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"username": username, "password": crate::helpers::TEST_PASSWORD,
+                         "role": role_enum(role)}}),
+        )
+        .await
+        .ok();
+        accounts.push(("north".to_owned(), username, role));
+    }
+    let mut failures = Vec::new();
+    for (tenant, username, role) in &accounts {
+        let changed = app
+            .graphql(
+                Some(&app.login(tenant, username).await),
+                "mutation($c: String!, $n: String!) {
+                   changePassword(currentPassword: $c, newPassword: $n) { token } }",
+                json!({"c": crate::helpers::TEST_PASSWORD, "n": "violet harbour lantern 7"}),
+            )
+            .await;
+        if !changed.data()["changePassword"]["token"].is_string() {
+            failures.push(format!("changePassword as {role:?}: {changed:?}"));
+            continue;
+        }
+        for operation in ["mutation { signOutEverywhere }", "mutation { logout }"] {
+            let fresh = app
+                .login_with(tenant, username, "violet harbour lantern 7")
+                .await;
+            let response = app.graphql(Some(&fresh), operation, json!({})).await;
+            if !response.errors().is_empty() {
+                failures.push(format!("{operation} as {role:?}: {response:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    let (key, _) = app.issue_api_key(&clinic, "No sessions").await;
+    for operation in [
+        "mutation { logout }",
+        "mutation { signOutEverywhere }",
+        "mutation { changePassword(currentPassword: \"x\", newPassword: \"violet harbour lantern 7\") { token } }",
+    ] {
+        let response = app.graphql_with_api_key(&key, operation, json!({})).await;
+        assert_eq!(response.code(), "FORBIDDEN", "{operation} with an API key");
+    }
+}
+
+fn role_enum(role: Role) -> &'static str {
+    match role {
+        SystemAdmin => "SYSTEM_ADMIN",
+        ClinicAdmin => "CLINIC_ADMIN",
+        Provider => "PROVIDER",
+        BillingManager => "BILLING_MANAGER",
+        FrontDesk => "FRONT_DESK",
+    }
 }

@@ -21,6 +21,7 @@ async fn help_names_secret_variables_but_never_shows_their_values() {
         "create-system-admin",
         "seed-demo",
         "rotate-phi-key",
+        "verify-audit",
     ] {
         let mut help = hpms(command, "warn");
         help.arg("--help");

@@ -14,7 +14,10 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     for index in 0..54 {
-        app.create_patient(&clinic, "Many", &format!("Patient{index:02}"))
+        let patient = app
+            .create_patient(&clinic, "Many", &format!("Patient{index:02}"))
+            .await;
+        app.assign_care_provider(&clinic, patient, clinic.user(Role::Provider))
             .await;
     }
 
@@ -37,9 +40,11 @@ async fn a_page_of_patients_costs_the_same_statements_at_any_size() {
         costs[0], costs[1]
     );
     assert_eq!(costs[0], costs[1], "statements must not grow with the page");
-    // The page and one Read audit per section shown (contact, medical), after the tenant
-    // settings with the token check, one batch the counter does not see (`StatementCounter`).
-    assert_eq!(costs[1], 3, "statements for one page");
+    // The page, the provider's care relationships with its patients (one batch), one Read
+    // audit per section shown (contact, medical) and one for the names and dates of birth
+    // shown, after the tenant settings with the token check, one batch the counter does not see
+    // (`StatementCounter`).
+    assert_eq!(costs[1], 5, "statements for one page");
 }
 
 const SCHEDULE: &str = "query($first: Int!) { appointments(first: $first) { edges { node {
@@ -95,9 +100,9 @@ async fn a_page_of_appointments_with_patient_provider_and_type_costs_the_same_at
         costs[0], costs[1]
     );
     assert_eq!(costs[0], costs[1], "statements must not grow with the page");
-    // The page with its patients and types, its providers (after the uncounted tenant settings
-    // batch).
-    assert_eq!(costs[1], 2, "statements for one page");
+    // The page with its patients and types, its providers, and the one audit row of the
+    // patients' names shown (after the uncounted tenant settings batch).
+    assert_eq!(costs[1], 3, "statements for one page");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::helpers::subscriptions::{EventSocket, Received, event_id};
-use crate::helpers::{ApiClinic, TEST_TOKEN_SECRET, TestApp};
+use crate::helpers::{ApiClinic, TEST_TOKEN_SECRET, TestApp, token_claim};
 
 const FORBIDDEN: u16 = 4403;
 const UNAUTHORIZED: u16 = 4401;
@@ -17,7 +17,8 @@ fn token_expiring_in(clinic: &ApiClinic, seconds: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "iss": "hpms", "sub": clinic.user(FrontDesk).to_string(), "tid": clinic.tenant_id.to_string(),
-        "role": "FrontDesk", "ver": 1, "iat": now - 60, "nbf": now - 60, "exp": now + seconds,
+        "role": "FrontDesk", "ver": 1, "sid": token_claim(clinic.token(FrontDesk), "sid"),
+        "iat": now - 60, "nbf": now - 60, "exp": now + seconds,
     });
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

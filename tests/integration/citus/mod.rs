@@ -530,3 +530,79 @@ async fn a_clinic_moves_to_the_other_worker_under_load_with_no_request_failing()
         );
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the Citus cluster: make test-citus runs it"]
+async fn the_audit_chain_history_break_glass_and_refusals_hold_on_citus() {
+    let app = TestApp::spawn_on_shared_database().await;
+    let clinic = app.clinic(&unique_slug("chained")).await;
+    a_clinics_day(&app, &clinic).await;
+    let outside = app.create_patient(&clinic, "Outside", "Care").await;
+    let provider = clinic.token(Role::Provider);
+
+    for allergies in ["latex", "pollen"] {
+        app.graphql(
+            Some(provider),
+            "mutation($i: UpdatePatientInput!) { updatePatient(input: $i) { id } }",
+            json!({"i": {"id": clinic.patient_id, "medical": {"allergies": allergies}}}),
+        )
+        .await
+        .ok();
+    }
+    let history = app
+        .graphql(
+            Some(provider),
+            "query($id: UUID!) { patient(id: $id) { history { version changedSections } } }",
+            json!({"id": clinic.patient_id}),
+        )
+        .await;
+    assert_eq!(
+        history.ok()["patient"]["history"].as_array().unwrap().len(),
+        2
+    );
+
+    let medical = "query($id: UUID!) { patient(id: $id) { lastName medical { allergies } } }";
+    let refused = app
+        .graphql(Some(provider), medical, json!({"id": outside}))
+        .await;
+    assert_eq!(refused.code(), "FORBIDDEN");
+    app.graphql(
+        Some(provider),
+        "mutation($p: UUID!) { breakGlass(patientId: $p, reason: \"Covering an emergency\") { id } }",
+        json!({"p": outside}),
+    )
+    .await
+    .ok();
+    app.graphql(Some(provider), medical, json!({"id": outside}))
+        .await
+        .ok();
+
+    let report = app
+        .graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "query($id: UUID!) { patientAccessReport(patientId: $id) { edges { node { userId shown } } } }",
+            json!({"id": outside}),
+        )
+        .await;
+    assert!(
+        report.ok()["patientAccessReport"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|edge| edge["node"]["shown"] == json!(["medical"])),
+        "{report:?}"
+    );
+
+    let verified = crate::helpers::server_process::hpms("verify-audit", "warn")
+        .env("DATABASE_URL", app.db.app_url())
+        .output()
+        .await
+        .expect("hpms verify-audit runs");
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(
+        report.contains(&format!("clinic {}: ", clinic.tenant_id))
+            && report.contains("chain intact"),
+        "{report}"
+    );
+}

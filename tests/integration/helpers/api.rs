@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use hpms::foundation::config::{
-    AuthSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret, ServeSettings,
-    WebhookSettings,
+    AuthSettings, CareSettings, DatabaseSettings, ListenSettings, PhiSettings, Secret,
+    ServeSettings, WebhookSettings,
 };
 use hpms::foundation::db::{StatementCounter, TenantScope};
 use hpms::foundation::role::Role;
@@ -39,6 +39,10 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         database: DatabaseSettings {
             database_url: Secret::from(db.app_url().to_owned()),
         },
+        care: CareSettings {
+            care_window_days: 90,
+            break_glass_minutes: 60,
+        },
         listen_database: ListenSettings {
             listen_database_url: None,
         },
@@ -53,6 +57,8 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,
+            session_idle_timeout_seconds: 1800,
+            session_lifetime_seconds: 12 * 3600,
             login_lockout_seconds: 300,
             // Every test signs in from 127.0.0.1; the per-address limit has a test of its own.
             login_attempts_per_address: 1_000,
@@ -331,6 +337,32 @@ impl TestApp {
         1 + workers
     }
 
+    /// Signs in and returns the whole `login` answer: access and refresh tokens, when the session
+    /// ends, whether the password must be changed.
+    pub async fn sign_in(&self, tenant: &str, username: &str, password: &str) -> Value {
+        let response = self
+            .graphql(
+                None,
+                "mutation($t: String!, $u: String!, $p: String!) {
+                   login(tenant: $t, username: $u, password: $p) {
+                     token expiresAt refreshToken sessionExpiresAt passwordChangeRequired } }",
+                json!({ "t": tenant, "u": username, "p": password }),
+            )
+            .await;
+        response.ok()["login"].clone()
+    }
+
+    /// `refreshSession` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Gql {
+        self.graphql(
+            None,
+            "mutation($r: String!) { refreshSession(refreshToken: $r) {
+               token expiresAt refreshToken sessionExpiresAt passwordChangeRequired } }",
+            json!({ "r": refresh_token }),
+        )
+        .await
+    }
+
     /// The platform tenant with a SystemAdmin `sysadmin`, signed in.
     pub async fn system_admin(&self) -> String {
         // Bootstrapping again sets the password again, which ends the SystemAdmin's sessions: on
@@ -350,7 +382,7 @@ impl TestApp {
     }
 
     /// A clinic with one signed-in user per clinic role and one patient (created through the
-    /// API by its ClinicAdmin, with contact and medical details).
+    /// API by its ClinicAdmin, with contact and medical details, in the care of its Provider).
     pub async fn clinic(&self, slug: &str) -> ApiClinic {
         let slug = &clinic_slug(slug);
         let tenant_id = Uuid::new_v4();
@@ -409,7 +441,21 @@ impl TestApp {
             ALL_DAY_EVERY_DAY.clone(),
         )
         .await;
+        self.assign_care_provider(&clinic, clinic.patient_id, clinic.user(Role::Provider))
+            .await;
         clinic
+    }
+
+    /// Assigns `provider` to `patient`'s care as the clinic's ClinicAdmin (the clinic's own
+    /// patient is in its provider's care from the start).
+    pub async fn assign_care_provider(&self, clinic: &ApiClinic, patient: Uuid, provider: Uuid) {
+        self.graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation($p: UUID!, $v: UUID!) { assignCareProvider(patientId: $p, providerId: $v) { id } }",
+            json!({"p": patient, "v": provider}),
+        )
+        .await
+        .ok();
     }
 
     /// Sets a provider's weekly hours as the clinic's ClinicAdmin.
@@ -616,6 +662,20 @@ impl TestApp {
 }
 
 /// A clinic slug no other test uses, for tests sharing one database.
+/// A claim of a token the server issued, read without verifying it (tests forge tokens with the
+/// session of a genuine one).
+pub fn token_claim(token: &str, claim: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a token has a payload");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("the payload is base64url"),
+    )
+    .expect("the payload is JSON");
+    claims[claim].clone()
+}
+
 pub fn unique_slug(name: &str) -> String {
     format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..12])
 }
@@ -792,9 +852,10 @@ impl Gql {
 impl TestApp {
     /// What a refused request must leave unchanged: the clinic's audit rows, users and
     /// patients (deleted ones included), the number of clinics, and every audit row of any
-    /// clinic (counted as the owner, one clinic at a time). On a shared database, where other
-    /// tests' clinics change meanwhile, the clinics are this test's (a clinic made by a refused
-    /// request is then for the run on one PostgreSQL to see).
+    /// clinic (counted as the owner, one clinic at a time). Audit rows count as changes, not the
+    /// `Read` and `Refused` rows that record what the request was shown or refused. On a shared
+    /// database, where other tests' clinics change meanwhile, the clinics are this test's (a
+    /// clinic made by a refused request is then for the run on one PostgreSQL to see).
     pub async fn footprint(&self, clinic: &ApiClinic) -> [i64; 5] {
         let as_admin = self.db.begin(clinic.scope(Role::ClinicAdmin)).await;
         let as_platform = self.db.begin_as_platform().await;
@@ -819,14 +880,24 @@ impl TestApp {
                     api_key_id: None,
                 })
                 .await;
-            all_audit_rows += super::count(&as_owner, "audit_logs").await;
+            all_audit_rows += changes_audited(&as_owner).await;
         }
         [
-            super::count(&as_admin, "audit_logs").await,
+            changes_audited(&as_admin).await,
             super::count(&as_admin, "users").await,
             super::count(&as_admin, "patients").await,
             clinics.len() as i64,
             all_audit_rows,
         ]
     }
+}
+
+/// The audit rows of changes the transaction's clinic shows (not its reads and refusals).
+async fn changes_audited(tx: &impl sea_orm::ConnectionTrait) -> i64 {
+    super::scalar(
+        tx,
+        "/* test */ select count(*) from audit_logs where action not in ('Read', 'Refused')",
+        [],
+    )
+    .await
 }

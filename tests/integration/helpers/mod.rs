@@ -23,12 +23,13 @@ use uuid::Uuid;
 
 pub use api::{
     ALL_DAY_EVERY_DAY, ApiClinic, CLINIC_ROLES, Gql, TEST_PASSWORD, TEST_TOKEN_SECRET, TestApp,
-    Transport, delivering_webhooks, unique_slug,
+    Transport, delivering_webhooks, token_claim, unique_slug,
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 16] = [
+pub const TENANT_TABLES: [&str; 20] = [
     "users",
+    "user_sessions",
     "patients",
     "appointment_types",
     "appointments",
@@ -45,12 +46,16 @@ pub const TENANT_TABLES: [&str; 16] = [
     "time_off",
     "provider_day_hours",
     "appointment_series",
+    "patient_phi_versions",
+    "care_assignments",
+    "break_glass_grants",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 9] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 11] = [
     ("users", "updated_at = updated_at"),
+    ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
     ("appointment_types", "updated_at = updated_at"),
     ("appointments", "updated_at = updated_at"),
@@ -60,10 +65,11 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 9] = [
     // Issue 17: the clinic's week.
     ("time_off", "updated_at = updated_at"),
     ("provider_day_hours", "updated_at = updated_at"),
+    ("care_assignments", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 7] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 8] = [
     "users",
     "patients",
     "appointment_types",
@@ -72,6 +78,7 @@ pub const SOFT_DELETABLE_TABLES: [&str; 7] = [
     // Issue 17: the clinic's week.
     "time_off",
     "provider_day_hours",
+    "care_assignments",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
@@ -348,6 +355,39 @@ impl TestDb {
         )
         .await
         .expect("a series inserts");
+        exec(
+            &tx,
+            "insert into user_sessions (tenant_id, id, user_id, credential_version,
+                                        refresh_token_hash, idle_expires_at, expires_at)
+             values ($1, gen_random_uuid(), $2, 1, sha256('fixture'::bytea),
+                     now() + interval '30 minutes', now() + interval '12 hours')",
+            [tenant_id.into(), admin_id.into()],
+        )
+        .await
+        .expect("a session inserts");
+        exec(
+            &tx,
+            "insert into patient_phi_versions (tenant_id, patient_id, version, changed_sections)
+             values ($1, $2, 1, '{medical}')",
+            [tenant_id.into(), patient_id.into()],
+        )
+        .await
+        .expect("an earlier PHI version inserts");
+        exec(
+            &tx,
+            "insert into care_assignments (tenant_id, patient_id, provider_id) values ($1, $2, $3)",
+            [tenant_id.into(), patient_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a care assignment inserts");
+        exec(
+            &tx,
+            "insert into break_glass_grants (tenant_id, patient_id, user_id, reason, expires_at)
+             values ($1, $2, $3, 'Fixture: covering for a colleague', now() + interval '1 hour')",
+            [tenant_id.into(), patient_id.into(), provider_id.into()],
+        )
+        .await
+        .expect("a break-glass grant inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
