@@ -58,7 +58,7 @@ eval "$(scripts/citus_cluster.sh env 2>/dev/null)"
 citus_app_url=$DATABASE_URL
 citus_admin_url=$DATABASE_ADMIN_URL
 started=$(date +%s)
-for table in tenants users appointment_types patients appointments appointment_events \
+for table in tenants users user_sessions appointment_types patients appointments appointment_events \
   appointment_event_counters audit_logs; do
   scripts/devdb.sh psql -d "$single_database" -c "copy $table to stdout" |
     scripts/citus_cluster.sh psql coordinator -c "set citus.propagate_set_commands = 'local'" \
