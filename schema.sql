@@ -686,10 +686,10 @@ $$;
 ALTER FUNCTION public.refuse_lines_for_earlier_entries() OWNER TO hpms_owner;
 
 --
--- Name: reset_clinic_admin(uuid, uuid, text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
+-- Name: reset_clinic_admin(uuid, uuid, text, text, text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
 --
 
-CREATE FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) RETURNS uuid
+CREATE FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text, client_address text, request_id text) RETURNS uuid
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
@@ -715,12 +715,18 @@ begin
     values (clinic_id, admin_id, admin_username, admin_password_hash, 2, true);
     reset_id := admin_id;
   end if;
+  insert into public.audit_logs (tenant_id, entity_name, entity_id, user_id, action, new_values)
+  values (clinic_id, 'users', reset_id::text,
+          nullif(current_setting('app.user_id', true), '')::uuid, 'ClinicAdminReset',
+          jsonb_build_object('role', 'SystemAdmin', 'client_address', client_address,
+                             'request_id', request_id, 'clinic_id', clinic_id,
+                             'user_id', reset_id, 'username', admin_username));
   return reset_id;
 end
 $$;
 
 
-ALTER FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) OWNER TO hpms_owner;
+ALTER FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text, client_address text, request_id text) OWNER TO hpms_owner;
 
 --
 -- Name: sign_in_account(text, text); Type: FUNCTION; Schema: public; Owner: hpms_owner
@@ -3459,11 +3465,11 @@ REVOKE ALL ON FUNCTION public.refuse_lines_for_earlier_entries() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text); Type: ACL; Schema: public; Owner: hpms_owner
+-- Name: FUNCTION reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text, client_address text, request_id text); Type: ACL; Schema: public; Owner: hpms_owner
 --
 
-REVOKE ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text) TO hpms_app;
+REVOKE ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text, client_address text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reset_clinic_admin(clinic_id uuid, admin_id uuid, admin_username text, admin_password_hash text, client_address text, request_id text) TO hpms_app;
 
 
 --

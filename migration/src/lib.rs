@@ -31,6 +31,7 @@ mod m20261203_000050_audit_hash_chain;
 mod m20261203_000051_phi_history;
 mod m20261203_000052_care_team;
 mod m20261203_000053_refusals_and_identity_reads;
+mod m20261203_000054_clinic_admin_reset_in_the_clinic;
 mod tenant_table;
 
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000051_phi_history::Migration),
             Box::new(m20261203_000052_care_team::Migration),
             Box::new(m20261203_000053_refusals_and_identity_reads::Migration),
+            Box::new(m20261203_000054_clinic_admin_reset_in_the_clinic::Migration),
         ]
     }
 }

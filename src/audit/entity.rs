@@ -10,6 +10,9 @@ pub mod audit_log {
         pub tenant_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i64,
+        /// The row's place in its clinic's hash chain (1, 2, 3, …): the clinic's order of
+        /// writing, which the ids are not on Citus.
+        pub chain_seq: i64,
         pub entity_name: String,
         pub entity_id: String,
         pub user_id: Option<Uuid>,

@@ -172,7 +172,7 @@ impl AuditQuery {
     ) -> Result<Connection<String, AuditLog>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadAuditLog)?;
-        let page = PageRequest::<(DateTime<Utc>, i64)>::new(first, after.as_deref())?;
+        let page = PageRequest::<i64>::new(first, after.as_deref())?;
         let filter = AuditFilter {
             entity_name: optional_line("entityName", entity_name.as_deref(), 100)?,
             entity_id: optional_line("entityId", entity_id.as_deref(), 100)?,
@@ -190,7 +190,7 @@ impl AuditQuery {
         )
         .await?
         .into_iter()
-        .map(|model| ((model.occurred_at.into(), model.id), AuditLog::from(model)))
+        .map(|model| (model.chain_seq, AuditLog::from(model)))
         .collect();
         Ok(connection(&page, rows))
     }
@@ -210,7 +210,7 @@ impl AuditQuery {
     ) -> Result<Connection<String, PatientAccess>, ApiError> {
         let session = session(ctx)?;
         session.require(Permission::ReadAuditLog)?;
-        let page = PageRequest::<(DateTime<Utc>, i64)>::new(first, after.as_deref())?;
+        let page = PageRequest::<i64>::new(first, after.as_deref())?;
         let rows = store::patient_reads(
             session.db(),
             session.tenant_id(),
@@ -220,12 +220,7 @@ impl AuditQuery {
         )
         .await?
         .into_iter()
-        .map(|model| {
-            (
-                (model.occurred_at.into(), model.id),
-                PatientAccess::from(model),
-            )
-        })
+        .map(|model| (model.chain_seq, PatientAccess::from(model)))
         .collect();
         Ok(connection(&page, rows))
     }

@@ -19,14 +19,15 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A page of audit rows, newest first, after `before` (a row's time and id) in that order. By
-/// time, then id, rather than by id alone: on Citus the ids of one clinic's rows come from the
-/// sequence of whichever node wrote them (a worker's start at 2^48), so they are not in time order.
+/// A page of audit rows, newest first, after `before` (a row's place in the clinic's chain). By
+/// the chain, the clinic's exact order of writing, rather than by time and id: rows written in
+/// one transaction share its time, and on Citus their ids come from the sequence of whichever node
+/// wrote them (a worker's start at 2^48), so neither says which came first.
 pub async fn list(
     db: &TenantTransaction,
     tenant_id: Uuid,
     filter: &AuditFilter,
-    before: Option<(DateTime<Utc>, i64)>,
+    before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
     let mut query = audit_log::Entity::find().filter(audit_log::Column::TenantId.eq(tenant_id));
@@ -48,20 +49,11 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_log::Column::OccurredAt.lt(to));
     }
-    if let Some((at, id)) = before {
-        query = query.filter(
-            Condition::any()
-                .add(audit_log::Column::OccurredAt.lt(at))
-                .add(
-                    Condition::all()
-                        .add(audit_log::Column::OccurredAt.eq(at))
-                        .add(audit_log::Column::Id.lt(id)),
-                ),
-        );
+    if let Some(before) = before {
+        query = query.filter(audit_log::Column::ChainSeq.lt(before));
     }
     query
-        .order_by_desc(audit_log::Column::OccurredAt)
-        .order_by_desc(audit_log::Column::Id)
+        .order_by_desc(audit_log::Column::ChainSeq)
         .limit(limit)
         .all(db)
         .await
@@ -75,7 +67,7 @@ pub async fn patient_reads(
     db: &TenantTransaction,
     tenant_id: Uuid,
     patient_id: Uuid,
-    before: Option<(DateTime<Utc>, i64)>,
+    before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
     let id = patient_id.to_string();
@@ -91,20 +83,11 @@ pub async fn patient_reads(
                     [id.clone()],
                 )),
         );
-    if let Some((at, id)) = before {
-        query = query.filter(
-            Condition::any()
-                .add(audit_log::Column::OccurredAt.lt(at))
-                .add(
-                    Condition::all()
-                        .add(audit_log::Column::OccurredAt.eq(at))
-                        .add(audit_log::Column::Id.lt(id)),
-                ),
-        );
+    if let Some(before) = before {
+        query = query.filter(audit_log::Column::ChainSeq.lt(before));
     }
     query
-        .order_by_desc(audit_log::Column::OccurredAt)
-        .order_by_desc(audit_log::Column::Id)
+        .order_by_desc(audit_log::Column::ChainSeq)
         .limit(limit)
         .all(db)
         .await

@@ -222,11 +222,11 @@ pub async fn sign_out(
 
 /// A SystemAdmin gives clinic `clinic_id` a working ClinicAdmin: `username` (created when the
 /// clinic has no such user) becomes an active ClinicAdmin whose password, `new_password`, must be
-/// changed at sign-in. Audited in the platform's trail as well as the clinic's. The user's id and
-/// username as stored, or `None` when there is no such clinic.
+/// changed at sign-in. Audited in the clinic's trail, under the SystemAdmin (see the migration
+/// `m20261203_000054_clinic_admin_reset_in_the_clinic` for why not the platform's). The user's
+/// id and username as stored, or `None` when there is no such clinic.
 pub async fn reset_clinic_admin(
     db: &TenantTransaction,
-    principal: &Principal,
     clinic_id: Uuid,
     (username, new_password): (&str, &str),
     origin: Origin<'_>,
@@ -234,19 +234,13 @@ pub async fn reset_clinic_admin(
     let username = Username::parse("username", username)?;
     let new = NewPassword::parse("password", new_password, &[username.as_str()])?;
     let hash = password::hash(new.into_inner()).await?;
-    let Some(admin_id) =
-        store::reset_clinic_admin(db, clinic_id, Uuid::new_v4(), username.as_str(), hash).await?
-    else {
-        return Ok(None);
-    };
-    store::record_security_event(
+    let admin_id = store::reset_clinic_admin(
         db,
-        origin.event(
-            "ClinicAdminReset",
-            acting_role(principal),
-            json!({ "clinic_id": clinic_id, "user_id": admin_id, "username": username.as_str() }),
-        ),
+        clinic_id,
+        Uuid::new_v4(),
+        (username.as_str(), hash),
+        &origin,
     )
     .await?;
-    Ok(Some((admin_id, username)))
+    Ok(admin_id.map(|admin_id| (admin_id, username)))
 }

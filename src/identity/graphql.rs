@@ -416,7 +416,6 @@ impl IdentityMutation {
         session.require(Permission::ManageClinics)?;
         let (user_id, username) = accounts::reset_clinic_admin(
             session.db(),
-            &session.principal,
             tenant_id,
             (&username, &password),
             origin(ctx),

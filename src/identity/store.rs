@@ -14,6 +14,7 @@ use crate::foundation::access::Principal;
 use crate::foundation::db::{PreAuthentication, TenantTransaction, TokenClaims, statement};
 use crate::foundation::role::Role;
 use crate::identity::entity::{api_key, tenant, user};
+use crate::identity::sessions::Origin;
 
 /// Whether the principal's user is still active, undeleted, in an active clinic, in the role the
 /// token claims, at the credential version it was issued under and in a live session
@@ -704,23 +705,29 @@ pub async fn lock_active_clinic_admins(
 }
 
 /// Makes `username` of clinic `clinic_id` an active ClinicAdmin with a password to change at
-/// sign-in, creating them as `new_id` when the clinic has no such user (`reset_clinic_admin()`,
+/// sign-in, creating them as `new_id` when the clinic has no such user, and records the
+/// `ClinicAdminReset` security event from `origin` in that clinic's trail (`reset_clinic_admin()`,
 /// schema.sql: SystemAdmin only); their id, or `None` when there is no such clinic.
 pub async fn reset_clinic_admin(
     db: &TenantTransaction,
     clinic_id: Uuid,
     new_id: Uuid,
-    username: &str,
-    password_hash: String,
+    (username, password_hash): (&str, String),
+    origin: &Origin<'_>,
 ) -> Result<Option<Uuid>, DbErr> {
     let row = db
         .query_one_raw(statement(
-            "select reset_clinic_admin($1, $2, $3, $4)",
+            "select reset_clinic_admin($1, $2, $3, $4, $5, $6)",
             [
                 clinic_id.into(),
                 new_id.into(),
                 username.into(),
                 password_hash.into(),
+                origin
+                    .client_address
+                    .map(|address| address.to_string())
+                    .into(),
+                origin.request_id.map(str::to_owned).into(),
             ],
         ))
         .await?;

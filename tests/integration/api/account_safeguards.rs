@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 
-use hpms::foundation::db::TenantScope;
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 
@@ -257,7 +256,7 @@ async fn two_clinic_admins_removing_each_other_at_once_leave_one_active() {
         .await;
     let second_id = second.ok()["createUser"]["id"].clone();
     let second_token = app
-        .login_with("north", "second.admin", "a long enough password")
+        .login_with(&clinic.slug, "second.admin", "a long enough password")
         .await;
 
     // Both requests pass their credential check, then queue on the admins' rows.
@@ -349,30 +348,42 @@ async fn a_system_admin_gives_a_clinic_its_clinic_admin_back() {
         .await;
     assert_eq!(unknown.code(), "NOT_FOUND");
 
-    // The platform's trail, read as its ClinicAdmin would (the policy shows audit rows to no one
-    // else).
-    let platform_id = token_claim(&sysadmin, "tid")
+    // Each reset is in the clinic's trail, under the SystemAdmin, where the clinic's (new)
+    // ClinicAdmin reads it.
+    let sysadmin_id = token_claim(&sysadmin, "sub");
+    let rescue_token = app
+        .graphql(
+            Some(rescue["token"].as_str().unwrap()),
+            "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }",
+            json!({"c": temporary, "n": "violet harbour lantern 7"}),
+        )
+        .await;
+    let rescue_token = rescue_token.ok()["changePassword"]["token"]
         .as_str()
         .unwrap()
-        .parse()
-        .unwrap();
-    let platform = app
-        .db
-        .begin_as_owner(TenantScope {
-            tenant_id: platform_id,
-            user_id: None,
-            role: Some(Role::ClinicAdmin),
-            api_key_id: None,
-        })
+        .to_owned();
+    let trail = app
+        .graphql(
+            Some(&rescue_token),
+            "{ auditLogs(first: 100) { edges { node { action userId entityId newValues } } } }",
+            json!({}),
+        )
         .await;
-    let recorded: i64 = scalar(
-        &platform,
-        "/* test */ select count(*) from audit_logs
-          where action = 'ClinicAdminReset' and (new_values ->> 'clinic_id')::uuid = $1",
-        [clinic.tenant_id.into()],
-    )
-    .await;
-    assert_eq!(recorded, 2, "each reset is in the platform's audit trail");
+    let resets: Vec<Value> = trail.ok()["auditLogs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .filter(|node| node["action"] == "CLINIC_ADMIN_RESET")
+        .collect();
+    assert_eq!(
+        resets.len(),
+        2,
+        "each reset is in the clinic's trail: {resets:?}"
+    );
+    assert!(resets.iter().all(|node| node["userId"] == sysadmin_id
+        && node["newValues"]["role"] == "SystemAdmin"
+        && node["newValues"]["clinic_id"] == clinic.tenant_id.to_string()));
 }
 
 #[tokio::test]

@@ -237,7 +237,8 @@ async fn a_moved_row_is_named() {
 #[tokio::test]
 async fn the_export_appends_new_links_and_shows_rows_removed_from_the_end() {
     let audited = Audited::new().await;
-    let export = std::env::temp_dir().join(format!("hpms-audit-export-{}.jsonl", Uuid::new_v4()));
+    let directory = tempfile::tempdir().unwrap();
+    let export = directory.path().join("audit-export.jsonl");
     let path = export.to_str().unwrap();
 
     let first = audited.verify(&["--export", path]).await;

@@ -5,7 +5,7 @@
 //! own medical reads are audited too. Windows are moved by the owner in the test, never waited
 //! out.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use hpms::foundation::role::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -53,26 +53,31 @@ async fn appointment_in(app: &TestApp, clinic: &ApiClinic, patient: Uuid, days: 
     let booked = app
         .graphql(
             Some(clinic.token(Role::FrontDesk)),
-            "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+            "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id start end } }",
             json!({"i": {"patientId": patient, "providerId": clinic.user(Role::Provider),
                          "typeId": clinic.type_id, "start": start}}),
         )
         .await;
-    let id: Uuid = booked.ok()["bookAppointment"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let booked = &booked.ok()["bookAppointment"];
+    let id: Uuid = booked["id"].as_str().unwrap().parse().unwrap();
+    // The new times are computed here, not in SQL: Citus refuses `start_time + interval` in an
+    // UPDATE (a STABLE operator on a column).
+    let moved = |field: &str| {
+        field
+            .parse::<DateTime<Utc>>()
+            .map(|at| at + Duration::days(days - 2))
+            .unwrap()
+    };
     as_owner(
         app,
         clinic,
-        "/* test */ update appointments
-            set start_time = start_time + make_interval(days => $3), end_time = end_time + make_interval(days => $3)
+        "/* test */ update appointments set start_time = $3, end_time = $4
           where tenant_id = $1 and id = $2",
         vec![
             clinic.tenant_id.into(),
             id.into(),
-            i32::try_from(days - 2).unwrap().into(),
+            moved(booked["start"].as_str().unwrap()).into(),
+            moved(booked["end"].as_str().unwrap()).into(),
         ],
     )
     .await;
@@ -145,7 +150,8 @@ async fn a_provider_outside_the_care_team_is_refused_breaks_glass_and_reads_for_
         "the grant opens the one patient only"
     );
 
-    // The period ends: the grant is moved 61 minutes back.
+    // The period ends: the grant is moved to have been given 61 minutes ago (times from now(),
+    // not from the columns: Citus refuses `column - interval` in an UPDATE).
     as_owner(
         &app,
         &clinic,
@@ -157,7 +163,7 @@ async fn a_provider_outside_the_care_team_is_refused_breaks_glass_and_reads_for_
         &app,
         &clinic,
         "/* test */ update break_glass_grants
-            set granted_at = granted_at - interval '61 minutes', expires_at = expires_at - interval '61 minutes'
+            set granted_at = now() - interval '61 minutes', expires_at = now() - interval '1 minute'
           where tenant_id = $1",
         vec![clinic.tenant_id.into()],
     )

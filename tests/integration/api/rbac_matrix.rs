@@ -4,6 +4,7 @@
 //! query by hash, the WebSocket), and `node` answers each role as the type's own field does.
 
 use hpms::foundation::role::Role;
+use hpms::identity::bootstrap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -1160,8 +1161,13 @@ async fn throwaway_clinic(app: &TestApp, sysadmin: &str, unique: &str) -> String
 async fn every_signed_in_user_may_end_their_own_sessions_and_change_their_password() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    app.system_admin().await;
-    let mut accounts = vec![("platform".to_owned(), "sysadmin".to_owned(), SystemAdmin)];
+    // A SystemAdmin of the test's own: changing the password of the one every test signs in as
+    // would sign them all out on a shared database.
+    let sysadmin = format!("own.sysadmin.{}", clinic.slug);
+    bootstrap::create_system_admin(&app.db.app, &sysadmin, crate::helpers::TEST_PASSWORD)
+        .await
+        .unwrap();
+    let mut accounts = vec![(bootstrap::PLATFORM_SLUG.to_owned(), sysadmin, SystemAdmin)];
     for role in [ClinicAdmin, Provider, BillingManager, FrontDesk] {
         let username = format!("own.{}", role.name().to_lowercase());
         app.graphql(
@@ -1172,7 +1178,7 @@ async fn every_signed_in_user_may_end_their_own_sessions_and_change_their_passwo
         )
         .await
         .ok();
-        accounts.push(("north".to_owned(), username, role));
+        accounts.push((clinic.slug.clone(), username, role));
     }
     let mut failures = Vec::new();
     for (tenant, username, role) in &accounts {

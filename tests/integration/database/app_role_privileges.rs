@@ -143,15 +143,15 @@ async fn no_function_or_view_reads_past_row_level_security() {
             "find_api_key(uuid,uuid)".to_owned(),
             "onboard_clinic(uuid,text,text,uuid,text,text)".to_owned(),
             "prune_webhook_deliveries(timestamp with time zone)".to_owned(),
-            "reset_clinic_admin(uuid,uuid,text,text)".to_owned(),
+            "reset_clinic_admin(uuid,uuid,text,text,text,text)".to_owned(),
             "sign_in_account(text,text)".to_owned(),
         ]),
         "the SECURITY DEFINER functions the application role may call (record_read runs as its \
          caller, under the policy audit_trail.rs tests, and so does record_security_event); \
          sign_in_account returns an active clinic's id and the sign-in data of its active \
          account of that name only (sign_in.rs tests it); reset_clinic_admin makes one user of \
-         a clinic its active ClinicAdmin, for SystemAdmins only (account_safeguards.rs tests \
-         it); \
+         a clinic its active ClinicAdmin and records that in the clinic's trail, for \
+         SystemAdmins only (account_safeguards.rs tests it); \
          onboard_clinic creates a clinic with its first admin, for SystemAdmins only \
          (platform_roles.rs tests it); find_api_key returns the sealed secret of a live key of \
          an active clinic only (api_keys.rs tests it); claim_webhook_endpoints leases due \
