@@ -304,8 +304,10 @@ impl Dispatcher {
             latency_ms,
             error: error.map(|text| text.chars().take(MAX_ERROR_CHARS).collect()),
         };
+        // The endpoint's row is locked before the attempt is logged, because logging it writes
+        // the clinic's audit chain: a ClinicAdmin's replay or re-enable locks in the same order
+        // (the row, then the chain), so the two wait for each other instead of deadlocking.
         let transaction = begin_tenant_transaction(&self.db, scope).await?;
-        store::log_attempt(&transaction, endpoint.id, &attempt, succeeded).await?;
         let moved = if succeeded {
             store::advance(
                 &transaction,
@@ -345,6 +347,7 @@ impl Dispatcher {
             .await?;
             false
         };
+        store::log_attempt(&transaction, endpoint.id, &attempt, succeeded).await?;
         transaction.commit().await?;
         Ok(moved)
     }
