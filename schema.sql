@@ -999,7 +999,7 @@ CREATE TABLE public.audit_logs (
     chain_seq bigint NOT NULL,
     previous_hash bytea,
     row_hash bytea NOT NULL,
-    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'Refused'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])))
+    CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['Create'::text, 'Update'::text, 'Delete'::text, 'Read'::text, 'Refused'::text, 'SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text, 'MfaEnrolled'::text, 'MfaRemoved'::text, 'MfaReset'::text, 'RecoveryCodeUsed'::text, 'MfaPolicyChanged'::text])))
 );
 
 ALTER TABLE ONLY public.audit_logs FORCE ROW LEVEL SECURITY;
@@ -1145,6 +1145,63 @@ ALTER TABLE public.ledger_lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     CACHE 1
 );
 
+
+--
+-- Name: mfa_factors; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.mfa_factors (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    secret_ciphertext bytea NOT NULL,
+    confirmed_at timestamp with time zone,
+    last_used_step bigint DEFAULT 0 NOT NULL,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mfa_factors_last_used_step_check CHECK ((last_used_step >= 0))
+);
+
+ALTER TABLE ONLY public.mfa_factors FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.mfa_factors OWNER TO hpms_owner;
+
+--
+-- Name: mfa_policies; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.mfa_policies (
+    tenant_id uuid NOT NULL,
+    required_for text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mfa_policies_required_for_check CHECK ((required_for = ANY (ARRAY['Nobody'::text, 'PrivilegedRoles'::text, 'Everyone'::text])))
+);
+
+ALTER TABLE ONLY public.mfa_policies FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.mfa_policies OWNER TO hpms_owner;
+
+--
+-- Name: mfa_recovery_codes; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.mfa_recovery_codes (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    factor_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    used_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mfa_recovery_codes_code_hash_check CHECK ((length(code_hash) = 32))
+);
+
+ALTER TABLE ONLY public.mfa_recovery_codes FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.mfa_recovery_codes OWNER TO hpms_owner;
 
 --
 -- Name: patient_phi_versions; Type: TABLE; Schema: public; Owner: hpms_owner
@@ -1328,7 +1385,7 @@ CREATE TABLE public.user_sessions (
     CONSTRAINT user_sessions_check CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
     CONSTRAINT user_sessions_check1 CHECK ((idle_expires_at <= expires_at)),
     CONSTRAINT user_sessions_refresh_token_hash_check CHECK ((length(refresh_token_hash) = 32)),
-    CONSTRAINT user_sessions_revoked_reason_check CHECK ((revoked_reason = ANY (ARRAY['SignedOut'::text, 'SignedOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text])))
+    CONSTRAINT user_sessions_revoked_reason_check CHECK ((revoked_reason = ANY (ARRAY['SignedOut'::text, 'SignedOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'MfaChanged'::text])))
 );
 
 ALTER TABLE ONLY public.user_sessions FORCE ROW LEVEL SECURITY;
@@ -1553,6 +1610,38 @@ ALTER TABLE ONLY public.journal_entries
 
 ALTER TABLE ONLY public.ledger_lines
     ADD CONSTRAINT ledger_lines_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: mfa_factors mfa_factors_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_factors
+    ADD CONSTRAINT mfa_factors_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: mfa_policies mfa_policies_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_policies
+    ADD CONSTRAINT mfa_policies_pkey PRIMARY KEY (tenant_id);
+
+
+--
+-- Name: mfa_recovery_codes mfa_recovery_codes_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_recovery_codes
+    ADD CONSTRAINT mfa_recovery_codes_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: mfa_recovery_codes mfa_recovery_codes_tenant_id_factor_id_code_hash_key; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_recovery_codes
+    ADD CONSTRAINT mfa_recovery_codes_tenant_id_factor_id_code_hash_key UNIQUE (tenant_id, factor_id, code_hash);
 
 
 --
@@ -1793,6 +1882,20 @@ CREATE INDEX journal_entries_invoice_idx ON public.journal_entries USING btree (
 --
 
 CREATE INDEX ledger_lines_entry_idx ON public.ledger_lines USING btree (tenant_id, entry_id);
+
+
+--
+-- Name: mfa_factors_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX mfa_factors_live_idx ON public.mfa_factors USING btree (tenant_id, user_id) WHERE (NOT is_deleted);
+
+
+--
+-- Name: mfa_factors_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX mfa_factors_tenant_id_is_deleted_idx ON public.mfa_factors USING btree (tenant_id, is_deleted);
 
 
 --
@@ -2041,6 +2144,27 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.ledger_lines FOR
 
 
 --
+-- Name: mfa_factors audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.mfa_factors FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: mfa_policies audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.mfa_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: mfa_recovery_codes audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.mfa_recovery_codes FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: patient_phi_versions audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2195,6 +2319,20 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.ledger_lines FOR EACH STATE
 
 
 --
+-- Name: mfa_policies forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.mfa_policies FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: mfa_recovery_codes forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.mfa_recovery_codes FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: patient_phi_versions forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2304,6 +2442,27 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.journal_entries FOR EAC
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.ledger_lines FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: mfa_factors forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.mfa_factors FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: mfa_policies forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.mfa_policies FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: mfa_recovery_codes forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.mfa_recovery_codes FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -2465,6 +2624,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.appointments FOR EACH ROW EXE
 --
 
 CREATE TRIGGER soft_delete BEFORE DELETE ON public.care_assignments FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: mfa_factors soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.mfa_factors FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
 
 
 --
@@ -2758,6 +2924,46 @@ ALTER TABLE ONLY public.ledger_lines
 
 
 --
+-- Name: mfa_factors mfa_factors_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_factors
+    ADD CONSTRAINT mfa_factors_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: mfa_factors mfa_factors_tenant_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_factors
+    ADD CONSTRAINT mfa_factors_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: mfa_policies mfa_policies_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_policies
+    ADD CONSTRAINT mfa_policies_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: mfa_recovery_codes mfa_recovery_codes_tenant_id_factor_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_recovery_codes
+    ADD CONSTRAINT mfa_recovery_codes_tenant_id_factor_id_fkey FOREIGN KEY (tenant_id, factor_id) REFERENCES public.mfa_factors(tenant_id, id);
+
+
+--
+-- Name: mfa_recovery_codes mfa_recovery_codes_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.mfa_recovery_codes
+    ADD CONSTRAINT mfa_recovery_codes_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
 -- Name: patient_phi_versions patient_phi_versions_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -3018,6 +3224,24 @@ CREATE POLICY login_lookup ON public.users FOR SELECT TO hpms_owner USING (true)
 
 
 --
+-- Name: mfa_factors; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.mfa_factors ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: mfa_policies; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.mfa_policies ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: mfa_recovery_codes; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.mfa_recovery_codes ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: users onboarding; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -3074,7 +3298,7 @@ CREATE POLICY refusals_by_the_refused ON public.audit_logs FOR INSERT TO hpms_ap
 -- Name: audit_logs security_events_by_the_server; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
-CREATE POLICY security_events_by_the_server ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = ANY (ARRAY['SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text])) AND (old_values IS NULL) AND (api_key_id IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid))));
+CREATE POLICY security_events_by_the_server ON public.audit_logs FOR INSERT TO hpms_app WITH CHECK (((action = ANY (ARRAY['SignIn'::text, 'SignInFailed'::text, 'SignInLocked'::text, 'SignOut'::text, 'SignOutEverywhere'::text, 'RefreshTokenReused'::text, 'PasswordChanged'::text, 'PasswordReset'::text, 'ClinicAdminReset'::text, 'MfaEnrolled'::text, 'MfaRemoved'::text, 'MfaReset'::text, 'RecoveryCodeUsed'::text, 'MfaPolicyChanged'::text])) AND (old_values IS NULL) AND (api_key_id IS NULL) AND (tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid) AND (NOT (user_id IS DISTINCT FROM (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid))));
 
 
 --
@@ -3158,6 +3382,27 @@ CREATE POLICY tenant_isolation ON public.journal_entries USING ((tenant_id = ( S
 --
 
 CREATE POLICY tenant_isolation ON public.ledger_lines USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: mfa_factors tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.mfa_factors USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: mfa_policies tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.mfa_policies USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: mfa_recovery_codes tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.mfa_recovery_codes USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -3613,6 +3858,76 @@ GRANT SELECT,INSERT ON TABLE public.journal_entries TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.ledger_lines TO hpms_app;
+
+
+--
+-- Name: TABLE mfa_factors; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.mfa_factors TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_factors.confirmed_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(confirmed_at) ON TABLE public.mfa_factors TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_factors.last_used_step; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(last_used_step) ON TABLE public.mfa_factors TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_factors.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.mfa_factors TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_factors.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.mfa_factors TO hpms_app;
+
+
+--
+-- Name: TABLE mfa_policies; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.mfa_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_policies.required_for; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(required_for) ON TABLE public.mfa_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_policies.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.mfa_policies TO hpms_app;
+
+
+--
+-- Name: TABLE mfa_recovery_codes; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.mfa_recovery_codes TO hpms_app;
+
+
+--
+-- Name: COLUMN mfa_recovery_codes.used_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(used_at) ON TABLE public.mfa_recovery_codes TO hpms_app;
 
 
 --

@@ -77,6 +77,14 @@ impl Principal {
     }
 
     /// The signed-in user acting, or FORBIDDEN for an API key (which acts for no user).
+    /// The acting user's role; `None` for an API key.
+    pub fn role(&self) -> Option<Role> {
+        match self.actor {
+            Actor::User { role, .. } => Some(role),
+            Actor::ApiKey { .. } => None,
+        }
+    }
+
     pub fn user_id(&self) -> Result<Uuid, ApiError> {
         match self.actor {
             Actor::User { id, .. } => Ok(id),

@@ -32,10 +32,13 @@ pub enum ErrorCode {
     /// A persisted query's hash this server does not know: send the query with its hash
     /// (Apollo's automatic persisted queries, whose clients do so on this code).
     PersistedQueryNotFound,
+    /// The password was right and the account signs in with a second factor too: send the
+    /// sign-in again with a code from the authenticator app (or a recovery code).
+    MfaRequired,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 9] = [
+    const ALL: [ErrorCode; 10] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -45,6 +48,7 @@ impl ErrorCode {
         ErrorCode::Unavailable,
         ErrorCode::FellBehind,
         ErrorCode::PersistedQueryNotFound,
+        ErrorCode::MfaRequired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::FellBehind => "FELL_BEHIND",
             ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::MfaRequired => "MFA_REQUIRED",
         }
     }
 }
@@ -136,6 +141,14 @@ impl ApiError {
     /// Apollo's clients match on to send the query.
     pub fn persisted_query_not_found() -> ApiError {
         ApiError::new(ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound")
+    }
+
+    /// A sign-in whose password was right still needs a second factor's code.
+    pub fn mfa_required() -> ApiError {
+        ApiError::new(
+            ErrorCode::MfaRequired,
+            "this account signs in with a second factor: send mfaCode, a code from your authenticator app or a recovery code",
+        )
     }
 
     /// A subscriber dropped for reading too slowly.

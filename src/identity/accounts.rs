@@ -12,6 +12,7 @@ use crate::foundation::db::TenantTransaction;
 use crate::foundation::error::ApiError;
 use crate::foundation::role::Role;
 use crate::identity::login::LoginService;
+use crate::identity::mfa;
 use crate::identity::model::{NewPassword, Username};
 use crate::identity::password;
 use crate::identity::sessions::{IssuedSession, Origin};
@@ -61,6 +62,8 @@ pub async fn change_password(
         RevokedBecause::PasswordChanged,
     )
     .await?;
+    let mfa_enrollment_required =
+        mfa::enrollment_required(db, principal.tenant_id, user_id, role).await?;
     let session = login
         .open_session(
             db,
@@ -71,6 +74,7 @@ pub async fn change_password(
                 credential_version,
                 session_id: Uuid::nil(),
                 password_change_required: false,
+                mfa_enrollment_required,
             },
         )
         .await?;

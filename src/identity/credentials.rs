@@ -35,6 +35,8 @@ pub struct Authenticated {
     claims: Option<TokenClaims>,
     /// The token was issued to an account that must change its password first.
     password_change_required: bool,
+    /// The token was issued to an account that must set up a second factor first.
+    mfa_enrollment_required: bool,
 }
 
 impl Authenticated {
@@ -67,6 +69,11 @@ impl Authenticated {
     /// Whether the token allows nothing but changing the password (and signing out).
     pub fn password_change_required(&self) -> bool {
         self.password_change_required
+    }
+
+    /// Whether the token allows nothing but setting up a second factor (and signing out).
+    pub fn mfa_enrollment_required(&self) -> bool {
+        self.mfa_enrollment_required
     }
 
     /// `is_current`, as an error when it does not hold; an API key's use is recorded.
@@ -116,6 +123,7 @@ impl Authenticator {
                         session_id: verified.session_id,
                     }),
                     password_change_required: verified.password_change_required,
+                    mfa_enrollment_required: verified.mfa_enrollment_required,
                 })
             }
             Credential::ApiKey(key) => Ok(Authenticated {
@@ -123,6 +131,7 @@ impl Authenticator {
                 expires_at: None,
                 claims: None,
                 password_change_required: false,
+                mfa_enrollment_required: false,
             }),
         }
     }

@@ -16,7 +16,7 @@ use crate::foundation::session::{Session, session};
 use crate::foundation::telemetry::RequestId;
 use crate::identity::credentials::Authenticated;
 use crate::identity::entity::{tenant, user};
-use crate::identity::login::{ClientAddress, SignInBudget};
+use crate::identity::login::{ClientAddress, SignInBudget, SignInRequest};
 use crate::identity::model::{ClinicSlug, NewPassword, Username, clinic_name, clinic_role};
 use crate::identity::sessions::{IssuedSession, Origin};
 use crate::identity::working_hours::{WorkingHours, read_stored_week};
@@ -125,6 +125,10 @@ pub struct LoginPayload {
     /// True when an administrator set the password: the token then allows only `changePassword`
     /// (and `me`, `logout`), whose new tokens allow everything the role may.
     pub password_change_required: bool,
+    /// True when the clinic requires a second factor the user has not set up: the token then
+    /// allows only `beginMfaEnrollment`, `confirmMfaEnrollment` and `mfaStatus` (and `me`,
+    /// `logout`); the confirmation's new tokens allow everything the role may.
+    pub mfa_enrollment_required: bool,
     /// The signed-in user. `workingHours` is always empty here; read it from `me`.
     pub user: User,
 }
@@ -142,6 +146,8 @@ pub struct SessionPayload {
     pub session_expires_at: DateTime<Utc>,
     /// True while the password must still be changed (see `LoginPayload`).
     pub password_change_required: bool,
+    /// True while a second factor must still be set up (see `LoginPayload`).
+    pub mfa_enrollment_required: bool,
 }
 
 impl From<IssuedSession> for SessionPayload {
@@ -152,6 +158,7 @@ impl From<IssuedSession> for SessionPayload {
             refresh_token: session.refresh_token,
             session_expires_at: session.session_expires_at,
             password_change_required: session.subject.password_change_required,
+            mfa_enrollment_required: session.subject.mfa_enrollment_required,
         }
     }
 }
@@ -297,18 +304,28 @@ pub struct IdentityMutation;
 impl IdentityMutation {
     /// Signs in; needs no token. `tenant` is the clinic's slug or id. Every kind of failure gets
     /// the same UNAUTHENTICATED answer; repeated failures slow down and then lock the account
-    /// from the client's address, or the address, for a while. One `login` per request.
+    /// from the client's address, or the address, for a while. An account with a second factor
+    /// answers MFA_REQUIRED to the right password without `mfaCode`: send the sign-in again
+    /// with it. One `login` per request.
     async fn login(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The clinic's slug or id, in any case.")] tenant: String,
         #[graphql(desc = "The user's sign-in name, in any case.")] username: String,
         #[graphql(desc = "The user's password.")] password: String,
+        #[graphql(
+            desc = "For an account with a second factor: the 6-digit code its authenticator app shows now, or one of its unused recovery codes. Each code signs in once."
+        )]
+        mfa_code: Option<String>,
     ) -> Result<LoginPayload, ApiError> {
         take_sign_in_budget(ctx, "login")?;
-        let signed_in = login_service(ctx)?
-            .login(&tenant, &username, &password, origin(ctx))
-            .await?;
+        let request = SignInRequest {
+            clinic: &tenant,
+            username: &username,
+            password: &password,
+            mfa_code: mfa_code.as_deref(),
+        };
+        let signed_in = login_service(ctx)?.login(request, origin(ctx)).await?;
         let (session, account) = (signed_in.session, signed_in.account);
         Ok(LoginPayload {
             token: session.access_token,
@@ -316,6 +333,7 @@ impl IdentityMutation {
             refresh_token: session.refresh_token,
             session_expires_at: session.session_expires_at,
             password_change_required: session.subject.password_change_required,
+            mfa_enrollment_required: session.subject.mfa_enrollment_required,
             user: User {
                 id: account.user_id,
                 username: account.username,
@@ -586,12 +604,12 @@ fn take_sign_in_budget(ctx: &Context<'_>, field: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn login_service<'a>(ctx: &Context<'a>) -> Result<&'a LoginService, ApiError> {
+pub(super) fn login_service<'a>(ctx: &Context<'a>) -> Result<&'a LoginService, ApiError> {
     ctx.data::<LoginService>().map_err(|_| ApiError::internal())
 }
 
 /// Where the request came from, for its security events.
-fn origin<'a>(ctx: &Context<'a>) -> Origin<'a> {
+pub(super) fn origin<'a>(ctx: &Context<'a>) -> Origin<'a> {
     Origin {
         client_address: ctx.data_opt::<ClientAddress>().map(|address| address.0),
         request_id: ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),

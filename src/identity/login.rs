@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::foundation::db::{PreAuthentication, TenantScope, TenantTransaction};
 use crate::foundation::error::ApiError;
+use crate::identity::mfa::{self, AcceptedCode, MfaVault, SecondFactor};
 use crate::identity::password;
 use crate::identity::sessions::{self, IssuedSession, Origin, SessionPolicy};
 use crate::identity::store::{self, LoginAccount, SecurityEvent};
@@ -24,6 +25,8 @@ use crate::identity::token::{TokenKeys, TokenSubject};
 const MAX_CLINIC_BYTES: usize = 64;
 const MAX_USERNAME_BYTES: usize = 100;
 const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longer than any TOTP or recovery code, however spaced.
+const MAX_MFA_CODE_BYTES: usize = 64;
 
 /// The sign-in capability, in the schema's data. It holds the pool privately and uses it for
 /// the narrow `sign_in_account()` lookup, which needs no clinic context, and then for the named
@@ -34,6 +37,7 @@ pub struct LoginService {
     tokens: Arc<TokenKeys>,
     limits: SignInLimits,
     sessions: SessionPolicy,
+    mfa: Arc<MfaVault>,
 }
 
 /// The sign-in throttles (`throttle`'s header says how they fit together).
@@ -90,6 +94,21 @@ fn failed() -> ApiError {
     ApiError::unauthenticated("sign-in failed: check the clinic, username and password")
 }
 
+fn code_refused() -> ApiError {
+    ApiError::unauthenticated(
+        "sign-in failed: the two-factor code is not current, or was used already",
+    )
+}
+
+/// What a sign-in may present besides the password: a code of the account's second factor (from
+/// the authenticator app, or one of its recovery codes).
+pub struct SignInRequest<'a> {
+    pub clinic: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub mfa_code: Option<&'a str>,
+}
+
 /// A throttle's refusal: what the client is told, and the audit's name for it.
 struct Locked {
     whom: &'static str,
@@ -114,31 +133,42 @@ impl LoginService {
         tokens: Arc<TokenKeys>,
         limits: SignInLimits,
         sessions: SessionPolicy,
+        mfa: Arc<MfaVault>,
     ) -> LoginService {
         LoginService {
             pool,
             tokens,
             limits,
             sessions,
+            mfa,
         }
     }
 
+    /// Seals and opens the secrets of second factors.
+    pub fn mfa_vault(&self) -> &MfaVault {
+        &self.mfa
+    }
+
     /// Every failure (unknown clinic or user, deactivated clinic or user, wrong password) gets
-    /// the same error after the same work, so a caller cannot tell which it was.
+    /// the same error after the same work, so a caller cannot tell which it was. An account with
+    /// a second factor then needs one of its codes: MFA_REQUIRED without one, UNAUTHENTICATED for
+    /// a wrong one (counted like a wrong password).
     pub async fn login(
         &self,
-        clinic: &str,
-        username: &str,
-        password: &str,
+        request: SignInRequest<'_>,
         origin: Origin<'_>,
     ) -> Result<SignedIn, ApiError> {
         let address = origin
             .client_address
             .map(|address| ClientAddress(address).throttle_key());
-        let (clinic, username) = (clinic.trim(), username.trim());
+        let (clinic, username) = (request.clinic.trim(), request.username.trim());
+        let password = request.password;
         if clinic.len() > MAX_CLINIC_BYTES
             || username.len() > MAX_USERNAME_BYTES
             || password.len() > MAX_PASSWORD_BYTES
+            || request
+                .mfa_code
+                .is_some_and(|code| code.len() > MAX_MFA_CODE_BYTES)
         {
             return Err(failed());
         }
@@ -167,43 +197,8 @@ impl LoginService {
         }
         let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
         let matches = password::verify(password.to_owned(), stored_hash).await;
-        match account {
-            Some(account) if matches => {
-                self.limits.per_account_and_address.succeeded(&pair_key);
-                self.limits.per_account.succeeded(&account_key);
-                self.limits.known.remember(&pair_key);
-                if let Some(address) = &address {
-                    self.limits.per_address.forgive_one(address);
-                }
-                let db = self
-                    .account_transaction(account.tenant_id, Some(&account))
-                    .await?;
-                let session = sessions::open(
-                    &db,
-                    &self.tokens,
-                    self.sessions,
-                    TokenSubject {
-                        tenant_id: account.tenant_id,
-                        user_id: account.user_id,
-                        role: account.role,
-                        credential_version: account.credential_version,
-                        session_id: Uuid::nil(),
-                        password_change_required: account.password_change_required,
-                    },
-                )
-                .await?;
-                let details = json!({
-                    "session_id": session.subject.session_id,
-                    "password_change_required": account.password_change_required,
-                });
-                store::record_security_event(
-                    &db,
-                    origin.event("SignIn", Some(account.role), details),
-                )
-                .await?;
-                db.commit().await?;
-                Ok(SignedIn { session, account })
-            }
+        let account = match account {
+            Some(account) if matches => account,
             account => {
                 if let Some(tenant_id) = tenant_id {
                     let event = origin.event(
@@ -213,9 +208,81 @@ impl LoginService {
                     );
                     self.record(tenant_id, account.as_ref(), event).await?;
                 }
-                Err(failed())
+                return Err(failed());
             }
+        };
+        let db = self
+            .account_transaction(account.tenant_id, Some(&account))
+            .await?;
+        let (mfa_enrollment_required, second_factor) =
+            match mfa::at_sign_in(&db, account.tenant_id, account.user_id, account.role).await? {
+                SecondFactor::Missing { required } => (required, None),
+                SecondFactor::Enrolled(factor) => {
+                    // The attempt stays counted until the code is right: a password alone
+                    // never clears the account's failures.
+                    let Some(code) = request.mfa_code else {
+                        return Err(ApiError::mfa_required());
+                    };
+                    let accepted =
+                        mfa::accept_code(&db, &self.mfa, account.tenant_id, &factor, code).await?;
+                    let Some(accepted) = accepted else {
+                        store::record_security_event(
+                            &db,
+                            origin.event(
+                                "SignInFailed",
+                                Some(account.role),
+                                json!({ "known_account": true, "second_factor": "refused" }),
+                            ),
+                        )
+                        .await?;
+                        db.commit().await?;
+                        return Err(code_refused());
+                    };
+                    (false, Some(accepted))
+                }
+            };
+        self.limits.per_account_and_address.succeeded(&pair_key);
+        self.limits.per_account.succeeded(&account_key);
+        self.limits.known.remember(&pair_key);
+        if let Some(address) = &address {
+            self.limits.per_address.forgive_one(address);
         }
+        let session = sessions::open(
+            &db,
+            &self.tokens,
+            self.sessions,
+            TokenSubject {
+                tenant_id: account.tenant_id,
+                user_id: account.user_id,
+                role: account.role,
+                credential_version: account.credential_version,
+                session_id: Uuid::nil(),
+                password_change_required: account.password_change_required,
+                mfa_enrollment_required,
+            },
+        )
+        .await?;
+        if second_factor == Some(AcceptedCode::RecoveryCode) {
+            store::record_security_event(
+                &db,
+                origin.event("RecoveryCodeUsed", Some(account.role), json!({})),
+            )
+            .await?;
+        }
+        let details = json!({
+            "session_id": session.subject.session_id,
+            "password_change_required": account.password_change_required,
+            "second_factor": match second_factor {
+                Some(AcceptedCode::Totp) => "totp",
+                Some(AcceptedCode::RecoveryCode) => "recovery_code",
+                None => "none",
+            },
+            "mfa_enrollment_required": mfa_enrollment_required,
+        });
+        store::record_security_event(&db, origin.event("SignIn", Some(account.role), details))
+            .await?;
+        db.commit().await?;
+        Ok(SignedIn { session, account })
     }
 
     /// Counts the attempt against every limit that applies, before any password is checked.
@@ -312,6 +379,27 @@ impl LoginService {
         password: &str,
         origin: Origin<'_>,
     ) -> Result<bool, ApiError> {
+        let verified = self
+            .counted(user_id, origin, async {
+                if password.len() > MAX_PASSWORD_BYTES {
+                    return Ok(None);
+                }
+                let matches = password::verify(password.to_owned(), Some(stored_hash)).await;
+                Ok(matches.then_some(()))
+            })
+            .await?;
+        Ok(verified.is_some())
+    }
+
+    /// Runs `check` of one of the signed-in `user_id`'s secrets (a password, a second factor's
+    /// code) as an attempt against the account's sign-in limits: refused without running when
+    /// they are spent, and clearing the account's failures when it finds a match (`Some`).
+    pub async fn counted<T>(
+        &self,
+        user_id: Uuid,
+        origin: Origin<'_>,
+        check: impl Future<Output = Result<Option<T>, ApiError>>,
+    ) -> Result<Option<T>, ApiError> {
         let account_key = user_id.to_string();
         let address = origin
             .client_address
@@ -319,15 +407,12 @@ impl LoginService {
         let pair_key = format!("{account_key}|{}", address.as_deref().unwrap_or_default());
         self.count_attempt(&account_key, &pair_key, address.as_deref())
             .map_err(|locked| locked.error())?;
-        if password.len() > MAX_PASSWORD_BYTES {
-            return Ok(false);
-        }
-        let matches = password::verify(password.to_owned(), Some(stored_hash)).await;
-        if matches {
+        let found = check.await?;
+        if found.is_some() {
             self.limits.per_account_and_address.succeeded(&pair_key);
             self.limits.per_account.succeeded(&account_key);
         }
-        Ok(matches)
+        Ok(found)
     }
 
     /// Opens a new session for `subject` in `db` (after a password change, say).

@@ -230,6 +230,9 @@ pub async fn refresh(
     )
     .await?
     .ok_or_else(refused)?;
+    // The clinic may have come to require a second factor since the sign-in.
+    let mfa_enrollment_required =
+        crate::identity::mfa::enrollment_required(&db, tenant_id, user_id, standing.role).await?;
     let replacement = RefreshToken::fresh(tenant_id, user_id, session_id)?;
     let idle_expires_at = (Utc::now() + duration(policy.idle_timeout)?).min(stored.expires_at);
     store::rotate_session(
@@ -248,6 +251,7 @@ pub async fn refresh(
         credential_version: stored.credential_version,
         session_id,
         password_change_required: standing.password_change_required,
+        mfa_enrollment_required,
     };
     let (access_token, access_expires_at) = tokens.issue(&subject, stored.expires_at)?;
     Ok(IssuedSession {

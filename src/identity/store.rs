@@ -552,6 +552,8 @@ pub enum RevokedBecause {
     RefreshTokenReused,
     PasswordChanged,
     PasswordReset,
+    /// The user's second factor was confirmed, removed or reset.
+    MfaChanged,
 }
 
 impl RevokedBecause {
@@ -562,6 +564,7 @@ impl RevokedBecause {
             RevokedBecause::RefreshTokenReused => "RefreshTokenReused",
             RevokedBecause::PasswordChanged => "PasswordChanged",
             RevokedBecause::PasswordReset => "PasswordReset",
+            RevokedBecause::MfaChanged => "MfaChanged",
         }
     }
 }
@@ -735,4 +738,184 @@ pub async fn reset_clinic_admin(
         .map(|row| row.try_get_by_index::<Option<Uuid>>(0))
         .transpose()?
         .flatten())
+}
+
+/// A user's live second factor (`mfa_factors`): pending until confirmed with a code.
+pub struct StoredFactor {
+    pub id: Uuid,
+    pub secret_ciphertext: Vec<u8>,
+    pub confirmed: bool,
+    /// The RFC 6238 time step of the last code accepted (0 before any).
+    pub last_used_step: i64,
+}
+
+pub async fn live_factor(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<StoredFactor>, DbErr> {
+    let Some(row) = db
+        .query_one_raw(statement(
+            "select id, secret_ciphertext, confirmed_at is not null, last_used_step
+               from mfa_factors
+              where tenant_id = $1 and user_id = $2 and not is_deleted",
+            [tenant_id.into(), user_id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(StoredFactor {
+        id: row.try_get_by_index(0)?,
+        secret_ciphertext: row.try_get_by_index(1)?,
+        confirmed: row.try_get_by_index(2)?,
+        last_used_step: row.try_get_by_index(3)?,
+    }))
+}
+
+pub async fn insert_factor(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    id: Uuid,
+    secret_ciphertext: Vec<u8>,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "insert into mfa_factors (tenant_id, id, user_id, secret_ciphertext)
+         values ($1, $2, $3, $4)",
+        [
+            tenant_id.into(),
+            id.into(),
+            user_id.into(),
+            secret_ciphertext.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Confirms a pending factor with the step of the code that proved it; false when it was no
+/// longer pending (a concurrent confirmation won).
+pub async fn confirm_factor(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    step: i64,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(statement(
+            "update mfa_factors set confirmed_at = now(), last_used_step = $3, updated_at = now()
+              where tenant_id = $1 and id = $2 and confirmed_at is null and not is_deleted",
+            [tenant_id.into(), id.into(), step.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Accepts a code of time step `step` for a confirmed factor, only if no code of that step or a
+/// later one was accepted before (so each code signs in once, however many race with it).
+pub async fn accept_step(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    step: i64,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(statement(
+            "update mfa_factors set last_used_step = $3, updated_at = now()
+              where tenant_id = $1 and id = $2 and last_used_step < $3
+                and confirmed_at is not null and not is_deleted",
+            [tenant_id.into(), id.into(), step.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Soft-deletes a factor (its recovery codes die with it); false when it was gone already.
+pub async fn remove_factor(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(statement(
+            "update mfa_factors set is_deleted = true, updated_at = now()
+              where tenant_id = $1 and id = $2 and not is_deleted",
+            [tenant_id.into(), id.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn insert_recovery_codes(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    factor_id: Uuid,
+    hashes: Vec<Vec<u8>>,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "insert into mfa_recovery_codes (tenant_id, factor_id, code_hash)
+         select $1, $2, hash from unnest($3::bytea[]) as hash",
+        [tenant_id.into(), factor_id.into(), hashes.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Spends the factor's unspent recovery code of hash `hash`; false when there is none.
+pub async fn spend_recovery_code(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    factor_id: Uuid,
+    hash: Vec<u8>,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute_raw(statement(
+            "update mfa_recovery_codes set used_at = now()
+              where tenant_id = $1 and factor_id = $2 and code_hash = $3 and used_at is null",
+            [tenant_id.into(), factor_id.into(), hash.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn recovery_codes_left(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    factor_id: Uuid,
+) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            "select count(*) from mfa_recovery_codes
+              where tenant_id = $1 and factor_id = $2 and used_at is null",
+            [tenant_id.into(), factor_id.into()],
+        ))
+        .await?;
+    row.map_or(Ok(0), |row| row.try_get_by_index(0))
+}
+
+/// The clinic's stored two-factor policy (`mfa_policies.required_for`), if it set one.
+pub async fn mfa_policy(db: &TenantTransaction, tenant_id: Uuid) -> Result<Option<String>, DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            "select required_for from mfa_policies where tenant_id = $1",
+            [tenant_id.into()],
+        ))
+        .await?;
+    row.map(|row| row.try_get_by_index(0)).transpose()
+}
+
+pub async fn set_mfa_policy(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    required_for: &str,
+) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "insert into mfa_policies (tenant_id, required_for) values ($1, $2)
+         on conflict (tenant_id) do update
+           set required_for = excluded.required_for, updated_at = now()",
+        [tenant_id.into(), required_for.into()],
+    ))
+    .await?;
+    Ok(())
 }

@@ -36,6 +36,9 @@ struct Claims {
     /// The password must be changed before anything else (an administrator set it).
     #[serde(default)]
     pwc: bool,
+    /// The clinic requires a second factor the user has not set up yet: only its enrolment.
+    #[serde(default)]
+    mfe: bool,
     iat: i64,
     nbf: i64,
     exp: i64,
@@ -48,6 +51,7 @@ pub struct VerifiedToken {
     pub credential_version: i32,
     pub session_id: Uuid,
     pub password_change_required: bool,
+    pub mfa_enrollment_required: bool,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -61,6 +65,9 @@ pub struct TokenSubject {
     pub session_id: Uuid,
     /// Only `changePassword` (and signing out) until the password is changed.
     pub password_change_required: bool,
+    /// Only setting up a second factor (and signing out) until it is confirmed: the clinic
+    /// requires one of the user's role (`mfa`).
+    pub mfa_enrollment_required: bool,
 }
 
 /// Issues and verifies tokens with one secret.
@@ -111,6 +118,7 @@ impl TokenKeys {
             ver: subject.credential_version,
             sid: subject.session_id.to_string(),
             pwc: subject.password_change_required,
+            mfe: subject.mfa_enrollment_required,
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
@@ -135,6 +143,7 @@ impl TokenKeys {
             credential_version: claims.ver,
             session_id: Uuid::parse_str(&claims.sid).map_err(|_| invalid())?,
             password_change_required: claims.pwc,
+            mfa_enrollment_required: claims.mfe,
             expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
         })
     }

@@ -222,6 +222,11 @@ impl Api {
                 "an administrator set your password: change it with changePassword first",
             ));
         }
+        if authenticated.mfa_enrollment_required() && !operation.allows_only_mfa_enrollment {
+            return Err(ApiError::forbidden(
+                "your clinic requires two-factor sign-in: set it up with beginMfaEnrollment and confirmMfaEnrollment first",
+            ));
+        }
 
         let transaction = Arc::new(transaction);
         let read_log = Arc::new(ReadLog::new(origin));
@@ -291,6 +296,8 @@ struct Operation<'a> {
     schema_description: Vec<(Name, Name)>,
     /// Whether it selects nothing but what a token that must change its password allows.
     allows_only_password_change: bool,
+    /// Whether it selects nothing but what a token that must set up a second factor allows.
+    allows_only_mfa_enrollment: bool,
 }
 
 impl<'a> Operation<'a> {
@@ -305,6 +312,7 @@ impl<'a> Operation<'a> {
             root_field: UNKNOWN_ROOT_FIELD,
             schema_description: Vec::new(),
             allows_only_password_change: false,
+            allows_only_mfa_enrollment: false,
         };
         let Ok(document) = request.parsed_query() else {
             return unknown;
@@ -344,6 +352,11 @@ impl<'a> Operation<'a> {
                 document,
                 &operation.selection_set.node,
                 &PASSWORD_CHANGE_FIELDS,
+            ),
+            allows_only_mfa_enrollment: selects_only(
+                document,
+                &operation.selection_set.node,
+                &MFA_ENROLLMENT_FIELDS,
             ),
         }
     }
@@ -457,6 +470,18 @@ fn collect_root_fields<'d>(
 /// What a token whose password an administrator set may select, until it is changed.
 const PASSWORD_CHANGE_FIELDS: [&str; 5] = [
     "changePassword",
+    "me",
+    "logout",
+    "signOutEverywhere",
+    "__typename",
+];
+
+/// What a token that must set up the second factor its clinic requires may select, until the
+/// factor is confirmed (whose answer is a session that may do everything the role may).
+const MFA_ENROLLMENT_FIELDS: [&str; 7] = [
+    "beginMfaEnrollment",
+    "confirmMfaEnrollment",
+    "mfaStatus",
     "me",
     "logout",
     "signOutEverywhere",

@@ -28,7 +28,7 @@ use crate::foundation::metrics::{self, Metrics};
 use crate::foundation::notifications::{self, Notice};
 use crate::foundation::telemetry::{self, REQUEST_ID_HEADER, RequestId};
 use crate::identity::{
-    ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, SessionPolicy,
+    ApiKeyVault, Authenticator, ClientAddress, Credential, LoginService, MfaVault, SessionPolicy,
     SignInLimits, TokenKeys,
 };
 use crate::partners::{AddressPolicy, Dispatcher, DispatcherSettings, WebhookVault};
@@ -116,6 +116,7 @@ impl App {
             Arc::clone(&tokens),
             limits,
             sessions,
+            Arc::new(MfaVault::from_config(&settings.api_key_encryption_keys)?),
         );
         let authenticator = Arc::new(Authenticator::new(before_sign_in, tokens, vault));
         let metrics = Metrics::default();

@@ -9,7 +9,10 @@ use async_graphql::{
 
 use crate::audit::{AuditLog, AuditQuery, PatientAccess};
 use crate::billing::{BillingMutation, BillingQuery, Invoice};
-use crate::identity::{ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, Tenant, User};
+use crate::identity::{
+    ApiKeyMutation, ApiKeyQuery, IdentityMutation, IdentityQuery, MfaMutation, MfaQuery, Tenant,
+    User,
+};
 use crate::partners::{WebhookMutation, WebhookQuery};
 use crate::patients::{
     BreakGlassGrant, CareTeamMutation, CareTeamQuery, Patient, PatientsMutation, PatientsQuery,
@@ -43,6 +46,7 @@ pub const SCHEMA_DESCRIPTION: &str = "HPMS: practice management for independent 
 pub struct Query(
     ServerQuery,
     IdentityQuery,
+    MfaQuery,
     PatientsQuery,
     CareTeamQuery,
     SchedulingQuery,
@@ -61,6 +65,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     IdentityMutation,
+    MfaMutation,
     PatientsMutation,
     CareTeamMutation,
     SchedulingMutation,

@@ -372,6 +372,12 @@ async fn admit(api: &Api, payload: serde_json::Value) -> Result<(Data, Credentia
         _ => return Err(missing()),
     };
     let authenticated = api.verify(&credential).await?;
+    // A token that may only finish signing in has nothing to follow yet.
+    if authenticated.password_change_required() || authenticated.mfa_enrollment_required() {
+        return Err(ApiError::forbidden(
+            "finish signing in first: change your password, or set up two-factor sign-in",
+        ));
+    }
     let mut data = Data::default();
     data.insert(authenticated);
     Ok((data, credential))

@@ -58,5 +58,6 @@ mod statement_counts;
 mod subscription_access;
 mod subscription_fanout;
 mod time_off_and_closures;
+mod two_factor_sign_in;
 mod user_management;
 mod webhooks;

@@ -85,6 +85,11 @@ enum Op {
     AssignCareProvider,
     UnassignCareProvider,
     PatientAccessReport,
+    // Issue 20: two-factor sign-in.
+    MfaStatus,
+    BeginMfaEnrollment,
+    SetMfaPolicy,
+    ResetUserMfa,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -459,6 +464,26 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (PatientAccessReport, Provider, Forbidden),
     (PatientAccessReport, BillingManager, Forbidden),
     (PatientAccessReport, FrontDesk, Forbidden),
+    (MfaStatus, SystemAdmin, Allowed),
+    (MfaStatus, ClinicAdmin, Allowed),
+    (MfaStatus, Provider, Allowed),
+    (MfaStatus, BillingManager, Allowed),
+    (MfaStatus, FrontDesk, Allowed),
+    (BeginMfaEnrollment, SystemAdmin, Allowed),
+    (BeginMfaEnrollment, ClinicAdmin, Allowed),
+    (BeginMfaEnrollment, Provider, Allowed),
+    (BeginMfaEnrollment, BillingManager, Allowed),
+    (BeginMfaEnrollment, FrontDesk, Allowed),
+    (SetMfaPolicy, SystemAdmin, Forbidden),
+    (SetMfaPolicy, ClinicAdmin, Allowed),
+    (SetMfaPolicy, Provider, Forbidden),
+    (SetMfaPolicy, BillingManager, Forbidden),
+    (SetMfaPolicy, FrontDesk, Forbidden),
+    (ResetUserMfa, SystemAdmin, Forbidden),
+    (ResetUserMfa, ClinicAdmin, Allowed),
+    (ResetUserMfa, Provider, Forbidden),
+    (ResetUserMfa, BillingManager, Forbidden),
+    (ResetUserMfa, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -552,7 +577,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 72;
+    let operations = 76;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -790,6 +815,20 @@ async fn request(
         PatientAccessReport => (
             "query($id: UUID!) { patientAccessReport(patientId: $id) { edges { node { userId shown } } } }",
             json!({"id": patient}),
+        ),
+        MfaStatus => ("{ mfaStatus { enabled required } }", json!({})),
+        // The test password, so every role gets as far as a new (pending) secret.
+        BeginMfaEnrollment => (
+            "mutation($p: String!) { beginMfaEnrollment(currentPassword: $p) { secret } }",
+            json!({"p": crate::helpers::TEST_PASSWORD}),
+        ),
+        // The default policy, so the cell changes no later sign-in.
+        SetMfaPolicy => ("mutation { setMfaPolicy(requiredFor: NOBODY) }", json!({})),
+        // A user of its own: the others' cells of BeginMfaEnrollment leave them pending
+        // factors, whose reset would end the sessions the matrix signs in with.
+        ResetUserMfa => (
+            "mutation($u: UUID!) { resetUserMfa(userId: $u) }",
+            json!({"u": throwaway_user(app, admin, &unique).await}),
         ),
         AppointmentTypes => ("{ appointmentTypes { id } }", json!({})),
         Providers => ("{ providers { edges { node { id } } } }", json!({})),

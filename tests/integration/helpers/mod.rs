@@ -7,6 +7,7 @@ pub mod browser;
 pub mod npm;
 pub mod server_process;
 pub mod subscriptions;
+pub mod totp;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 20] = [
+pub const TENANT_TABLES: [&str; 23] = [
     "users",
     "user_sessions",
     "patients",
@@ -49,11 +50,14 @@ pub const TENANT_TABLES: [&str; 20] = [
     "patient_phi_versions",
     "care_assignments",
     "break_glass_grants",
+    "mfa_factors",
+    "mfa_recovery_codes",
+    "mfa_policies",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 11] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 14] = [
     ("users", "updated_at = updated_at"),
     ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
@@ -66,10 +70,13 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 11] = [
     ("time_off", "updated_at = updated_at"),
     ("provider_day_hours", "updated_at = updated_at"),
     ("care_assignments", "updated_at = updated_at"),
+    ("mfa_factors", "updated_at = updated_at"),
+    ("mfa_recovery_codes", "used_at = used_at"),
+    ("mfa_policies", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 8] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 9] = [
     "users",
     "patients",
     "appointment_types",
@@ -79,6 +86,7 @@ pub const SOFT_DELETABLE_TABLES: [&str; 8] = [
     "time_off",
     "provider_day_hours",
     "care_assignments",
+    "mfa_factors",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
@@ -388,6 +396,24 @@ impl TestDb {
         )
         .await
         .expect("a break-glass grant inserts");
+        exec(
+            &tx,
+            "with factor as (
+               insert into mfa_factors (tenant_id, user_id, secret_ciphertext)
+               values ($1, $2, 'fixture'::bytea) returning id)
+             insert into mfa_recovery_codes (tenant_id, factor_id, code_hash)
+             select $1, id, sha256('fixture'::bytea) from factor",
+            [tenant_id.into(), admin_id.into()],
+        )
+        .await
+        .expect("a second factor and a recovery code insert");
+        exec(
+            &tx,
+            "insert into mfa_policies (tenant_id, required_for) values ($1, 'Nobody')",
+            [tenant_id.into()],
+        )
+        .await
+        .expect("a two-factor policy inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
