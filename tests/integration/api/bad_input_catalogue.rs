@@ -501,6 +501,75 @@ fn clinic_week_templates(clinic: &ApiClinic, appointment: &str) -> Vec<Template>
     ]
 }
 
+/// Two-factor sign-in's operations with arguments to spoil.
+fn mfa_templates(clinic: &ApiClinic) -> Vec<Template> {
+    vec![
+        Template {
+            ids: &["/u"],
+            ..template(
+                "resetUserMfa",
+                Role::ClinicAdmin,
+                "mutation($u: UUID!) { resetUserMfa(userId: $u) }",
+                json!({"u": clinic.user(Role::Provider)}),
+            )
+        },
+        Template {
+            enums: &["/r"],
+            ..template(
+                "setMfaPolicy",
+                Role::ClinicAdmin,
+                "mutation($r: MfaPolicy!) { setMfaPolicy(requiredFor: $r) }",
+                json!({"r": "EVERYONE"}),
+            )
+        },
+    ]
+}
+
+/// Two-factor sign-in's cases that are not one argument's fault: another clinic's user (NOT_FOUND,
+/// as if they did not exist), a confirmation with nothing to confirm, a wrong password where the
+/// set-up needs the current one, and a sign-in code no code could be.
+fn mfa_cases(clinic: &ApiClinic, other: &ApiClinic) -> Vec<Case> {
+    let case = |what: &str, role: Role, query: &str, variables: Value, code: &'static str| Case {
+        what: what.into(),
+        role,
+        query: query.into(),
+        variables,
+        code,
+    };
+    vec![
+        case(
+            "resetUserMfa of another clinic's user",
+            Role::ClinicAdmin,
+            "mutation($u: UUID!) { resetUserMfa(userId: $u) }",
+            json!({"u": other.user(Role::Provider)}),
+            "NOT_FOUND",
+        ),
+        case(
+            "confirmMfaEnrollment with no set-up begun",
+            Role::Provider,
+            "mutation($c: String!) { confirmMfaEnrollment(code: $c) { recoveryCodes } }",
+            json!({"c": "123456"}),
+            "CONFLICT",
+        ),
+        // BillingManager's only password check in the catalogue: two attempts, inside the limit.
+        case(
+            "beginMfaEnrollment with a wrong current password",
+            Role::BillingManager,
+            "mutation($p: String!) { beginMfaEnrollment(currentPassword: $p) { secret } }",
+            json!({"p": "not the current password"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a sign-in code of 10,000 characters",
+            Role::FrontDesk,
+            "mutation($t: String!, $c: String!) {
+               login(tenant: $t, username: \"frontdesk\", password: \"x\", mfaCode: $c) { token } }",
+            json!({"t": clinic.slug, "c": "7".repeat(10_000)}),
+            "UNAUTHENTICATED",
+        ),
+    ]
+}
+
 /// Issue 17's cases that are not one argument's fault: rules and spans that end before they
 /// start, series too long, too many or repeated ids, bookings outside the window, and another
 /// clinic's provider, patient and appointment (NOT_FOUND, as if they did not exist).
@@ -1156,6 +1225,7 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
         .iter()
         .chain(&clinic_week_templates(&clinic, &scheduled))
+        .chain(&mfa_templates(&clinic))
         .flat_map(cases_of)
         .collect();
     cases.extend(whole_request_cases(&clinic));
@@ -1164,6 +1234,7 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         &other,
         (&scheduled, &others_appointment),
     ));
+    cases.extend(mfa_cases(&clinic, &other));
     let mut wrong = Vec::new();
     let mut requests = 0;
     for case in &cases {
