@@ -853,10 +853,19 @@ pub async fn insert_recovery_codes(
     factor_id: Uuid,
     hashes: Vec<Vec<u8>>,
 ) -> Result<(), DbErr> {
+    // One VALUES row per code: on Citus an INSERT ... SELECT becomes a COPY, which row-level
+    // security refuses.
+    let rows: Vec<String> = (0..hashes.len())
+        .map(|index| format!("($1, $2, ${})", index + 3))
+        .collect();
+    let mut values: Vec<sea_orm::Value> = vec![tenant_id.into(), factor_id.into()];
+    values.extend(hashes.into_iter().map(sea_orm::Value::from));
     db.execute_raw(statement(
-        "insert into mfa_recovery_codes (tenant_id, factor_id, code_hash)
-         select $1, $2, hash from unnest($3::bytea[]) as hash",
-        [tenant_id.into(), factor_id.into(), hashes.into()],
+        &format!(
+            "insert into mfa_recovery_codes (tenant_id, factor_id, code_hash) values {}",
+            rows.join(", ")
+        ),
+        values,
     ))
     .await?;
     Ok(())
@@ -905,6 +914,8 @@ pub async fn mfa_policy(db: &TenantTransaction, tenant_id: Uuid) -> Result<Optio
     row.map(|row| row.try_get_by_index(0)).transpose()
 }
 
+/// (The update takes the inserted row's `updated_at`: Citus refuses functions that are not
+/// IMMUTABLE, `now()` among them, in DO UPDATE.)
 pub async fn set_mfa_policy(
     db: &TenantTransaction,
     tenant_id: Uuid,
@@ -913,7 +924,7 @@ pub async fn set_mfa_policy(
     db.execute_raw(statement(
         "insert into mfa_policies (tenant_id, required_for) values ($1, $2)
          on conflict (tenant_id) do update
-           set required_for = excluded.required_for, updated_at = now()",
+           set required_for = excluded.required_for, updated_at = excluded.updated_at",
         [tenant_id.into(), required_for.into()],
     ))
     .await?;
