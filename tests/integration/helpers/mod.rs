@@ -27,7 +27,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 20] = [
+pub const TENANT_TABLES: [&str; 22] = [
     "users",
     "user_sessions",
     "patients",
@@ -49,11 +49,14 @@ pub const TENANT_TABLES: [&str; 20] = [
     "patient_phi_versions",
     "care_assignments",
     "break_glass_grants",
+    // Issue 17 item 3: cancellation reasons and fees.
+    "cancellation_reasons",
+    "cancellation_policies",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 11] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 13] = [
     ("users", "updated_at = updated_at"),
     ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
@@ -66,6 +69,8 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 11] = [
     ("time_off", "updated_at = updated_at"),
     ("provider_day_hours", "updated_at = updated_at"),
     ("care_assignments", "updated_at = updated_at"),
+    ("cancellation_reasons", "updated_at = updated_at"),
+    ("cancellation_policies", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
@@ -388,6 +393,24 @@ impl TestDb {
         )
         .await
         .expect("a break-glass grant inserts");
+        // Issue 17 item 3: cancellation reasons and fees.
+        exec(
+            &tx,
+            "insert into cancellation_reasons (tenant_id, category, label)
+             values ($1, 'PatientRequest', 'Patient unwell')",
+            [tenant_id.into()],
+        )
+        .await
+        .expect("a cancellation reason inserts");
+        exec(
+            &tx,
+            "insert into cancellation_policies (tenant_id, appointment_type_id, window_hours,
+                                                late_cancellation_fee, no_show_fee)
+             values ($1, $2, 24, 25.00, 40.00)",
+            [tenant_id.into(), type_id.into()],
+        )
+        .await
+        .expect("a cancellation policy inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
