@@ -689,13 +689,14 @@ pub async fn set_policy(
     cancellation_policy::Entity::find()
         .from_raw_sql(statement(
             "insert into cancellation_policies
-                    (tenant_id, appointment_type_id, window_hours, late_cancellation_fee, no_show_fee)
-             values ($1, $2, $3, $4, $5)
+                    (tenant_id, appointment_type_id, window_hours, late_cancellation_fee, no_show_fee,
+                     updated_at)
+             values ($1, $2, $3, $4, $5, $6)
              on conflict (tenant_id, appointment_type_id) do update
                 set window_hours = excluded.window_hours,
                     late_cancellation_fee = excluded.late_cancellation_fee,
                     no_show_fee = excluded.no_show_fee,
-                    updated_at = now()
+                    updated_at = excluded.updated_at
              returning *",
             [
                 tenant_id.into(),
@@ -703,6 +704,9 @@ pub async fn set_policy(
                 policy.window_hours.into(),
                 policy.late_cancellation_fee.into(),
                 policy.no_show_fee.into(),
+                // The time comes from here: Citus refuses functions that are not IMMUTABLE, such
+                // as now(), in the DO UPDATE of an insert into a distributed table.
+                Utc::now().into(),
             ],
         ))
         .one(db)
