@@ -965,9 +965,11 @@ CREATE TABLE public.appointments (
     booked_over_time_off boolean DEFAULT false NOT NULL,
     booked_in_the_past boolean DEFAULT false NOT NULL,
     override_reason text,
+    cancel_reason_id uuid,
     CONSTRAINT appointments_cancel_reason_category_known CHECK ((cancel_reason_category = ANY (ARRAY['PatientRequest'::text, 'ProviderUnavailable'::text, 'ClinicClosed'::text, 'BookedInError'::text, 'Other'::text]))),
     CONSTRAINT appointments_cancel_reason_category_when_cancelled CHECK (((cancel_reason_category IS NULL) OR (status = 'Cancelled'::text))),
     CONSTRAINT appointments_cancel_reason_check CHECK (((cancel_reason IS NULL) OR ((length(btrim(cancel_reason)) >= 1) AND (length(btrim(cancel_reason)) <= 500)))),
+    CONSTRAINT appointments_cancel_reason_id_when_cancelled CHECK (((cancel_reason_id IS NULL) OR (status = 'Cancelled'::text))),
     CONSTRAINT appointments_check CHECK ((end_time > start_time)),
     CONSTRAINT appointments_check1 CHECK (((status = 'Cancelled'::text) = (cancel_reason IS NOT NULL))),
     CONSTRAINT appointments_override_has_reason CHECK (((NOT (booked_over_time_off OR booked_in_the_past)) OR (override_reason IS NOT NULL))),
@@ -1043,6 +1045,50 @@ ALTER TABLE ONLY public.break_glass_grants FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.break_glass_grants OWNER TO hpms_owner;
 
 --
+-- Name: cancellation_policies; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.cancellation_policies (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    appointment_type_id uuid NOT NULL,
+    window_hours integer NOT NULL,
+    late_cancellation_fee numeric(18,2) NOT NULL,
+    no_show_fee numeric(18,2) NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT cancellation_policies_late_cancellation_fee_check CHECK (((late_cancellation_fee >= (0)::numeric) AND (late_cancellation_fee <= 999999.99))),
+    CONSTRAINT cancellation_policies_no_show_fee_check CHECK (((no_show_fee >= (0)::numeric) AND (no_show_fee <= 999999.99))),
+    CONSTRAINT cancellation_policies_window_hours_check CHECK (((window_hours >= 0) AND (window_hours <= 720)))
+);
+
+ALTER TABLE ONLY public.cancellation_policies FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.cancellation_policies OWNER TO hpms_owner;
+
+--
+-- Name: cancellation_reasons; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.cancellation_reasons (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    category text NOT NULL,
+    label text NOT NULL,
+    retired_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT cancellation_reasons_category_check CHECK ((category = ANY (ARRAY['PatientRequest'::text, 'ProviderUnavailable'::text, 'ClinicClosed'::text, 'BookedInError'::text, 'Other'::text]))),
+    CONSTRAINT cancellation_reasons_label_check CHECK (((length(btrim(label)) >= 1) AND (length(btrim(label)) <= 100)))
+);
+
+ALTER TABLE ONLY public.cancellation_reasons FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.cancellation_reasons OWNER TO hpms_owner;
+
+--
 -- Name: care_assignments; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1074,6 +1120,8 @@ CREATE TABLE public.invoices (
     status text DEFAULT 'Open'::text NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    kind text DEFAULT 'Visit'::text NOT NULL,
+    CONSTRAINT invoices_kind_check CHECK ((kind = ANY (ARRAY['Visit'::text, 'LateCancellationFee'::text, 'NoShowFee'::text]))),
     CONSTRAINT invoices_status_check CHECK ((status = ANY (ARRAY['Draft'::text, 'Open'::text, 'Paid'::text, 'Void'::text]))),
     CONSTRAINT invoices_total_amount_check CHECK ((total_amount >= (0)::numeric))
 );
@@ -1565,6 +1613,30 @@ ALTER TABLE ONLY public.break_glass_grants
 
 
 --
+-- Name: cancellation_policies cancellation_policies_one_per_type; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_policies
+    ADD CONSTRAINT cancellation_policies_one_per_type UNIQUE (tenant_id, appointment_type_id);
+
+
+--
+-- Name: cancellation_policies cancellation_policies_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_policies
+    ADD CONSTRAINT cancellation_policies_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
+-- Name: cancellation_reasons cancellation_reasons_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_reasons
+    ADD CONSTRAINT cancellation_reasons_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: care_assignments care_assignments_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1857,6 +1929,13 @@ CREATE INDEX break_glass_grants_patient_idx ON public.break_glass_grants USING b
 
 
 --
+-- Name: cancellation_reasons_live_label_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX cancellation_reasons_live_label_idx ON public.cancellation_reasons USING btree (tenant_id, lower(label)) WHERE (retired_at IS NULL);
+
+
+--
 -- Name: care_assignments_live_idx; Type: INDEX; Schema: public; Owner: hpms_owner
 --
 
@@ -2116,6 +2195,20 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.break_glass_gran
 
 
 --
+-- Name: cancellation_policies audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.cancellation_policies FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: cancellation_reasons audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.cancellation_reasons FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
 -- Name: care_assignments audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2298,6 +2391,20 @@ CREATE TRIGGER forbid_delete BEFORE DELETE ON public.break_glass_grants FOR EACH
 
 
 --
+-- Name: cancellation_policies forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.cancellation_policies FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: cancellation_reasons forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_delete BEFORE DELETE ON public.cancellation_reasons FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: invoices forbid_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2414,6 +2521,20 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.audit_logs FOR EACH STA
 --
 
 CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: cancellation_policies forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.cancellation_policies FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
+-- Name: cancellation_reasons forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.cancellation_reasons FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
 
 
 --
@@ -2764,6 +2885,14 @@ ALTER TABLE ONLY public.appointment_types
 
 
 --
+-- Name: appointments appointments_cancel_reason_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointments
+    ADD CONSTRAINT appointments_cancel_reason_fkey FOREIGN KEY (tenant_id, cancel_reason_id) REFERENCES public.cancellation_reasons(tenant_id, id);
+
+
+--
 -- Name: appointments appointments_series_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2833,6 +2962,30 @@ ALTER TABLE ONLY public.break_glass_grants
 
 ALTER TABLE ONLY public.break_glass_grants
     ADD CONSTRAINT break_glass_grants_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: cancellation_policies cancellation_policies_tenant_id_appointment_type_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_policies
+    ADD CONSTRAINT cancellation_policies_tenant_id_appointment_type_id_fkey FOREIGN KEY (tenant_id, appointment_type_id) REFERENCES public.appointment_types(tenant_id, id);
+
+
+--
+-- Name: cancellation_policies cancellation_policies_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_policies
+    ADD CONSTRAINT cancellation_policies_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: cancellation_reasons cancellation_reasons_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.cancellation_reasons
+    ADD CONSTRAINT cancellation_reasons_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 
 --
@@ -3172,6 +3325,18 @@ ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.break_glass_grants ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: cancellation_policies; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.cancellation_policies ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: cancellation_reasons; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.cancellation_reasons ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: care_assignments; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
 --
 
@@ -3354,6 +3519,20 @@ CREATE POLICY tenant_isolation ON public.audit_logs FOR SELECT USING (((tenant_i
 --
 
 CREATE POLICY tenant_isolation ON public.break_glass_grants USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: cancellation_policies tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.cancellation_policies USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: cancellation_reasons tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.cancellation_reasons USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -3802,6 +3981,62 @@ GRANT SELECT,INSERT ON TABLE public.audit_logs TO hpms_app;
 --
 
 GRANT SELECT,INSERT ON TABLE public.break_glass_grants TO hpms_app;
+
+
+--
+-- Name: TABLE cancellation_policies; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.cancellation_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_policies.window_hours; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(window_hours) ON TABLE public.cancellation_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_policies.late_cancellation_fee; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(late_cancellation_fee) ON TABLE public.cancellation_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_policies.no_show_fee; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(no_show_fee) ON TABLE public.cancellation_policies TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_policies.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.cancellation_policies TO hpms_app;
+
+
+--
+-- Name: TABLE cancellation_reasons; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.cancellation_reasons TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_reasons.retired_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(retired_at) ON TABLE public.cancellation_reasons TO hpms_app;
+
+
+--
+-- Name: COLUMN cancellation_reasons.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.cancellation_reasons TO hpms_app;
 
 
 --

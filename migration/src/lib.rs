@@ -32,6 +32,7 @@ mod m20261203_000051_phi_history;
 mod m20261203_000052_care_team;
 mod m20261203_000053_refusals_and_identity_reads;
 mod m20261203_000054_clinic_admin_reset_in_the_clinic;
+mod m20261207_000055_cancellation_fees;
 mod m20261207_000060_mfa;
 mod tenant_table;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000053_refusals_and_identity_reads::Migration),
             Box::new(m20261203_000054_clinic_admin_reset_in_the_clinic::Migration),
             Box::new(m20261207_000060_mfa::Migration),
+            Box::new(m20261207_000055_cancellation_fees::Migration),
         ]
     }
 }

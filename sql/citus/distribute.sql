@@ -23,6 +23,9 @@ select create_distributed_table('user_sessions', 'tenant_id', colocate_with => '
 select create_distributed_table('patients', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_types', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_series', 'tenant_id', colocate_with => 'users');
+-- Before appointments, which name the reason they were cancelled for.
+select create_distributed_table('cancellation_reasons', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('cancellation_policies', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointments', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('invoices', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('journal_entries', 'tenant_id', colocate_with => 'users');

@@ -15,6 +15,8 @@ pub mod invoice {
         pub appointment_id: Uuid,
         pub total_amount: Decimal,
         pub status: String,
+        /// An `InvoiceKind` name: a visit, or a late-cancellation or no-show fee.
+        pub kind: String,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::billing::entity::invoice;
 use crate::billing::ledger::{self, AmountPosting, Posted};
 use crate::billing::loader;
-use crate::billing::model::{Account, EntryKind, InvoiceStatus, PaymentMethod, Side};
+use crate::billing::model::{Account, EntryKind, InvoiceKind, InvoiceStatus, PaymentMethod, Side};
 use crate::billing::store::{self, Entry, InvoiceFilter, Totals};
 use crate::foundation::access::Permission;
 use crate::foundation::error::ApiError;
@@ -34,8 +34,9 @@ impl Invoice {
     }
 }
 
-/// What a patient is billed for one completed appointment, and where that bill stands. Raised
-/// when the appointment is completed; amounts are `Money` strings. FrontDesk, BillingManager and
+/// What a patient is billed for one appointment, and where that bill stands: a completed visit,
+/// raised when it is completed, or a late-cancellation or no-show fee, raised when that happens
+/// (`kind`); amounts are `Money` strings. FrontDesk, BillingManager and
 /// ClinicAdmin.
 #[Object]
 impl Invoice {
@@ -49,9 +50,14 @@ impl Invoice {
         node_id::<Invoice>(self.model.id)
     }
 
-    /// The appointment type's price when it was booked.
+    /// The appointment type's price when it was booked, or the fee of its cancellation policy.
     async fn total(&self) -> Money {
         Money(self.model.total_amount)
+    }
+
+    /// What it bills: a visit, or a late-cancellation or no-show fee.
+    async fn kind(&self) -> Result<InvoiceKind, ApiError> {
+        InvoiceKind::parse(&self.model.kind).ok_or_else(ApiError::internal)
     }
 
     /// What is still owed: the invoice's accounts-receivable balance in the ledger.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod, amount};
+use crate::billing::model::{EntryKind, InvoiceKind, InvoiceStatus, PaymentMethod, amount};
 use crate::billing::store::{self, Entry, Posting, Totals};
 use crate::foundation::access::{Permission, Principal};
 use crate::foundation::db::TenantTransaction;
@@ -44,8 +44,21 @@ pub struct AmountPosting {
     pub method: Option<PaymentMethod>,
 }
 
+/// Where the keys of fee charges begin (`bill_fee`); a client's key may not, so it can never
+/// take a fee's place.
+const FEE_KEY_PREFIX: &str = "fee:";
+
 fn idempotency_key(raw: &str) -> Result<String, ApiError> {
-    required_line("input.idempotencyKey", raw, 200)
+    let key = required_line("input.idempotencyKey", raw, 200)?;
+    if key.starts_with(FEE_KEY_PREFIX) {
+        return Err(ApiError::bad_input(
+            "input.idempotencyKey",
+            format!(
+                "may not begin with \"{FEE_KEY_PREFIX}\", which the server's own fee charges use"
+            ),
+        ));
+    }
+    Ok(key)
 }
 
 /// Posts `request` once. Under the idempotency key's lock and the invoice's row lock it answers
@@ -247,7 +260,14 @@ pub async fn bill_completed_appointment(
         InvoiceStatus::Open
     };
     let tenant_id = db.tenant_id();
-    let invoice_id = store::insert_invoice(db, tenant_id, appointment_id, price, status).await?;
+    let invoice_id = store::insert_invoice(
+        db,
+        tenant_id,
+        appointment_id,
+        (price, InvoiceKind::Visit),
+        status,
+    )
+    .await?;
     if !free {
         store::post(
             db,
@@ -264,5 +284,52 @@ pub async fn bill_completed_appointment(
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Billing's part of a late cancellation or a no-show, in the same transaction: an invoice of
+/// the fee's kind for the appointment, and its charge on the ledger, as for a visit. Posted once:
+/// a retry that finds the appointment's invoice does nothing, and the database holds the line
+/// (one invoice per appointment; the charge's idempotency key, one per appointment and kind).
+pub async fn bill_fee(
+    db: &TenantTransaction,
+    principal: &Principal,
+    appointment_id: Uuid,
+    kind: InvoiceKind,
+    fee: Decimal,
+) -> Result<(), ApiError> {
+    if kind == InvoiceKind::Visit || fee <= Decimal::ZERO {
+        return Err(ApiError::internal());
+    }
+    if store::invoice_for_appointment(db, db.tenant_id(), appointment_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let tenant_id = db.tenant_id();
+    let invoice_id = store::insert_invoice(
+        db,
+        tenant_id,
+        appointment_id,
+        (fee, kind),
+        InvoiceStatus::Open,
+    )
+    .await?;
+    let key = format!("{FEE_KEY_PREFIX}{}:{appointment_id}", kind.as_str());
+    store::post(
+        db,
+        Posting {
+            tenant_id,
+            invoice_id,
+            kind: EntryKind::Charge,
+            amount: fee,
+            idempotency_key: Some(&key),
+            memo: None,
+            method: None,
+            created_by: principal.user_id()?,
+        },
+    )
+    .await?;
     Ok(())
 }

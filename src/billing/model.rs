@@ -25,6 +25,38 @@ pub fn amount(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
     Ok(value.round_dp(2))
 }
 
+/// What an invoice bills.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceKind {
+    /// A completed visit, at the price agreed at booking.
+    Visit,
+    /// The fee for a patient's cancellation inside the appointment type's cancellation window.
+    LateCancellationFee,
+    /// The fee for a patient who did not come.
+    NoShowFee,
+}
+
+impl InvoiceKind {
+    /// The name stored in `invoices.kind` (schema.sql checks the same list).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceKind::Visit => "Visit",
+            InvoiceKind::LateCancellationFee => "LateCancellationFee",
+            InvoiceKind::NoShowFee => "NoShowFee",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<InvoiceKind> {
+        [
+            InvoiceKind::Visit,
+            InvoiceKind::LateCancellationFee,
+            InvoiceKind::NoShowFee,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == stored)
+    }
+}
+
 /// Where an invoice stands; derived from its ledger after every posting.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvoiceStatus {
@@ -60,8 +92,8 @@ impl InvoiceStatus {
 /// What a journal entry records.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
-    /// The bill for a completed appointment, posted automatically: debits AccountsReceivable,
-    /// credits Revenue.
+    /// The bill for a completed appointment or a fee, posted automatically: debits
+    /// AccountsReceivable, credits Revenue.
     Charge,
     /// Money received: debits Cash, credits AccountsReceivable.
     Payment,

@@ -13,7 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::billing::entity::invoice;
-use crate::billing::model::{EntryKind, InvoiceStatus, PaymentMethod};
+use crate::billing::model::{EntryKind, InvoiceKind, InvoiceStatus, PaymentMethod};
 use crate::foundation::db::{TenantTransaction, statement};
 
 /// Money as the API shows it: always two decimal places ("0.00", not "0").
@@ -62,19 +62,20 @@ pub async fn insert_invoice(
     db: &TenantTransaction,
     tenant_id: Uuid,
     appointment_id: Uuid,
-    total: Decimal,
+    (total, kind): (Decimal, InvoiceKind),
     status: InvoiceStatus,
 ) -> Result<Uuid, DbErr> {
     let id = Uuid::new_v4();
     db.execute_raw(statement(
-        "insert into invoices (tenant_id, id, appointment_id, total_amount, status)
-         values ($1, $2, $3, $4, $5)",
+        "insert into invoices (tenant_id, id, appointment_id, total_amount, status, kind)
+         values ($1, $2, $3, $4, $5, $6)",
         [
             tenant_id.into(),
             id.into(),
             appointment_id.into(),
             total.into(),
             status.as_str().into(),
+            kind.as_str().into(),
         ],
     ))
     .await?;

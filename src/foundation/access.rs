@@ -153,6 +153,11 @@ pub enum Permission {
     OverrideTimeOff,
     /// Book an appointment that starts in the past.
     Backdate,
+    /// Keep the clinic's list of cancellation reasons and the appointment types' cancellation
+    /// policies (window, late-cancellation and no-show fees).
+    ManageCancellationRules,
+    /// Count the clinic's cancellations by category and reason.
+    ReadCancellationReport,
 }
 
 impl Permission {
@@ -190,6 +195,10 @@ impl Permission {
             Permission::ManageClosures => "enter or remove clinic closures",
             Permission::OverrideTimeOff => "book into time off or a closure",
             Permission::Backdate => "book an appointment that starts in the past",
+            Permission::ManageCancellationRules => {
+                "change cancellation reasons or cancellation policies"
+            }
+            Permission::ReadCancellationReport => "read the cancellation report",
         }
     }
 }
@@ -239,6 +248,8 @@ impl Role {
                     | ManageClosures
                     | OverrideTimeOff
                     | Backdate
+                    | ManageCancellationRules
+                    | ReadCancellationReport
             ),
             Role::Provider => matches!(
                 permission,
@@ -259,7 +270,12 @@ impl Role {
             ),
             Role::BillingManager => matches!(
                 permission,
-                ReadPatients | ReadSchedule | ReadBilling | PostPayments | FollowAppointmentEvents
+                ReadPatients
+                    | ReadSchedule
+                    | ReadBilling
+                    | PostPayments
+                    | FollowAppointmentEvents
+                    | ReadCancellationReport
             ),
             Role::FrontDesk => matches!(
                 permission,
@@ -397,6 +413,8 @@ mod tests {
             PostPayments,
             ManageApiKeys,
             ManageWebhooks,
+            ManageCancellationRules,
+            ReadCancellationReport,
         ] {
             assert!(!every.may(permission), "no key may {permission:?}");
         }

@@ -280,6 +280,13 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
         "this appointment has already been invoiced",
     ),
     (
+        "cancellation_reasons_live_label_idx",
+        ErrorCode::Conflict,
+        "label",
+        "the clinic already has a cancellation reason of this label; choose another, or retire \
+         the one it has",
+    ),
+    (
         "users_system_admin_only_on_platform",
         ErrorCode::BadUserInput,
         "input.role",

@@ -16,6 +16,9 @@ use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
 use crate::scheduling::availability::{fits, free_starts};
 use crate::scheduling::calendar::{Calendar, describe_time_off};
+use crate::scheduling::cancellation::{
+    Cancellation, FeeDue, FeeKind, cancellation, late_cancellation_fee, no_show_fee,
+};
 use crate::scheduling::entity::appointment;
 use crate::scheduling::model::{
     AppointmentStatus, BookingWindow, CancellationCategory, calendar_date,
@@ -156,39 +159,70 @@ pub async fn reschedule(
     apply_change(db, &current, expected_version, change).await
 }
 
-/// Cancels a Scheduled appointment, freeing its slot, for the reason given.
+/// Why a client asks to cancel: free text, and a category or one of the clinic's reasons.
+#[derive(Clone, Copy)]
+pub struct CancelRequest<'a> {
+    pub reason: &'a str,
+    pub category: Option<CancellationCategory>,
+    pub reason_id: Option<Uuid>,
+}
+
+/// Cancels a Scheduled appointment, freeing its slot, for the reason given; a patient's late
+/// cancellation owes its fee (`cancellation::late_cancellation_fee`), which billing posts in the
+/// same transaction.
 pub async fn cancel(
     db: &TenantTransaction,
     principal: &Principal,
+    events: &DomainEvents,
     (id, expected_version): (Uuid, i64),
-    (category, reason): (CancellationCategory, &str),
+    request: CancelRequest<'_>,
 ) -> Result<appointment::Model, ApiError> {
     principal.require(Permission::Book)?;
-    let reason = required_line("reason", reason, 500)?;
+    let why = cancellation(db, request.reason, request.category, request.reason_id).await?;
+    cancel_for(db, principal, events, (id, expected_version), &why).await
+}
+
+/// Cancels one appointment for a checked reason, publishing the fee it owes, if any.
+pub(crate) async fn cancel_for(
+    db: &TenantTransaction,
+    principal: &Principal,
+    events: &DomainEvents,
+    (id, expected_version): (Uuid, i64),
+    why: &Cancellation,
+) -> Result<appointment::Model, ApiError> {
     let current = current_appointment(db, id, expected_version).await?;
     transition(status_of(&current)?, AppointmentStatus::Cancelled)?;
-    apply_change(
-        db,
-        &current,
-        expected_version,
-        AppointmentChange::Cancel { reason, category },
-    )
-    .await
+    let change = AppointmentChange::Cancel {
+        reason: why.reason.clone(),
+        category: why.category,
+        reason_id: why.reason_id,
+    };
+    let cancelled = apply_change(db, &current, expected_version, change).await?;
+    if let Some(amount) = late_cancellation_fee(db, &current, why.category, Utc::now()).await? {
+        let fee = FeeDue {
+            appointment_id: current.id,
+            kind: FeeKind::LateCancellation,
+            amount,
+        };
+        events.publish(db, principal, fee).await?;
+    }
+    Ok(cancelled)
 }
 
 /// Most appointments `cancel_many` takes at once: a day's list of a provider.
 const MOST_CANCELLED_AT_ONCE: usize = 100;
 
 /// Cancels Scheduled appointments all together, for one reason: all of them or, if any cannot
-/// be cancelled, none (the request's transaction rolls back).
+/// be cancelled, none (the request's transaction rolls back). Each late one owes its fee.
 pub async fn cancel_many(
     db: &TenantTransaction,
     principal: &Principal,
+    events: &DomainEvents,
     ids: &[Uuid],
-    (category, reason): (CancellationCategory, &str),
+    request: CancelRequest<'_>,
 ) -> Result<Vec<appointment::Model>, ApiError> {
     principal.require(Permission::Book)?;
-    let reason = required_line("reason", reason, 500)?;
+    let reason = required_line("reason", request.reason, 500)?;
     if ids.is_empty() || ids.len() > MOST_CANCELLED_AT_ONCE {
         return Err(ApiError::bad_input(
             "ids",
@@ -198,22 +232,19 @@ pub async fn cancel_many(
     if (1..ids.len()).any(|index| ids[..index].contains(&ids[index])) {
         return Err(ApiError::bad_input("ids", "names an appointment twice"));
     }
+    let why = cancellation(db, &reason, request.category, request.reason_id).await?;
     let mut cancelled = Vec::with_capacity(ids.len());
     for &id in ids {
         let current = find(db, id).await?;
-        transition(status_of(&current)?, AppointmentStatus::Cancelled)?;
-        let change = AppointmentChange::Cancel {
-            reason: reason.clone(),
-            category,
-        };
-        cancelled.push(apply_change(db, &current, current.row_version, change).await?);
+        cancelled.push(cancel_for(db, principal, events, (id, current.row_version), &why).await?);
     }
     Ok(cancelled)
 }
 
 /// Moves an appointment along Scheduled → Arrived → InSession → Completed, or to NoShow.
 /// Provider and ClinicAdmin; FrontDesk may record Arrived and NoShow. Completing it publishes
-/// `AppointmentCompleted`, whose handlers run in the same transaction.
+/// `AppointmentCompleted`, and a NoShow whose type's policy has a fee publishes `FeeDue`; their
+/// handlers run in the same transaction.
 pub async fn set_status(
     db: &TenantTransaction,
     principal: &Principal,
@@ -248,6 +279,16 @@ pub async fn set_status(
             price: current.price,
         };
         events.publish(db, principal, event).await?;
+    }
+    if status == AppointmentStatus::NoShow
+        && let Some(amount) = no_show_fee(db, &current).await?
+    {
+        let fee = FeeDue {
+            appointment_id: current.id,
+            kind: FeeKind::NoShow,
+            amount,
+        };
+        events.publish(db, principal, fee).await?;
     }
     Ok(changed)
 }

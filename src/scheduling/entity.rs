@@ -43,6 +43,8 @@ pub mod appointment {
         pub cancel_reason: Option<String>,
         /// Why it was cancelled, as a category (null on appointments cancelled before categories).
         pub cancel_reason_category: Option<String>,
+        /// The clinic's cancellation reason it was cancelled for, if one was named.
+        pub cancel_reason_id: Option<Uuid>,
         /// The type's price when booked.
         pub price: Decimal,
         /// Bumped by a trigger on every update: the optimistic-concurrency version.
@@ -212,6 +214,58 @@ pub mod appointment_series {
         pub occurrences: i32,
         pub created_by: Option<Uuid>,
         pub created_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cancellation_reason {
+    use sea_orm::entity::prelude::*;
+
+    /// One of a clinic's reasons for cancelling: a category and a label. Retired rather than
+    /// removed, since the appointments cancelled for it still name it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cancellation_reasons")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// A `CancellationCategory` name.
+        pub category: String,
+        pub label: String,
+        pub retired_at: Option<DateTimeWithTimeZone>,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cancellation_policy {
+    use sea_orm::entity::prelude::*;
+
+    /// An appointment type's cancellation policy: the window before the start (in hours, on the
+    /// clinic's clock) inside which a patient's cancellation is late, and the fees.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cancellation_policies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub appointment_type_id: Uuid,
+        pub window_hours: i32,
+        pub late_cancellation_fee: Decimal,
+        pub no_show_fee: Decimal,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

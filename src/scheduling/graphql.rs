@@ -18,7 +18,7 @@ use crate::foundation::paging::{PageRequest, connection};
 use crate::foundation::session::{Session, session};
 use crate::identity::{User, WorkingHours, store as identity_store, stored_week, working_week};
 use crate::patients::Patient;
-use crate::scheduling::booking::{self, BookingRequest};
+use crate::scheduling::booking::{self, BookingRequest, CancelRequest};
 use crate::scheduling::entity::{appointment, appointment_type};
 use crate::scheduling::loader;
 use crate::scheduling::model::{
@@ -118,6 +118,12 @@ impl Appointment {
             .as_deref()
             .map(|stored| CancellationCategory::parse(stored).ok_or_else(ApiError::internal))
             .transpose()
+    }
+
+    /// The id of the clinic's cancellation reason (`cancellationReasons`) it was cancelled for;
+    /// null unless it was cancelled naming one.
+    async fn cancel_reason_id(&self) -> Option<Uuid> {
+        self.0.cancel_reason_id
     }
 
     /// The type's price when the appointment was booked: what the invoice will bill.
@@ -605,7 +611,9 @@ impl SchedulingMutation {
         .map(Appointment)
     }
 
-    /// Cancels a Scheduled appointment, freeing its slot. FrontDesk, Provider, ClinicAdmin.
+    /// Cancels a Scheduled appointment, freeing its slot. FrontDesk, Provider, ClinicAdmin. A
+    /// patient's cancellation (PATIENT_REQUEST) inside the type's cancellation window owes the
+    /// late-cancellation fee, invoiced at once (`setCancellationPolicy`).
     async fn cancel_appointment(
         &self,
         ctx: &Context<'_>,
@@ -616,17 +624,26 @@ impl SchedulingMutation {
         expected_version: i64,
         #[graphql(desc = "Why it is cancelled: one line, at most 500 characters.")] reason: String,
         #[graphql(
-            default_with = "CancellationCategory::Other",
-            desc = "Why it is cancelled, as a category partners can act on (OTHER if omitted)."
+            desc = "Why it is cancelled, as a category partners can act on: the reason's with a `reasonId` (a different one is refused), else OTHER if omitted."
         )]
-        category: CancellationCategory,
+        category: Option<CancellationCategory>,
+        #[graphql(
+            desc = "One of the clinic's live cancellation reasons (`cancellationReasons`), recorded with the appointment and counted by `cancellationReport`."
+        )]
+        reason_id: Option<Uuid>,
     ) -> Result<Appointment, ApiError> {
         let session = session(ctx)?;
+        let request = CancelRequest {
+            reason: &reason,
+            category,
+            reason_id,
+        };
         booking::cancel(
             session.db(),
             &session.principal,
+            session.events(),
             (id, expected_version),
-            (category, &reason),
+            request,
         )
         .await
         .map(Appointment)

@@ -1,10 +1,12 @@
 //! Scheduling: appointment types, providers' working hours, time off and closures, appointments
-//! and their status flow, recurring series, free slots, and the feed of status changes partners
-//! subscribe to.
+//! and their status flow, recurring series, free slots, cancellation reasons and the fees late
+//! cancellations and no-shows owe, and the feed of status changes partners subscribe to.
 
 mod availability;
 mod booking;
 mod calendar;
+mod cancellation;
+mod cancellation_graphql;
 pub(crate) mod entity;
 mod event_feed;
 mod events_graphql;
@@ -17,6 +19,8 @@ mod time_off;
 mod week_graphql;
 
 pub use booking::{AppointmentCompleted, BookingRequest, book};
+pub use cancellation::{FeeDue, FeeKind};
+pub use cancellation_graphql::{CancellationMutation, CancellationQuery};
 pub use entity::appointment_event::Model as AppointmentEvent;
 pub use event_feed::{EventHub, FeedLimits, events_after, latest_event_id};
 pub use events_graphql::{AppointmentEventKind, EventsQuery, SchedulingSubscription};

@@ -10,14 +10,16 @@ use uuid::Uuid;
 
 use crate::foundation::access::{Permission, Principal};
 use crate::foundation::db::TenantTransaction;
+use crate::foundation::domain_events::DomainEvents;
 use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
 use crate::identity::DayOfWeek;
 use crate::scheduling::availability::fits;
-use crate::scheduling::booking::{self, clash};
+use crate::scheduling::booking::{self, CancelRequest, clash};
 use crate::scheduling::calendar::{Calendar, clinic_zone, describe_time_off};
+use crate::scheduling::cancellation::cancellation;
 use crate::scheduling::entity::{appointment, appointment_series};
-use crate::scheduling::model::{AppointmentStatus, BookingWindow, CancellationCategory};
+use crate::scheduling::model::{AppointmentStatus, BookingWindow};
 use crate::scheduling::store::{
     self, AppointmentChange, Booking, NewAppointment, NewSeries, Overrides,
 };
@@ -168,15 +170,17 @@ pub async fn book_series(
 }
 
 /// Cancels an occurrence of a series, if it is still at `expected_version`, and every later
-/// Scheduled occurrence, for one reason: all of them or none. Earlier occurrences stay.
+/// Scheduled occurrence, for one reason: all of them or none. Earlier occurrences stay. Each late
+/// one owes its fee.
 pub async fn cancel_from(
     db: &TenantTransaction,
     principal: &Principal,
+    events: &DomainEvents,
     (id, expected_version): (Uuid, i64),
-    (category, reason): (CancellationCategory, &str),
+    request: CancelRequest<'_>,
 ) -> Result<Vec<appointment::Model>, ApiError> {
     principal.require(Permission::Book)?;
-    let reason = required_line("reason", reason, 500)?;
+    let reason = required_line("reason", request.reason, 500)?;
     let first = booking::find(db, id).await?;
     let series_id = first.series_id.ok_or_else(|| {
         ApiError::bad_input(
@@ -184,14 +188,15 @@ pub async fn cancel_from(
             "is not an occurrence of a series; cancel it with cancelAppointment",
         )
     })?;
+    let why = cancellation(db, &reason, request.category, request.reason_id).await?;
     let mut cancelled =
-        vec![booking::cancel(db, principal, (id, expected_version), (category, &reason)).await?];
+        vec![booking::cancel_for(db, principal, events, (id, expected_version), &why).await?];
     let later =
         store::scheduled_occurrences_after(db, db.tenant_id(), series_id, first.start_time.into())
             .await?;
     for occurrence in later {
         let current = (occurrence.id, occurrence.row_version);
-        cancelled.push(booking::cancel(db, principal, current, (category, &reason)).await?);
+        cancelled.push(booking::cancel_for(db, principal, events, current, &why).await?);
     }
     Ok(cancelled)
 }

@@ -13,7 +13,8 @@ use crate::foundation::db::{TenantTransaction, statement};
 use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
 use crate::scheduling::entity::{
-    appointment, appointment_series, appointment_type, provider_day_hours, time_off,
+    appointment, appointment_series, appointment_type, cancellation_policy, cancellation_reason,
+    provider_day_hours, time_off,
 };
 use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
@@ -336,6 +337,8 @@ pub enum AppointmentChange {
     Cancel {
         reason: String,
         category: CancellationCategory,
+        /// The clinic's reason it is cancelled for, if one was named.
+        reason_id: Option<Uuid>,
     },
 }
 
@@ -370,7 +373,11 @@ pub async fn change_appointment(
         AppointmentChange::Status(status) => {
             update.col_expr(appointment::Column::Status, Expr::value(status.as_str()))
         }
-        AppointmentChange::Cancel { reason, category } => update
+        AppointmentChange::Cancel {
+            reason,
+            category,
+            reason_id,
+        } => update
             .col_expr(
                 appointment::Column::Status,
                 Expr::value(AppointmentStatus::Cancelled.as_str()),
@@ -379,7 +386,8 @@ pub async fn change_appointment(
             .col_expr(
                 appointment::Column::CancelReasonCategory,
                 Expr::value(category.as_str()),
-            ),
+            )
+            .col_expr(appointment::Column::CancelReasonId, Expr::value(reason_id)),
     };
     guard_clash(db, provider_id, async |savepoint| {
         Ok(update.exec(savepoint).await?.rows_affected == 1)
@@ -573,4 +581,168 @@ pub async fn scheduled_occurrences_after(
         .order_by_asc(appointment::Column::StartTime)
         .all(db)
         .await
+}
+
+/// The clinic's cancellation reasons, live ones first, each group by label; retired ones only when
+/// asked for.
+pub async fn list_reasons(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    include_retired: bool,
+) -> Result<Vec<cancellation_reason::Model>, DbErr> {
+    let mut query = cancellation_reason::Entity::find()
+        .filter(cancellation_reason::Column::TenantId.eq(tenant_id));
+    if !include_retired {
+        query = query.filter(cancellation_reason::Column::RetiredAt.is_null());
+    }
+    query
+        .order_by_asc(Expr::cust("retired_at is not null"))
+        .order_by_asc(cancellation_reason::Column::Label)
+        .order_by_asc(cancellation_reason::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn find_reason(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<cancellation_reason::Model>, DbErr> {
+    cancellation_reason::Entity::find()
+        .filter(cancellation_reason::Column::TenantId.eq(tenant_id))
+        .filter(cancellation_reason::Column::Id.eq(id))
+        .one(db)
+        .await
+}
+
+pub async fn insert_reason(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    category: CancellationCategory,
+    label: String,
+) -> Result<cancellation_reason::Model, DbErr> {
+    cancellation_reason::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v4()),
+        category: Set(category.as_str().to_owned()),
+        label: Set(label),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Retires a live reason; false if it was retired already.
+pub async fn retire_reason(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
+    let retired = cancellation_reason::Entity::update_many()
+        .col_expr(cancellation_reason::Column::RetiredAt, Expr::cust("now()"))
+        .col_expr(cancellation_reason::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(cancellation_reason::Column::TenantId.eq(tenant_id))
+        .filter(cancellation_reason::Column::Id.eq(id))
+        .filter(cancellation_reason::Column::RetiredAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(retired.rows_affected == 1)
+}
+
+pub async fn find_policy(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    type_id: Uuid,
+) -> Result<Option<cancellation_policy::Model>, DbErr> {
+    cancellation_policy::Entity::find()
+        .filter(cancellation_policy::Column::TenantId.eq(tenant_id))
+        .filter(cancellation_policy::Column::AppointmentTypeId.eq(type_id))
+        .one(db)
+        .await
+}
+
+pub async fn list_policies(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+) -> Result<Vec<cancellation_policy::Model>, DbErr> {
+    cancellation_policy::Entity::find()
+        .filter(cancellation_policy::Column::TenantId.eq(tenant_id))
+        .order_by_asc(cancellation_policy::Column::AppointmentTypeId)
+        .all(db)
+        .await
+}
+
+/// An appointment type's policy as given, replacing the one it had.
+pub struct NewPolicy {
+    pub type_id: Uuid,
+    pub window_hours: i32,
+    pub late_cancellation_fee: Decimal,
+    pub no_show_fee: Decimal,
+}
+
+/// Sets an appointment type's policy (one plain insert, which replaces the policy it had).
+pub async fn set_policy(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    policy: NewPolicy,
+) -> Result<Option<cancellation_policy::Model>, DbErr> {
+    cancellation_policy::Entity::find()
+        .from_raw_sql(statement(
+            "insert into cancellation_policies
+                    (tenant_id, appointment_type_id, window_hours, late_cancellation_fee, no_show_fee,
+                     updated_at)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (tenant_id, appointment_type_id) do update
+                set window_hours = excluded.window_hours,
+                    late_cancellation_fee = excluded.late_cancellation_fee,
+                    no_show_fee = excluded.no_show_fee,
+                    updated_at = excluded.updated_at
+             returning *",
+            [
+                tenant_id.into(),
+                policy.type_id.into(),
+                policy.window_hours.into(),
+                policy.late_cancellation_fee.into(),
+                policy.no_show_fee.into(),
+                // The time comes from here: Citus refuses functions that are not IMMUTABLE, such
+                // as now(), in the DO UPDATE of an insert into a distributed table.
+                Utc::now().into(),
+            ],
+        ))
+        .one(db)
+        .await
+}
+
+/// How many appointments starting in [from, to) were cancelled, by category and reason.
+pub struct CancellationCount {
+    pub category: Option<String>,
+    pub reason_id: Option<Uuid>,
+    pub count: i64,
+}
+
+pub async fn cancellation_counts(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<CancellationCount>, DbErr> {
+    let rows = db
+        .query_all_raw(statement(
+            "select cancel_reason_category, cancel_reason_id, count(*)
+               from appointments
+              where tenant_id = $1 and status = 'Cancelled' and not is_deleted
+                and start_time >= $2 and start_time < $3
+              group by cancel_reason_category, cancel_reason_id
+              order by count(*) desc, cancel_reason_category, cancel_reason_id",
+            [tenant_id.into(), from.into(), to.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(CancellationCount {
+                category: row.try_get_by_index(0)?,
+                reason_id: row.try_get_by_index(1)?,
+                count: row.try_get_by_index(2)?,
+            })
+        })
+        .collect()
 }

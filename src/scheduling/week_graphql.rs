@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::foundation::error::ApiError;
 use crate::foundation::session::session;
 use crate::identity::{DayOfWeek, WorkingHours};
-use crate::scheduling::booking;
+use crate::scheduling::booking::{self, CancelRequest};
 use crate::scheduling::entity::time_off;
 use crate::scheduling::graphql::{Appointment, booking_window};
 use crate::scheduling::model::CancellationCategory;
@@ -264,7 +264,8 @@ impl ClinicWeekMutation {
     }
 
     /// Cancels Scheduled appointments together, for one reason: all of them, or (if any is not
-    /// found or not Scheduled) none. At most 100. FrontDesk, Provider, ClinicAdmin.
+    /// found or not Scheduled) none. At most 100. FrontDesk, Provider, ClinicAdmin. Each late
+    /// patient's cancellation owes its fee, as with `cancelAppointment`.
     async fn cancel_appointments(
         &self,
         ctx: &Context<'_>,
@@ -273,21 +274,33 @@ impl ClinicWeekMutation {
         #[graphql(desc = "Why they are cancelled: one line, at most 500 characters.")]
         reason: String,
         #[graphql(
-            default_with = "CancellationCategory::Other",
-            desc = "Why they are cancelled, as a category partners can act on (OTHER if omitted)."
+            desc = "Why they are cancelled, as a category partners can act on: the reason's with a `reasonId` (a different one is refused), else OTHER if omitted."
         )]
-        category: CancellationCategory,
+        category: Option<CancellationCategory>,
+        #[graphql(desc = "One of the clinic's live cancellation reasons (`cancellationReasons`).")]
+        reason_id: Option<Uuid>,
     ) -> Result<Vec<Appointment>, ApiError> {
         let session = session(ctx)?;
-        let cancelled =
-            booking::cancel_many(session.db(), &session.principal, &ids, (category, &reason))
-                .await?;
+        let request = CancelRequest {
+            reason: &reason,
+            category,
+            reason_id,
+        };
+        let cancelled = booking::cancel_many(
+            session.db(),
+            &session.principal,
+            session.events(),
+            &ids,
+            request,
+        )
+        .await?;
         Ok(cancelled.into_iter().map(Appointment::new).collect())
     }
 
     /// Cancels an occurrence of a series and every later Scheduled occurrence of it, for one
     /// reason: all of them, or (if the occurrence changed since `expectedVersion`) none. One
-    /// occurrence alone is `cancelAppointment`. FrontDesk, Provider, ClinicAdmin.
+    /// occurrence alone is `cancelAppointment`. FrontDesk, Provider, ClinicAdmin. Each late
+    /// patient's cancellation owes its fee, as with `cancelAppointment`.
     async fn cancel_series_from(
         &self,
         ctx: &Context<'_>,
@@ -299,17 +312,24 @@ impl ClinicWeekMutation {
         #[graphql(desc = "Why they are cancelled: one line, at most 500 characters.")]
         reason: String,
         #[graphql(
-            default_with = "CancellationCategory::Other",
-            desc = "Why they are cancelled, as a category partners can act on (OTHER if omitted)."
+            desc = "Why they are cancelled, as a category partners can act on: the reason's with a `reasonId` (a different one is refused), else OTHER if omitted."
         )]
-        category: CancellationCategory,
+        category: Option<CancellationCategory>,
+        #[graphql(desc = "One of the clinic's live cancellation reasons (`cancellationReasons`).")]
+        reason_id: Option<Uuid>,
     ) -> Result<Vec<Appointment>, ApiError> {
         let session = session(ctx)?;
+        let request = CancelRequest {
+            reason: &reason,
+            category,
+            reason_id,
+        };
         let cancelled = series::cancel_from(
             session.db(),
             &session.principal,
+            session.events(),
             (id, expected_version),
-            (category, &reason),
+            request,
         )
         .await?;
         Ok(cancelled.into_iter().map(Appointment::new).collect())

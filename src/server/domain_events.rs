@@ -1,5 +1,6 @@
 //! Which domain handles which domain event: the one place that knows both sides. Scheduling
-//! publishes `AppointmentCompleted`; billing raises the invoice and posts its charge.
+//! publishes `AppointmentCompleted` and `FeeDue` (a late cancellation or a no-show); billing
+//! raises the invoice and posts its charge.
 
 use futures_util::future::BoxFuture;
 
@@ -8,11 +9,38 @@ use crate::foundation::access::Principal;
 use crate::foundation::db::TenantTransaction;
 use crate::foundation::domain_events::{DomainEvents, Handler};
 use crate::foundation::error::ApiError;
-use crate::scheduling::AppointmentCompleted;
+use crate::scheduling::{AppointmentCompleted, FeeDue, FeeKind};
 
 /// Every handler of every domain event.
 pub fn registry() -> DomainEvents {
-    DomainEvents::default().on(InvoiceCompletedAppointments)
+    DomainEvents::default()
+        .on(InvoiceCompletedAppointments)
+        .on(InvoiceFees)
+}
+
+/// A late cancellation or a no-show that owes a fee is billed: one invoice of the fee's kind,
+/// its charge on the ledger.
+struct InvoiceFees;
+
+impl Handler<FeeDue> for InvoiceFees {
+    fn handle<'a>(
+        &'a self,
+        db: &'a TenantTransaction,
+        principal: &'a Principal,
+        event: &'a FeeDue,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        let kind = match event.kind {
+            FeeKind::LateCancellation => billing::InvoiceKind::LateCancellationFee,
+            FeeKind::NoShow => billing::InvoiceKind::NoShowFee,
+        };
+        Box::pin(billing::bill_fee(
+            db,
+            principal,
+            event.appointment_id,
+            kind,
+            event.amount,
+        ))
+    }
 }
 
 /// A completed appointment is billed: one invoice, its charge on the ledger.
@@ -43,5 +71,10 @@ mod tests {
     #[test]
     fn completed_appointments_reach_billing() {
         assert!(registry().handles::<AppointmentCompleted>());
+    }
+
+    #[test]
+    fn fees_reach_billing() {
+        assert!(registry().handles::<FeeDue>());
     }
 }

@@ -18,8 +18,8 @@ use crate::patients::{
     BreakGlassGrant, CareTeamMutation, CareTeamQuery, Patient, PatientsMutation, PatientsQuery,
 };
 use crate::scheduling::{
-    Appointment, ClinicWeekMutation, ClinicWeekQuery, EventsQuery, SchedulingMutation,
-    SchedulingQuery, SchedulingSubscription,
+    Appointment, CancellationMutation, CancellationQuery, ClinicWeekMutation, ClinicWeekQuery,
+    EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
 };
 use crate::server::node::NodeQuery;
 
@@ -57,6 +57,7 @@ pub struct Query(
     NodeQuery,
     WebhookQuery,
     ClinicWeekQuery,
+    CancellationQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -73,6 +74,7 @@ pub struct Mutation(
     ApiKeyMutation,
     WebhookMutation,
     ClinicWeekMutation,
+    CancellationMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.

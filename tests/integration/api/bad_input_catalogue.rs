@@ -809,6 +809,193 @@ fn clinic_week_cases(
     ]
 }
 
+/// Issue 17 item 3's operations: cancellation reasons, policies, the report, and the reason a
+/// cancellation names.
+fn cancellation_templates(clinic: &ApiClinic, appointment: &str, reason: &str) -> Vec<Template> {
+    vec![
+        Template {
+            texts: &["/l"],
+            enums: &["/c"],
+            ..template(
+                "addCancellationReason",
+                Role::ClinicAdmin,
+                "mutation($c: CancellationCategory!, $l: String!) { addCancellationReason(category: $c, label: $l) { id } }",
+                json!({"c": "PATIENT_REQUEST", "l": "Overslept"}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "retireCancellationReason",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { retireCancellationReason(id: $id) { id } }",
+                json!({ "id": reason }),
+            )
+        },
+        Template {
+            ids: &["/t"],
+            money: &["/l", "/n"],
+            ..template(
+                "setCancellationPolicy",
+                Role::ClinicAdmin,
+                "mutation($t: UUID!, $w: Int!, $l: Money!, $n: Money!) { setCancellationPolicy(appointmentTypeId: $t, windowHours: $w, lateCancellationFee: $l, noShowFee: $n) { windowHours } }",
+                json!({"t": clinic.type_id, "w": 24, "l": "25.00", "n": "40.00"}),
+            )
+        },
+        Template {
+            ids: &["/id", "/rid"],
+            texts: &["/r"],
+            ..template(
+                "cancelAppointment with a reason",
+                Role::FrontDesk,
+                "mutation($id: UUID!, $r: String!, $rid: UUID) { cancelAppointment(id: $id, expectedVersion: 1, reason: $r, reasonId: $rid) { id } }",
+                json!({"id": appointment, "r": "Unwell", "rid": reason}),
+            )
+        },
+        Template {
+            ids: &["/ids/0", "/rid"],
+            ..template(
+                "cancelAppointments with a reason",
+                Role::FrontDesk,
+                "mutation($ids: [UUID!]!, $rid: UUID) { cancelAppointments(ids: $ids, reason: \"Unwell\", reasonId: $rid) { id } }",
+                json!({"ids": [appointment], "rid": reason}),
+            )
+        },
+        Template {
+            dates: &["/f", "/t"],
+            ..template(
+                "cancellationReport",
+                Role::ClinicAdmin,
+                "query($f: DateTime!, $t: DateTime!) { cancellationReport(from: $f, to: $t) { count } }",
+                json!({"f": "2031-01-01T00:00:00Z", "t": "2031-06-01T00:00:00Z"}),
+            )
+        },
+    ]
+}
+
+/// Issue 17 item 3's cases that are not one argument's fault: another clinic's reasons and
+/// appointment types (NOT_FOUND), a retired reason, a category the reason contradicts, windows
+/// and fees out of range, reports the wrong way round or too long, and a label taken.
+fn cancellation_cases(
+    clinic: &ApiClinic,
+    other: &ApiClinic,
+    appointment: &str,
+    (reason, retired, others_reason): (&str, &str, &str),
+) -> Vec<Case> {
+    let case = |what: &str, role: Role, query: &str, variables: Value, code: &'static str| Case {
+        what: what.into(),
+        role,
+        query: query.into(),
+        variables,
+        code,
+    };
+    let cancel = "mutation($id: UUID!, $rid: UUID, $c: CancellationCategory) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Unwell\", reasonId: $rid, category: $c) { id } }";
+    let policy = "mutation($t: UUID!, $w: Int!, $l: Money!, $n: Money!) { setCancellationPolicy(appointmentTypeId: $t, windowHours: $w, lateCancellationFee: $l, noShowFee: $n) { windowHours } }";
+    let policy_of = |t: Value, w: i64, l: &str, n: &str| json!({"t": t, "w": w, "l": l, "n": n});
+    let report =
+        "query($f: DateTime!, $t: DateTime!) { cancellationReport(from: $f, to: $t) { count } }";
+    vec![
+        case(
+            "another clinic's cancellation reason",
+            Role::FrontDesk,
+            cancel,
+            json!({"id": appointment, "rid": others_reason}),
+            "NOT_FOUND",
+        ),
+        case(
+            "another clinic's cancellation reason for several",
+            Role::FrontDesk,
+            "mutation($ids: [UUID!]!, $rid: UUID) { cancelAppointments(ids: $ids, reason: \"Unwell\", reasonId: $rid) { id } }",
+            json!({"ids": [appointment], "rid": others_reason}),
+            "NOT_FOUND",
+        ),
+        case(
+            "another clinic's cancellation reason to retire",
+            Role::ClinicAdmin,
+            "mutation($id: UUID!) { retireCancellationReason(id: $id) { id } }",
+            json!({ "id": others_reason }),
+            "NOT_FOUND",
+        ),
+        case(
+            "another clinic's appointment type's policy",
+            Role::ClinicAdmin,
+            policy,
+            policy_of(json!(other.type_id), 24, "25.00", "40.00"),
+            "NOT_FOUND",
+        ),
+        case(
+            "a retired cancellation reason",
+            Role::FrontDesk,
+            cancel,
+            json!({"id": appointment, "rid": retired}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a category the cancellation reason contradicts",
+            Role::FrontDesk,
+            cancel,
+            json!({"id": appointment, "rid": reason, "c": "PROVIDER_UNAVAILABLE"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a negative cancellation window",
+            Role::ClinicAdmin,
+            policy,
+            policy_of(json!(clinic.type_id), -1, "25.00", "40.00"),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a cancellation window over a month",
+            Role::ClinicAdmin,
+            policy,
+            policy_of(json!(clinic.type_id), 721, "25.00", "40.00"),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a negative late-cancellation fee",
+            Role::ClinicAdmin,
+            policy,
+            policy_of(json!(clinic.type_id), 24, "-0.01", "40.00"),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a no-show fee of a million",
+            Role::ClinicAdmin,
+            policy,
+            policy_of(json!(clinic.type_id), 24, "25.00", "1000000.00"),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a cancellation report that ends before it starts",
+            Role::ClinicAdmin,
+            report,
+            json!({"f": "2031-06-01T00:00:00Z", "t": "2031-01-01T00:00:00Z"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a cancellation report over two years",
+            Role::ClinicAdmin,
+            report,
+            json!({"f": "2031-01-01T00:00:00Z", "t": "2033-01-01T00:00:00Z"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a cancellation reason labelled with spaces only",
+            Role::ClinicAdmin,
+            "mutation { addCancellationReason(category: OTHER, label: \"   \") { id } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a cancellation reason whose label a live one has",
+            Role::ClinicAdmin,
+            "mutation { addCancellationReason(category: OTHER, label: \"patient unwell\") { id } }",
+            json!({}),
+            "CONFLICT",
+        ),
+    ]
+}
+
 fn spoiled(template: &Template, path: &str, value: Value, what: &str, code: &'static str) -> Case {
     let mut variables = template.variables.clone();
     *variables.pointer_mut(path).expect("the path exists") = value;
@@ -1220,14 +1407,49 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
+    let reason = |clinic: &ApiClinic, label: &str| {
+        let token = clinic.token(Role::ClinicAdmin).to_owned();
+        let label = label.to_owned();
+        let app = &app;
+        async move {
+            let added = app
+                .graphql(
+                    Some(&token),
+                    "mutation($l: String!) { addCancellationReason(category: PATIENT_REQUEST, label: $l) { id } }",
+                    json!({ "l": label }),
+                )
+                .await;
+            added.ok()["addCancellationReason"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let unwell = reason(&clinic, "Patient unwell").await;
+    let retired = reason(&clinic, "Snowed in").await;
+    app.graphql(
+        Some(clinic.token(Role::ClinicAdmin)),
+        "mutation($id: UUID!) { retireCancellationReason(id: $id) { id } }",
+        json!({ "id": retired }),
+    )
+    .await
+    .ok();
+    let others_reason = reason(&other, "Patient unwell").await;
     let before = (app.footprint(&clinic).await, app.footprint(&other).await);
 
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
         .iter()
         .chain(&clinic_week_templates(&clinic, &scheduled))
         .chain(&mfa_templates(&clinic))
+        .chain(&cancellation_templates(&clinic, &scheduled, &unwell))
         .flat_map(cases_of)
         .collect();
+    cases.extend(cancellation_cases(
+        &clinic,
+        &other,
+        &scheduled,
+        (&unwell, &retired, &others_reason),
+    ));
     cases.extend(whole_request_cases(&clinic));
     cases.extend(clinic_week_cases(
         &clinic,

@@ -15,6 +15,7 @@ mod audit_of_reads_and_refusals;
 mod available_slots;
 mod bad_input_catalogue;
 mod booking_window;
+mod cancellation_fees;
 mod care_team_access;
 mod clinic_boundaries;
 mod clinic_schedules;

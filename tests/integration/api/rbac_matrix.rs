@@ -90,6 +90,14 @@ enum Op {
     BeginMfaEnrollment,
     SetMfaPolicy,
     ResetUserMfa,
+    // Issue 17 item 3: cancellation reasons and fees.
+    CancellationReasons,
+    AddCancellationReason,
+    RetireCancellationReason,
+    CancellationPolicies,
+    SetCancellationPolicy,
+    CancellationReport,
+    CancelWithReason,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -484,6 +492,41 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (ResetUserMfa, Provider, Forbidden),
     (ResetUserMfa, BillingManager, Forbidden),
     (ResetUserMfa, FrontDesk, Forbidden),
+    (CancellationReasons, SystemAdmin, Forbidden),
+    (CancellationReasons, ClinicAdmin, Allowed),
+    (CancellationReasons, Provider, Allowed),
+    (CancellationReasons, BillingManager, Allowed),
+    (CancellationReasons, FrontDesk, Allowed),
+    (AddCancellationReason, SystemAdmin, Forbidden),
+    (AddCancellationReason, ClinicAdmin, Allowed),
+    (AddCancellationReason, Provider, Forbidden),
+    (AddCancellationReason, BillingManager, Forbidden),
+    (AddCancellationReason, FrontDesk, Forbidden),
+    (RetireCancellationReason, SystemAdmin, Forbidden),
+    (RetireCancellationReason, ClinicAdmin, Allowed),
+    (RetireCancellationReason, Provider, Forbidden),
+    (RetireCancellationReason, BillingManager, Forbidden),
+    (RetireCancellationReason, FrontDesk, Forbidden),
+    (CancellationPolicies, SystemAdmin, Forbidden),
+    (CancellationPolicies, ClinicAdmin, Allowed),
+    (CancellationPolicies, Provider, Allowed),
+    (CancellationPolicies, BillingManager, Allowed),
+    (CancellationPolicies, FrontDesk, Allowed),
+    (SetCancellationPolicy, SystemAdmin, Forbidden),
+    (SetCancellationPolicy, ClinicAdmin, Allowed),
+    (SetCancellationPolicy, Provider, Forbidden),
+    (SetCancellationPolicy, BillingManager, Forbidden),
+    (SetCancellationPolicy, FrontDesk, Forbidden),
+    (CancellationReport, SystemAdmin, Forbidden),
+    (CancellationReport, ClinicAdmin, Allowed),
+    (CancellationReport, Provider, Forbidden),
+    (CancellationReport, BillingManager, Allowed),
+    (CancellationReport, FrontDesk, Forbidden),
+    (CancelWithReason, SystemAdmin, Forbidden),
+    (CancelWithReason, ClinicAdmin, Allowed),
+    (CancelWithReason, Provider, Allowed),
+    (CancelWithReason, BillingManager, Forbidden),
+    (CancelWithReason, FrontDesk, Allowed),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -577,7 +620,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 76;
+    let operations = 83;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -1019,6 +1062,35 @@ async fn request(
             let years_ago = monday - chrono::Duration::weeks(52 * 6);
             overriding(clinic, years_ago.to_rfc3339(), json!({"backdate": true}))
         }
+        CancellationReasons => (
+            "{ cancellationReasons(includeRetired: true) { id label } }",
+            json!({}),
+        ),
+        AddCancellationReason => (
+            "mutation($l: String!) { addCancellationReason(category: PATIENT_REQUEST, label: $l) { id } }",
+            json!({"l": format!("Reason {unique}")}),
+        ),
+        RetireCancellationReason => (
+            "mutation($id: UUID!) { retireCancellationReason(id: $id) { id } }",
+            json!({"id": throwaway_reason(app, clinic, &unique).await}),
+        ),
+        CancellationPolicies => (
+            "{ cancellationPolicies { appointmentTypeId windowHours } }",
+            json!({}),
+        ),
+        SetCancellationPolicy => (
+            "mutation($t: UUID!) { setCancellationPolicy(appointmentTypeId: $t, windowHours: 24, lateCancellationFee: \"0.00\", noShowFee: \"0.00\") { windowHours } }",
+            json!({"t": throwaway_type(app, admin, &unique).await}),
+        ),
+        CancellationReport => (
+            "{ cancellationReport(from: \"2031-01-01T00:00:00Z\", to: \"2031-12-31T00:00:00Z\") { category count } }",
+            json!({}),
+        ),
+        CancelWithReason => (
+            "mutation($id: UUID!, $r: UUID!) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Called in\", reasonId: $r) { id } }",
+            json!({"id": throwaway_appointment(app, clinic).await.0,
+                   "r": throwaway_reason(app, clinic, &unique).await}),
+        ),
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(
@@ -1034,6 +1106,21 @@ async fn request(
             )
         }
     }
+}
+
+/// A live cancellation reason of the clinic, added by its ClinicAdmin; its id.
+async fn throwaway_reason(app: &TestApp, clinic: &ApiClinic, unique: &str) -> String {
+    let response = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($l: String!) { addCancellationReason(category: PATIENT_REQUEST, label: $l) { id } }",
+            json!({"l": format!("Throwaway {unique}")}),
+        )
+        .await;
+    response.ok()["addCancellationReason"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A completed visit's invoice with 10.00 paid on it, so that every posting has room to act.

@@ -43,8 +43,8 @@ async fn scalar_rows(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Va
 
 /// Everything a clinic does in a day, through the API: reads with PHI, a booking and its clash,
 /// a completed visit with its invoice, a payment retried, time off over a booking and its
-/// cancellation, free slots around it, and a recurring series with a clash. Returns the
-/// completed appointment.
+/// cancellation, free slots around it, a recurring series with a clash, and a late cancellation
+/// and a no-show billed and written off. Returns the completed appointment.
 async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
     let provider = clinic.token(Role::Provider);
     let read = app
@@ -85,7 +85,96 @@ async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
         "a retried payment posts once"
     );
     clinic_week(app, clinic).await;
+    cancellation_fees(app, clinic).await;
     appointment
+}
+
+/// Issue 17 item 3's part of the day: a policy and a reason set, a patient's late cancellation
+/// and a no-show each billed once on the ledger, the no-show's fee written off, the report read.
+async fn cancellation_fees(app: &TestApp, clinic: &ApiClinic) {
+    let admin = Some(clinic.token(Role::ClinicAdmin));
+    let front_desk = Some(clinic.token(Role::FrontDesk));
+    let billing = Some(clinic.token(Role::BillingManager));
+    app.graphql(
+        admin,
+        "mutation($t: UUID!) { setCancellationPolicy(appointmentTypeId: $t, windowHours: 24, lateCancellationFee: \"25.00\", noShowFee: \"40.00\") { windowHours } }",
+        json!({"t": clinic.type_id}),
+    )
+    .await
+    .ok();
+    let reason = app
+        .graphql(
+            admin,
+            "mutation { addCancellationReason(category: PATIENT_REQUEST, label: \"Patient unwell\") { id } }",
+            json!({}),
+        )
+        .await;
+    let reason = reason.ok()["addCancellationReason"]["id"].clone();
+    let soon = |hours: i64| {
+        (chrono::Utc::now() + chrono::Duration::hours(hours))
+            .format("%Y-%m-%dT%H:%M:00Z")
+            .to_string()
+    };
+    let late = app
+        .book(clinic, clinic.user(Role::Provider), &soon(2))
+        .await;
+    let late = late.ok()["bookAppointment"]["id"].clone();
+    let missed = app
+        .book(clinic, clinic.user(Role::Provider), &soon(4))
+        .await;
+    let missed = missed.ok()["bookAppointment"]["id"].clone();
+    app.graphql(
+        front_desk,
+        "mutation($id: UUID!, $r: UUID!) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Called in\", reasonId: $r) { status } }",
+        json!({"id": late, "r": reason}),
+    )
+    .await
+    .ok();
+    app.graphql(
+        front_desk,
+        "mutation($id: UUID!) { setAppointmentStatus(id: $id, expectedVersion: 1, status: NO_SHOW) { status } }",
+        json!({"id": missed}),
+    )
+    .await
+    .ok();
+    let invoice_of = |id: Value| {
+        app.graphql(
+            billing,
+            "query($id: UUID!) { appointment(id: $id) { invoice { id kind balance } } }",
+            json!({ "id": id }),
+        )
+    };
+    let fee = invoice_of(late).await;
+    assert_eq!(
+        fee.ok()["appointment"]["invoice"]["kind"],
+        "LATE_CANCELLATION_FEE"
+    );
+    let no_show = invoice_of(missed).await;
+    let no_show = no_show.ok()["appointment"]["invoice"].clone();
+    assert_eq!(no_show["balance"], "40.00", "{no_show}");
+    let written_off = app
+        .graphql(
+            billing,
+            "mutation($i: WriteOffInvoiceInput!) { writeOffInvoice(input: $i) { invoice { balance } } }",
+            json!({"i": {"invoiceId": no_show["id"], "amount": "40.00", "reason": "First miss", "idempotencyKey": "no-show-1"}}),
+        )
+        .await;
+    assert_eq!(
+        written_off.ok()["writeOffInvoice"]["invoice"]["balance"],
+        "0.00"
+    );
+    let from = chrono::Utc::now() - chrono::Duration::days(1);
+    let report = app
+        .graphql(
+            admin,
+            "query($f: DateTime!, $t: DateTime!) { cancellationReport(from: $f, to: $t) { category count } }",
+            json!({"f": from.to_rfc3339(), "t": (from + chrono::Duration::days(30)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        report.ok()["cancellationReport"],
+        json!([{"category": "PATIENT_REQUEST", "count": 1}])
+    );
 }
 
 /// Issue 17's part of the day: time off entered over a booking, which is cancelled; the slots

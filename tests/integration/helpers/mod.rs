@@ -28,7 +28,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 23] = [
+pub const TENANT_TABLES: [&str; 25] = [
     "users",
     "user_sessions",
     "patients",
@@ -53,11 +53,14 @@ pub const TENANT_TABLES: [&str; 23] = [
     "mfa_factors",
     "mfa_recovery_codes",
     "mfa_policies",
+    // Issue 17 item 3: cancellation reasons and fees.
+    "cancellation_reasons",
+    "cancellation_policies",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 14] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 16] = [
     ("users", "updated_at = updated_at"),
     ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
@@ -73,6 +76,8 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 14] = [
     ("mfa_factors", "updated_at = updated_at"),
     ("mfa_recovery_codes", "used_at = used_at"),
     ("mfa_policies", "updated_at = updated_at"),
+    ("cancellation_reasons", "updated_at = updated_at"),
+    ("cancellation_policies", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
@@ -414,6 +419,24 @@ impl TestDb {
         )
         .await
         .expect("a two-factor policy inserts");
+        // Issue 17 item 3: cancellation reasons and fees.
+        exec(
+            &tx,
+            "insert into cancellation_reasons (tenant_id, category, label)
+             values ($1, 'PatientRequest', 'Patient unwell')",
+            [tenant_id.into()],
+        )
+        .await
+        .expect("a cancellation reason inserts");
+        exec(
+            &tx,
+            "insert into cancellation_policies (tenant_id, appointment_type_id, window_hours,
+                                                late_cancellation_fee, no_show_fee)
+             values ($1, $2, 24, 25.00, 40.00)",
+            [tenant_id.into(), type_id.into()],
+        )
+        .await
+        .expect("a cancellation policy inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
