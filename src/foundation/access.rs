@@ -153,6 +153,9 @@ pub enum Permission {
     OverrideTimeOff,
     /// Book an appointment that starts in the past.
     Backdate,
+    /// Add patients to the waitlist for an earlier slot, remove them, and see whom a freed slot
+    /// fits.
+    ManageWaitlist,
 }
 
 impl Permission {
@@ -190,6 +193,7 @@ impl Permission {
             Permission::ManageClosures => "enter or remove clinic closures",
             Permission::OverrideTimeOff => "book into time off or a closure",
             Permission::Backdate => "book an appointment that starts in the past",
+            Permission::ManageWaitlist => "manage the waitlist",
         }
     }
 }
@@ -239,6 +243,7 @@ impl Role {
                     | ManageClosures
                     | OverrideTimeOff
                     | Backdate
+                    | ManageWaitlist
             ),
             Role::Provider => matches!(
                 permission,
@@ -256,6 +261,7 @@ impl Role {
                     | RecordVisit
                     | FollowAppointmentEvents
                     | ManageTimeOff
+                    | ManageWaitlist
             ),
             Role::BillingManager => matches!(
                 permission,
@@ -273,6 +279,7 @@ impl Role {
                     | ReadBilling
                     | FollowAppointmentEvents
                     | ManageTimeOff
+                    | ManageWaitlist
             ),
         }
     }

@@ -10,8 +10,8 @@ use crate::scheduling::AppointmentEvent;
 
 #[derive(Serialize)]
 pub struct WebhookPayloadV1 {
-    /// `appointment.booked`, `appointment.rescheduled`, `appointment.status_changed` or
-    /// `appointment.cancelled`.
+    /// `appointment.booked`, `appointment.rescheduled`, `appointment.status_changed`,
+    /// `appointment.cancelled` or `appointment.slot_freed`.
     #[serde(rename = "type")]
     pub kind: String,
     /// When the change was made (RFC 3339, UTC).
@@ -27,7 +27,8 @@ pub struct EventDataV1 {
     pub kind: String,
     pub appointment_id: String,
     pub provider_id: String,
-    pub patient_id: String,
+    /// Null for SLOT_FREED, which names no patient.
+    pub patient_id: Option<String>,
     pub type_id: String,
     pub starts_at: String,
     pub ends_at: String,
@@ -69,7 +70,7 @@ impl WebhookPayloadV1 {
                 kind,
                 appointment_id: event.appointment_id.to_string(),
                 provider_id: event.provider_id.to_string(),
-                patient_id: event.patient_id.to_string(),
+                patient_id: event.patient_id.map(|id| id.to_string()),
                 type_id: event.type_id.to_string(),
                 starts_at: time(&event.starts_at),
                 ends_at: time(&event.ends_at),

@@ -1,5 +1,5 @@
 //! Scheduling: appointment types, providers' working hours, time off and closures, appointments
-//! and their status flow, recurring series, free slots, and the feed of status changes partners
+//! and their status flow, recurring series, free slots, the waitlist, and the feed of status changes partners
 //! subscribe to.
 
 mod availability;
@@ -14,6 +14,8 @@ mod model;
 mod series;
 mod store;
 mod time_off;
+mod waitlist;
+mod waitlist_graphql;
 mod week_graphql;
 
 pub use booking::{AppointmentCompleted, BookingRequest, book};
@@ -26,4 +28,5 @@ pub use graphql::{
 };
 pub use model::{AppointmentStatus, BookingWindow};
 pub use store::insert_type;
+pub use waitlist_graphql::{WaitlistEntry, WaitlistMutation, WaitlistQuery};
 pub use week_graphql::{ClinicWeekMutation, ClinicWeekQuery};

@@ -19,7 +19,7 @@ use crate::patients::{
 };
 use crate::scheduling::{
     Appointment, ClinicWeekMutation, ClinicWeekQuery, EventsQuery, SchedulingMutation,
-    SchedulingQuery, SchedulingSubscription,
+    SchedulingQuery, SchedulingSubscription, WaitlistEntry, WaitlistMutation, WaitlistQuery,
 };
 use crate::server::node::NodeQuery;
 
@@ -57,6 +57,7 @@ pub struct Query(
     NodeQuery,
     WebhookQuery,
     ClinicWeekQuery,
+    WaitlistQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -73,6 +74,7 @@ pub struct Mutation(
     ApiKeyMutation,
     WebhookMutation,
     ClinicWeekMutation,
+    WaitlistMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.
@@ -130,6 +132,10 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .override_output_type_description::<Connection<String, Invoice>>(
         "A page of the clinic's invoices, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, WaitlistEntry>>(
+        "A page of the patients waiting for an earlier slot, oldest first. Pass \
             `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
     )
 }
