@@ -612,6 +612,14 @@ begin
           and entry.earliest <= old.start_time
           and entry.latest >= old.end_time
           and kind.duration_minutes * interval '1 minute' <= old.end_time - old.start_time)
+     and not exists (
+       select 1
+         from public.time_off away
+        where away.tenant_id = new.tenant_id
+          and not away.is_deleted
+          and (away.provider_id is null or away.provider_id = old.provider_id)
+          and away.starts_at < old.end_time
+          and away.ends_at > old.start_time)
   then
     insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
     values (new.tenant_id, 1)

@@ -6,8 +6,10 @@
 -- SlotFreed event with the freed times, the provider, the type and the appointment that freed it,
 -- and no patient (patient_id null), so a reminder partner can text the waiting patients without
 -- learning whose visit went. "Fits" is the rule `waitlistMatches` applies (store::waitlist_matches):
--- live, the provider or any, a type no longer than the slot, a window containing it. No one
--- waiting, no SlotFreed: the event is for the waitlist, not a second copy of every cancellation.
+-- live, the provider or any, a type no longer than the slot, a window containing it; and the slot
+-- is not in the provider's time off or a clinic closure (a cancellation because the provider is
+-- away frees nothing). No one waiting, no SlotFreed: the event is for the waitlist, not a second
+-- copy of every cancellation.
 
 alter table appointment_events alter column patient_id drop not null;
 alter table appointment_events
@@ -78,6 +80,14 @@ begin
           and entry.earliest <= old.start_time
           and entry.latest >= old.end_time
           and kind.duration_minutes * interval '1 minute' <= old.end_time - old.start_time)
+     and not exists (
+       select 1
+         from public.time_off away
+        where away.tenant_id = new.tenant_id
+          and not away.is_deleted
+          and (away.provider_id is null or away.provider_id = old.provider_id)
+          and away.starts_at < old.end_time
+          and away.ends_at > old.start_time)
   then
     insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
     values (new.tenant_id, 1)

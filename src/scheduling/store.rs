@@ -655,8 +655,8 @@ pub async fn waitlist_page(
     if let Some((created_at, id)) = after {
         query = query.filter(
             Expr::tuple([
-                Expr::col(waitlist_entry::Column::CreatedAt).into(),
-                Expr::col(waitlist_entry::Column::Id).into(),
+                Expr::col(waitlist_entry::Column::CreatedAt),
+                Expr::col(waitlist_entry::Column::Id),
             ])
             .gt(Expr::tuple([Expr::val(*created_at), Expr::val(*id)])),
         );
@@ -671,7 +671,8 @@ pub async fn waitlist_page(
 
 /// The live entries a freed slot `[start, end)` with the provider fits, oldest first: the
 /// provider's or any provider's, of a type no longer than the slot, with a window containing
-/// it. The same rule as the SlotFreed trigger (sql/m20261207_000070_waitlist/slot_freed.sql).
+/// it. The same rule as the SlotFreed trigger (sql/m20261207_000070_waitlist/slot_freed.sql),
+/// whose other half, a slot clear of time off, `waitlist::matches` checks.
 pub async fn waitlist_matches(
     db: &TenantTransaction,
     tenant_id: Uuid,

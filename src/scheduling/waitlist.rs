@@ -13,7 +13,7 @@ use crate::foundation::error::ApiError;
 use crate::foundation::input::optional_text;
 use crate::scheduling::calendar::{clinic_zone, provider_hours};
 use crate::scheduling::entity::waitlist_entry;
-use crate::scheduling::store::{self, NewWaitlistEntry};
+use crate::scheduling::store::{self, NewWaitlistEntry, TimeOffOf};
 use crate::scheduling::time_off::{Span, instants};
 
 /// Most entries one freed slot offers.
@@ -90,7 +90,8 @@ pub async fn page(
 
 /// The entries a free slot `[start, end)` with the provider fits, oldest first (at most
 /// `MOST_MATCHES`): waiting for that provider or any, for a type no longer than the slot, with
-/// a window containing it.
+/// a window containing it. None for a slot in the provider's time off or a clinic closure,
+/// which is not free to offer.
 pub async fn matches(
     db: &TenantTransaction,
     principal: &Principal,
@@ -102,6 +103,16 @@ pub async fn matches(
         return Err(ApiError::bad_input("end", "must be after the start"));
     }
     provider_hours(db, provider_id).await?;
+    let away = store::time_off_between(
+        db,
+        db.tenant_id(),
+        TimeOffOf::Provider(provider_id),
+        (start, end),
+    )
+    .await?;
+    if !away.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(
         store::waitlist_matches(db, db.tenant_id(), provider_id, (start, end), MOST_MATCHES)
             .await?,

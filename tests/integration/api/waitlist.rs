@@ -340,3 +340,38 @@ async fn the_waitlist_pages_oldest_first() {
     assert_eq!(ids(second), entries[2..]);
     assert_eq!(second["pageInfo"]["hasNextPage"], json!(false));
 }
+
+#[tokio::test]
+async fn cancelling_for_the_providers_time_off_frees_no_slot_to_offer() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let waiting = app.create_patient(&clinic, "Grace", "Waiting").await;
+    wait(&app, &clinic, waiting, monday()).await;
+    let appointment = book(&app, &clinic, "2031-01-06T10:00:00Z").await;
+    app.graphql(
+        Some(clinic.token(FrontDesk)),
+        "mutation($i: AddTimeOffInput!) { addTimeOff(input: $i) { timeOff { id } } }",
+        json!({"i": {"providerId": clinic.user(Provider), "start": "2031-01-06T09:00:00Z",
+                     "end": "2031-01-06T12:00:00Z", "reason": "Dentist"}}),
+    )
+    .await
+    .ok();
+    let after = app.latest_event_id(&clinic).await;
+
+    cancel(&app, &clinic, &appointment).await;
+
+    assert_eq!(
+        kinds(&events_since(&app, &clinic, after).await),
+        ["CANCELLED"]
+    );
+    assert!(
+        matches(
+            &app,
+            &clinic,
+            ("2031-01-06T10:00:00Z", "2031-01-06T10:30:00Z")
+        )
+        .await
+        .is_empty(),
+        "the provider is away then"
+    );
+}
