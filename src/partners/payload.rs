@@ -96,4 +96,34 @@ mod tests {
         assert_eq!(super::screaming("ApiKey"), "API_KEY");
         assert_eq!(super::screaming("Booked"), "BOOKED");
     }
+
+    #[test]
+    fn a_freed_slot_is_posted_as_slot_freed_with_no_patient() {
+        let at: sea_orm::prelude::DateTimeWithTimeZone =
+            "2031-01-06T10:00:00Z".parse().expect("an instant");
+        let event = crate::scheduling::AppointmentEvent {
+            tenant_id: uuid::Uuid::nil(),
+            id: 7,
+            appointment_id: uuid::Uuid::nil(),
+            provider_id: uuid::Uuid::nil(),
+            old_status: None,
+            new_status: "Cancelled".into(),
+            occurred_at: at,
+            kind: "SlotFreed".into(),
+            patient_id: None,
+            type_id: uuid::Uuid::nil(),
+            starts_at: at,
+            ends_at: at + chrono::Duration::minutes(30),
+            previous_starts_at: None,
+            previous_ends_at: None,
+            cancel_reason_category: None,
+            cancel_reason: None,
+            actor_kind: "User".into(),
+        };
+        let posted = serde_json::to_value(super::WebhookPayloadV1::of(&event)).unwrap();
+        assert_eq!(posted["type"], "appointment.slot_freed");
+        assert_eq!(posted["data"]["kind"], "SLOT_FREED");
+        assert_eq!(posted["data"]["patientId"], serde_json::Value::Null);
+        assert_eq!(posted["data"]["endsAt"], "2031-01-06T10:30:00.000000Z");
+    }
 }
