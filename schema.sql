@@ -566,12 +566,18 @@ CREATE FUNCTION public.record_appointment_event() RETURNS trigger
 declare
   event_id bigint;
   event_kind text;
+  actor text;
 begin
   event_kind := case
     when tg_op = 'INSERT' then 'Booked'
     when old.status is distinct from new.status and new.status = 'Cancelled' then 'Cancelled'
     when old.status is distinct from new.status then 'StatusChanged'
     else 'Rescheduled'
+  end;
+  actor := case
+    when nullif(current_setting('app.user_id', true), '') is not null then 'User'
+    when nullif(current_setting('app.api_key_id', true), '') is not null then 'ApiKey'
+    else 'System'
   end;
 
   insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
@@ -590,13 +596,44 @@ begin
           case when event_kind = 'Rescheduled' then old.end_time end,
           case when event_kind = 'Cancelled' then new.cancel_reason_category end,
           case when event_kind = 'Cancelled' then new.cancel_reason end,
-          case
-            when nullif(current_setting('app.user_id', true), '') is not null then 'User'
-            when nullif(current_setting('app.api_key_id', true), '') is not null then 'ApiKey'
-            else 'System'
-          end);
+          actor);
 
   perform pg_notify('appointment_events', new.tenant_id::text || ':' || event_id::text);
+
+  if event_kind in ('Cancelled', 'Rescheduled')
+     and exists (
+       select 1
+         from public.waitlist_entries entry
+         join public.appointment_types kind
+           on kind.tenant_id = entry.tenant_id and kind.id = entry.type_id
+        where entry.tenant_id = new.tenant_id
+          and not entry.is_deleted
+          and (entry.provider_id is null or entry.provider_id = old.provider_id)
+          and entry.earliest <= old.start_time
+          and entry.latest >= old.end_time
+          and kind.duration_minutes * interval '1 minute' <= old.end_time - old.start_time)
+     and not exists (
+       select 1
+         from public.time_off away
+        where away.tenant_id = new.tenant_id
+          and not away.is_deleted
+          and (away.provider_id is null or away.provider_id = old.provider_id)
+          and away.starts_at < old.end_time
+          and away.ends_at > old.start_time)
+  then
+    insert into public.appointment_event_counters as counter (tenant_id, last_event_id)
+    values (new.tenant_id, 1)
+    on conflict (tenant_id) do update set last_event_id = counter.last_event_id + 1
+    returning counter.last_event_id into event_id;
+
+    insert into public.appointment_events
+      (tenant_id, id, appointment_id, provider_id, old_status, new_status, kind, patient_id,
+       type_id, starts_at, ends_at, actor_kind)
+    values (new.tenant_id, event_id, new.id, old.provider_id, null, new.status, 'SlotFreed',
+            null, old.type_id, old.start_time, old.end_time, actor);
+
+    perform pg_notify('appointment_events', new.tenant_id::text || ':' || event_id::text);
+  end if;
   return null;
 end
 $$;
@@ -871,7 +908,7 @@ CREATE TABLE public.appointment_events (
     new_status text NOT NULL,
     occurred_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     kind text NOT NULL,
-    patient_id uuid NOT NULL,
+    patient_id uuid,
     type_id uuid NOT NULL,
     starts_at timestamp with time zone NOT NULL,
     ends_at timestamp with time zone NOT NULL,
@@ -882,7 +919,8 @@ CREATE TABLE public.appointment_events (
     actor_kind text NOT NULL,
     CONSTRAINT appointment_events_actor_kind_known CHECK ((actor_kind = ANY (ARRAY['User'::text, 'ApiKey'::text, 'System'::text]))),
     CONSTRAINT appointment_events_cancel_reason_of_cancellation CHECK (((kind = 'Cancelled'::text) OR ((cancel_reason IS NULL) AND (cancel_reason_category IS NULL)))),
-    CONSTRAINT appointment_events_kind_known CHECK ((kind = ANY (ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text]))),
+    CONSTRAINT appointment_events_kind_known CHECK ((kind = ANY (ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text, 'SlotFreed'::text]))),
+    CONSTRAINT appointment_events_patient_unless_slot_freed CHECK (((kind = 'SlotFreed'::text) = (patient_id IS NULL))),
     CONSTRAINT appointment_events_previous_times_of_reschedule CHECK (((kind = 'Rescheduled'::text) = ((previous_starts_at IS NOT NULL) AND (previous_ends_at IS NOT NULL))))
 );
 
@@ -1468,6 +1506,34 @@ ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.users OWNER TO hpms_owner;
 
 --
+-- Name: waitlist_entries; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.waitlist_entries (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    provider_id uuid,
+    type_id uuid NOT NULL,
+    earliest timestamp with time zone NOT NULL,
+    latest timestamp with time zone NOT NULL,
+    notes text DEFAULT ''::text NOT NULL,
+    created_by uuid DEFAULT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid,
+    booked_appointment_id uuid,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT waitlist_entries_check CHECK ((latest > earliest)),
+    CONSTRAINT waitlist_entries_check1 CHECK (((booked_appointment_id IS NULL) OR is_deleted)),
+    CONSTRAINT waitlist_entries_notes_check CHECK ((length(notes) <= 1000))
+);
+
+ALTER TABLE ONLY public.waitlist_entries FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.waitlist_entries OWNER TO hpms_owner;
+
+--
 -- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1537,7 +1603,7 @@ CREATE TABLE public.webhook_endpoints (
     CONSTRAINT webhook_endpoints_check CHECK (((state = 'Disabled'::text) = (disabled_at IS NOT NULL))),
     CONSTRAINT webhook_endpoints_check1 CHECK (((previous_secret_ciphertext IS NULL) = (previous_secret_expires_at IS NULL))),
     CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 500)),
-    CONSTRAINT webhook_endpoints_event_kinds_check CHECK (((cardinality(event_kinds) > 0) AND (event_kinds <@ ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text]))),
+    CONSTRAINT webhook_endpoints_event_kinds_check CHECK (((cardinality(event_kinds) > 0) AND (event_kinds <@ ARRAY['Booked'::text, 'Rescheduled'::text, 'StatusChanged'::text, 'Cancelled'::text, 'SlotFreed'::text]))),
     CONSTRAINT webhook_endpoints_last_event_id_check CHECK ((last_event_id >= 0)),
     CONSTRAINT webhook_endpoints_state_check CHECK ((state = ANY (ARRAY['Enabled'::text, 'Disabled'::text]))),
     CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 8) AND (length(url) <= 2000)))
@@ -1829,6 +1895,14 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: waitlist_entries waitlist_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_pkey PRIMARY KEY (tenant_id, id);
+
+
+--
 -- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -2059,6 +2133,20 @@ CREATE INDEX users_tenant_id_is_deleted_idx ON public.users USING btree (tenant_
 --
 
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (tenant_id, username) WHERE (NOT is_deleted);
+
+
+--
+-- Name: waitlist_entries_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX waitlist_entries_tenant_id_is_deleted_idx ON public.waitlist_entries USING btree (tenant_id, is_deleted);
+
+
+--
+-- Name: waitlist_entries_waiting_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX waitlist_entries_waiting_idx ON public.waitlist_entries USING btree (tenant_id, created_at, id) WHERE (NOT is_deleted);
 
 
 --
@@ -2311,6 +2399,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.user_sessions FO
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: waitlist_entries audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.waitlist_entries FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -2643,6 +2738,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.users FOR EACH STATEMEN
 
 
 --
+-- Name: waitlist_entries forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.waitlist_entries FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: webhook_deliveries forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2780,6 +2882,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.time_off FOR EACH ROW EXECUTE
 --
 
 CREATE TRIGGER soft_delete BEFORE DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
+-- Name: waitlist_entries soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.waitlist_entries FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
 
 
 --
@@ -3237,6 +3346,54 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: waitlist_entries waitlist_entries_tenant_id_booked_appointment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_booked_appointment_id_fkey FOREIGN KEY (tenant_id, booked_appointment_id) REFERENCES public.appointments(tenant_id, id);
+
+
+--
+-- Name: waitlist_entries waitlist_entries_tenant_id_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: waitlist_entries waitlist_entries_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
+
+
+--
+-- Name: waitlist_entries waitlist_entries_tenant_id_patient_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_patient_id_fkey FOREIGN KEY (tenant_id, patient_id) REFERENCES public.patients(tenant_id, id);
+
+
+--
+-- Name: waitlist_entries waitlist_entries_tenant_id_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: waitlist_entries waitlist_entries_tenant_id_type_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.waitlist_entries
+    ADD CONSTRAINT waitlist_entries_tenant_id_type_id_fkey FOREIGN KEY (tenant_id, type_id) REFERENCES public.appointment_types(tenant_id, id);
+
+
+--
 -- Name: webhook_deliveries webhook_deliveries_tenant_id_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -3634,6 +3791,13 @@ CREATE POLICY tenant_isolation ON public.users USING ((tenant_id = ( SELECT (NUL
 
 
 --
+-- Name: waitlist_entries tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.waitlist_entries USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
 -- Name: webhook_deliveries tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -3670,6 +3834,12 @@ ALTER TABLE public.user_sessions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: waitlist_entries; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.waitlist_entries ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
@@ -4282,6 +4452,34 @@ GRANT UPDATE(revoked_reason) ON TABLE public.user_sessions TO hpms_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO hpms_app;
+
+
+--
+-- Name: TABLE waitlist_entries; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.waitlist_entries TO hpms_app;
+
+
+--
+-- Name: COLUMN waitlist_entries.booked_appointment_id; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(booked_appointment_id) ON TABLE public.waitlist_entries TO hpms_app;
+
+
+--
+-- Name: COLUMN waitlist_entries.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.waitlist_entries TO hpms_app;
+
+
+--
+-- Name: COLUMN waitlist_entries.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.waitlist_entries TO hpms_app;
 
 
 --

@@ -34,6 +34,7 @@ mod m20261203_000053_refusals_and_identity_reads;
 mod m20261203_000054_clinic_admin_reset_in_the_clinic;
 mod m20261207_000055_cancellation_fees;
 mod m20261207_000060_mfa;
+mod m20261207_000070_waitlist;
 mod tenant_table;
 
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000054_clinic_admin_reset_in_the_clinic::Migration),
             Box::new(m20261207_000060_mfa::Migration),
             Box::new(m20261207_000055_cancellation_fees::Migration),
+            Box::new(m20261207_000070_waitlist::Migration),
         ]
     }
 }

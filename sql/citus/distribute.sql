@@ -41,6 +41,7 @@ select create_distributed_table('provider_day_hours', 'tenant_id', colocate_with
 select create_distributed_table('patient_phi_versions', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('care_assignments', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('break_glass_grants', 'tenant_id', colocate_with => 'users');
+select create_distributed_table('waitlist_entries', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('mfa_factors', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('mfa_recovery_codes', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('mfa_policies', 'tenant_id', colocate_with => 'users');

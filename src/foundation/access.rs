@@ -158,6 +158,9 @@ pub enum Permission {
     ManageCancellationRules,
     /// Count the clinic's cancellations by category and reason.
     ReadCancellationReport,
+    /// Add patients to the waitlist for an earlier slot, remove them, and see whom a freed slot
+    /// fits.
+    ManageWaitlist,
 }
 
 impl Permission {
@@ -199,6 +202,7 @@ impl Permission {
                 "change cancellation reasons or cancellation policies"
             }
             Permission::ReadCancellationReport => "read the cancellation report",
+            Permission::ManageWaitlist => "manage the waitlist",
         }
     }
 }
@@ -250,6 +254,7 @@ impl Role {
                     | Backdate
                     | ManageCancellationRules
                     | ReadCancellationReport
+                    | ManageWaitlist
             ),
             Role::Provider => matches!(
                 permission,
@@ -267,6 +272,7 @@ impl Role {
                     | RecordVisit
                     | FollowAppointmentEvents
                     | ManageTimeOff
+                    | ManageWaitlist
             ),
             Role::BillingManager => matches!(
                 permission,
@@ -289,6 +295,7 @@ impl Role {
                     | ReadBilling
                     | FollowAppointmentEvents
                     | ManageTimeOff
+                    | ManageWaitlist
             ),
         }
     }

@@ -12,7 +12,7 @@ pub mod webhook_endpoint {
         pub id: Uuid,
         pub url: String,
         pub description: String,
-        /// Stored event kinds: Booked, Rescheduled, StatusChanged, Cancelled.
+        /// Stored event kinds: Booked, Rescheduled, StatusChanged, Cancelled, SlotFreed.
         pub event_kinds: Vec<String>,
         pub secret_ciphertext: Vec<u8>,
         pub previous_secret_ciphertext: Option<Vec<u8>>,

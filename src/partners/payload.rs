@@ -10,8 +10,8 @@ use crate::scheduling::AppointmentEvent;
 
 #[derive(Serialize)]
 pub struct WebhookPayloadV1 {
-    /// `appointment.booked`, `appointment.rescheduled`, `appointment.status_changed` or
-    /// `appointment.cancelled`.
+    /// `appointment.booked`, `appointment.rescheduled`, `appointment.status_changed`,
+    /// `appointment.cancelled` or `appointment.slot_freed`.
     #[serde(rename = "type")]
     pub kind: String,
     /// When the change was made (RFC 3339, UTC).
@@ -27,7 +27,8 @@ pub struct EventDataV1 {
     pub kind: String,
     pub appointment_id: String,
     pub provider_id: String,
-    pub patient_id: String,
+    /// Null for SLOT_FREED, which names no patient.
+    pub patient_id: Option<String>,
     pub type_id: String,
     pub starts_at: String,
     pub ends_at: String,
@@ -69,7 +70,7 @@ impl WebhookPayloadV1 {
                 kind,
                 appointment_id: event.appointment_id.to_string(),
                 provider_id: event.provider_id.to_string(),
-                patient_id: event.patient_id.to_string(),
+                patient_id: event.patient_id.map(|id| id.to_string()),
                 type_id: event.type_id.to_string(),
                 starts_at: time(&event.starts_at),
                 ends_at: time(&event.ends_at),
@@ -94,5 +95,35 @@ mod tests {
         assert_eq!(super::screaming("StatusChanged"), "STATUS_CHANGED");
         assert_eq!(super::screaming("ApiKey"), "API_KEY");
         assert_eq!(super::screaming("Booked"), "BOOKED");
+    }
+
+    #[test]
+    fn a_freed_slot_is_posted_as_slot_freed_with_no_patient() {
+        let at: sea_orm::prelude::DateTimeWithTimeZone =
+            "2031-01-06T10:00:00Z".parse().expect("an instant");
+        let event = crate::scheduling::AppointmentEvent {
+            tenant_id: uuid::Uuid::nil(),
+            id: 7,
+            appointment_id: uuid::Uuid::nil(),
+            provider_id: uuid::Uuid::nil(),
+            old_status: None,
+            new_status: "Cancelled".into(),
+            occurred_at: at,
+            kind: "SlotFreed".into(),
+            patient_id: None,
+            type_id: uuid::Uuid::nil(),
+            starts_at: at,
+            ends_at: at + chrono::Duration::minutes(30),
+            previous_starts_at: None,
+            previous_ends_at: None,
+            cancel_reason_category: None,
+            cancel_reason: None,
+            actor_kind: "User".into(),
+        };
+        let posted = serde_json::to_value(super::WebhookPayloadV1::of(&event)).unwrap();
+        assert_eq!(posted["type"], "appointment.slot_freed");
+        assert_eq!(posted["data"]["kind"], "SLOT_FREED");
+        assert_eq!(posted["data"]["patientId"], serde_json::Value::Null);
+        assert_eq!(posted["data"]["endsAt"], "2031-01-06T10:30:00.000000Z");
     }
 }

@@ -24,6 +24,7 @@ use crate::scheduling::model::{
     AppointmentStatus, BookingWindow, CancellationCategory, calendar_date,
 };
 use crate::scheduling::store::{self, AppointmentChange, Booking, NewAppointment, Overrides};
+use crate::scheduling::waitlist;
 
 /// Published when an appointment reaches Completed, in the transaction that completes it.
 pub struct AppointmentCompleted {
@@ -46,6 +47,8 @@ pub struct BookingRequest {
     pub backdate: bool,
     /// Why an override is needed: required with `override_time_off` or `backdate`.
     pub override_reason: Option<String>,
+    /// The patient's waitlist entry this booking is made from: it ends with the booking.
+    pub waitlist_entry_id: Option<Uuid>,
 }
 
 /// Books a patient with a provider. CONFLICT names the appointment, time off or closure already
@@ -73,6 +76,10 @@ pub async fn book(
     crate::patients::find_live(db, db.tenant_id(), request.patient_id)
         .await?
         .ok_or_else(|| ApiError::not_found("patient"))?;
+    let from_waitlist = match request.waitlist_entry_id {
+        Some(id) => Some(waitlist::entry_to_book(db, principal, id, request.patient_id).await?),
+        None => None,
+    };
     let kind = store::find_type(db, db.tenant_id(), request.type_id)
         .await?
         .ok_or_else(|| ApiError::not_found("appointment type"))?;
@@ -116,7 +123,12 @@ pub async fn book(
     )
     .await?;
     match booking {
-        Booking::Done(model) => Ok(model),
+        Booking::Done(model) => {
+            if let Some(entry) = &from_waitlist {
+                waitlist::booked(db, entry, model.id).await?;
+            }
+            Ok(model)
+        }
         Booking::Clash => Err(ApiError::conflict(format!(
             "{}; choose another time",
             clash(db, request.provider_id, (start, end), None).await?

@@ -115,9 +115,10 @@ pub mod appointment_event {
         pub old_status: Option<String>,
         pub new_status: String,
         pub occurred_at: DateTimeWithTimeZone,
-        /// Booked, Rescheduled, StatusChanged or Cancelled.
+        /// Booked, Rescheduled, StatusChanged, Cancelled or SlotFreed.
         pub kind: String,
-        pub patient_id: Uuid,
+        /// Null for SlotFreed, which names no patient.
+        pub patient_id: Option<Uuid>,
         pub type_id: Uuid,
         /// The appointment's times after the change.
         pub starts_at: DateTimeWithTimeZone,
@@ -264,6 +265,39 @@ pub mod cancellation_policy {
         pub window_hours: i32,
         pub late_cancellation_fee: Decimal,
         pub no_show_fee: Decimal,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod waitlist_entry {
+    use sea_orm::entity::prelude::*;
+
+    /// A patient waiting for an earlier slot: with one provider (or any), for one type, inside
+    /// `[earliest, latest)`. Removed or booked from, it is soft-deleted.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "waitlist_entries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patient_id: Uuid,
+        /// Null: any provider.
+        pub provider_id: Option<Uuid>,
+        pub type_id: Uuid,
+        pub earliest: DateTimeWithTimeZone,
+        pub latest: DateTimeWithTimeZone,
+        pub notes: String,
+        pub created_by: Option<Uuid>,
+        /// The appointment booked from it, when it was.
+        pub booked_appointment_id: Option<Uuid>,
+        pub is_deleted: bool,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
     }

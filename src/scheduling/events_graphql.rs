@@ -32,14 +32,20 @@ pub enum AppointmentEventKind {
     StatusChanged,
     /// It was cancelled: `cancelReasonCategory` and `cancelReason` say why.
     Cancelled,
+    /// A cancellation or reschedule (the event just before) freed `startsAt` to `endsAt` with
+    /// `providerId`, and someone on the waitlist fits it (`waitlistMatches` says who).
+    /// `patientId` is null: the event names no patient. `typeId` is the freed appointment's
+    /// type, `newStatus` its status after the change.
+    SlotFreed,
 }
 
 impl AppointmentEventKind {
-    pub const ALL: [AppointmentEventKind; 4] = [
+    pub const ALL: [AppointmentEventKind; 5] = [
         AppointmentEventKind::Booked,
         AppointmentEventKind::Rescheduled,
         AppointmentEventKind::StatusChanged,
         AppointmentEventKind::Cancelled,
+        AppointmentEventKind::SlotFreed,
     ];
 
     /// The name stored in `appointment_events.kind` (and `webhook_endpoints.event_kinds`).
@@ -49,6 +55,7 @@ impl AppointmentEventKind {
             AppointmentEventKind::Rescheduled => "Rescheduled",
             AppointmentEventKind::StatusChanged => "StatusChanged",
             AppointmentEventKind::Cancelled => "Cancelled",
+            AppointmentEventKind::SlotFreed => "SlotFreed",
         }
     }
 
@@ -59,6 +66,7 @@ impl AppointmentEventKind {
             "Rescheduled" => AppointmentEventKind::Rescheduled,
             "StatusChanged" => AppointmentEventKind::StatusChanged,
             "Cancelled" => AppointmentEventKind::Cancelled,
+            "SlotFreed" => AppointmentEventKind::SlotFreed,
             _ => return None,
         })
     }
@@ -99,8 +107,8 @@ pub struct AppointmentStatusEvent {
     pub appointment_id: Uuid,
     /// The appointment's provider.
     pub provider_id: Uuid,
-    /// The appointment's patient (an id only).
-    pub patient_id: Uuid,
+    /// The appointment's patient (an id only); null for SLOT_FREED, which names no patient.
+    pub patient_id: Option<Uuid>,
     /// The appointment's type.
     pub type_id: Uuid,
     /// When the visit starts (UTC), after the change.

@@ -266,6 +266,9 @@ pub struct BookAppointmentInput {
     /// Why the override is needed: one line, at most 500 characters; required with
     /// `overrideTimeOff` or `backdate`.
     pub override_reason: Option<String>,
+    /// Book from this patient's waitlist entry (`waitlistMatches`): the entry ends with the
+    /// booking, in the same transaction. FrontDesk, Provider, ClinicAdmin.
+    pub waitlist_entry_id: Option<Uuid>,
 }
 
 /// New times for a Scheduled appointment, with the same provider, patient, type and price.
@@ -580,6 +583,7 @@ impl SchedulingMutation {
             override_time_off: input.override_time_off,
             backdate: input.backdate,
             override_reason: input.override_reason,
+            waitlist_entry_id: input.waitlist_entry_id,
         };
         booking::book(
             session.db(),

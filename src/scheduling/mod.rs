@@ -1,6 +1,7 @@
 //! Scheduling: appointment types, providers' working hours, time off and closures, appointments
 //! and their status flow, recurring series, free slots, cancellation reasons and the fees late
-//! cancellations and no-shows owe, and the feed of status changes partners subscribe to.
+//! cancellations and no-shows owe, the waitlist, and the feed of status changes partners
+//! subscribe to.
 
 mod availability;
 mod booking;
@@ -16,6 +17,8 @@ mod model;
 mod series;
 mod store;
 mod time_off;
+mod waitlist;
+mod waitlist_graphql;
 mod week_graphql;
 
 pub use booking::{AppointmentCompleted, BookingRequest, book};
@@ -30,4 +33,5 @@ pub use graphql::{
 };
 pub use model::{AppointmentStatus, BookingWindow};
 pub use store::insert_type;
+pub use waitlist_graphql::{WaitlistEntry, WaitlistMutation, WaitlistQuery};
 pub use week_graphql::{ClinicWeekMutation, ClinicWeekQuery};

@@ -14,7 +14,7 @@ use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
 use crate::scheduling::entity::{
     appointment, appointment_series, appointment_type, cancellation_policy, cancellation_reason,
-    provider_day_hours, time_off,
+    provider_day_hours, time_off, waitlist_entry,
 };
 use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
@@ -745,4 +745,137 @@ pub async fn cancellation_counts(
             })
         })
         .collect()
+}
+
+/// What `addToWaitlist` writes.
+pub struct NewWaitlistEntry {
+    pub patient_id: Uuid,
+    pub provider_id: Option<Uuid>,
+    pub type_id: Uuid,
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+    pub notes: String,
+}
+
+pub async fn insert_waitlist_entry(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    new: NewWaitlistEntry,
+) -> Result<waitlist_entry::Model, DbErr> {
+    waitlist_entry::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(new.patient_id),
+        provider_id: Set(new.provider_id),
+        type_id: Set(new.type_id),
+        earliest: Set(new.window.0.into()),
+        latest: Set(new.window.1.into()),
+        notes: Set(new.notes),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// A live (still waiting) entry.
+pub async fn find_waitlist_entry(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<waitlist_entry::Model>, DbErr> {
+    waitlist_entry::Entity::find()
+        .filter(waitlist_entry::Column::TenantId.eq(tenant_id))
+        .filter(waitlist_entry::Column::Id.eq(id))
+        .filter(waitlist_entry::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// Ends a live entry (a soft delete, audited), noting the appointment booked from it if any;
+/// false when it was not live. `now` is a parameter: Citus refuses now() in an UPDATE's SET.
+pub async fn end_waitlist_entry(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    id: Uuid,
+    booked: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let ended = waitlist_entry::Entity::update_many()
+        .col_expr(waitlist_entry::Column::IsDeleted, Expr::value(true))
+        .col_expr(
+            waitlist_entry::Column::BookedAppointmentId,
+            Expr::value(booked),
+        )
+        .col_expr(waitlist_entry::Column::UpdatedAt, Expr::value(now))
+        .filter(waitlist_entry::Column::TenantId.eq(tenant_id))
+        .filter(waitlist_entry::Column::Id.eq(id))
+        .filter(waitlist_entry::Column::IsDeleted.eq(false))
+        .exec(db)
+        .await?;
+    Ok(ended.rows_affected == 1)
+}
+
+/// Live entries oldest first, after the (created_at, id) key of the last one seen.
+pub async fn waitlist_page(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<waitlist_entry::Model>, DbErr> {
+    let mut query = waitlist_entry::Entity::find()
+        .filter(waitlist_entry::Column::TenantId.eq(tenant_id))
+        .filter(waitlist_entry::Column::IsDeleted.eq(false));
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            Expr::tuple([
+                Expr::col(waitlist_entry::Column::CreatedAt),
+                Expr::col(waitlist_entry::Column::Id),
+            ])
+            .gt(Expr::tuple([Expr::val(*created_at), Expr::val(*id)])),
+        );
+    }
+    query
+        .order_by_asc(waitlist_entry::Column::CreatedAt)
+        .order_by_asc(waitlist_entry::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The live entries a freed slot `[start, end)` with the provider fits, oldest first: the
+/// provider's or any provider's, of a type no longer than the slot, with a window containing
+/// it. The same rule as the SlotFreed trigger (sql/m20261207_000070_waitlist/slot_freed.sql),
+/// whose other half, a slot clear of time off, `waitlist::matches` checks.
+pub async fn waitlist_matches(
+    db: &TenantTransaction,
+    tenant_id: Uuid,
+    provider_id: Uuid,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    limit: u64,
+) -> Result<Vec<waitlist_entry::Model>, DbErr> {
+    let minutes = ((end - start).num_seconds() / 60) as i32;
+    waitlist_entry::Entity::find()
+        .filter(waitlist_entry::Column::TenantId.eq(tenant_id))
+        .filter(waitlist_entry::Column::IsDeleted.eq(false))
+        .filter(
+            sea_orm::Condition::any()
+                .add(waitlist_entry::Column::ProviderId.is_null())
+                .add(waitlist_entry::Column::ProviderId.eq(provider_id)),
+        )
+        .filter(waitlist_entry::Column::Earliest.lte(start))
+        .filter(waitlist_entry::Column::Latest.gte(end))
+        .filter(
+            waitlist_entry::Column::TypeId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(appointment_type::Column::Id)
+                    .from(appointment_type::Entity)
+                    .and_where(appointment_type::Column::TenantId.eq(tenant_id))
+                    .and_where(appointment_type::Column::DurationMinutes.lte(minutes))
+                    .to_owned(),
+            ),
+        )
+        .order_by_asc(waitlist_entry::Column::CreatedAt)
+        .order_by_asc(waitlist_entry::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }

@@ -139,7 +139,7 @@ pub async fn set_day_hours(
 
 /// The instants of `span` in the clinic's time zone: whole days run from the first day's
 /// midnight to the midnight after the last.
-fn instants(zone: Tz, span: Span) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+pub(crate) fn instants(zone: Tz, span: Span) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let (start, end) = match span {
         Span::Instants(start, end) => (start, end),
         Span::Days(first, last) => {

@@ -189,6 +189,7 @@ async fn seed_clinic(
                     // Today's mornings may be over by the time the demo is loaded.
                     backdate: true,
                     override_reason: Some("Demo data".to_owned()),
+                    waitlist_entry_id: None,
                 };
                 let window = BookingWindow::with_horizon_days(BookingWindow::DEFAULT_HORIZON_DAYS);
                 scheduling::book(&tx, &admin, window, request)

@@ -19,7 +19,8 @@ use crate::patients::{
 };
 use crate::scheduling::{
     Appointment, CancellationMutation, CancellationQuery, ClinicWeekMutation, ClinicWeekQuery,
-    EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription,
+    EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription, WaitlistEntry,
+    WaitlistMutation, WaitlistQuery,
 };
 use crate::server::node::NodeQuery;
 
@@ -58,6 +59,7 @@ pub struct Query(
     WebhookQuery,
     ClinicWeekQuery,
     CancellationQuery,
+    WaitlistQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -75,6 +77,7 @@ pub struct Mutation(
     WebhookMutation,
     ClinicWeekMutation,
     CancellationMutation,
+    WaitlistMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.
@@ -132,6 +135,10 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .override_output_type_description::<Connection<String, Invoice>>(
         "A page of the clinic's invoices, newest first. Pass \
+            `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
+    )
+    .override_output_type_description::<Connection<String, WaitlistEntry>>(
+        "A page of the patients waiting for an earlier slot, oldest first. Pass \
             `pageInfo.endCursor` as `after` for the next page while `pageInfo.hasNextPage` is true.",
     )
 }

@@ -501,6 +501,196 @@ fn clinic_week_templates(clinic: &ApiClinic, appointment: &str) -> Vec<Template>
     ]
 }
 
+/// The waitlist's operations with arguments to spoil (issue 17, item 5).
+fn waitlist_templates(clinic: &ApiClinic) -> Vec<Template> {
+    let provider = clinic.user(Role::Provider);
+    vec![
+        Template {
+            ids: &["/i/patientId", "/i/providerId", "/i/typeId"],
+            texts: &["/i/notes"],
+            dates: &["/i/start", "/i/end"],
+            ..template(
+                "addToWaitlist",
+                Role::FrontDesk,
+                "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+                json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                "typeId": clinic.type_id, "start": "2031-05-05T08:00:00Z",
+                "end": "2031-05-09T18:00:00Z", "notes": "Mornings only"}}),
+            )
+        },
+        Template {
+            dates: &["/i/firstDay", "/i/lastDay"],
+            ..template(
+                "addToWaitlist by days",
+                Role::FrontDesk,
+                "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+                json!({"i": {"patientId": clinic.patient_id, "typeId": clinic.type_id,
+                "firstDay": "2031-05-05", "lastDay": "2031-05-09"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "removeFromWaitlist",
+                Role::FrontDesk,
+                "mutation($id: UUID!) { removeFromWaitlist(id: $id) }",
+                json!({"id": Uuid::new_v4()}),
+            )
+        },
+        Template {
+            ids: &["/p"],
+            dates: &["/s", "/e"],
+            ..template(
+                "waitlistMatches",
+                Role::FrontDesk,
+                "query($p: UUID!, $s: DateTime!, $e: DateTime!) { waitlistMatches(providerId: $p, start: $s, end: $e) { id } }",
+                json!({"p": provider, "s": "2031-05-05T09:00:00Z", "e": "2031-05-05T10:00:00Z"}),
+            )
+        },
+        Template {
+            ids: &["/i/waitlistEntryId"],
+            ..template(
+                "bookAppointment from the waitlist",
+                Role::FrontDesk,
+                "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+                json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                "typeId": clinic.type_id, "start": "2031-03-03T11:00:00Z",
+                "waitlistEntryId": Uuid::new_v4()}}),
+            )
+        },
+    ]
+}
+
+/// The waitlist's cases that are not one argument's fault: windows that end before they start
+/// or are not one kind, pages out of range, and another clinic's patient, provider, type and
+/// entry (NOT_FOUND, as if they did not exist).
+fn waitlist_cases(clinic: &ApiClinic, other: &ApiClinic, others_entry: &str) -> Vec<Case> {
+    let add = "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }";
+    let entry = |extra: Value| {
+        let mut input = json!({"patientId": clinic.patient_id, "typeId": clinic.type_id,
+                               "start": "2031-05-05T08:00:00Z", "end": "2031-05-09T18:00:00Z"});
+        let fields = input.as_object_mut().unwrap();
+        for (key, value) in extra.as_object().unwrap() {
+            if value.is_null() {
+                fields.remove(key);
+            } else {
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        json!({ "i": input })
+    };
+    let matches = "query($p: UUID!, $s: DateTime!, $e: DateTime!) { waitlistMatches(providerId: $p, start: $s, end: $e) { id } }";
+    let case = |what: &str, query: &str, variables: Value, code: &'static str| Case {
+        what: what.into(),
+        role: Role::FrontDesk,
+        query: query.into(),
+        variables,
+        code,
+    };
+    vec![
+        case(
+            "addToWaitlist with a window that ends before it starts",
+            add,
+            entry(json!({"start": "2031-05-09T18:00:00Z", "end": "2031-05-05T08:00:00Z"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist with a window that ends as it starts",
+            add,
+            entry(json!({"end": "2031-05-05T08:00:00Z"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist with a last day before the first",
+            add,
+            entry(
+                json!({"start": null, "end": null, "firstDay": "2031-05-09", "lastDay": "2031-05-05"}),
+            ),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist with a window of 400 days",
+            add,
+            entry(json!({"end": "2032-06-08T08:00:00Z"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist with both instants and days",
+            add,
+            entry(json!({"firstDay": "2031-05-05"})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist with no window",
+            add,
+            entry(json!({"start": null, "end": null})),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "addToWaitlist for another clinic's patient",
+            add,
+            entry(json!({"patientId": other.patient_id})),
+            "NOT_FOUND",
+        ),
+        case(
+            "addToWaitlist with another clinic's provider",
+            add,
+            entry(json!({"providerId": other.user(Role::Provider)})),
+            "NOT_FOUND",
+        ),
+        case(
+            "addToWaitlist with a user who is not a provider",
+            add,
+            entry(json!({"providerId": clinic.user(Role::FrontDesk)})),
+            "NOT_FOUND",
+        ),
+        case(
+            "addToWaitlist with another clinic's appointment type",
+            add,
+            entry(json!({"typeId": other.type_id})),
+            "NOT_FOUND",
+        ),
+        case(
+            "removeFromWaitlist of another clinic's entry",
+            "mutation($id: UUID!) { removeFromWaitlist(id: $id) }",
+            json!({"id": others_entry}),
+            "NOT_FOUND",
+        ),
+        case(
+            "waitlistMatches for a slot that ends before it starts",
+            matches,
+            json!({"p": clinic.user(Role::Provider), "s": "2031-05-05T10:00:00Z", "e": "2031-05-05T09:00:00Z"}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "waitlistMatches for another clinic's provider",
+            matches,
+            json!({"p": other.user(Role::Provider), "s": "2031-05-05T09:00:00Z", "e": "2031-05-05T10:00:00Z"}),
+            "NOT_FOUND",
+        ),
+        case(
+            "bookAppointment from another clinic's waitlist entry",
+            "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+            json!({"i": {"patientId": clinic.patient_id, "providerId": clinic.user(Role::Provider),
+                         "typeId": clinic.type_id, "start": "2031-03-03T11:00:00Z",
+                         "waitlistEntryId": others_entry}}),
+            "NOT_FOUND",
+        ),
+        case(
+            "a waitlist page of 0",
+            "{ waitlist(first: 0) { edges { node { id } } } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "a waitlist page after a cursor of another list",
+            "{ waitlist(after: \"bm90LWEtY3Vyc29y\") { edges { node { id } } } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+    ]
+}
+
 /// Two-factor sign-in's operations with arguments to spoil.
 fn mfa_templates(clinic: &ApiClinic) -> Vec<Template> {
     vec![
@@ -1435,11 +1625,24 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
     .await
     .ok();
     let others_reason = reason(&other, "Patient unwell").await;
+    let others_entry = app
+        .graphql(
+            Some(other.token(Role::FrontDesk)),
+            "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+            json!({"i": {"patientId": other.patient_id, "typeId": other.type_id,
+                         "firstDay": "2031-05-05", "lastDay": "2031-05-09"}}),
+        )
+        .await;
+    let others_entry = others_entry.ok()["addToWaitlist"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = (app.footprint(&clinic).await, app.footprint(&other).await);
 
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
         .iter()
         .chain(&clinic_week_templates(&clinic, &scheduled))
+        .chain(&waitlist_templates(&clinic))
         .chain(&mfa_templates(&clinic))
         .chain(&cancellation_templates(&clinic, &scheduled, &unwell))
         .flat_map(cases_of)
@@ -1457,6 +1660,7 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         (&scheduled, &others_appointment),
     ));
     cases.extend(mfa_cases(&clinic, &other));
+    cases.extend(waitlist_cases(&clinic, &other, &others_entry));
     let mut wrong = Vec::new();
     let mut requests = 0;
     for case in &cases {

@@ -61,4 +61,5 @@ mod subscription_fanout;
 mod time_off_and_closures;
 mod two_factor_sign_in;
 mod user_management;
+mod waitlist;
 mod webhooks;

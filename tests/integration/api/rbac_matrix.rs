@@ -98,6 +98,12 @@ enum Op {
     SetCancellationPolicy,
     CancellationReport,
     CancelWithReason,
+    // Issue 17, item 5: the waitlist.
+    Waitlist,
+    AddToWaitlist,
+    RemoveFromWaitlist,
+    WaitlistMatches,
+    BookFromWaitlist,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -527,6 +533,31 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (CancelWithReason, Provider, Allowed),
     (CancelWithReason, BillingManager, Forbidden),
     (CancelWithReason, FrontDesk, Allowed),
+    (Waitlist, SystemAdmin, Forbidden),
+    (Waitlist, ClinicAdmin, Allowed),
+    (Waitlist, Provider, Allowed),
+    (Waitlist, BillingManager, Forbidden),
+    (Waitlist, FrontDesk, Allowed),
+    (AddToWaitlist, SystemAdmin, Forbidden),
+    (AddToWaitlist, ClinicAdmin, Allowed),
+    (AddToWaitlist, Provider, Allowed),
+    (AddToWaitlist, BillingManager, Forbidden),
+    (AddToWaitlist, FrontDesk, Allowed),
+    (RemoveFromWaitlist, SystemAdmin, Forbidden),
+    (RemoveFromWaitlist, ClinicAdmin, Allowed),
+    (RemoveFromWaitlist, Provider, Allowed),
+    (RemoveFromWaitlist, BillingManager, Forbidden),
+    (RemoveFromWaitlist, FrontDesk, Allowed),
+    (WaitlistMatches, SystemAdmin, Forbidden),
+    (WaitlistMatches, ClinicAdmin, Allowed),
+    (WaitlistMatches, Provider, Allowed),
+    (WaitlistMatches, BillingManager, Forbidden),
+    (WaitlistMatches, FrontDesk, Allowed),
+    (BookFromWaitlist, SystemAdmin, Forbidden),
+    (BookFromWaitlist, ClinicAdmin, Allowed),
+    (BookFromWaitlist, Provider, Allowed),
+    (BookFromWaitlist, BillingManager, Forbidden),
+    (BookFromWaitlist, FrontDesk, Allowed),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -620,7 +651,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 83;
+    let operations = 88;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -1091,6 +1122,33 @@ async fn request(
             json!({"id": throwaway_appointment(app, clinic).await.0,
                    "r": throwaway_reason(app, clinic, &unique).await}),
         ),
+        Waitlist => (
+            "{ waitlist(first: 5) { edges { node { id patientId } } } }",
+            json!({}),
+        ),
+        AddToWaitlist => (
+            "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+            json!({"i": {"patientId": patient, "typeId": clinic.type_id,
+                         "firstDay": "2032-06-01", "lastDay": "2032-06-05", "notes": "Mornings"}}),
+        ),
+        RemoveFromWaitlist => (
+            "mutation($id: UUID!) { removeFromWaitlist(id: $id) }",
+            json!({"id": throwaway_waitlist_entry(app, clinic).await}),
+        ),
+        WaitlistMatches => (
+            "query($p: UUID!) { waitlistMatches(providerId: $p, start: \"2032-06-02T09:00:00Z\",
+                                                end: \"2032-06-02T10:00:00Z\") { id } }",
+            json!({"p": clinic.user(Provider)}),
+        ),
+        BookFromWaitlist => {
+            let entry = throwaway_waitlist_entry(app, clinic).await;
+            (
+                "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+                json!({"i": {"patientId": patient, "providerId": clinic.user(Provider),
+                             "typeId": clinic.type_id, "start": next_monday_slot(),
+                             "waitlistEntryId": entry}}),
+            )
+        }
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(
@@ -1197,6 +1255,22 @@ async fn throwaway_series_occurrence(app: &TestApp, clinic: &ApiClinic) -> Value
         )
         .await;
     booked.ok()["bookSeries"]["appointments"][0]["id"].clone()
+}
+
+/// The clinic's patient waiting for any provider in June 2032, added by the ClinicAdmin; its id.
+async fn throwaway_waitlist_entry(app: &TestApp, clinic: &ApiClinic) -> String {
+    let response = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+            json!({"i": {"patientId": clinic.patient_id, "typeId": clinic.type_id,
+                         "firstDay": "2032-06-01", "lastDay": "2032-06-05"}}),
+        )
+        .await;
+    response.ok()["addToWaitlist"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 const REMOVE_TIME_OFF: &str = "mutation($id: UUID!) { removeTimeOff(id: $id) }";

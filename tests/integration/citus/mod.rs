@@ -86,6 +86,7 @@ async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
     );
     clinic_week(app, clinic).await;
     cancellation_fees(app, clinic).await;
+    waitlist(app, clinic).await;
     appointment
 }
 
@@ -175,6 +176,69 @@ async fn cancellation_fees(app: &TestApp, clinic: &ApiClinic) {
         report.ok()["cancellationReport"],
         json!([{"category": "PATIENT_REQUEST", "count": 1}])
     );
+}
+
+/// Issue 17 item 5's part of the day: a patient waits, a cancellation frees a slot they fit
+/// (the SlotFreed trigger reads the waitlist on the worker), the freed slot is offered and
+/// booked from the waitlist, which ends the entry.
+async fn waitlist(app: &TestApp, clinic: &ApiClinic) {
+    let front_desk = clinic.token(Role::FrontDesk);
+    let provider = clinic.user(Role::Provider);
+    let entry = app
+        .graphql(
+            Some(front_desk),
+            "mutation($i: AddToWaitlistInput!) { addToWaitlist(input: $i) { id } }",
+            json!({"i": {"patientId": clinic.patient_id, "typeId": clinic.type_id,
+                         "firstDay": "2031-03-05", "notes": "Any time"}}),
+        )
+        .await;
+    let entry = entry.ok()["addToWaitlist"]["id"].clone();
+    let booked = app.book(clinic, provider, "2031-03-05T15:00:00Z").await;
+    let booked = booked.ok()["bookAppointment"]["id"].clone();
+    let after = app.latest_event_id(clinic).await;
+    app.graphql(
+        Some(front_desk),
+        "mutation($id: UUID!) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Feeling better\") { id } }",
+        json!({"id": booked}),
+    )
+    .await
+    .ok();
+    let events = app
+        .graphql(
+            Some(front_desk),
+            "query($a: ID!) { appointmentEvents(after: $a) { kind patientId } }",
+            json!({"a": after.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        events.ok()["appointmentEvents"],
+        json!([{"kind": "CANCELLED", "patientId": clinic.patient_id},
+               {"kind": "SLOT_FREED", "patientId": null}])
+    );
+    let offered = app
+        .graphql(
+            Some(front_desk),
+            "query($p: UUID!) { waitlistMatches(providerId: $p, start: \"2031-03-05T15:00:00Z\", end: \"2031-03-05T15:30:00Z\") { id } }",
+            json!({"p": provider}),
+        )
+        .await;
+    assert_eq!(offered.ok()["waitlistMatches"], json!([{"id": entry}]));
+    app.graphql(
+        Some(front_desk),
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+        json!({"i": {"patientId": clinic.patient_id, "providerId": provider, "typeId": clinic.type_id,
+                     "start": "2031-03-05T15:00:00Z", "waitlistEntryId": entry}}),
+    )
+    .await
+    .ok();
+    let left = app
+        .graphql(
+            Some(front_desk),
+            "{ waitlist { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(left.ok()["waitlist"]["edges"], json!([]));
 }
 
 /// Issue 17's part of the day: time off entered over a booking, which is cancelled; the slots

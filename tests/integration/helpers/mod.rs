@@ -28,7 +28,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 25] = [
+pub const TENANT_TABLES: [&str; 26] = [
     "users",
     "user_sessions",
     "patients",
@@ -56,11 +56,13 @@ pub const TENANT_TABLES: [&str; 25] = [
     // Issue 17 item 3: cancellation reasons and fees.
     "cancellation_reasons",
     "cancellation_policies",
+    // Issue 17, item 5: the waitlist.
+    "waitlist_entries",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 16] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 17] = [
     ("users", "updated_at = updated_at"),
     ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
@@ -78,10 +80,11 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 16] = [
     ("mfa_policies", "updated_at = updated_at"),
     ("cancellation_reasons", "updated_at = updated_at"),
     ("cancellation_policies", "updated_at = updated_at"),
+    ("waitlist_entries", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 9] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 10] = [
     "users",
     "patients",
     "appointment_types",
@@ -92,6 +95,7 @@ pub const SOFT_DELETABLE_TABLES: [&str; 9] = [
     "provider_day_hours",
     "care_assignments",
     "mfa_factors",
+    "waitlist_entries",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
@@ -437,6 +441,24 @@ impl TestDb {
         )
         .await
         .expect("a cancellation policy inserts");
+        // Issue 17, item 5. Its window is long past, so no cancellation in a test frees a slot
+        // it fits (which would add a SlotFreed event to that test's feed).
+        exec(
+            &tx,
+            "insert into waitlist_entries (tenant_id, patient_id, provider_id, type_id, earliest,
+                                           latest, notes, created_by)
+             values ($1, $2, $3, $4, '2020-01-06 00:00+00', '2020-01-11 00:00+00', 'Fixture',
+                     $5)",
+            [
+                tenant_id.into(),
+                patient_id.into(),
+                provider_id.into(),
+                type_id.into(),
+                admin_id.into(),
+            ],
+        )
+        .await
+        .expect("a waitlist entry inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
