@@ -171,8 +171,7 @@ pub async fn accept_code(
     factor: &StoredFactor,
     code: &str,
 ) -> Result<Option<AcceptedCode>, ApiError> {
-    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() == CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if let Some(digits) = totp_code(code) {
         let Some(step) = matching_step(vault, tenant_id, factor, &digits)? else {
             return Ok(None);
         };
@@ -185,6 +184,12 @@ pub async fn accept_code(
     };
     let spent = store::spend_recovery_code(db, tenant_id, factor.id, hash).await?;
     Ok(spent.then_some(AcceptedCode::RecoveryCode))
+}
+
+/// A code as typed (spaces allowed) when it can be an app's: six digits.
+fn totp_code(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    (digits.len() == CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 /// The time step whose code `digits` is, within a step of now either way.
@@ -264,20 +269,7 @@ pub async fn begin_enrollment(
     origin: Origin<'_>,
 ) -> Result<PendingEnrollment, ApiError> {
     let (tenant_id, user_id) = (principal.tenant_id, principal.user_id()?);
-    let user = store::find_user(db, tenant_id, user_id)
-        .await?
-        .ok_or_else(crate::identity::rejected_token)?;
-    if !login
-        .verify_current_password(
-            user_id,
-            user.password_hash.clone(),
-            current_password,
-            origin,
-        )
-        .await?
-    {
-        return Err(wrong_password());
-    }
+    let user = signed_in_user(db, login, principal, current_password, origin).await?;
     let existing = store::live_factor(db, tenant_id, user_id).await?;
     match existing {
         Some(factor) if factor.confirmed => {
@@ -332,13 +324,12 @@ pub async fn confirm_enrollment(
             "no two-factor set-up is pending: start one with beginMfaEnrollment",
         ));
     };
-    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let step = login
         .counted(user_id, origin, async {
-            if digits.len() != CODE_DIGITS {
-                return Ok(None);
+            match totp_code(code) {
+                Some(digits) => matching_step(login.mfa_vault(), tenant_id, &factor, &digits),
+                None => Ok(None),
             }
-            matching_step(login.mfa_vault(), tenant_id, &factor, &digits)
         })
         .await?
         .ok_or_else(wrong_code)?;
@@ -380,20 +371,7 @@ pub async fn remove(
     origin: Origin<'_>,
 ) -> Result<bool, ApiError> {
     let (tenant_id, user_id) = (principal.tenant_id, principal.user_id()?);
-    let user = store::find_user(db, tenant_id, user_id)
-        .await?
-        .ok_or_else(crate::identity::rejected_token)?;
-    if !login
-        .verify_current_password(
-            user_id,
-            user.password_hash.clone(),
-            current_password,
-            origin,
-        )
-        .await?
-    {
-        return Err(wrong_password());
-    }
+    signed_in_user(db, login, principal, current_password, origin).await?;
     let Some(factor) = store::live_factor(db, tenant_id, user_id)
         .await?
         .filter(|factor| factor.confirmed)
@@ -533,6 +511,33 @@ async fn restart_sessions(
             },
         )
         .await
+}
+
+/// The signed-in user's row, once `current_password` is theirs (checked against their sign-in
+/// limits): what changing one's own second factor needs first.
+async fn signed_in_user(
+    db: &TenantTransaction,
+    login: &LoginService,
+    principal: &Principal,
+    current_password: &str,
+    origin: Origin<'_>,
+) -> Result<crate::identity::entity::user::Model, ApiError> {
+    let user_id = principal.user_id()?;
+    let user = store::find_user(db, principal.tenant_id, user_id)
+        .await?
+        .ok_or_else(crate::identity::rejected_token)?;
+    if !login
+        .verify_current_password(
+            user_id,
+            user.password_hash.clone(),
+            current_password,
+            origin,
+        )
+        .await?
+    {
+        return Err(wrong_password());
+    }
+    Ok(user)
 }
 
 fn wrong_password() -> ApiError {

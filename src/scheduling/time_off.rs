@@ -27,6 +27,24 @@ pub enum Span {
     Days(NaiveDate, NaiveDate),
 }
 
+impl Span {
+    /// The span an input gives as `start` and `end`, or as `firstDay` and (one day if left out)
+    /// `lastDay`; BAD_USER_INPUT for any other mix.
+    pub fn from_input(
+        (start, end): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        (first_day, last_day): (Option<NaiveDate>, Option<NaiveDate>),
+    ) -> Result<Span, ApiError> {
+        match (start, end, first_day, last_day) {
+            (Some(start), Some(end), None, None) => Ok(Span::Instants(start, end)),
+            (None, None, Some(first), last) => Ok(Span::Days(first, last.unwrap_or(first))),
+            _ => Err(ApiError::bad_input(
+                "input",
+                "give either start and end, or firstDay (and lastDay)",
+            )),
+        }
+    }
+}
+
 /// Time off just entered, and the appointments it overlaps that still hold their slot.
 pub struct AddedTimeOff {
     pub time_off: time_off::Model,

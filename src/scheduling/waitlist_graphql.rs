@@ -142,18 +142,7 @@ impl WaitlistMutation {
         input: AddToWaitlistInput,
     ) -> Result<WaitlistEntry, ApiError> {
         let session = session(ctx)?;
-        let window = match (input.start, input.end, input.first_day) {
-            (Some(start), Some(end), None) if input.last_day.is_none() => {
-                Span::Instants(start, end)
-            }
-            (None, None, Some(first)) => Span::Days(first, input.last_day.unwrap_or(first)),
-            _ => {
-                return Err(ApiError::bad_input(
-                    "input",
-                    "give either start and end, or firstDay (and lastDay)",
-                ));
-            }
-        };
+        let window = Span::from_input((input.start, input.end), (input.first_day, input.last_day))?;
         let request = WaitlistRequest {
             patient_id: input.patient_id,
             provider_id: input.provider_id,

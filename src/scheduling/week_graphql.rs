@@ -182,18 +182,7 @@ impl ClinicWeekMutation {
         #[graphql(desc = "Who is away, when and why.")] input: AddTimeOffInput,
     ) -> Result<AddTimeOffPayload, ApiError> {
         let session = session(ctx)?;
-        let span = match (input.start, input.end, input.first_day) {
-            (Some(start), Some(end), None) if input.last_day.is_none() => {
-                Span::Instants(start, end)
-            }
-            (None, None, Some(first)) => Span::Days(first, input.last_day.unwrap_or(first)),
-            _ => {
-                return Err(ApiError::bad_input(
-                    "input",
-                    "give either start and end, or firstDay (and lastDay)",
-                ));
-            }
-        };
+        let span = Span::from_input((input.start, input.end), (input.first_day, input.last_day))?;
         let added = time_off_service::add(
             session.db(),
             &session.principal,
