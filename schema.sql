@@ -968,9 +968,11 @@ CREATE TABLE public.appointment_types (
     is_deleted boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    room_kind text,
     CONSTRAINT appointment_types_duration_minutes_check CHECK (((duration_minutes >= 5) AND (duration_minutes <= 720))),
     CONSTRAINT appointment_types_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
-    CONSTRAINT appointment_types_price_check CHECK ((price >= (0)::numeric))
+    CONSTRAINT appointment_types_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT appointment_types_room_kind_check CHECK (((room_kind IS NULL) OR ((length(btrim(room_kind)) >= 1) AND (length(btrim(room_kind)) <= 50))))
 );
 
 ALTER TABLE ONLY public.appointment_types FORCE ROW LEVEL SECURITY;
@@ -1004,6 +1006,7 @@ CREATE TABLE public.appointments (
     booked_in_the_past boolean DEFAULT false NOT NULL,
     override_reason text,
     cancel_reason_id uuid,
+    room_id uuid,
     CONSTRAINT appointments_cancel_reason_category_known CHECK ((cancel_reason_category = ANY (ARRAY['PatientRequest'::text, 'ProviderUnavailable'::text, 'ClinicClosed'::text, 'BookedInError'::text, 'Other'::text]))),
     CONSTRAINT appointments_cancel_reason_category_when_cancelled CHECK (((cancel_reason_category IS NULL) OR (status = 'Cancelled'::text))),
     CONSTRAINT appointments_cancel_reason_check CHECK (((cancel_reason IS NULL) OR ((length(btrim(cancel_reason)) >= 1) AND (length(btrim(cancel_reason)) <= 500)))),
@@ -1370,6 +1373,27 @@ CREATE TABLE public.roles (
 ALTER TABLE public.roles OWNER TO hpms_owner;
 
 --
+-- Name: rooms; Type: TABLE; Schema: public; Owner: hpms_owner
+--
+
+CREATE TABLE public.rooms (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    kind text,
+    is_deleted boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT rooms_kind_check CHECK (((kind IS NULL) OR ((length(btrim(kind)) >= 1) AND (length(btrim(kind)) <= 50)))),
+    CONSTRAINT rooms_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)))
+);
+
+ALTER TABLE ONLY public.rooms FORCE ROW LEVEL SECURITY;
+
+
+ALTER TABLE public.rooms OWNER TO hpms_owner;
+
+--
 -- Name: seaql_migrations; Type: TABLE; Schema: public; Owner: hpms_owner
 --
 
@@ -1655,6 +1679,14 @@ ALTER TABLE ONLY public.appointments
 
 
 --
+-- Name: appointments appointments_no_room_double_booking; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointments
+    ADD CONSTRAINT appointments_no_room_double_booking EXCLUDE USING gist (tenant_id WITH =, room_id WITH =, tstzrange(start_time, end_time) WITH &&) WHERE (((room_id IS NOT NULL) AND (status <> ALL (ARRAY['Cancelled'::text, 'NoShow'::text])) AND (NOT is_deleted)));
+
+
+--
 -- Name: appointments appointments_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
 --
 
@@ -1828,6 +1860,14 @@ ALTER TABLE ONLY public.roles
 
 ALTER TABLE ONLY public.roles
     ADD CONSTRAINT roles_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: rooms rooms_pkey; Type: CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.rooms
+    ADD CONSTRAINT rooms_pkey PRIMARY KEY (tenant_id, id);
 
 
 --
@@ -2091,6 +2131,20 @@ CREATE UNIQUE INDEX provider_day_hours_one_per_day ON public.provider_day_hours 
 --
 
 CREATE INDEX provider_day_hours_tenant_id_is_deleted_idx ON public.provider_day_hours USING btree (tenant_id, is_deleted);
+
+
+--
+-- Name: rooms_live_name_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE UNIQUE INDEX rooms_live_name_idx ON public.rooms USING btree (tenant_id, lower(name)) WHERE (NOT is_deleted);
+
+
+--
+-- Name: rooms_tenant_id_is_deleted_idx; Type: INDEX; Schema: public; Owner: hpms_owner
+--
+
+CREATE INDEX rooms_tenant_id_is_deleted_idx ON public.rooms USING btree (tenant_id, is_deleted);
 
 
 --
@@ -2364,6 +2418,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patients FOR EAC
 --
 
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.provider_day_hours FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: rooms audit; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.rooms FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -2703,6 +2764,13 @@ CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.provider_day_hours FOR 
 
 
 --
+-- Name: rooms forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER forbid_truncate BEFORE TRUNCATE ON public.rooms FOR EACH STATEMENT EXECUTE FUNCTION public.forbid_change();
+
+
+--
 -- Name: tenant_api_keys forbid_truncate; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2871,6 +2939,13 @@ CREATE TRIGGER soft_delete BEFORE DELETE ON public.provider_day_hours FOR EACH R
 
 
 --
+-- Name: rooms soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
+--
+
+CREATE TRIGGER soft_delete BEFORE DELETE ON public.rooms FOR EACH ROW EXECUTE FUNCTION public.soft_delete_row();
+
+
+--
 -- Name: time_off soft_delete; Type: TRIGGER; Schema: public; Owner: hpms_owner
 --
 
@@ -2999,6 +3074,14 @@ ALTER TABLE ONLY public.appointment_types
 
 ALTER TABLE ONLY public.appointments
     ADD CONSTRAINT appointments_cancel_reason_fkey FOREIGN KEY (tenant_id, cancel_reason_id) REFERENCES public.cancellation_reasons(tenant_id, id);
+
+
+--
+-- Name: appointments appointments_room_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.appointments
+    ADD CONSTRAINT appointments_room_fkey FOREIGN KEY (tenant_id, room_id) REFERENCES public.rooms(tenant_id, id);
 
 
 --
@@ -3271,6 +3354,14 @@ ALTER TABLE ONLY public.provider_day_hours
 
 ALTER TABLE ONLY public.provider_day_hours
     ADD CONSTRAINT provider_day_hours_tenant_id_provider_id_fkey FOREIGN KEY (tenant_id, provider_id) REFERENCES public.users(tenant_id, id);
+
+
+--
+-- Name: rooms rooms_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE ONLY public.rooms
+    ADD CONSTRAINT rooms_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);
 
 
 --
@@ -3617,6 +3708,12 @@ CREATE POLICY refusals_by_the_refused ON public.audit_logs FOR INSERT TO hpms_ap
 
 
 --
+-- Name: rooms; Type: ROW SECURITY; Schema: public; Owner: hpms_owner
+--
+
+ALTER TABLE public.rooms ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_logs security_events_by_the_server; Type: POLICY; Schema: public; Owner: hpms_owner
 --
 
@@ -3760,6 +3857,13 @@ CREATE POLICY tenant_isolation ON public.patients USING ((tenant_id = ( SELECT (
 --
 
 CREATE POLICY tenant_isolation ON public.provider_day_hours USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
+
+
+--
+-- Name: rooms tenant_isolation; Type: POLICY; Schema: public; Owner: hpms_owner
+--
+
+CREATE POLICY tenant_isolation ON public.rooms USING ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))) WITH CHECK ((tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif")));
 
 
 --
@@ -4361,6 +4465,41 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.provider_day_hours TO hpms_app;
 --
 
 GRANT SELECT ON TABLE public.roles TO hpms_app;
+
+
+--
+-- Name: TABLE rooms; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT SELECT,INSERT ON TABLE public.rooms TO hpms_app;
+
+
+--
+-- Name: COLUMN rooms.name; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(name) ON TABLE public.rooms TO hpms_app;
+
+
+--
+-- Name: COLUMN rooms.kind; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(kind) ON TABLE public.rooms TO hpms_app;
+
+
+--
+-- Name: COLUMN rooms.is_deleted; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(is_deleted) ON TABLE public.rooms TO hpms_app;
+
+
+--
+-- Name: COLUMN rooms.updated_at; Type: ACL; Schema: public; Owner: hpms_owner
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.rooms TO hpms_app;
 
 
 --

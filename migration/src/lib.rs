@@ -35,6 +35,7 @@ mod m20261203_000054_clinic_admin_reset_in_the_clinic;
 mod m20261207_000055_cancellation_fees;
 mod m20261207_000060_mfa;
 mod m20261207_000070_waitlist;
+mod m20261207_000080_rooms;
 mod tenant_table;
 
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000060_mfa::Migration),
             Box::new(m20261207_000055_cancellation_fees::Migration),
             Box::new(m20261207_000070_waitlist::Migration),
+            Box::new(m20261207_000080_rooms::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ select create_reference_table('tenants');
 select create_distributed_table('users', 'tenant_id');
 select create_distributed_table('user_sessions', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('patients', 'tenant_id', colocate_with => 'users');
+-- Before appointments, which name the room they hold.
+select create_distributed_table('rooms', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_types', 'tenant_id', colocate_with => 'users');
 select create_distributed_table('appointment_series', 'tenant_id', colocate_with => 'users');
 -- Before appointments, which name the reason they were cancelled for.

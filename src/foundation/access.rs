@@ -161,6 +161,8 @@ pub enum Permission {
     /// Add patients to the waitlist for an earlier slot, remove them, and see whom a freed slot
     /// fits.
     ManageWaitlist,
+    /// Add, rename and remove the clinic's rooms and say what kind each is.
+    ManageRooms,
 }
 
 impl Permission {
@@ -203,6 +205,7 @@ impl Permission {
             }
             Permission::ReadCancellationReport => "read the cancellation report",
             Permission::ManageWaitlist => "manage the waitlist",
+            Permission::ManageRooms => "manage the clinic's rooms",
         }
     }
 }
@@ -255,6 +258,7 @@ impl Role {
                     | ManageCancellationRules
                     | ReadCancellationReport
                     | ManageWaitlist
+                    | ManageRooms
             ),
             Role::Provider => matches!(
                 permission,

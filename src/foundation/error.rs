@@ -287,6 +287,12 @@ const KNOWN_CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
          the one it has",
     ),
     (
+        "rooms_live_name_idx",
+        ErrorCode::Conflict,
+        "input.name",
+        "the clinic already has a room of this name; choose another",
+    ),
+    (
         "users_system_admin_only_on_platform",
         ErrorCode::BadUserInput,
         "input.role",

@@ -2,7 +2,8 @@
 //! fits a provider's hours. Working hours are wall-clock times in the clinic's time zone, so a
 //! day with a daylight-saving change has an hour more or less of them; appointments, time off
 //! and closures are instants. A period ending at 00:00 runs to midnight at the end of its day.
-//! A one-day change to a provider's hours replaces the weekly hours of that date.
+//! A one-day change to a provider's hours replaces the weekly hours of that date. A visit that
+//! needs a room is free only where one of the suitable rooms is free too.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,31 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, 
 use chrono_tz::Tz;
 
 use crate::identity::{DayOfWeek, WorkingHours};
+
+/// An instant range, half-open: `[start, end)`.
+pub type Interval = (DateTime<Utc>, DateTime<Utc>);
+
+/// What a start must be clear of: the provider's busy times (appointments, time off, closures)
+/// and, when the visit needs a room, each suitable room's appointments, one room of which must be
+/// free for the whole visit.
+pub struct Busy<'a> {
+    pub provider: &'a [Interval],
+    /// `None`: the visit needs no room.
+    pub rooms: Option<&'a [Vec<Interval>]>,
+}
+
+impl Busy<'_> {
+    fn free(&self, times: Interval) -> bool {
+        let clear = |busy: &[Interval]| {
+            busy.iter()
+                .all(|(from, to)| times.1 <= *from || *to <= times.0)
+        };
+        clear(self.provider)
+            && self
+                .rooms
+                .is_none_or(|rooms| rooms.iter().any(|room| clear(room)))
+    }
+}
 
 /// Free starts are offered on this grid, counted from the start of each working period.
 pub const SLOT_STEP_MINUTES: i64 = 15;
@@ -74,16 +100,15 @@ pub fn fits(hours: &Hours, zone: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -
     })
 }
 
-/// The starts on `day` (clinic time) from which `duration` fits the working hours without
-/// touching `busy` intervals (appointments, time off, closures), within `[not_before,
-/// not_after]`, in time order.
+/// The starts on `day` (clinic time) from which `duration` fits the working hours clear of
+/// `busy`, within `[not_before, not_after]`, in time order.
 pub fn free_starts(
     hours: &Hours,
     zone: Tz,
     day: NaiveDate,
     duration: Duration,
-    busy: &[(DateTime<Utc>, DateTime<Utc>)],
-    (not_before, not_after): (DateTime<Utc>, DateTime<Utc>),
+    busy: &Busy,
+    (not_before, not_after): Interval,
 ) -> Vec<DateTime<Utc>> {
     let step = Duration::minutes(SLOT_STEP_MINUTES);
     let mut starts = Vec::new();
@@ -93,7 +118,7 @@ pub fn free_starts(
         while candidate < close {
             for start in instants(zone, candidate) {
                 let end = start + duration;
-                let free = busy.iter().all(|(from, to)| end <= *from || *to <= start);
+                let free = busy.free((start, end));
                 let in_window = not_before <= start && start <= not_after;
                 if in_window && free && fits(hours, zone, start, end) {
                     starts.push(start);
@@ -118,8 +143,13 @@ mod tests {
         text.parse().unwrap()
     }
 
-    const ANY_TIME: (DateTime<Utc>, DateTime<Utc>) =
-        (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+    const ANY_TIME: Interval = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+
+    /// Nothing booked, no room needed.
+    const CLEAR: Busy = Busy {
+        provider: &[],
+        rooms: None,
+    };
 
     fn hhmm(zone: Tz, starts: &[DateTime<Utc>]) -> Vec<String> {
         starts
@@ -137,12 +167,64 @@ mod tests {
             end: at(10, 30),
         }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
-        let busy = [(utc("2030-01-07T09:30:00Z"), utc("2030-01-07T10:00:00Z"))];
+        let booked = [(utc("2030-01-07T09:30:00Z"), utc("2030-01-07T10:00:00Z"))];
+        let busy = Busy {
+            provider: &booked,
+            rooms: None,
+        };
         let starts = free_starts(&hours, zone, day, Duration::minutes(30), &busy, ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["09:00", "10:00"]);
         let tuesday = day + Duration::days(1);
         assert!(
-            free_starts(&hours, zone, tuesday, Duration::minutes(30), &[], ANY_TIME).is_empty()
+            free_starts(
+                &hours,
+                zone,
+                tuesday,
+                Duration::minutes(30),
+                &CLEAR,
+                ANY_TIME
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_visit_needing_a_room_is_free_only_where_one_suitable_room_is_free_throughout() {
+        let zone: Tz = "UTC".parse().unwrap();
+        let hours = Hours::weekly(vec![WorkingHours {
+            day: DayOfWeek::Monday,
+            start: at(9, 0),
+            end: at(11, 0),
+        }]);
+        let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let span = |from: &str, to: &str| (utc(from), utc(to));
+        // Exam 1 is taken 09:00–10:00, Exam 2 09:30–10:30: at 09:00 only Exam 2 is free for 30
+        // minutes, nothing is free for a visit over 09:30–10:00, and from 10:30 both are.
+        let rooms = [
+            vec![span("2030-01-07T09:00:00Z", "2030-01-07T10:00:00Z")],
+            vec![span("2030-01-07T09:30:00Z", "2030-01-07T10:30:00Z")],
+        ];
+        let busy = Busy {
+            provider: &[],
+            rooms: Some(&rooms),
+        };
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &busy, ANY_TIME);
+        assert_eq!(hhmm(zone, &starts), ["09:00", "10:00", "10:15", "10:30"]);
+        let no_rooms = Busy {
+            provider: &[],
+            rooms: Some(&[]),
+        };
+        let starts = free_starts(
+            &hours,
+            zone,
+            day,
+            Duration::minutes(30),
+            &no_rooms,
+            ANY_TIME,
+        );
+        assert!(
+            starts.is_empty(),
+            "a clinic without a suitable room has no slot"
         );
     }
 
@@ -155,7 +237,7 @@ mod tests {
             end: at(0, 0),
         }]);
         let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
-        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &[], ANY_TIME);
+        let starts = free_starts(&hours, zone, day, Duration::minutes(30), &CLEAR, ANY_TIME);
         assert_eq!(hhmm(zone, &starts), ["23:00", "23:15", "23:30"]);
     }
 
@@ -170,7 +252,14 @@ mod tests {
             start: at(1, 0),
             end: at(4, 0),
         }]);
-        let starts = free_starts(&hours, zone, spring, Duration::minutes(60), &[], ANY_TIME);
+        let starts = free_starts(
+            &hours,
+            zone,
+            spring,
+            Duration::minutes(60),
+            &CLEAR,
+            ANY_TIME,
+        );
         assert_eq!(
             hhmm(zone, &starts),
             ["01:00", "01:15", "01:30", "01:45", "03:00"]
@@ -183,7 +272,14 @@ mod tests {
             start: at(9, 0),
             end: at(10, 0),
         }]);
-        let starts = free_starts(&hours, zone, autumn, Duration::minutes(60), &[], ANY_TIME);
+        let starts = free_starts(
+            &hours,
+            zone,
+            autumn,
+            Duration::minutes(60),
+            &CLEAR,
+            ANY_TIME,
+        );
         assert_eq!(starts, [utc("2030-11-03T14:00:00Z")]);
     }
 
@@ -202,18 +298,18 @@ mod tests {
         assert_eq!(
             hhmm(
                 zone,
-                &free_starts(&hours, zone, monday, duration, &[], ANY_TIME)
+                &free_starts(&hours, zone, monday, duration, &CLEAR, ANY_TIME)
             ),
             ["09:00"]
         );
         let next = monday + Duration::weeks(1);
         assert_eq!(
-            free_starts(&hours, zone, next, duration, &[], ANY_TIME).len(),
+            free_starts(&hours, zone, next, duration, &CLEAR, ANY_TIME).len(),
             31,
             "09:00 to 16:30 the next Monday"
         );
         hours.change_day(next, Vec::new());
-        assert!(free_starts(&hours, zone, next, duration, &[], ANY_TIME).is_empty());
+        assert!(free_starts(&hours, zone, next, duration, &CLEAR, ANY_TIME).is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::foundation::db::TenantTransaction;
 use crate::foundation::domain_events::DomainEvents;
 use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
-use crate::scheduling::availability::{fits, free_starts};
+use crate::scheduling::availability::{Busy, fits, free_starts};
 use crate::scheduling::calendar::{Calendar, describe_time_off};
 use crate::scheduling::cancellation::{
     Cancellation, FeeDue, FeeKind, cancellation, late_cancellation_fee, no_show_fee,
@@ -23,6 +23,7 @@ use crate::scheduling::entity::appointment;
 use crate::scheduling::model::{
     AppointmentStatus, BookingWindow, CancellationCategory, calendar_date,
 };
+use crate::scheduling::rooms::{RoomNeed, in_a_free_room, suitable_rooms_busy};
 use crate::scheduling::store::{self, AppointmentChange, Booking, NewAppointment, Overrides};
 use crate::scheduling::waitlist;
 
@@ -49,10 +50,12 @@ pub struct BookingRequest {
     pub override_reason: Option<String>,
     /// The patient's waitlist entry this booking is made from: it ends with the booking.
     pub waitlist_entry_id: Option<Uuid>,
+    /// The room to book; without it, a type that needs a kind of room gets the first free one.
+    pub room_id: Option<Uuid>,
 }
 
-/// Books a patient with a provider. CONFLICT names the appointment, time off or closure already
-/// in the way.
+/// Books a patient with a provider, in a room if the type needs one or a room is named.
+/// CONFLICT names the appointment, time off, closure or room already in the way.
 pub async fn book(
     db: &TenantTransaction,
     principal: &Principal,
@@ -106,37 +109,44 @@ pub async fn book(
         in_the_past,
         reason: reason.filter(|_| over_time_off || in_the_past),
     };
-    let booking = store::insert_appointment(
+    let rooms = RoomNeed::for_booking(db, &kind, request.room_id).await?;
+    let new = NewAppointment {
+        tenant_id: db.tenant_id(),
+        patient_id: request.patient_id,
+        provider_id: request.provider_id,
+        type_id: kind.id,
+        start,
+        end,
+        price: kind.price,
+        booked_outside_hours: outside_hours,
+        series_id: None,
+        overrides,
+        room_id: None,
+    };
+    let booked = in_a_free_room(
         db,
-        NewAppointment {
-            tenant_id: db.tenant_id(),
-            patient_id: request.patient_id,
-            provider_id: request.provider_id,
-            type_id: kind.id,
-            start,
-            end,
-            price: kind.price,
-            booked_outside_hours: outside_hours,
-            series_id: None,
-            overrides,
+        &rooms,
+        (request.provider_id, (start, end)),
+        None,
+        |room_id| {
+            let new = NewAppointment {
+                room_id,
+                ..new.clone()
+            };
+            store::insert_appointment(db, new)
         },
     )
-    .await?;
-    match booking {
-        Booking::Done(model) => {
-            if let Some(entry) = &from_waitlist {
-                waitlist::booked(db, entry, model.id).await?;
-            }
-            Ok(model)
-        }
-        Booking::Clash => Err(ApiError::conflict(format!(
-            "{}; choose another time",
-            clash(db, request.provider_id, (start, end), None).await?
-        ))),
+    .await?
+    .map_err(|clash| ApiError::conflict(format!("{clash}; choose another time")))?;
+    if let Some(entry) = &from_waitlist {
+        waitlist::booked(db, entry, booked.id).await?;
     }
+    Ok(booked)
 }
 
-/// Moves a Scheduled appointment; `end` defaults to the new start plus its current length.
+/// Moves a Scheduled appointment; `end` defaults to the new start plus its current length. A
+/// visit in a room keeps it if it is free at the new time, else moves to a free room of the kind
+/// its type needs.
 pub async fn reschedule(
     db: &TenantTransaction,
     principal: &Principal,
@@ -163,12 +173,36 @@ pub async fn reschedule(
     let outside_hours =
         check_working_hours(principal, &calendar, (start, end), override_working_hours)?;
     check_time_off(principal, &calendar, (start, end), false)?;
-    let change = AppointmentChange::Move {
-        start,
-        end,
-        booked_outside_hours: outside_hours,
-    };
-    apply_change(db, &current, expected_version, change).await
+    let rooms = RoomNeed::for_move(db, &current).await?;
+    let moved = in_a_free_room(
+        db,
+        &rooms,
+        (current.provider_id, (start, end)),
+        Some(current.id),
+        |room_id| {
+            let change = AppointmentChange::Move {
+                start,
+                end,
+                booked_outside_hours: outside_hours,
+                room_id,
+            };
+            store::change_appointment(
+                db,
+                db.tenant_id(),
+                current.provider_id,
+                current.id,
+                expected_version,
+                change,
+            )
+        },
+    )
+    .await?
+    .map_err(|clash| ApiError::conflict(format!("{clash}; choose another time")))?;
+    if !moved {
+        let now = find(db, current.id).await?;
+        return Err(version_moved(expected_version, now.row_version));
+    }
+    find(db, current.id).await
 }
 
 /// Why a client asks to cancel: free text, and a category or one of the clinic's reasons.
@@ -307,8 +341,8 @@ pub async fn set_status(
 
 /// The free starts on `date` (in the clinic's time zone) for an appointment of `type_id` with
 /// the provider: within working hours (with that date's change, if any), clear of booked
-/// appointments, time off and closures, inside the booking window from `now`, on a 15-minute
-/// grid.
+/// appointments, time off and closures, with a suitable room free if the type needs one, inside
+/// the booking window from `now`, on a 15-minute grid.
 pub async fn available_slots(
     db: &TenantTransaction,
     principal: &Principal,
@@ -329,7 +363,7 @@ pub async fn available_slots(
     let around = (from, from + Duration::days(3));
     let calendar = Calendar::of(db, provider_id, around).await?;
     let appointments = store::busy(db, db.tenant_id(), Some(provider_id), around, None).await?;
-    let busy: Vec<_> = appointments
+    let provider_busy: Vec<_> = appointments
         .iter()
         .map(|taken| (taken.start_time, taken.end_time))
         .chain(
@@ -340,6 +374,11 @@ pub async fn available_slots(
         )
         .map(|(start, end)| (start.into(), end.into()))
         .collect();
+    let rooms_busy = suitable_rooms_busy(db, &kind, around).await?;
+    let busy = Busy {
+        provider: &provider_busy,
+        rooms: rooms_busy.as_deref(),
+    };
     Ok(free_starts(
         &calendar.hours,
         calendar.zone,
@@ -432,37 +471,15 @@ pub fn check_working_hours(
     Ok(true)
 }
 
-/// What the provider already has at that time (other than `moving`), for a CONFLICT.
-pub async fn clash(
-    db: &TenantTransaction,
-    provider_id: Uuid,
-    times: (DateTime<Utc>, DateTime<Utc>),
-    moving: Option<Uuid>,
-) -> Result<String, ApiError> {
-    let taken = store::busy(db, db.tenant_id(), Some(provider_id), times, moving).await?;
-    Ok(match taken.first() {
-        Some(other) => format!(
-            "the provider is already booked from {} to {} (appointment {})",
-            DateTime::<Utc>::from(other.start_time),
-            DateTime::<Utc>::from(other.end_time),
-            other.id
-        ),
-        None => "the provider was booked for that time by a concurrent request".to_owned(),
-    })
-}
-
-/// Applies a versioned change: NOT_FOUND if the appointment is gone, CONFLICT if its version
-/// moved or the new time clashes; the appointment as it now is otherwise.
+/// Applies a versioned change of status: NOT_FOUND if the appointment is gone, CONFLICT if its
+/// version moved; the appointment as it now is otherwise. (Moves are `reschedule`'s: they may
+/// clash.)
 async fn apply_change(
     db: &TenantTransaction,
     current: &appointment::Model,
     expected_version: i64,
     change: AppointmentChange,
 ) -> Result<appointment::Model, ApiError> {
-    let new_times = match &change {
-        AppointmentChange::Move { start, end, .. } => Some((*start, *end)),
-        _ => None,
-    };
     let changed = store::change_appointment(
         db,
         db.tenant_id(),
@@ -478,11 +495,8 @@ async fn apply_change(
             let now = find(db, current.id).await?;
             return Err(version_moved(expected_version, now.row_version));
         }
-        Booking::Clash => {
-            let times = new_times.ok_or_else(ApiError::internal)?;
-            let clash = clash(db, current.provider_id, times, Some(current.id)).await?;
-            return Err(ApiError::conflict(format!("{clash}; choose another time")));
-        }
+        // Only a move can clash, and moves do not come here.
+        Booking::Clash => return Err(ApiError::internal()),
     }
     find(db, current.id).await
 }

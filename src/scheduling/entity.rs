@@ -16,6 +16,8 @@ pub mod appointment_type {
         pub is_deleted: bool,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
+        /// The kind of room a visit of this type needs; null: none.
+        pub room_kind: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -62,6 +64,8 @@ pub mod appointment {
         pub override_reason: Option<String>,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,
+        /// The room the visit holds, if any: never double-booked, like the provider.
+        pub room_id: Option<Uuid>,
     }
 
     /// What an appointment refers to, within its clinic: a page of appointments reads them in
@@ -297,6 +301,31 @@ pub mod waitlist_entry {
         pub created_by: Option<Uuid>,
         /// The appointment booked from it, when it was.
         pub booked_appointment_id: Option<Uuid>,
+        pub is_deleted: bool,
+        pub created_at: DateTimeWithTimeZone,
+        pub updated_at: DateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod room {
+    use sea_orm::entity::prelude::*;
+
+    /// One of the clinic's rooms; `kind` is what an appointment type can require. Removed, it is
+    /// soft-deleted, and the appointments that held it still name it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rooms")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub kind: Option<String>,
         pub is_deleted: bool,
         pub created_at: DateTimeWithTimeZone,
         pub updated_at: DateTimeWithTimeZone,

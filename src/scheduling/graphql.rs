@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, SimpleObject,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -24,6 +26,8 @@ use crate::scheduling::loader;
 use crate::scheduling::model::{
     AppointmentStatus, BookingWindow, CancellationCategory, duration_minutes, price, type_name,
 };
+use crate::scheduling::rooms::room_kind;
+use crate::scheduling::rooms_graphql::Room;
 use crate::scheduling::store::{self, AppointmentFilter, TypeChanges};
 
 /// A kind of visit: how long it takes and what it costs.
@@ -40,6 +44,10 @@ pub struct AppointmentType {
     /// What a visit of this type costs, as a decimal string with two places, e.g. "80.00";
     /// copied onto each appointment when it is booked.
     pub price: Money,
+    /// The kind of room a visit of this type needs (a `Room`'s `kind`, ignoring case): booking
+    /// takes a free room of it, and `availableSlots` offers only times when one is free. Null:
+    /// no room is needed.
+    pub room_kind: Option<String>,
 }
 
 #[ComplexObject]
@@ -58,6 +66,7 @@ impl From<appointment_type::Model> for AppointmentType {
             name: model.name,
             duration_minutes: model.duration_minutes,
             price: Money(model.price),
+            room_kind: model.room_kind,
         }
     }
 }
@@ -162,6 +171,24 @@ impl Appointment {
         self.0.series_id
     }
 
+    /// The id of the room the visit holds; null when it holds none.
+    async fn room_id(&self) -> Option<Uuid> {
+        self.0.room_id
+    }
+
+    /// The room the visit holds (`removed` if it has since been taken out of use); null when it
+    /// holds none.
+    async fn room(&self, ctx: &Context<'_>) -> Result<Option<Room>, ApiError> {
+        let Some(room_id) = self.0.room_id else {
+            return Ok(None);
+        };
+        let session = session(ctx)?;
+        Ok(loader::rooms(session)
+            .load_one(room_id)
+            .await?
+            .map(Room::from))
+    }
+
     /// Null if the patient has since been deleted. Every role that reads patients, and API keys
     /// with scope PATIENT_CONTACT (names and contact details only).
     async fn patient(&self, ctx: &Context<'_>) -> Result<Option<Patient>, ApiError> {
@@ -219,6 +246,8 @@ pub struct CreateAppointmentTypeInput {
     pub duration_minutes: i32,
     /// At most 2 decimal places, e.g. "80.00".
     pub price: Money,
+    /// The kind of room a visit needs (one line, at most 50 characters); omit for none.
+    pub room_kind: Option<String>,
 }
 
 /// Fields left out keep their value. Appointments already booked keep their times and price.
@@ -233,6 +262,9 @@ pub struct UpdateAppointmentTypeInput {
     /// The new price for future bookings: a decimal string, 0 to 999999.99, at most 2
     /// decimal places, e.g. "80.00".
     pub price: Option<Money>,
+    /// The kind of room a visit needs from now on (one line, at most 50 characters); null for
+    /// none. Visits already booked keep their rooms.
+    pub room_kind: MaybeUndefined<String>,
 }
 
 /// A booking of a patient with a provider for `[start, end)`, which must not overlap the
@@ -269,6 +301,9 @@ pub struct BookAppointmentInput {
     /// Book from this patient's waitlist entry (`waitlistMatches`): the entry ends with the
     /// booking, in the same transaction. FrontDesk, Provider, ClinicAdmin.
     pub waitlist_entry_id: Option<Uuid>,
+    /// The room (`rooms`), which must be free then and of the kind the type needs, if it needs
+    /// one. Omit it to have the first free room of that kind, by name, picked.
+    pub room_id: Option<Uuid>,
 }
 
 /// New times for a Scheduled appointment, with the same provider, patient, type and price.
@@ -477,6 +512,7 @@ impl SchedulingMutation {
             type_name("input.name", &input.name)?,
             duration_minutes("input.durationMinutes", input.duration_minutes)?,
             price("input.price", input.price.0)?,
+            room_kind("input.roomKind", input.room_kind.as_deref())?,
         )
         .await?;
         Ok(model.into())
@@ -505,6 +541,11 @@ impl SchedulingMutation {
                 .price
                 .map(|amount| price("input.price", amount.0))
                 .transpose()?,
+            room_kind: match &input.room_kind {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(kind) => Some(room_kind("input.roomKind", Some(kind))?),
+            },
             delete: false,
         };
         if !store::update_type(session.db(), session.tenant_id(), input.id, changes).await? {
@@ -565,8 +606,9 @@ impl SchedulingMutation {
             .try_into()
     }
 
-    /// Books a patient with a provider. FrontDesk, Provider, ClinicAdmin. CONFLICT names the
-    /// appointment, time off or closure already in the way.
+    /// Books a patient with a provider, in a room if the type needs one or `roomId` names one.
+    /// FrontDesk, Provider, ClinicAdmin. CONFLICT names the appointment, time off, closure or
+    /// room already in the way.
     async fn book_appointment(
         &self,
         ctx: &Context<'_>,
@@ -584,6 +626,7 @@ impl SchedulingMutation {
             backdate: input.backdate,
             override_reason: input.override_reason,
             waitlist_entry_id: input.waitlist_entry_id,
+            room_id: input.room_id,
         };
         booking::book(
             session.db(),

@@ -14,6 +14,8 @@ mod events_graphql;
 mod graphql;
 pub(crate) mod loader;
 mod model;
+mod rooms;
+mod rooms_graphql;
 mod series;
 mod store;
 mod time_off;
@@ -32,6 +34,7 @@ pub use graphql::{
     find_appointment_type,
 };
 pub use model::{AppointmentStatus, BookingWindow};
-pub use store::insert_type;
+pub use rooms_graphql::{Room, RoomsMutation, RoomsQuery};
+pub use store::{NewRoom, insert_room, insert_type};
 pub use waitlist_graphql::{WaitlistEntry, WaitlistMutation, WaitlistQuery};
 pub use week_graphql::{ClinicWeekMutation, ClinicWeekQuery};

@@ -15,14 +15,13 @@ use crate::foundation::error::ApiError;
 use crate::foundation::input::required_line;
 use crate::identity::DayOfWeek;
 use crate::scheduling::availability::fits;
-use crate::scheduling::booking::{self, CancelRequest, clash};
+use crate::scheduling::booking::{self, CancelRequest};
 use crate::scheduling::calendar::{Calendar, clinic_zone, describe_time_off};
 use crate::scheduling::cancellation::cancellation;
 use crate::scheduling::entity::{appointment, appointment_series};
 use crate::scheduling::model::{AppointmentStatus, BookingWindow};
-use crate::scheduling::store::{
-    self, AppointmentChange, Booking, NewAppointment, NewSeries, Overrides,
-};
+use crate::scheduling::rooms::{RoomNeed, in_a_free_room};
+use crate::scheduling::store::{self, AppointmentChange, NewAppointment, NewSeries, Overrides};
 
 /// Most occurrences one series may have: a year of weekly visits.
 pub const MAX_OCCURRENCES: usize = 52;
@@ -51,6 +50,9 @@ pub struct SeriesRequest {
     /// The first occurrence; its wall-clock time (clinic time zone) is every occurrence's.
     pub first_start: DateTime<Utc>,
     pub rule: WeeklyRule,
+    /// The room of every occurrence; without it, each takes a free room of the kind the type
+    /// needs, if it needs one.
+    pub room_id: Option<Uuid>,
 }
 
 pub struct BookedSeries {
@@ -99,6 +101,7 @@ pub async fn book_series(
         ));
     }
     let calendar = Calendar::of(db, request.provider_id, (first, last + length)).await?;
+    let rooms = RoomNeed::for_booking(db, &kind, request.room_id).await?;
     let series = store::insert_series(
         db,
         db.tenant_id(),
@@ -130,9 +133,8 @@ pub async fn book_series(
             refusals.push(format!("{start}: {}", describe_time_off(block)));
             continue;
         }
-        let booking = store::insert_appointment(
-            db,
-            NewAppointment {
+        let booked = in_a_free_room(db, &rooms, (request.provider_id, times), None, |room_id| {
+            let new = NewAppointment {
                 tenant_id: db.tenant_id(),
                 patient_id: request.patient_id,
                 provider_id: request.provider_id,
@@ -143,15 +145,14 @@ pub async fn book_series(
                 booked_outside_hours: false,
                 series_id: Some(series.id),
                 overrides: Overrides::default(),
-            },
-        )
+                room_id,
+            };
+            store::insert_appointment(db, new)
+        })
         .await?;
-        match booking {
-            Booking::Done(model) => appointments.push(model),
-            Booking::Clash => refusals.push(format!(
-                "{start}: {}",
-                clash(db, request.provider_id, times, None).await?
-            )),
+        match booked {
+            Ok(model) => appointments.push(model),
+            Err(clash) => refusals.push(format!("{start}: {clash}")),
         }
     }
     if !refusals.is_empty() {
@@ -286,34 +287,37 @@ pub async fn move_from(
             refusals.push((index, format!("{start}: {}", describe_time_off(block))));
             continue;
         }
-        let change = AppointmentChange::Move {
-            start: times.0,
-            end: times.1,
-            booked_outside_hours: false,
-        };
-        let current = (occurrence.id, occurrence.row_version);
-        match store::change_appointment(
+        let rooms = RoomNeed::for_move(db, occurrence).await?;
+        let outcome = in_a_free_room(
             db,
-            db.tenant_id(),
-            provider_id,
-            current.0,
-            current.1,
-            change,
+            &rooms,
+            (provider_id, times),
+            Some(occurrence.id),
+            |room_id| {
+                let change = AppointmentChange::Move {
+                    start: times.0,
+                    end: times.1,
+                    booked_outside_hours: false,
+                    room_id,
+                };
+                store::change_appointment(
+                    db,
+                    db.tenant_id(),
+                    provider_id,
+                    occurrence.id,
+                    occurrence.row_version,
+                    change,
+                )
+            },
         )
-        .await?
-        {
-            Booking::Done(true) => moved.push((index, booking::find(db, occurrence.id).await?)),
-            Booking::Done(false) => refusals.push((
+        .await?;
+        match outcome {
+            Ok(true) => moved.push((index, booking::find(db, occurrence.id).await?)),
+            Ok(false) => refusals.push((
                 index,
                 format!("{start}: the occurrence changed meanwhile; reload the series"),
             )),
-            Booking::Clash => refusals.push((
-                index,
-                format!(
-                    "{start}: {}",
-                    clash(db, provider_id, times, Some(occurrence.id)).await?
-                ),
-            )),
+            Err(clash) => refusals.push((index, format!("{start}: {clash}"))),
         }
     }
     if !refusals.is_empty() {

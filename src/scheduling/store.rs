@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, Set,
@@ -14,7 +14,7 @@ use crate::foundation::error::sqlstate;
 use crate::patients::entity::patient;
 use crate::scheduling::entity::{
     appointment, appointment_series, appointment_type, cancellation_policy, cancellation_reason,
-    provider_day_hours, time_off, waitlist_entry,
+    provider_day_hours, room, time_off, waitlist_entry,
 };
 use crate::scheduling::model::{AppointmentStatus, CancellationCategory};
 
@@ -24,6 +24,7 @@ pub async fn insert_type(
     name: String,
     duration_minutes: i32,
     price: Decimal,
+    room_kind: Option<String>,
 ) -> Result<appointment_type::Model, DbErr> {
     appointment_type::ActiveModel {
         tenant_id: Set(tenant_id),
@@ -31,6 +32,7 @@ pub async fn insert_type(
         name: Set(name),
         duration_minutes: Set(duration_minutes),
         price: Set(price),
+        room_kind: Set(room_kind),
         ..Default::default()
     }
     .insert(db)
@@ -69,6 +71,8 @@ pub struct TypeChanges {
     pub name: Option<String>,
     pub duration_minutes: Option<i32>,
     pub price: Option<Decimal>,
+    /// `Some(None)` stops requiring a room.
+    pub room_kind: Option<Option<String>>,
     pub delete: bool,
 }
 
@@ -96,6 +100,9 @@ pub async fn update_type(
     if let Some(price) = changes.price {
         update = update.col_expr(appointment_type::Column::Price, Expr::value(price));
     }
+    if let Some(room_kind) = changes.room_kind {
+        update = update.col_expr(appointment_type::Column::RoomKind, Expr::value(room_kind));
+    }
     if changes.delete {
         update = update.col_expr(appointment_type::Column::IsDeleted, Expr::value(true));
     }
@@ -103,6 +110,7 @@ pub async fn update_type(
 }
 
 /// A new appointment's validated fields.
+#[derive(Clone)]
 pub struct NewAppointment {
     pub tenant_id: Uuid,
     pub patient_id: Uuid,
@@ -114,6 +122,7 @@ pub struct NewAppointment {
     pub booked_outside_hours: bool,
     pub series_id: Option<Uuid>,
     pub overrides: Overrides,
+    pub room_id: Option<Uuid>,
 }
 
 /// What a ClinicAdmin overrode to book an appointment, and why.
@@ -125,10 +134,10 @@ pub struct Overrides {
     pub reason: Option<String>,
 }
 
-/// What a write that could double-book a provider came to.
+/// What a write that could double-book a provider or a room came to.
 pub enum Booking<T> {
     Done(T),
-    /// The provider is busy then; the transaction is still usable.
+    /// The provider or the room is busy then; the transaction is still usable.
     Clash,
 }
 
@@ -146,15 +155,32 @@ async fn lock_schedule(db: &TenantTransaction, provider_id: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// Runs `write` in a savepoint, after taking the provider's schedule lock, so that a
-/// double-booking (SQLSTATE 23P01) leaves the request's transaction usable for finding out what
-/// it clashed with.
+/// Takes the clinic's room lock until the transaction ends, for the reason `lock_schedule` gives.
+/// One lock for all the clinic's rooms, not one per room: a series books a room per occurrence,
+/// and two series taking per-room locks in different orders would deadlock. It is always taken
+/// after the provider's, so the two locks never wait on each other in a cycle.
+async fn lock_rooms(db: &TenantTransaction) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "select pg_advisory_xact_lock(hashtextextended('rooms:' || $1::text, 0))",
+        [db.tenant_id().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Runs `write` in a savepoint, after taking the provider's schedule lock (and the rooms' lock
+/// when it puts the visit in a room), so that a double-booking (SQLSTATE 23P01) leaves the
+/// request's transaction usable for finding out what it clashed with.
 async fn guard_clash<T>(
     db: &TenantTransaction,
     provider_id: Uuid,
+    in_a_room: bool,
     write: impl AsyncFnOnce(&TenantTransaction) -> Result<T, DbErr>,
 ) -> Result<Booking<T>, DbErr> {
     lock_schedule(db, provider_id).await?;
+    if in_a_room {
+        lock_rooms(db).await?;
+    }
     let savepoint = db.savepoint().await?;
     match write(&savepoint).await {
         Ok(value) => {
@@ -173,26 +199,32 @@ pub async fn insert_appointment(
     db: &TenantTransaction,
     new: NewAppointment,
 ) -> Result<Booking<appointment::Model>, DbErr> {
-    guard_clash(db, new.provider_id, async |savepoint| {
-        appointment::ActiveModel {
-            tenant_id: Set(new.tenant_id),
-            id: Set(Uuid::new_v4()),
-            patient_id: Set(new.patient_id),
-            provider_id: Set(new.provider_id),
-            type_id: Set(new.type_id),
-            start_time: Set(new.start.into()),
-            end_time: Set(new.end.into()),
-            price: Set(new.price),
-            booked_outside_hours: Set(new.booked_outside_hours),
-            series_id: Set(new.series_id),
-            booked_over_time_off: Set(new.overrides.time_off),
-            booked_in_the_past: Set(new.overrides.in_the_past),
-            override_reason: Set(new.overrides.reason),
-            ..Default::default()
-        }
-        .insert(savepoint)
-        .await
-    })
+    guard_clash(
+        db,
+        new.provider_id,
+        new.room_id.is_some(),
+        async |savepoint| {
+            appointment::ActiveModel {
+                tenant_id: Set(new.tenant_id),
+                id: Set(Uuid::new_v4()),
+                patient_id: Set(new.patient_id),
+                provider_id: Set(new.provider_id),
+                type_id: Set(new.type_id),
+                start_time: Set(new.start.into()),
+                end_time: Set(new.end.into()),
+                price: Set(new.price),
+                booked_outside_hours: Set(new.booked_outside_hours),
+                series_id: Set(new.series_id),
+                booked_over_time_off: Set(new.overrides.time_off),
+                booked_in_the_past: Set(new.overrides.in_the_past),
+                override_reason: Set(new.overrides.reason),
+                room_id: Set(new.room_id),
+                ..Default::default()
+            }
+            .insert(savepoint)
+            .await
+        },
+    )
     .await
 }
 
@@ -225,6 +257,32 @@ pub async fn busy(
     if let Some(provider_id) = provider_id {
         query = query.filter(appointment::Column::ProviderId.eq(provider_id));
     }
+    holding_their_slot(query, (start, end)).all(db).await
+}
+
+/// The appointments in any of `room_ids`, other than `except`, that hold their room and overlap
+/// [start, end), earliest first.
+pub async fn busy_rooms(
+    db: &TenantTransaction,
+    room_ids: &[Uuid],
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    except: Option<Uuid>,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    let mut query = appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(db.tenant_id()))
+        .filter(appointment::Column::RoomId.is_in(room_ids.iter().copied()));
+    if let Some(except) = except {
+        query = query.filter(appointment::Column::Id.ne(except));
+    }
+    holding_their_slot(query, (start, end)).all(db).await
+}
+
+/// Narrows `query` to live appointments whose status holds their time (and room) and that
+/// overlap [start, end), earliest first: what the exclusion constraints compare.
+fn holding_their_slot(
+    query: Select<appointment::Entity>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Select<appointment::Entity> {
     query
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(
@@ -238,8 +296,6 @@ pub async fn busy(
         .filter(appointment::Column::StartTime.lt(end))
         .filter(appointment::Column::EndTime.gt(start))
         .order_by_asc(appointment::Column::StartTime)
-        .all(db)
-        .await
 }
 
 /// Which appointments to list.
@@ -332,6 +388,8 @@ pub enum AppointmentChange {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         booked_outside_hours: bool,
+        /// The room it holds at the new times.
+        room_id: Option<Uuid>,
     },
     Status(AppointmentStatus),
     Cancel {
@@ -358,18 +416,24 @@ pub async fn change_appointment(
         .filter(appointment::Column::Id.eq(id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(appointment::Column::RowVersion.eq(expected_version));
+    let mut in_a_room = false;
     update = match change {
         AppointmentChange::Move {
             start,
             end,
             booked_outside_hours,
-        } => update
-            .col_expr(appointment::Column::StartTime, Expr::value(start))
-            .col_expr(appointment::Column::EndTime, Expr::value(end))
-            .col_expr(
-                appointment::Column::BookedOutsideHours,
-                Expr::value(booked_outside_hours),
-            ),
+            room_id,
+        } => {
+            in_a_room = room_id.is_some();
+            update
+                .col_expr(appointment::Column::StartTime, Expr::value(start))
+                .col_expr(appointment::Column::EndTime, Expr::value(end))
+                .col_expr(
+                    appointment::Column::BookedOutsideHours,
+                    Expr::value(booked_outside_hours),
+                )
+                .col_expr(appointment::Column::RoomId, Expr::value(room_id))
+        }
         AppointmentChange::Status(status) => {
             update.col_expr(appointment::Column::Status, Expr::value(status.as_str()))
         }
@@ -389,7 +453,7 @@ pub async fn change_appointment(
             )
             .col_expr(appointment::Column::CancelReasonId, Expr::value(reason_id)),
     };
-    guard_clash(db, provider_id, async |savepoint| {
+    guard_clash(db, provider_id, in_a_room, async |savepoint| {
         Ok(update.exec(savepoint).await?.rows_affected == 1)
     })
     .await
@@ -878,4 +942,82 @@ pub async fn waitlist_matches(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// A new room's validated fields.
+pub struct NewRoom {
+    pub name: String,
+    pub kind: Option<String>,
+}
+
+pub async fn insert_room(db: &TenantTransaction, new: NewRoom) -> Result<room::Model, DbErr> {
+    room::ActiveModel {
+        tenant_id: Set(db.tenant_id()),
+        id: Set(Uuid::new_v4()),
+        name: Set(new.name),
+        kind: Set(new.kind),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// A live room of the clinic.
+pub async fn find_room(db: &TenantTransaction, id: Uuid) -> Result<Option<room::Model>, DbErr> {
+    room::Entity::find()
+        .filter(room::Column::TenantId.eq(db.tenant_id()))
+        .filter(room::Column::Id.eq(id))
+        .filter(room::Column::IsDeleted.eq(false))
+        .one(db)
+        .await
+}
+
+/// The clinic's live rooms by name, of one kind (compared ignoring case) or all of them. A clinic
+/// has a few dozen rooms at most: no paging.
+pub async fn list_rooms(
+    db: &TenantTransaction,
+    kind: Option<&str>,
+) -> Result<Vec<room::Model>, DbErr> {
+    let mut query = room::Entity::find()
+        .filter(room::Column::TenantId.eq(db.tenant_id()))
+        .filter(room::Column::IsDeleted.eq(false));
+    if let Some(kind) = kind {
+        query = query
+            .filter(Expr::expr(Func::lower(Expr::col(room::Column::Kind))).eq(kind.to_lowercase()));
+    }
+    query
+        .order_by_asc(room::Column::Name)
+        .order_by_asc(room::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Changes to a room; `None` keeps the current value, `kind: Some(None)` clears it.
+pub struct RoomChanges {
+    pub name: Option<String>,
+    pub kind: Option<Option<String>>,
+    pub remove: bool,
+}
+
+/// Applies `changes` to a live room; false when there is none.
+pub async fn update_room(
+    db: &TenantTransaction,
+    id: Uuid,
+    changes: RoomChanges,
+) -> Result<bool, DbErr> {
+    let mut update = room::Entity::update_many()
+        .col_expr(room::Column::UpdatedAt, Expr::cust("now()"))
+        .filter(room::Column::TenantId.eq(db.tenant_id()))
+        .filter(room::Column::Id.eq(id))
+        .filter(room::Column::IsDeleted.eq(false));
+    if let Some(name) = changes.name {
+        update = update.col_expr(room::Column::Name, Expr::value(name));
+    }
+    if let Some(kind) = changes.kind {
+        update = update.col_expr(room::Column::Kind, Expr::value(kind));
+    }
+    if changes.remove {
+        update = update.col_expr(room::Column::IsDeleted, Expr::value(true));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }

@@ -121,6 +121,9 @@ pub struct BookSeriesInput {
     pub first_start: DateTime<Utc>,
     /// When it recurs.
     pub rule: WeeklyRuleInput,
+    /// The room of every occurrence (`rooms`); omit it to have each occurrence take the first
+    /// free room of the kind the type needs, if it needs one.
+    pub room_id: Option<Uuid>,
 }
 
 /// New times for an occurrence of a series and every later Scheduled one, moved by the same
@@ -377,6 +380,7 @@ impl ClinicWeekMutation {
                 days: input.rule.days,
                 end,
             },
+            room_id: input.room_id,
         };
         let booked = series::book_series(
             session.db(),

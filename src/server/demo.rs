@@ -49,10 +49,18 @@ const DEMO_PATIENTS: [(&str, &str, i32, &str); 10] = [
 ];
 
 /// (name, minutes, price)
-const DEMO_APPOINTMENT_TYPES: [(&str, i32, &str); 3] = [
-    ("Consultation", 30, "80.00"),
-    ("Follow-up", 15, "45.00"),
-    ("Annual physical", 60, "150.00"),
+/// Name, minutes, price and the kind of room a visit needs.
+const DEMO_APPOINTMENT_TYPES: [(&str, i32, &str, Option<&str>); 3] = [
+    ("Consultation", 30, "80.00", None),
+    ("Follow-up", 15, "45.00", None),
+    ("Annual physical", 60, "150.00", Some("Exam")),
+];
+
+/// The rooms of each demo clinic: name and kind.
+const DEMO_ROOMS: [(&str, &str); 3] = [
+    ("Exam 1", "Exam"),
+    ("Exam 2", "Exam"),
+    ("Treatment", "Treatment"),
 ];
 
 /// Seeds the demo clinics; returns the slugs it created.
@@ -162,13 +170,28 @@ async fn seed_clinic(
     }
 
     let mut type_ids = Vec::new();
-    for (type_name, minutes, price) in DEMO_APPOINTMENT_TYPES {
+    for (type_name, minutes, price, room_kind) in DEMO_APPOINTMENT_TYPES {
         let price = price
             .parse::<rust_decimal::Decimal>()
             .context("a demo price is a decimal")?;
-        let kind =
-            scheduling::insert_type(&tx, tenant_id, type_name.to_owned(), minutes, price).await?;
+        let room_kind = room_kind.map(str::to_owned);
+        let kind = scheduling::insert_type(
+            &tx,
+            tenant_id,
+            type_name.to_owned(),
+            minutes,
+            price,
+            room_kind,
+        )
+        .await?;
         type_ids.push(kind.id);
+    }
+    for (name, kind) in DEMO_ROOMS {
+        let room = scheduling::NewRoom {
+            name: name.to_owned(),
+            kind: Some(kind.to_owned()),
+        };
+        scheduling::insert_room(&tx, room).await?;
     }
 
     // A week of weekday mornings from today, booked the way the front desk books: a Consultation
@@ -190,6 +213,7 @@ async fn seed_clinic(
                     backdate: true,
                     override_reason: Some("Demo data".to_owned()),
                     waitlist_entry_id: None,
+                    room_id: None,
                 };
                 let window = BookingWindow::with_horizon_days(BookingWindow::DEFAULT_HORIZON_DAYS);
                 scheduling::book(&tx, &admin, window, request)

@@ -19,8 +19,8 @@ use crate::patients::{
 };
 use crate::scheduling::{
     Appointment, CancellationMutation, CancellationQuery, ClinicWeekMutation, ClinicWeekQuery,
-    EventsQuery, SchedulingMutation, SchedulingQuery, SchedulingSubscription, WaitlistEntry,
-    WaitlistMutation, WaitlistQuery,
+    EventsQuery, RoomsMutation, RoomsQuery, SchedulingMutation, SchedulingQuery,
+    SchedulingSubscription, WaitlistEntry, WaitlistMutation, WaitlistQuery,
 };
 use crate::server::node::NodeQuery;
 
@@ -60,6 +60,7 @@ pub struct Query(
     ClinicWeekQuery,
     CancellationQuery,
     WaitlistQuery,
+    RoomsQuery,
 );
 
 /// What can be changed. Every field but `login` needs a signed-in user (`Authorization: Bearer
@@ -78,6 +79,7 @@ pub struct Mutation(
     ClinicWeekMutation,
     CancellationMutation,
     WaitlistMutation,
+    RoomsMutation,
 );
 
 /// Live updates, over a WebSocket to `/graphql`, for a signed-in user or a partner's API key.

@@ -49,6 +49,7 @@ mod rbac_matrix;
 pub mod recurring_series;
 mod request_ids;
 mod request_limits;
+mod rooms;
 mod schedule_pages;
 mod scheduling_rules;
 mod secrets_in_help;

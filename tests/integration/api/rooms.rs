@@ -1,0 +1,592 @@
+//! Rooms and equipment (issue 17, item 4): a visit whose type needs a kind of room takes the
+//! room named or the first free one of that kind, by name; the database refuses a room's
+//! double-booking as it refuses a provider's, so of concurrent bookings of one room by different
+//! providers one wins and the others get CONFLICT naming the room; `availableSlots` offers only
+//! times when the provider and a suitable room are both free; a move keeps the room or takes
+//! another free one of the kind; a room with upcoming visits cannot be removed.
+
+use hpms::foundation::role::Role::{ClinicAdmin, FrontDesk, Provider};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{ALL_DAY_EVERY_DAY, ApiClinic, TestApp};
+
+const BOOK: &str = "mutation($i: BookAppointmentInput!) {
+    bookAppointment(input: $i) { id version roomId room { name kind } } }";
+const SLOTS: &str = "query($p: UUID!, $d: NaiveDate!, $t: UUID!) {
+    availableSlots(providerId: $p, date: $d, typeId: $t) }";
+
+/// Monday 6 January 2031 (the tests' clinics keep UTC).
+const MONDAY: &str = "2031-01-06";
+
+/// Adds a room as the ClinicAdmin; its id.
+async fn room(app: &TestApp, clinic: &ApiClinic, name: &str, kind: Option<&str>) -> String {
+    app.graphql(
+        Some(clinic.token(ClinicAdmin)),
+        "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+        json!({"i": {"name": name, "kind": kind}}),
+    )
+    .await
+    .ok()["createRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A 60-minute "Physical" that needs a room of `kind`; its id.
+async fn type_needing(app: &TestApp, clinic: &ApiClinic, kind: &str) -> String {
+    app.graphql(
+        Some(clinic.token(ClinicAdmin)),
+        "mutation($k: String) { createAppointmentType(input: {name: \"Physical\", durationMinutes: 60, price: \"150.00\", roomKind: $k}) { id roomKind } }",
+        json!({"k": kind}),
+    )
+    .await
+    .ok()["createAppointmentType"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Another provider of the clinic, working all day every day.
+async fn provider(app: &TestApp, clinic: &ApiClinic, username: &str) -> Uuid {
+    let created = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            json!({"i": {"username": username, "password": "a long enough password", "role": "PROVIDER"}}),
+        )
+        .await;
+    let id = created.ok()["createUser"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.set_working_hours(clinic, id, ALL_DAY_EVERY_DAY.clone())
+        .await;
+    id
+}
+
+/// Books the clinic's patient as the front desk: `extra` adds to the input (a roomId, say).
+async fn book(
+    app: &TestApp,
+    clinic: &ApiClinic,
+    (provider, type_id): (Uuid, &str),
+    start: &str,
+    extra: Value,
+) -> crate::helpers::Gql {
+    let mut input = json!({"patientId": clinic.patient_id, "providerId": provider, "typeId": type_id, "start": start});
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    app.graphql(Some(clinic.token(FrontDesk)), BOOK, json!({ "i": input }))
+        .await
+}
+
+async fn slots(app: &TestApp, clinic: &ApiClinic, provider: Uuid, type_id: &str) -> Vec<String> {
+    let response = app
+        .graphql(
+            Some(clinic.token(FrontDesk)),
+            SLOTS,
+            json!({"p": provider, "d": MONDAY, "t": type_id}),
+        )
+        .await;
+    response.ok()["availableSlots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|slot| slot.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_bookings_of_one_room_by_different_providers_leave_one_and_name_the_room() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let mut providers = vec![clinic.user(Provider)];
+    for index in 0..5 {
+        providers.push(provider(&app, &clinic, &format!("dr{index}")).await);
+    }
+
+    let attempts = providers.iter().map(|provider| {
+        let (app, clinic, physical, exam) = (&app, &clinic, &physical, &exam);
+        async move {
+            book(
+                app,
+                clinic,
+                (*provider, physical),
+                "2031-01-06T09:00:00Z",
+                json!({"roomId": exam}),
+            )
+            .await
+        }
+    });
+    let responses = futures::future::join_all(attempts).await;
+
+    let booked: Vec<_> = responses.iter().filter(|r| r.errors().is_empty()).collect();
+    assert_eq!(booked.len(), 1, "one booking holds the room: {responses:?}");
+    assert_eq!(booked[0].ok()["bookAppointment"]["roomId"], exam.as_str());
+    for refused in responses.iter().filter(|r| !r.errors().is_empty()) {
+        assert_eq!(refused.code(), "CONFLICT", "{refused:?}");
+        let message = refused.errors()[0]["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains("room \"Exam 1\"") && message.contains(&exam),
+            "the refusal names the room: {message}"
+        );
+    }
+    let in_the_room = app
+        .graphql(
+            Some(clinic.token(FrontDesk)),
+            "{ appointments(from: \"2031-01-06T00:00:00Z\", to: \"2031-01-07T00:00:00Z\") { edges { node { roomId } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        in_the_room.ok()["appointments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "nothing else was written"
+    );
+}
+
+#[tokio::test]
+async fn a_type_needing_a_room_takes_the_first_free_room_of_its_kind_until_none_is_left() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    // Created out of order: the pick goes by name, and a room of another kind is never taken.
+    let second = room(&app, &clinic, "Exam B", Some("exam")).await;
+    let first = room(&app, &clinic, "Exam A", Some("Exam")).await;
+    room(&app, &clinic, "X-ray", Some("Imaging")).await;
+    let physical = type_needing(&app, &clinic, "EXAM").await;
+    let others = [
+        provider(&app, &clinic, "drb").await,
+        provider(&app, &clinic, "drc").await,
+    ];
+
+    let at_nine = "2031-01-06T09:00:00Z";
+    let one = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &physical),
+        at_nine,
+        json!({}),
+    )
+    .await;
+    assert_eq!(one.ok()["bookAppointment"]["roomId"], first.as_str());
+    assert_eq!(
+        one.ok()["bookAppointment"]["room"],
+        json!({"name": "Exam A", "kind": "Exam"})
+    );
+    let two = book(&app, &clinic, (others[0], &physical), at_nine, json!({})).await;
+    assert_eq!(two.ok()["bookAppointment"]["roomId"], second.as_str());
+
+    let three = book(&app, &clinic, (others[1], &physical), at_nine, json!({})).await;
+    assert_eq!(three.code(), "CONFLICT");
+    let message = three.errors()[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("every room of kind \"EXAM\"")
+            && message.contains("Exam A")
+            && message.contains("Exam B"),
+        "{message}"
+    );
+    // When the first visits end, Exam A is free again.
+    let later = book(
+        &app,
+        &clinic,
+        (others[1], &physical),
+        "2031-01-06T10:00:00Z",
+        json!({}),
+    )
+    .await;
+    assert_eq!(later.ok()["bookAppointment"]["roomId"], first.as_str());
+
+    // A type that needs no room books none, unless one is named.
+    let plain = book(
+        &app,
+        &clinic,
+        (others[1], &clinic.type_id.to_string()),
+        "2031-01-06T12:00:00Z",
+        json!({}),
+    )
+    .await;
+    assert_eq!(plain.ok()["bookAppointment"]["roomId"], Value::Null);
+    let named = book(
+        &app,
+        &clinic,
+        (others[0], &clinic.type_id.to_string()),
+        "2031-01-06T12:00:00Z",
+        json!({"roomId": second}),
+    )
+    .await;
+    assert_eq!(named.ok()["bookAppointment"]["roomId"], second.as_str());
+}
+
+#[tokio::test]
+async fn a_clinic_without_a_room_of_the_kind_refuses_the_booking_and_offers_no_slot() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let scan = type_needing(&app, &clinic, "MRI").await;
+
+    let refused = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &scan),
+        "2031-01-06T09:00:00Z",
+        json!({}),
+    )
+    .await;
+    assert_eq!(refused.code(), "CONFLICT");
+    assert!(
+        refused.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no room of kind \"MRI\""),
+        "{refused:?}"
+    );
+    assert!(
+        slots(&app, &clinic, clinic.user(Provider), &scan)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_named_room_must_be_of_the_kind_the_type_needs_and_of_the_clinic() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let other = app.clinic("south").await;
+    let xray = room(&app, &clinic, "X-ray", Some("Imaging")).await;
+    let theirs = room(&app, &other, "Exam 1", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let before = app.footprint(&clinic).await;
+
+    let wrong_kind = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &physical),
+        "2031-01-06T09:00:00Z",
+        json!({"roomId": xray}),
+    )
+    .await;
+    assert_eq!(wrong_kind.code(), "BAD_USER_INPUT");
+    assert_eq!(wrong_kind.field(), "input.roomId");
+    let another_clinics = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &clinic.type_id.to_string()),
+        "2031-01-06T09:00:00Z",
+        json!({"roomId": theirs}),
+    )
+    .await;
+    assert_eq!(another_clinics.code(), "NOT_FOUND");
+    assert!(
+        !another_clinics.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Exam 1"),
+        "nothing of the other clinic's room is told"
+    );
+    assert_eq!(app.footprint(&clinic).await, before, "nothing was written");
+}
+
+#[tokio::test]
+async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_are_free() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let colleague = provider(&app, &clinic, "drb").await;
+    app.set_working_hours(
+        &clinic,
+        clinic.user(Provider),
+        json!([{"day": "MONDAY", "start": "09:00:00", "end": "12:00:00"}]),
+    )
+    .await;
+    let free_before = slots(&app, &clinic, clinic.user(Provider), &physical).await;
+    assert_eq!(
+        free_before.len(),
+        9,
+        "09:00 to 11:00 every 15 minutes: {free_before:?}"
+    );
+
+    // The colleague's visit holds the only Exam room from 10:00 to 11:00; the provider is free.
+    book(
+        &app,
+        &clinic,
+        (colleague, &physical),
+        "2031-01-06T10:00:00Z",
+        json!({"roomId": exam}),
+    )
+    .await
+    .ok();
+
+    let free = slots(&app, &clinic, clinic.user(Provider), &physical).await;
+    assert_eq!(
+        free,
+        ["2031-01-06T09:00:00+00:00", "2031-01-06T11:00:00+00:00"],
+        "only hours in which the room is free too"
+    );
+    // A visit needing no room is offered all morning.
+    let plain = slots(
+        &app,
+        &clinic,
+        clinic.user(Provider),
+        &clinic.type_id.to_string(),
+    )
+    .await;
+    assert_eq!(plain.len(), 11);
+    // What is offered can be booked, and takes the room.
+    let booked = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &physical),
+        &free[1],
+        json!({}),
+    )
+    .await;
+    assert_eq!(booked.ok()["bookAppointment"]["roomId"], exam.as_str());
+}
+
+#[tokio::test]
+async fn a_move_keeps_the_room_when_free_else_takes_another_of_the_kind_else_names_the_room() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let first = room(&app, &clinic, "Exam A", Some("Exam")).await;
+    let second = room(&app, &clinic, "Exam B", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let colleague = provider(&app, &clinic, "drb").await;
+    let third = provider(&app, &clinic, "drc").await;
+    let ours = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &physical),
+        "2031-01-06T09:00:00Z",
+        json!({}),
+    )
+    .await;
+    let ours = ours.ok()["bookAppointment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    book(
+        &app,
+        &clinic,
+        (colleague, &physical),
+        "2031-01-06T11:00:00Z",
+        json!({"roomId": first}),
+    )
+    .await
+    .ok();
+    const MOVE: &str = "mutation($id: UUID!, $v: Int!, $s: DateTime!) {
+        rescheduleAppointment(input: {id: $id, expectedVersion: $v, start: $s}) { version roomId } }";
+    let move_to = |version: i64, start: &'static str| {
+        let ours = ours.clone();
+        let app = &app;
+        let clinic = &clinic;
+        async move {
+            app.graphql(
+                Some(clinic.token(FrontDesk)),
+                MOVE,
+                json!({"id": ours, "v": version, "s": start}),
+            )
+            .await
+        }
+    };
+
+    let kept = move_to(1, "2031-01-06T10:00:00Z").await;
+    assert_eq!(kept.ok()["rescheduleAppointment"]["roomId"], first.as_str());
+    let other_room = move_to(2, "2031-01-06T11:00:00Z").await;
+    assert_eq!(
+        other_room.ok()["rescheduleAppointment"]["roomId"],
+        second.as_str(),
+        "Exam A is the colleague's at 11:00"
+    );
+    book(
+        &app,
+        &clinic,
+        (third, &physical),
+        "2031-01-06T14:00:00Z",
+        json!({"roomId": second}),
+    )
+    .await
+    .ok();
+    book(
+        &app,
+        &clinic,
+        (colleague, &physical),
+        "2031-01-06T14:00:00Z",
+        json!({"roomId": first}),
+    )
+    .await
+    .ok();
+    let refused = move_to(3, "2031-01-06T14:00:00Z").await;
+    assert_eq!(refused.code(), "CONFLICT");
+    let message = refused.errors()[0]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("room \"Exam B\"") && message.contains("is already booked"),
+        "both rooms are taken at 14:00, so the one it holds is named: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_series_takes_a_room_for_each_occurrence_and_lists_every_occurrence_without_one() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let colleague = provider(&app, &clinic, "drb").await;
+    // The colleague holds the room on the 2nd and 4th Mondays.
+    for start in ["2031-01-13T09:00:00Z", "2031-01-27T09:00:00Z"] {
+        book(
+            &app,
+            &clinic,
+            (colleague, &physical),
+            start,
+            json!({"roomId": exam}),
+        )
+        .await
+        .ok();
+    }
+    const SERIES: &str = "mutation($i: BookSeriesInput!) {
+        bookSeries(input: $i) { appointments { roomId } } }";
+    let input = json!({"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+        "typeId": physical, "firstStart": "2031-01-06T09:00:00Z",
+        "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 6}});
+    let before = app.footprint(&clinic).await;
+
+    let refused = app
+        .graphql(Some(clinic.token(FrontDesk)), SERIES, json!({ "i": input }))
+        .await;
+    assert_eq!(refused.code(), "CONFLICT");
+    let conflicts = refused.errors()[0]["extensions"]["conflicts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+    assert!(
+        conflicts[0]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-01-13 09:00:00 UTC")
+    );
+    assert!(
+        conflicts[1]
+            .as_str()
+            .unwrap()
+            .starts_with("2031-01-27 09:00:00 UTC")
+    );
+    assert_eq!(app.footprint(&clinic).await, before, "nothing was written");
+
+    let mut at_ten = input.clone();
+    at_ten["firstStart"] = json!("2031-01-06T10:00:00Z");
+    let booked = app
+        .graphql(
+            Some(clinic.token(FrontDesk)),
+            SERIES,
+            json!({ "i": at_ten }),
+        )
+        .await;
+    let rooms: Vec<_> = booked.ok()["bookSeries"]["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|occurrence| occurrence["roomId"].clone())
+        .collect();
+    assert_eq!(rooms, vec![json!(exam); 6]);
+}
+
+#[tokio::test]
+async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let admin = clinic.token(ClinicAdmin);
+    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+
+    let duplicate = app
+        .graphql(
+            Some(admin),
+            "mutation { createRoom(input: {name: \" exam 1 \"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(duplicate.code(), "CONFLICT");
+    assert_eq!(duplicate.field(), "input.name");
+
+    let renamed = app
+        .graphql(
+            Some(admin),
+            "mutation($id: UUID!) { updateRoom(input: {id: $id, name: \"Exam North\"}) { name kind } }",
+            json!({"id": exam}),
+        )
+        .await;
+    assert_eq!(
+        renamed.ok()["updateRoom"],
+        json!({"name": "Exam North", "kind": "Exam"})
+    );
+
+    let booked = book(
+        &app,
+        &clinic,
+        (clinic.user(Provider), &physical),
+        "2031-01-06T09:00:00Z",
+        json!({}),
+    )
+    .await;
+    let visit = booked.ok()["bookAppointment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const REMOVE: &str = "mutation($id: UUID!) { removeRoom(id: $id) }";
+    let kept = app.graphql(Some(admin), REMOVE, json!({"id": exam})).await;
+    assert_eq!(kept.code(), "CONFLICT");
+    assert!(
+        kept.errors()[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&visit)
+    );
+
+    app.graphql(
+        Some(clinic.token(FrontDesk)),
+        "mutation($id: UUID!) { cancelAppointment(id: $id, expectedVersion: 1, reason: \"Moved away\") { id } }",
+        json!({"id": visit}),
+    )
+    .await
+    .ok();
+    let removed = app.graphql(Some(admin), REMOVE, json!({"id": exam})).await;
+    assert_eq!(removed.ok()["removeRoom"], exam.as_str());
+    let listed = app
+        .graphql(Some(clinic.token(FrontDesk)), "{ rooms { id } }", json!({}))
+        .await;
+    assert_eq!(listed.ok()["rooms"], json!([]));
+    // The cancelled visit still names the room it was in.
+    let history = app
+        .graphql(
+            Some(clinic.token(FrontDesk)),
+            "query($id: UUID!) { appointment(id: $id) { room { name removed } } }",
+            json!({"id": visit}),
+        )
+        .await;
+    assert_eq!(
+        history.ok()["appointment"]["room"],
+        json!({"name": "Exam North", "removed": true})
+    );
+    // And the kind is cleared with null.
+    let cleared = app
+        .graphql(
+            Some(admin),
+            "mutation($id: UUID!) { updateAppointmentType(input: {id: $id, roomKind: null}) { roomKind } }",
+            json!({"id": physical}),
+        )
+        .await;
+    assert_eq!(
+        cleared.ok()["updateAppointmentType"]["roomKind"],
+        Value::Null
+    );
+}
