@@ -182,24 +182,24 @@ fn templates(clinic: &ApiClinic, appointment: &str, invoice: &str) -> Vec<Templa
             )
         },
         Template {
-            texts: &["/i/name"],
+            texts: &["/i/name", "/i/roomKind"],
             money: &["/i/price"],
             ..template(
                 "createAppointmentType",
                 Role::ClinicAdmin,
                 "mutation($i: CreateAppointmentTypeInput!) { createAppointmentType(input: $i) { id } }",
-                json!({"i": {"name": "Check-up", "durationMinutes": 20, "price": "45.00"}}),
+                json!({"i": {"name": "Check-up", "durationMinutes": 20, "price": "45.00", "roomKind": "Exam"}}),
             )
         },
         Template {
             ids: &["/i/id"],
-            texts: &["/i/name"],
+            texts: &["/i/name", "/i/roomKind"],
             money: &["/i/price"],
             ..template(
                 "updateAppointmentType",
                 Role::ClinicAdmin,
                 "mutation($i: UpdateAppointmentTypeInput!) { updateAppointmentType(input: $i) { id } }",
-                json!({"i": {"id": type_id, "name": "Long consultation", "price": "90.00"}}),
+                json!({"i": {"id": type_id, "name": "Long consultation", "price": "90.00", "roomKind": "Exam"}}),
             )
         },
         Template {
@@ -498,6 +498,177 @@ fn clinic_week_templates(clinic: &ApiClinic, appointment: &str) -> Vec<Template>
                 json!({"f": "2031-05-01T00:00:00Z", "t": "2031-06-01T00:00:00Z", "p": provider}),
             )
         },
+    ]
+}
+
+/// The rooms' operations with arguments to spoil, and the room of a booking (issue 17, item 4).
+fn room_templates(clinic: &ApiClinic, room: &str) -> Vec<Template> {
+    let provider = clinic.user(Role::Provider);
+    vec![
+        Template {
+            texts: &["/k"],
+            ..template(
+                "rooms",
+                Role::FrontDesk,
+                "query($k: String) { rooms(kind: $k) { id } }",
+                json!({"k": "Exam"}),
+            )
+        },
+        Template {
+            texts: &["/i/name", "/i/kind"],
+            ..template(
+                "createRoom",
+                Role::ClinicAdmin,
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": "Exam 9", "kind": "Exam"}}),
+            )
+        },
+        Template {
+            ids: &["/i/id"],
+            texts: &["/i/name", "/i/kind"],
+            ..template(
+                "updateRoom",
+                Role::ClinicAdmin,
+                "mutation($i: UpdateRoomInput!) { updateRoom(input: $i) { id } }",
+                json!({"i": {"id": room, "name": "Exam 10", "kind": "Exam"}}),
+            )
+        },
+        Template {
+            ids: &["/id"],
+            ..template(
+                "removeRoom",
+                Role::ClinicAdmin,
+                "mutation($id: UUID!) { removeRoom(id: $id) }",
+                json!({"id": room}),
+            )
+        },
+        Template {
+            ids: &["/i/roomId"],
+            ..template(
+                "bookAppointment in a room",
+                Role::FrontDesk,
+                "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }",
+                json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                "typeId": clinic.type_id, "start": "2031-03-03T11:00:00Z", "roomId": room}}),
+            )
+        },
+        Template {
+            ids: &["/i/roomId"],
+            ..template(
+                "bookSeries in a room",
+                Role::FrontDesk,
+                "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }",
+                json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                "typeId": clinic.type_id, "firstStart": "2031-06-02T09:00:00Z",
+                "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 4}, "roomId": room}}),
+            )
+        },
+    ]
+}
+
+/// The rooms' cases that are not one argument's fault: blank names and kinds too long, a room of
+/// the wrong kind for the type, and another clinic's rooms (NOT_FOUND, as if they did not exist).
+fn room_cases(clinic: &ApiClinic, physical: &str, room: &str, others_room: &str) -> Vec<Case> {
+    let provider = clinic.user(Role::Provider);
+    let book = "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }";
+    let series = "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }";
+    let create = "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }";
+    let update = "mutation($i: UpdateRoomInput!) { updateRoom(input: $i) { id } }";
+    let case = |what: &str, role: Role, query: &str, variables: Value, code: &'static str| Case {
+        what: what.into(),
+        role,
+        query: query.into(),
+        variables,
+        code,
+    };
+    let kind_too_long = "k".repeat(51);
+    vec![
+        case(
+            "createRoom with a blank name",
+            Role::ClinicAdmin,
+            create,
+            json!({"i": {"name": "   ", "kind": "Exam"}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "createRoom with a name of 101 characters",
+            Role::ClinicAdmin,
+            create,
+            json!({"i": {"name": "r".repeat(101)}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "createRoom with a kind of 51 characters",
+            Role::ClinicAdmin,
+            create,
+            json!({"i": {"name": "Exam 11", "kind": kind_too_long}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "createAppointmentType needing a kind of 51 characters",
+            Role::ClinicAdmin,
+            "mutation($k: String) { createAppointmentType(input: {name: \"Scan\", durationMinutes: 30, price: \"10.00\", roomKind: $k}) { id } }",
+            json!({"k": kind_too_long}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "updateRoom with a blank name",
+            Role::ClinicAdmin,
+            update,
+            json!({"i": {"id": room, "name": " "}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "updateRoom of another clinic's room",
+            Role::ClinicAdmin,
+            update,
+            json!({"i": {"id": others_room, "name": "Mine now"}}),
+            "NOT_FOUND",
+        ),
+        case(
+            "removeRoom of another clinic's room",
+            Role::ClinicAdmin,
+            "mutation($id: UUID!) { removeRoom(id: $id) }",
+            json!({"id": others_room}),
+            "NOT_FOUND",
+        ),
+        case(
+            "bookAppointment in another clinic's room",
+            Role::FrontDesk,
+            book,
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                         "typeId": clinic.type_id, "start": "2031-03-03T11:00:00Z",
+                         "roomId": others_room}}),
+            "NOT_FOUND",
+        ),
+        case(
+            "bookAppointment in a room of the wrong kind for the type",
+            Role::FrontDesk,
+            book,
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                         "typeId": physical, "start": "2031-03-03T11:00:00Z", "roomId": room}}),
+            "BAD_USER_INPUT",
+        ),
+        case(
+            "bookSeries in another clinic's room",
+            Role::FrontDesk,
+            series,
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                         "typeId": clinic.type_id, "firstStart": "2031-06-02T09:00:00Z",
+                         "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 4},
+                         "roomId": others_room}}),
+            "NOT_FOUND",
+        ),
+        case(
+            "bookSeries of 10,000 occurrences in a room",
+            Role::FrontDesk,
+            series,
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                         "typeId": clinic.type_id, "firstStart": "2031-06-02T09:00:00Z",
+                         "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 10_000},
+                         "roomId": room}}),
+            "BAD_USER_INPUT",
+        ),
     ]
 }
 
@@ -1637,12 +1808,44 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
+    let room = |clinic: &ApiClinic, name: &str, kind: &str| {
+        let token = clinic.token(Role::ClinicAdmin).to_owned();
+        let (name, kind) = (name.to_owned(), kind.to_owned());
+        let app = &app;
+        async move {
+            let created = app
+                .graphql(
+                    Some(&token),
+                    "mutation($n: String!, $k: String) { createRoom(input: {name: $n, kind: $k}) { id } }",
+                    json!({ "n": name, "k": kind }),
+                )
+                .await;
+            created.ok()["createRoom"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let xray = room(&clinic, "X-ray", "Imaging").await;
+    let others_room = room(&other, "Exam 1", "Exam").await;
+    let physical = app
+        .graphql(
+            Some(clinic.token(Role::ClinicAdmin)),
+            "mutation { createAppointmentType(input: {name: \"Physical\", durationMinutes: 60, price: \"150.00\", roomKind: \"Exam\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let physical = physical.ok()["createAppointmentType"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = (app.footprint(&clinic).await, app.footprint(&other).await);
 
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)
         .iter()
         .chain(&clinic_week_templates(&clinic, &scheduled))
         .chain(&waitlist_templates(&clinic))
+        .chain(&room_templates(&clinic, &xray))
         .chain(&mfa_templates(&clinic))
         .chain(&cancellation_templates(&clinic, &scheduled, &unwell))
         .flat_map(cases_of)
@@ -1661,6 +1864,7 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
     ));
     cases.extend(mfa_cases(&clinic, &other));
     cases.extend(waitlist_cases(&clinic, &other, &others_entry));
+    cases.extend(room_cases(&clinic, &physical, &xray, &others_room));
     let mut wrong = Vec::new();
     let mut requests = 0;
     for case in &cases {

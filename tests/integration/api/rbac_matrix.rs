@@ -104,6 +104,11 @@ enum Op {
     RemoveFromWaitlist,
     WaitlistMatches,
     BookFromWaitlist,
+    // Issue 17, item 4: rooms.
+    Rooms,
+    CreateRoom,
+    UpdateRoom,
+    RemoveRoom,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -558,6 +563,26 @@ const MATRIX: &[(Op, Role, Expect)] = &[
     (BookFromWaitlist, Provider, Allowed),
     (BookFromWaitlist, BillingManager, Forbidden),
     (BookFromWaitlist, FrontDesk, Allowed),
+    (Rooms, SystemAdmin, Forbidden),
+    (Rooms, ClinicAdmin, Allowed),
+    (Rooms, Provider, Allowed),
+    (Rooms, BillingManager, Allowed),
+    (Rooms, FrontDesk, Allowed),
+    (CreateRoom, SystemAdmin, Forbidden),
+    (CreateRoom, ClinicAdmin, Allowed),
+    (CreateRoom, Provider, Forbidden),
+    (CreateRoom, BillingManager, Forbidden),
+    (CreateRoom, FrontDesk, Forbidden),
+    (UpdateRoom, SystemAdmin, Forbidden),
+    (UpdateRoom, ClinicAdmin, Allowed),
+    (UpdateRoom, Provider, Forbidden),
+    (UpdateRoom, BillingManager, Forbidden),
+    (UpdateRoom, FrontDesk, Forbidden),
+    (RemoveRoom, SystemAdmin, Forbidden),
+    (RemoveRoom, ClinicAdmin, Allowed),
+    (RemoveRoom, Provider, Forbidden),
+    (RemoveRoom, BillingManager, Forbidden),
+    (RemoveRoom, FrontDesk, Forbidden),
 ];
 
 /// What each set of API-key scopes may do: an operation not listed for a set is FORBIDDEN to it.
@@ -651,7 +676,7 @@ async fn every_role_may_do_exactly_what_its_row_of_the_matrix_says() {
     )
     .await;
 
-    let operations = 88;
+    let operations = 92;
     assert_eq!(
         MATRIX.len(),
         operations * Role::ALL.len(),
@@ -1149,6 +1174,19 @@ async fn request(
                              "waitlistEntryId": entry}}),
             )
         }
+        Rooms => ("{ rooms { id name kind } }", json!({})),
+        CreateRoom => (
+            "mutation($n: String!) { createRoom(input: {name: $n, kind: \"Exam\"}) { id } }",
+            json!({"n": format!("Room {unique}")}),
+        ),
+        UpdateRoom => (
+            "mutation($id: UUID!) { updateRoom(input: {id: $id, kind: null}) { id } }",
+            json!({"id": throwaway_room(app, clinic, &unique).await}),
+        ),
+        RemoveRoom => (
+            "mutation($id: UUID!) { removeRoom(id: $id) }",
+            json!({"id": throwaway_room(app, clinic, &unique).await}),
+        ),
         StartVisit => {
             let (id, _) = throwaway_appointment(app, clinic).await;
             app.graphql(
@@ -1176,6 +1214,21 @@ async fn throwaway_reason(app: &TestApp, clinic: &ApiClinic, unique: &str) -> St
         )
         .await;
     response.ok()["addCancellationReason"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A room of the clinic's, made for one cell.
+async fn throwaway_room(app: &TestApp, clinic: &ApiClinic, unique: &str) -> String {
+    let response = app
+        .graphql(
+            Some(clinic.token(ClinicAdmin)),
+            "mutation($n: String!) { createRoom(input: {name: $n, kind: \"Exam\"}) { id } }",
+            json!({"n": format!("Throwaway room {unique} {}", Uuid::new_v4())}),
+        )
+        .await;
+    response.ok()["createRoom"]["id"]
         .as_str()
         .unwrap()
         .to_owned()

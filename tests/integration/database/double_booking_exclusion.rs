@@ -123,3 +123,96 @@ async fn different_providers_can_be_booked_at_the_same_time() {
         .await
         .expect("second provider, same time");
 }
+
+/// Books the clinic's patient with `provider` into `room` from `start` to `end`, in SQL.
+async fn book_in_room(
+    clinic: &crate::helpers::Clinic,
+    tx: &impl sea_orm::ConnectionTrait,
+    (provider, room): (uuid::Uuid, uuid::Uuid),
+    (start, end): (&str, &str),
+) -> Result<uuid::Uuid, sea_orm::DbErr> {
+    crate::helpers::try_scalar(
+        tx,
+        "insert into appointments (tenant_id, patient_id, provider_id, type_id, start_time, end_time, price, room_id)
+         values ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, 80.00, $7) returning id",
+        [
+            clinic.tenant_id.into(),
+            clinic.patient_id.into(),
+            provider.into(),
+            clinic.type_id.into(),
+            start.into(),
+            end.into(),
+            room.into(),
+        ],
+    )
+    .await
+}
+
+/// The room's constraint is the provider's over the room: two providers booking one room at
+/// overlapping times concurrently leave one; the room is free again once its visit is cancelled,
+/// and visits in no room never clash over rooms.
+#[tokio::test]
+async fn a_room_is_never_double_booked_even_by_different_providers_at_once() {
+    let db = TestDb::new().await;
+    let clinic = db.create_clinic("alpha").await;
+    let setup = db.begin(clinic.admin()).await;
+    let colleague = insert_user(&setup, clinic.tenant_id, "dr.two@alpha", Role::Provider).await;
+    let room: uuid::Uuid = crate::helpers::scalar(
+        &setup,
+        "insert into rooms (tenant_id, name, kind) values ($1, 'Exam 1', 'Exam') returning id",
+        [clinic.tenant_id.into()],
+    )
+    .await;
+    setup.commit().await.unwrap();
+
+    let first = db.begin(clinic.admin()).await;
+    book_in_room(
+        &clinic,
+        &first,
+        (clinic.provider_id, room),
+        ("2030-03-04 10:00+00", "2030-03-04 10:30+00"),
+    )
+    .await
+    .expect("the first visit takes the room");
+    let second = db.begin(clinic.admin()).await;
+    let contender = tokio::spawn(async move {
+        let outcome = book_in_room(
+            &clinic,
+            &second,
+            (colleague, room),
+            ("2030-03-04 10:15+00", "2030-03-04 10:45+00"),
+        )
+        .await;
+        (outcome, second)
+    });
+    wait_for_blocked_sessions(&db, 1).await;
+    first.commit().await.expect("the first visit commits");
+    let (outcome, second) = contender.await.unwrap();
+    let error = outcome.expect_err("the colleague's overlapping visit in the room must fail");
+    assert_eq!(
+        violated_constraint(&error).as_deref(),
+        Some("appointments_no_room_double_booking")
+    );
+    second.rollback().await.unwrap();
+
+    let tx = db.begin(clinic.admin()).await;
+    exec(
+        &tx,
+        "update appointments set status = 'Cancelled', cancel_reason = 'Unwell' where room_id = $1",
+        [room.into()],
+    )
+    .await
+    .unwrap();
+    book_in_room(
+        &clinic,
+        &tx,
+        (colleague, room),
+        ("2030-03-04 10:15+00", "2030-03-04 10:45+00"),
+    )
+    .await
+    .expect("a cancelled visit frees the room");
+    clinic
+        .book(&tx, "2030-03-04 10:15+00", "2030-03-04 10:45+00")
+        .await
+        .expect("the provider, now free, books a visit in no room at the same time");
+}

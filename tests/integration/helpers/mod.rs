@@ -28,7 +28,7 @@ pub use api::{
 };
 
 /// Every table of the schema that carries a tenant_id (the catalog test proves the list complete).
-pub const TENANT_TABLES: [&str; 26] = [
+pub const TENANT_TABLES: [&str; 27] = [
     "users",
     "user_sessions",
     "patients",
@@ -58,11 +58,13 @@ pub const TENANT_TABLES: [&str; 26] = [
     "cancellation_policies",
     // Issue 17, item 5: the waitlist.
     "waitlist_entries",
+    // Issue 17, item 4: rooms.
+    "rooms",
 ];
 
 /// Tables the application role may UPDATE (subject to RLS), each with an assignment it may make
 /// that changes nothing.
-pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 17] = [
+pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 18] = [
     ("users", "updated_at = updated_at"),
     ("user_sessions", "refreshed_at = refreshed_at"),
     ("patients", "updated_at = updated_at"),
@@ -81,10 +83,11 @@ pub const UPDATABLE_TENANT_TABLES: [(&str, &str); 17] = [
     ("cancellation_reasons", "updated_at = updated_at"),
     ("cancellation_policies", "updated_at = updated_at"),
     ("waitlist_entries", "updated_at = updated_at"),
+    ("rooms", "updated_at = updated_at"),
 ];
 
 /// Tables whose rows are soft-deleted.
-pub const SOFT_DELETABLE_TABLES: [&str; 10] = [
+pub const SOFT_DELETABLE_TABLES: [&str; 11] = [
     "users",
     "patients",
     "appointment_types",
@@ -96,6 +99,7 @@ pub const SOFT_DELETABLE_TABLES: [&str; 10] = [
     "care_assignments",
     "mfa_factors",
     "waitlist_entries",
+    "rooms",
 ];
 
 /// A password hash as the identity module will store it; it must never appear in audit rows.
