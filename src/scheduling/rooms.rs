@@ -125,11 +125,27 @@ pub async fn remove_room(
     Ok(id)
 }
 
-/// Which room a visit may go in: `first` if given, then any free room of `of_kind`. Neither: the
-/// visit needs no room.
+/// Which room a visit may go in: `first` if given, then any free room of a kind (read once, so a
+/// series of 52 looks up the clinic's rooms once, not 52 times). Neither: the visit needs no room.
 pub struct RoomNeed {
     first: Option<room::Model>,
-    of_kind: Option<String>,
+    of_kind: Option<RoomsOfKind>,
+}
+
+struct RoomsOfKind {
+    kind: String,
+    /// The clinic's live rooms of the kind, by name.
+    rooms: Vec<room::Model>,
+}
+
+impl RoomsOfKind {
+    async fn read(db: &TenantTransaction, kind: Option<String>) -> Result<Option<Self>, ApiError> {
+        let Some(kind) = kind else {
+            return Ok(None);
+        };
+        let rooms = store::list_rooms(db, Some(&kind)).await?;
+        Ok(Some(RoomsOfKind { kind, rooms }))
+    }
 }
 
 impl RoomNeed {
@@ -143,7 +159,7 @@ impl RoomNeed {
         let Some(id) = named else {
             return Ok(RoomNeed {
                 first: None,
-                of_kind: kind.room_kind.clone(),
+                of_kind: RoomsOfKind::read(db, kind.room_kind.clone()).await?,
             });
         };
         let room = store::find_room(db, id)
@@ -185,13 +201,16 @@ impl RoomNeed {
             Some(id) => store::find_room(db, id).await?,
             None => None,
         };
-        let of_kind = match &first {
+        let kind = match &first {
             None if appointment.room_id.is_none() => None,
             _ => store::find_type(db, db.tenant_id(), appointment.type_id)
                 .await?
                 .and_then(|kind| kind.room_kind),
         };
-        Ok(RoomNeed { first, of_kind })
+        Ok(RoomNeed {
+            first,
+            of_kind: RoomsOfKind::read(db, kind).await?,
+        })
     }
 
     /// The rooms to try for `times`, in order (`[None]`: no room is needed), or why there is
@@ -203,8 +222,11 @@ impl RoomNeed {
         moving: Option<Uuid>,
     ) -> Result<Result<Vec<Option<room::Model>>, String>, ApiError> {
         let mut rooms: Vec<room::Model> = self.first.iter().cloned().collect();
-        if let Some(kind) = &self.of_kind {
-            let suitable = store::list_rooms(db, Some(kind)).await?;
+        if let Some(RoomsOfKind {
+            kind,
+            rooms: suitable,
+        }) = &self.of_kind
+        {
             let ids: Vec<Uuid> = suitable.iter().map(|room| room.id).collect();
             let busy = store::busy_rooms(db, &ids, times, moving).await?;
             let free = suitable.iter().filter(|room| {
@@ -213,7 +235,7 @@ impl RoomNeed {
             let free: Vec<room::Model> = free.cloned().collect();
             rooms.extend(free);
             if rooms.is_empty() {
-                return Ok(Err(no_room_free(kind, &suitable, times)));
+                return Ok(Err(no_room_free(kind, suitable, times)));
             }
         }
         if rooms.is_empty() && self.of_kind.is_none() {
