@@ -87,7 +87,88 @@ async fn a_clinics_day(app: &TestApp, clinic: &ApiClinic) -> String {
     clinic_week(app, clinic).await;
     cancellation_fees(app, clinic).await;
     waitlist(app, clinic).await;
+    rooms(app, clinic).await;
     appointment
+}
+
+/// Issue 17 item 4's part of the day: a room and a type that needs its kind, a visit that takes
+/// the room, another provider refused the same room at the same time (the shards keep the room's
+/// exclusion constraint), the slots that honour the room, and a move that keeps it.
+async fn rooms(app: &TestApp, clinic: &ApiClinic) {
+    let admin = Some(clinic.token(Role::ClinicAdmin));
+    let front_desk = Some(clinic.token(Role::FrontDesk));
+    let room = app
+        .graphql(
+            admin,
+            "mutation { createRoom(input: {name: \"Exam 1\", kind: \"Exam\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let room = room.ok()["createRoom"]["id"].clone();
+    let physical = app
+        .graphql(
+            admin,
+            "mutation { createAppointmentType(input: {name: \"Physical\", durationMinutes: 30, price: \"90.00\", roomKind: \"Exam\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    let physical = physical.ok()["createAppointmentType"]["id"].clone();
+    let colleague = app
+        .graphql(
+            admin,
+            "mutation { createUser(input: {username: \"dr.two\", password: \"a long enough password\", role: PROVIDER}) { id } }",
+            json!({}),
+        )
+        .await;
+    let colleague: Uuid = colleague.ok()["createUser"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.set_working_hours(clinic, colleague, crate::helpers::ALL_DAY_EVERY_DAY.clone())
+        .await;
+    const BOOK: &str =
+        "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id roomId } }";
+    let book = |provider: Uuid| {
+        app.graphql(
+            front_desk,
+            BOOK,
+            json!({"i": {"patientId": clinic.patient_id, "providerId": provider,
+                         "typeId": physical, "start": "2031-03-06T10:00:00Z"}}),
+        )
+    };
+    let booked = book(clinic.user(Role::Provider)).await;
+    assert_eq!(booked.ok()["bookAppointment"]["roomId"], room);
+    let refused = book(colleague).await;
+    assert_eq!(
+        refused.code(),
+        "CONFLICT",
+        "the shards keep the room's constraint"
+    );
+    let slots = app
+        .graphql(
+            front_desk,
+            "query($p: UUID!, $t: UUID!) { availableSlots(providerId: $p, date: \"2031-03-06\", typeId: $t) }",
+            json!({"p": colleague, "t": physical}),
+        )
+        .await;
+    let slots = slots.ok()["availableSlots"].as_array().unwrap().clone();
+    assert!(
+        !slots.contains(&json!("2031-03-06T10:00:00+00:00")),
+        "{slots:?}"
+    );
+    assert!(
+        slots.contains(&json!("2031-03-06T10:30:00+00:00")),
+        "{slots:?}"
+    );
+    let moved = app
+        .graphql(
+            front_desk,
+            "mutation($id: UUID!) { rescheduleAppointment(input: {id: $id, expectedVersion: 1, start: \"2031-03-06T12:00:00Z\"}) { roomId } }",
+            json!({"id": booked.ok()["bookAppointment"]["id"]}),
+        )
+        .await;
+    assert_eq!(moved.ok()["rescheduleAppointment"]["roomId"], room);
 }
 
 /// Issue 17 item 3's part of the day: a policy and a reason set, a patient's late cancellation
