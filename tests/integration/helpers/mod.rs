@@ -463,6 +463,14 @@ impl TestDb {
         )
         .await
         .expect("a waitlist entry inserts");
+        // Issue 17, item 4.
+        exec(
+            &tx,
+            "insert into rooms (tenant_id, name, kind) values ($1, 'Exam 1', 'Exam')",
+            [tenant_id.into()],
+        )
+        .await
+        .expect("a room inserts");
         tx.commit().await.expect("clinic commits");
         clinic
     }
