@@ -495,8 +495,8 @@ async fn apply_change(
             let now = find(db, current.id).await?;
             return Err(version_moved(expected_version, now.row_version));
         }
-        // Only a move can clash, and moves do not come here.
-        Booking::Clash => return Err(ApiError::internal()),
+        // Only a move can clash or find its room gone, and moves do not come here.
+        Booking::Clash | Booking::RoomRemoved => return Err(ApiError::internal()),
     }
     find(db, current.id).await
 }

@@ -541,11 +541,11 @@ impl SchedulingMutation {
                 .price
                 .map(|amount| price("input.price", amount.0))
                 .transpose()?,
-            room_kind: match &input.room_kind {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(kind) => Some(room_kind("input.roomKind", Some(kind))?),
-            },
+            room_kind: input
+                .room_kind
+                .as_opt_deref()
+                .map(|kind| room_kind("input.roomKind", kind))
+                .transpose()?,
             delete: false,
         };
         if !store::update_type(session.db(), session.tenant_id(), input.id, changes).await? {

@@ -6,7 +6,7 @@
 //! and the write is refused there, and the next free room is tried. Kinds are the clinic's own
 //! words, compared ignoring case.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -21,9 +21,6 @@ use crate::scheduling::store::{self, Booking, NewRoom, RoomChanges};
 /// Most characters of a room's name and of a kind.
 const NAME_CHARS: usize = 100;
 const KIND_CHARS: usize = 50;
-
-/// How far ahead `remove_room` looks for visits still booked in the room.
-const UPCOMING_YEARS: i64 = 100;
 
 /// A room's name: one line.
 pub fn room_name(field: &str, raw: &str) -> Result<String, ApiError> {
@@ -82,6 +79,8 @@ pub async fn update_room(
         kind: kind.map(|kind| room_kind("input.kind", kind)).transpose()?,
         remove: false,
     };
+    // Not while a visit is being put in it for the kind it has now.
+    store::lock_rooms(db).await?;
     if !store::update_room(db, id, changes).await? {
         return Err(ApiError::not_found("room"));
     }
@@ -99,11 +98,13 @@ pub async fn remove_room(
     now: DateTime<Utc>,
 ) -> Result<Uuid, ApiError> {
     principal.require(Permission::ManageRooms)?;
+    // Under the rooms' lock a booking has either put its visit in the room already (and it is
+    // seen below) or finds the room gone when it gets the lock.
+    store::lock_rooms(db).await?;
     let room = store::find_room(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("room"))?;
-    let ahead = (now, now + Duration::days(365 * UPCOMING_YEARS));
-    let upcoming = store::busy_rooms(db, &[id], ahead, None).await?;
+    let upcoming = store::upcoming_in_room(db, id, now).await?;
     if let Some(first) = upcoming.first() {
         return Err(ApiError::conflict(format!(
             "{} still holds {} upcoming appointment(s), the first {} at {}; move them to another \
@@ -132,6 +133,7 @@ pub struct RoomNeed {
     of_kind: Option<RoomsOfKind>,
 }
 
+#[derive(Clone)]
 struct RoomsOfKind {
     kind: String,
     /// The clinic's live rooms of the kind, by name.
@@ -148,7 +150,20 @@ impl RoomsOfKind {
     }
 }
 
+/// The rooms to try for a visit's times, in order.
+enum RoomsToTry {
+    NoRoomNeeded,
+    Try(Vec<room::Model>),
+    /// Why there is none to try.
+    NoneFree(String),
+}
+
 impl RoomNeed {
+    const NONE: RoomNeed = RoomNeed {
+        first: None,
+        of_kind: None,
+    };
+
     /// For a booking of `kind`: the room named, which must be live and of the kind the type
     /// needs; else any free room of that kind; else no room.
     pub async fn for_booking(
@@ -191,57 +206,95 @@ impl RoomNeed {
         })
     }
 
-    /// For moving `appointment`: the room it holds, if still in use, else another free room of
-    /// the kind its type needs.
+    /// For moving each of `appointments`, all of one type (one visit, or a series'
+    /// occurrences): the room it holds, if still in use, else another free room of the kind the
+    /// type needs, read once for all of them. A visit in no room stays in none, even if its
+    /// type has come to need one since it was booked.
+    pub async fn for_moves(
+        db: &TenantTransaction,
+        appointments: &[appointment::Model],
+    ) -> Result<Vec<RoomNeed>, ApiError> {
+        let Some(type_id) = appointments
+            .iter()
+            .find(|appointment| appointment.room_id.is_some())
+            .map(|appointment| appointment.type_id)
+        else {
+            return Ok(appointments.iter().map(|_| RoomNeed::NONE).collect());
+        };
+        let kind = store::find_type(db, db.tenant_id(), type_id)
+            .await?
+            .and_then(|kind| kind.room_kind);
+        let of_kind = RoomsOfKind::read(db, kind).await?;
+        let mut needs = Vec::with_capacity(appointments.len());
+        for appointment in appointments {
+            let Some(room_id) = appointment.room_id else {
+                needs.push(RoomNeed::NONE);
+                continue;
+            };
+            let known = of_kind
+                .iter()
+                .flat_map(|of_kind| &of_kind.rooms)
+                .find(|room| room.id == room_id)
+                .cloned();
+            let first = match known {
+                Some(room) => Some(room),
+                None => store::find_room(db, room_id).await?,
+            };
+            needs.push(RoomNeed {
+                first,
+                of_kind: of_kind.clone(),
+            });
+        }
+        Ok(needs)
+    }
+
+    /// `for_moves` of one visit.
     pub async fn for_move(
         db: &TenantTransaction,
         appointment: &appointment::Model,
     ) -> Result<RoomNeed, ApiError> {
-        let first = match appointment.room_id {
-            Some(id) => store::find_room(db, id).await?,
-            None => None,
-        };
-        let kind = match &first {
-            None if appointment.room_id.is_none() => None,
-            _ => store::find_type(db, db.tenant_id(), appointment.type_id)
-                .await?
-                .and_then(|kind| kind.room_kind),
-        };
-        Ok(RoomNeed {
-            first,
-            of_kind: RoomsOfKind::read(db, kind).await?,
-        })
+        let mut needs = RoomNeed::for_moves(db, std::slice::from_ref(appointment)).await?;
+        needs.pop().ok_or_else(ApiError::internal)
     }
 
-    /// The rooms to try for `times`, in order (`[None]`: no room is needed), or why there is
-    /// none to try.
+    /// Whether the visit may go in a room, and so needs the rooms' lock.
+    pub fn may_take_a_room(&self) -> bool {
+        self.first.is_some() || self.of_kind.is_some()
+    }
+
+    /// The rooms to try for `times`, in order.
     async fn rooms_to_try(
         &self,
         db: &TenantTransaction,
         times: Interval,
         moving: Option<Uuid>,
-    ) -> Result<Result<Vec<Option<room::Model>>, String>, ApiError> {
+    ) -> Result<RoomsToTry, ApiError> {
         let mut rooms: Vec<room::Model> = self.first.iter().cloned().collect();
-        if let Some(RoomsOfKind {
+        let Some(RoomsOfKind {
             kind,
             rooms: suitable,
         }) = &self.of_kind
-        {
-            let ids: Vec<Uuid> = suitable.iter().map(|room| room.id).collect();
-            let busy = store::busy_rooms(db, &ids, times, moving).await?;
-            let free = suitable.iter().filter(|room| {
-                !rooms.contains(room) && !busy.iter().any(|taken| taken.room_id == Some(room.id))
+        else {
+            return Ok(if rooms.is_empty() {
+                RoomsToTry::NoRoomNeeded
+            } else {
+                RoomsToTry::Try(rooms)
             });
-            let free: Vec<room::Model> = free.cloned().collect();
-            rooms.extend(free);
-            if rooms.is_empty() {
-                return Ok(Err(no_room_free(kind, suitable, times)));
+        };
+        let ids: Vec<Uuid> = suitable.iter().map(|room| room.id).collect();
+        let busy = store::busy_rooms(db, &ids, times, moving).await?;
+        for room in suitable {
+            let listed = rooms.iter().any(|first| first.id == room.id);
+            let taken = busy.iter().any(|visit| visit.room_id == Some(room.id));
+            if !listed && !taken {
+                rooms.push(room.clone());
             }
         }
-        if rooms.is_empty() && self.of_kind.is_none() {
-            return Ok(Ok(vec![None]));
-        }
-        Ok(Ok(rooms.into_iter().map(Some).collect()))
+        Ok(if rooms.is_empty() {
+            RoomsToTry::NoneFree(no_room_free(kind, suitable, times))
+        } else {
+            RoomsToTry::Try(rooms)
+        })
     }
 }
 
@@ -258,6 +311,8 @@ fn no_room_free(kind: &str, suitable: &[room::Model], (start, end): Interval) ->
     )
 }
 
+const BOOKED_CONCURRENTLY: &str = "the provider was booked for that time by a concurrent request";
+
 /// Writes a visit of `provider_id` at `times` into the first room `need` allows that is free,
 /// `write` taking the room's id (`None` when no room is needed). `Ok(Err(why))` when it cannot:
 /// the provider's appointment in the way, or the room's.
@@ -272,29 +327,36 @@ where
     Write: Future<Output = Result<Booking<T>, DbErr>>,
 {
     let rooms = match need.rooms_to_try(db, times, moving).await? {
-        Ok(rooms) => rooms,
-        Err(none_free) => {
-            let provider = provider_clash(db, provider_id, times, moving).await?;
-            return Ok(Err(provider.unwrap_or(none_free)));
+        RoomsToTry::NoRoomNeeded => {
+            if let Booking::Done(value) = write(None).await? {
+                return Ok(Ok(value));
+            }
+            let clash = provider_clash(db, provider_id, times, moving).await?;
+            return Ok(Err(clash.unwrap_or_else(|| BOOKED_CONCURRENTLY.to_owned())));
+        }
+        RoomsToTry::Try(rooms) => rooms,
+        RoomsToTry::NoneFree(why) => {
+            let clash = provider_clash(db, provider_id, times, moving).await?;
+            return Ok(Err(clash.unwrap_or(why)));
         }
     };
-    let mut taken = None;
+    let mut refusal = BOOKED_CONCURRENTLY.to_owned();
     for room in rooms {
-        match write(room.as_ref().map(|room| room.id)).await? {
+        match write(Some(room.id)).await? {
             Booking::Done(value) => return Ok(Ok(value)),
             Booking::Clash => {
                 if let Some(clash) = provider_clash(db, provider_id, times, moving).await? {
                     return Ok(Err(clash));
                 }
                 // The room went to another visit after the look: try the next.
-                taken = room;
+                refusal = room_clash(db, &room, times, moving).await?;
+            }
+            Booking::RoomRemoved => {
+                refusal = format!("{} was taken out of use meanwhile", describe(&room));
             }
         }
     }
-    Ok(Err(match taken {
-        Some(room) => room_clash(db, &room, times, moving).await?,
-        None => "the provider was booked for that time by a concurrent request".to_owned(),
-    }))
+    Ok(Err(refusal))
 }
 
 /// What the provider already has at that time (other than `moving`), if anything.

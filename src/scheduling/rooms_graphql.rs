@@ -103,17 +103,12 @@ impl RoomsMutation {
         #[graphql(desc = "The room and the fields to change.")] input: UpdateRoomInput,
     ) -> Result<Room, ApiError> {
         let session = session(ctx)?;
-        let kind = match &input.kind {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(kind) => Some(Some(kind.as_str())),
-        };
         let updated = rooms::update_room(
             session.db(),
             &session.principal,
             input.id,
             input.name.as_deref(),
-            kind,
+            input.kind.as_opt_deref(),
         )
         .await?;
         Ok(updated.into())

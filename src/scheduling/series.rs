@@ -102,6 +102,8 @@ pub async fn book_series(
     }
     let calendar = Calendar::of(db, request.provider_id, (first, last + length)).await?;
     let rooms = RoomNeed::for_booking(db, &kind, request.room_id).await?;
+    // Before the series row is written: see `store::lock_rooms` for the order of the locks.
+    store::lock_for_booking(db, request.provider_id, rooms.may_take_a_room()).await?;
     let series = store::insert_series(
         db,
         db.tenant_id(),
@@ -265,6 +267,9 @@ pub async fn move_from(
         ));
     }
     let calendar = Calendar::of(db, provider_id, (first_times.0, last_times.1)).await?;
+    let needs = RoomNeed::for_moves(db, &occurrences).await?;
+    let with_rooms = needs.iter().any(RoomNeed::may_take_a_room);
+    store::lock_for_booking(db, provider_id, with_rooms).await?;
     // An occurrence may move onto times that one further along still holds (a week later, say):
     // moving the furthest first frees them before they are needed.
     let mut order: Vec<usize> = (0..occurrences.len()).collect();
@@ -287,10 +292,9 @@ pub async fn move_from(
             refusals.push((index, format!("{start}: {}", describe_time_off(block))));
             continue;
         }
-        let rooms = RoomNeed::for_move(db, occurrence).await?;
         let outcome = in_a_free_room(
             db,
-            &rooms,
+            &needs[index],
             (provider_id, times),
             Some(occurrence.id),
             |room_id| {

@@ -139,6 +139,8 @@ pub enum Booking<T> {
     Done(T),
     /// The provider or the room is busy then; the transaction is still usable.
     Clash,
+    /// The room was taken out of use after it was chosen; nothing was written.
+    RoomRemoved,
 }
 
 /// Takes the provider's schedule lock until the transaction ends. Two transactions inserting
@@ -155,11 +157,16 @@ async fn lock_schedule(db: &TenantTransaction, provider_id: Uuid) -> Result<(), 
     Ok(())
 }
 
-/// Takes the clinic's room lock until the transaction ends, for the reason `lock_schedule` gives.
-/// One lock for all the clinic's rooms, not one per room: a series books a room per occurrence,
-/// and two series taking per-room locks in different orders would deadlock. It is always taken
-/// after the provider's, so the two locks never wait on each other in a cycle.
-async fn lock_rooms(db: &TenantTransaction) -> Result<(), DbErr> {
+/// Takes the clinic's room lock until the transaction ends, for the reason `lock_schedule` gives,
+/// and so that a room is not taken out of use while a visit is being put in it. One lock for all
+/// the clinic's rooms, not one per room: a series books a room per occurrence, and two series
+/// taking per-room locks in different orders would deadlock.
+///
+/// Lock order, which every writer keeps so that no two wait on each other in a cycle: the
+/// provider's schedule, then the rooms, then the clinic's audit chain (which the first audited
+/// write of a transaction takes and holds to commit). So a request that writes more than one
+/// appointment takes its schedule locks before its first write (`lock_for_booking`).
+pub async fn lock_rooms(db: &TenantTransaction) -> Result<(), DbErr> {
     db.execute_raw(statement(
         "select pg_advisory_xact_lock(hashtextextended('rooms:' || $1::text, 0))",
         [db.tenant_id().into()],
@@ -168,18 +175,35 @@ async fn lock_rooms(db: &TenantTransaction) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Runs `write` in a savepoint, after taking the provider's schedule lock (and the rooms' lock
-/// when it puts the visit in a room), so that a double-booking (SQLSTATE 23P01) leaves the
-/// request's transaction usable for finding out what it clashed with.
+/// Takes the schedule locks a request that books or moves several of a provider's visits needs,
+/// before it writes anything (see `lock_rooms` for the order).
+pub async fn lock_for_booking(
+    db: &TenantTransaction,
+    provider_id: Uuid,
+    with_rooms: bool,
+) -> Result<(), DbErr> {
+    lock_schedule(db, provider_id).await?;
+    if with_rooms {
+        lock_rooms(db).await?;
+    }
+    Ok(())
+}
+
+/// Runs `write` in a savepoint, after taking the provider's schedule lock (and, when it puts the
+/// visit in `room_id`, the rooms' lock and a look that the room is still in use), so that a
+/// double-booking (SQLSTATE 23P01) leaves the request's transaction usable for finding out what
+/// it clashed with.
 async fn guard_clash<T>(
     db: &TenantTransaction,
     provider_id: Uuid,
-    in_a_room: bool,
+    room_id: Option<Uuid>,
     write: impl AsyncFnOnce(&TenantTransaction) -> Result<T, DbErr>,
 ) -> Result<Booking<T>, DbErr> {
-    lock_schedule(db, provider_id).await?;
-    if in_a_room {
-        lock_rooms(db).await?;
+    lock_for_booking(db, provider_id, room_id.is_some()).await?;
+    if let Some(room_id) = room_id
+        && find_room(db, room_id).await?.is_none()
+    {
+        return Ok(Booking::RoomRemoved);
     }
     let savepoint = db.savepoint().await?;
     match write(&savepoint).await {
@@ -199,32 +223,27 @@ pub async fn insert_appointment(
     db: &TenantTransaction,
     new: NewAppointment,
 ) -> Result<Booking<appointment::Model>, DbErr> {
-    guard_clash(
-        db,
-        new.provider_id,
-        new.room_id.is_some(),
-        async |savepoint| {
-            appointment::ActiveModel {
-                tenant_id: Set(new.tenant_id),
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(new.patient_id),
-                provider_id: Set(new.provider_id),
-                type_id: Set(new.type_id),
-                start_time: Set(new.start.into()),
-                end_time: Set(new.end.into()),
-                price: Set(new.price),
-                booked_outside_hours: Set(new.booked_outside_hours),
-                series_id: Set(new.series_id),
-                booked_over_time_off: Set(new.overrides.time_off),
-                booked_in_the_past: Set(new.overrides.in_the_past),
-                override_reason: Set(new.overrides.reason),
-                room_id: Set(new.room_id),
-                ..Default::default()
-            }
-            .insert(savepoint)
-            .await
-        },
-    )
+    guard_clash(db, new.provider_id, new.room_id, async |savepoint| {
+        appointment::ActiveModel {
+            tenant_id: Set(new.tenant_id),
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(new.patient_id),
+            provider_id: Set(new.provider_id),
+            type_id: Set(new.type_id),
+            start_time: Set(new.start.into()),
+            end_time: Set(new.end.into()),
+            price: Set(new.price),
+            booked_outside_hours: Set(new.booked_outside_hours),
+            series_id: Set(new.series_id),
+            booked_over_time_off: Set(new.overrides.time_off),
+            booked_in_the_past: Set(new.overrides.in_the_past),
+            override_reason: Set(new.overrides.reason),
+            room_id: Set(new.room_id),
+            ..Default::default()
+        }
+        .insert(savepoint)
+        .await
+    })
     .await
 }
 
@@ -277,12 +296,36 @@ pub async fn busy_rooms(
     holding_their_slot(query, (start, end)).all(db).await
 }
 
+/// The visits that hold `room_id` and have not ended by `now`, earliest first.
+pub async fn upcoming_in_room(
+    db: &TenantTransaction,
+    room_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<appointment::Model>, DbErr> {
+    let query = appointment::Entity::find()
+        .filter(appointment::Column::TenantId.eq(db.tenant_id()))
+        .filter(appointment::Column::RoomId.eq(room_id))
+        .filter(appointment::Column::EndTime.gt(now));
+    holding(query)
+        .order_by_asc(appointment::Column::StartTime)
+        .all(db)
+        .await
+}
+
 /// Narrows `query` to live appointments whose status holds their time (and room) and that
 /// overlap [start, end), earliest first: what the exclusion constraints compare.
 fn holding_their_slot(
     query: Select<appointment::Entity>,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
 ) -> Select<appointment::Entity> {
+    holding(query)
+        .filter(appointment::Column::StartTime.lt(end))
+        .filter(appointment::Column::EndTime.gt(start))
+        .order_by_asc(appointment::Column::StartTime)
+}
+
+/// Narrows `query` to live appointments whose status holds their time and room.
+fn holding(query: Select<appointment::Entity>) -> Select<appointment::Entity> {
     query
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(
@@ -293,9 +336,6 @@ fn holding_their_slot(
                     .map(AppointmentStatus::as_str),
             ),
         )
-        .filter(appointment::Column::StartTime.lt(end))
-        .filter(appointment::Column::EndTime.gt(start))
-        .order_by_asc(appointment::Column::StartTime)
 }
 
 /// Which appointments to list.
@@ -416,7 +456,7 @@ pub async fn change_appointment(
         .filter(appointment::Column::Id.eq(id))
         .filter(appointment::Column::IsDeleted.eq(false))
         .filter(appointment::Column::RowVersion.eq(expected_version));
-    let mut in_a_room = false;
+    let mut moving_into = None;
     update = match change {
         AppointmentChange::Move {
             start,
@@ -424,7 +464,7 @@ pub async fn change_appointment(
             booked_outside_hours,
             room_id,
         } => {
-            in_a_room = room_id.is_some();
+            moving_into = Some(room_id);
             update
                 .col_expr(appointment::Column::StartTime, Expr::value(start))
                 .col_expr(appointment::Column::EndTime, Expr::value(end))
@@ -453,10 +493,14 @@ pub async fn change_appointment(
             )
             .col_expr(appointment::Column::CancelReasonId, Expr::value(reason_id)),
     };
-    guard_clash(db, provider_id, in_a_room, async |savepoint| {
-        Ok(update.exec(savepoint).await?.rows_affected == 1)
-    })
-    .await
+    let changed =
+        async |savepoint: &TenantTransaction| Ok(update.exec(savepoint).await?.rows_affected == 1);
+    match moving_into {
+        Some(room_id) => guard_clash(db, provider_id, room_id, changed).await,
+        // A change of status only ever frees the times and the room (no status goes back to
+        // holding them), so it cannot clash and takes no lock.
+        None => Ok(Booking::Done(changed(db).await?)),
+    }
 }
 
 /// Which time off to read: a provider's (with the clinic's closures), or everyone's.

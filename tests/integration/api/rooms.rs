@@ -518,6 +518,17 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
     assert_eq!(duplicate.code(), "CONFLICT");
     assert_eq!(duplicate.field(), "input.name");
 
+    let other = room(&app, &clinic, "Exam 2", Some("Exam")).await;
+    let clashing_rename = app
+        .graphql(
+            Some(admin),
+            "mutation($id: UUID!) { updateRoom(input: {id: $id, name: \"EXAM 2\"}) { name } }",
+            json!({"id": exam}),
+        )
+        .await;
+    assert_eq!(clashing_rename.code(), "CONFLICT");
+    assert_eq!(clashing_rename.field(), "input.name");
+
     let renamed = app
         .graphql(
             Some(admin),
@@ -535,7 +546,7 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
         &clinic,
         (clinic.user(Provider), &physical),
         "2031-01-06T09:00:00Z",
-        json!({}),
+        json!({"roomId": exam}),
     )
     .await;
     let visit = booked.ok()["bookAppointment"]["id"]
@@ -564,7 +575,11 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
     let listed = app
         .graphql(Some(clinic.token(FrontDesk)), "{ rooms { id } }", json!({}))
         .await;
-    assert_eq!(listed.ok()["rooms"], json!([]));
+    assert_eq!(
+        listed.ok()["rooms"],
+        json!([{"id": other}]),
+        "the removed room is not listed"
+    );
     // The cancelled visit still names the room it was in.
     let history = app
         .graphql(
@@ -589,4 +604,92 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
         cleared.ok()["updateAppointmentType"]["roomKind"],
         Value::Null
     );
+}
+
+/// A series writes its series row before its occurrences: were its schedule locks taken after
+/// that first write (which takes the clinic's audit-chain lock), a room booking of another
+/// provider, holding the rooms' lock and waiting for the audit chain, would deadlock with it.
+#[tokio::test]
+async fn series_and_single_room_bookings_of_different_providers_at_once_all_succeed() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    for name in ["Exam 1", "Exam 2", "Exam 3", "Exam 4"] {
+        room(&app, &clinic, name, Some("Exam")).await;
+    }
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    let mut others = Vec::new();
+    for index in 0..3 {
+        others.push(provider(&app, &clinic, &format!("dr{index}")).await);
+    }
+    const SERIES: &str = "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }";
+    let series = |first_start: &'static str| {
+        let (app, clinic, physical) = (&app, &clinic, &physical);
+        async move {
+            let input = json!({"patientId": clinic.patient_id, "providerId": clinic.user(Provider),
+                "typeId": physical, "firstStart": first_start,
+                "rule": {"everyWeeks": 1, "days": ["MONDAY"], "count": 8}});
+            app.graphql(Some(clinic.token(FrontDesk)), SERIES, json!({ "i": input }))
+                .await
+        }
+    };
+    let single = |who: Uuid, start: String| {
+        let (app, clinic, physical) = (&app, &clinic, &physical);
+        async move { book(app, clinic, (who, physical), &start, json!({})).await }
+    };
+    for round in 0..3 {
+        let mut attempts = vec![futures::future::Either::Left(series(
+            [
+                "2031-01-06T08:00:00Z",
+                "2031-01-06T12:00:00Z",
+                "2031-01-06T15:00:00Z",
+            ][round],
+        ))];
+        for (index, other) in others.iter().enumerate() {
+            let start = format!("2031-01-{:02}T{:02}:00:00Z", 6 + 7 * index, 8 + 4 * round);
+            attempts.push(futures::future::Either::Right(single(*other, start)));
+        }
+        for response in futures::future::join_all(attempts).await {
+            assert!(response.errors().is_empty(), "round {round}: {response:?}");
+        }
+    }
+}
+
+/// Removing a room and booking it at once: whichever commits first, no upcoming visit is left in
+/// a removed room.
+#[tokio::test]
+async fn a_room_removed_while_it_is_booked_holds_no_upcoming_visit() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("north").await;
+    let physical = type_needing(&app, &clinic, "Exam").await;
+    for round in 0..5 {
+        let exam = room(&app, &clinic, &format!("Exam {round}"), Some("Exam")).await;
+        let start = format!("2031-01-06T{:02}:00:00Z", 8 + round);
+        let (booked, removed) = futures::future::join(
+            book(
+                &app,
+                &clinic,
+                (clinic.user(Provider), &physical),
+                &start,
+                json!({"roomId": exam}),
+            ),
+            app.graphql(
+                Some(clinic.token(ClinicAdmin)),
+                "mutation($id: UUID!) { removeRoom(id: $id) }",
+                json!({"id": exam}),
+            ),
+        )
+        .await;
+        let visit_stands = booked.errors().is_empty();
+        let room_gone = removed.errors().is_empty();
+        assert!(
+            visit_stands != room_gone,
+            "round {round}: exactly one of them wins: {booked:?} {removed:?}"
+        );
+        if !visit_stands {
+            assert!(
+                ["NOT_FOUND", "CONFLICT"].contains(&booked.code().as_str()),
+                "{booked:?}"
+            );
+        }
+    }
 }
