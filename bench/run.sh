@@ -7,7 +7,10 @@
 #      (bench/pgbench/), and PostGraphile v4 (bench/postgraphile/) for (a);
 #   4. the cost of safety, in a throwaway copy of the database: (c) with the audit trigger on and
 #      off, and (a)'s SQL with row-level security on and off.
-# Prints markdown tables (also written to target/bench/report.md) and the server's peak memory.
+# Prints markdown tables (also written to target/bench/report.md), the server's peak memory, and
+# the CPU each system spends a request: the server process (with its workers) and the PostgreSQL
+# cluster (the postmaster, its live backends and the backends it reaped), read from /proc around
+# each measured run, so both must run on this machine.
 #
 #   bench/run.sh <hpms binary> <hpms-loadgen binary>
 #
@@ -59,7 +62,7 @@ start_server() {
   HPMS_PHI_KEYS=bench:$(head -c 32 /dev/urandom | base64 | tr -d '\n') \
   HPMS_API_KEY_ENCRYPTION_KEYS=bench:$(head -c 32 /dev/urandom | base64 | tr -d '\n') \
   HPMS_LISTEN=127.0.0.1:$port HPMS_LOG=warn HPMS_BOOKING_HORIZON_DAYS=36500 "$hpms" serve 2>"$work/server.log" &
-  server=$!
+  server=$! serving=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return
     kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
@@ -69,7 +72,38 @@ start_server() {
   exit 1
 }
 
-# One load generator run after a warm-up, as "req/s p50 p99". Each run books in a year of its own
+# CPU time in clock ticks of a process tree: the process, the children it has reaped (cutime,
+# cstime) and, recursively, its live children. A backend that ends during a run is counted by the
+# postmaster's reaped time; one alive throughout, by its own.
+tree_ticks() { # <pid>
+  local pid=$1 total child
+  [ -r "/proc/$pid/stat" ] || { echo 0; return; }
+  # The fields after the command name, which is in parentheses and may hold spaces.
+  total=$(sed -E 's/^.*\) //' "/proc/$pid/stat" | awk '{ print $12 + $13 + $14 + $15 }')
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+    total=$((total + $(tree_ticks "$child")))
+  done
+  echo "$total"
+}
+clock_ticks=$(getconf CLK_TCK)
+# The cluster's postmaster: the process listening on the database's port (pg_stat_activity hides
+# other users' processes from a role that is not a superuser).
+database_port=$(sed -nE 's#^postgres(ql)?://[^@]*@[^:/]*:([0-9]+).*#\2#p' <<<"$DATABASE_ADMIN_URL")
+postmaster=$(ss -Hltnp "sport = :${database_port:-5432}" 2>/dev/null | sed -nE 's/.*"postgres",pid=([0-9]+).*/\1/p' | head -n 1)
+[ -n "$postmaster" ] && [ -r "/proc/$postmaster/stat" ] || {
+  echo "bench/run.sh: the PostgreSQL cluster's processes are not on this machine; CPU per request needs them" >&2
+  exit 1
+}
+# The process whose CPU a run charges to the server: HPMS, or PostGraphile (set as each starts).
+serving=
+# Milliseconds of CPU a request from a delta of ticks: "n/a" when there is no process to read.
+ms_per_request() { # <ticks> <requests>
+  awk -v ticks="$1" -v requests="$2" -v hz="$clock_ticks" \
+    'BEGIN { if (requests > 0 && ticks >= 0) printf "%.2f", 1000 * ticks / hz / requests; else print "n/a" }'
+}
+
+# One load generator run after a warm-up, as "req/s p50 p99 server-CPU-ms db-CPU-ms" (CPU a
+# request, of the process in `serving` and of the cluster). Each run books in a year of its own
 # (counted in a file: callers run this in a subshell), years ahead: hence the server's booking
 # horizon of a century (HPMS_BOOKING_HORIZON_DAYS) rather than the default two years.
 echo 2027 >"$work/booking_year"
@@ -81,11 +115,18 @@ drive() { # <url> <clinics json> <scenario> <connections> [loadgen options]
   year=$(($(cat "$work/booking_year") + 2))
   echo "$year" >"$work/booking_year"
   "${run[@]}" --seconds "$warmup" --booking-year "$year" >/dev/null
-  "${run[@]}" --seconds "$seconds" --booking-year "$((year + 1))" |
-    sed -E 's/.* req\/s=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+)$/\1 \2 \3/'
+  local server_before db_before out requests
+  server_before=$(tree_ticks "$serving") db_before=$(tree_ticks "$postmaster")
+  out=$("${run[@]}" --seconds "$seconds" --booking-year "$((year + 1))")
+  requests=$(sed -nE 's/.* requests=([0-9]+) .*/\1/p' <<<"$out")
+  printf '%s %s %s\n' \
+    "$(sed -E 's/.* req\/s=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+).*$/\1 \2 \3/' <<<"$out")" \
+    "$(ms_per_request $(($(tree_ticks "$serving") - server_before)) "$requests")" \
+    "$(ms_per_request $(($(tree_ticks "$postmaster") - db_before)) "$requests")"
 }
 
-# pgbench after a warm-up, as "req/s p50 p99" (percentiles from its per-transaction log).
+# pgbench after a warm-up, as "req/s p50 p99 n/a db-CPU-ms" (percentiles from its per-transaction
+# log; pgbench is the client, so there is no server process to charge).
 pgbench_drive() { # <database> <script> <connections>
   local url script=$2 n=$3
   url=$(with_database "$DATABASE_URL" "$1")
@@ -93,16 +134,21 @@ pgbench_drive() { # <database> <script> <connections>
     -c "$n" -j 2)
   "${run[@]}" -T "$(printf '%.0f' "$warmup")" "$url" >/dev/null 2>&1 || true
   rm -f "$work"/pgbench_log.*
+  local db_before db_ticks
+  db_before=$(tree_ticks "$postmaster")
   "${run[@]}" -T "$(printf '%.0f' "$seconds")" -l --log-prefix="$work/pgbench_log" "$url" \
     >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; exit 1; }
+  db_ticks=$(($(tree_ticks "$postmaster") - db_before))
   grep -q 'number of failed transactions: 0 ' "$work/pgbench.out" ||
     { cat "$work/pgbench.out" >&2; exit 1; }
-  local tps
+  local tps requests
   tps=$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$work/pgbench.out")
+  requests=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$work/pgbench.out")
   cat "$work"/pgbench_log.* | awk '{ print $3 }' | sort -n | awk -v tps="$tps" '
     { latency[NR] = $1 }
     END { p50 = latency[int((NR - 1) * 0.50 + 1.5)]; p99 = latency[int((NR - 1) * 0.99 + 1.5)]
-          printf "%.0f %.2f %.2f\n", tps, p50 / 1000, p99 / 1000 }'
+          printf "%.0f %.2f %.2f", tps, p50 / 1000, p99 / 1000 }'
+  echo " n/a $(ms_per_request "$db_ticks" "$requests")"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
@@ -122,7 +168,7 @@ for step in $steps; do
   loaded=$step
   list_clinics "$database" 1
   [ -n "$server" ] || start_server "$database"
-  read -r rps p50 p99 < <(drive "$(schedule_url)" "$work/clinics-1.json" schedule 8)
+  read -r rps p50 p99 _ < <(drive "$(schedule_url)" "$work/clinics-1.json" schedule 8)
   scale_rows+="| $((step * per_clinic)) | $rps | $p50 | $p99 | $(rss_mib VmRSS) |"$'\n'
 done
 list_clinics "$database" "$clinics"
@@ -150,7 +196,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   port=$(free_port)
   DATABASE_URL=$(with_database "$DATABASE_URL" "$database") PORT=$port POOL_SIZE=$pool_size \
     node bench/postgraphile/server.js 2>"$work/postgraphile.log" &
-  postgraphile=$!
+  postgraphile=$! serving=$!
   until curl -s -o /dev/null -X POST "http://127.0.0.1:$port/graphql"; do
     kill -0 "$postgraphile" 2>/dev/null || { cat "$work/postgraphile.log" >&2; exit 1; }
     sleep 0.2
@@ -187,7 +233,9 @@ rls_off=$(pgbench_drive "$throwaway" "$work/schedule_by_clinic.sql" 8)
 drop_database "$throwaway"
 
 # The tables.
-cell() { [ -n "${1:-}" ] && tr ' ' '|' <<<"$1" | sed 's/|/ | /g' || echo "n/a | n/a | n/a"; }
+# A run's req/s, p50 and p99 as three cells; its CPU a request (server, database) as two.
+cell() { [ -n "${1:-}" ] && cut -d' ' -f1-3 <<<"$1" | sed 's/ / | /g' || echo "n/a | n/a | n/a"; }
+cpu_cells() { [ -n "${1:-}" ] && cut -d' ' -f4-5 <<<"$1" | sed 's/ / | /g' || echo "n/a | n/a"; }
 rps_of() { cut -d' ' -f1 <<<"${1:-0}"; }
 {
   echo
@@ -208,6 +256,30 @@ rps_of() { cut -d' ' -f1 <<<"${1:-0}"; }
   done
   echo
   echo "HPMS peak RSS over these runs: $hpms_peak MiB."
+  echo
+  echo "## CPU a request: the server process and the PostgreSQL cluster"
+  echo
+  echo "Read from /proc around each measured run: the server (HPMS, or PostGraphile with its workers) and the cluster (postmaster, live backends, reaped backends). pgbench is the client, so it has no server column."
+  echo
+  echo "| scenario | conns | HPMS server ms | HPMS database ms | pgbench database ms | PostGraphile server ms | PostGraphile database ms | HPMS database / pgbench database | HPMS server / pgbench database |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for scenario in $scenarios; do
+    for n in $connections; do
+      key=$scenario/$n
+      mine=${hpms_figures[$key]:-} ceiling=${pgbench_figures[$key]:-}
+      other=${postgraphile_figures[$key]:-}
+      db_ratio=n/a server_ratio=n/a
+      if [ -n "$ceiling" ]; then
+        db_ratio=$(awk -v a="$(cut -d' ' -f5 <<<"$mine")" -v b="$(cut -d' ' -f5 <<<"$ceiling")" \
+          'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')
+        server_ratio=$(awk -v a="$(cut -d' ' -f4 <<<"$mine")" -v b="$(cut -d' ' -f5 <<<"$ceiling")" \
+          'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')
+      fi
+      pgbench_db=n/a
+      [ -z "$ceiling" ] || pgbench_db=$(cut -d' ' -f5 <<<"$ceiling")
+      echo "| $scenario | $n | $(cpu_cells "$mine") | $pgbench_db | $(cpu_cells "$other") | $db_ratio | $server_ratio |"
+    done
+  done
   echo
   echo "## Scale curve: scenario (a) for one clinic at 8 connections as the dataset grows"
   echo
