@@ -199,8 +199,7 @@ pub async fn reschedule(
     .await?
     .map_err(|clash| ApiError::conflict(format!("{clash}; choose another time")))?;
     if !moved {
-        let now = find(db, current.id).await?;
-        return Err(version_moved(expected_version, now.row_version));
+        return Err(version_moved_since(db, current.id, expected_version).await);
     }
     find(db, current.id).await
 }
@@ -492,8 +491,7 @@ async fn apply_change(
     match changed {
         Booking::Done(true) => {}
         Booking::Done(false) => {
-            let now = find(db, current.id).await?;
-            return Err(version_moved(expected_version, now.row_version));
+            return Err(version_moved_since(db, current.id, expected_version).await);
         }
         // Only a move can clash or find its room gone, and moves do not come here.
         Booking::Clash | Booking::RoomRemoved => return Err(ApiError::internal()),
@@ -522,6 +520,15 @@ async fn current_appointment(
 
 fn status_of(appointment: &appointment::Model) -> Result<AppointmentStatus, ApiError> {
     AppointmentStatus::parse(&appointment.status).ok_or_else(ApiError::internal)
+}
+
+/// Why a versioned change of appointment `id` wrote nothing: its version moved (CONFLICT naming
+/// the version it is at now), or it is gone (NOT_FOUND).
+async fn version_moved_since(db: &TenantTransaction, id: Uuid, expected: i64) -> ApiError {
+    match find(db, id).await {
+        Ok(now) => version_moved(expected, now.row_version),
+        Err(gone) => gone,
+    }
 }
 
 pub(crate) fn version_moved(expected: i64, now: i64) -> ApiError {

@@ -1808,26 +1808,8 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
-    let room = |clinic: &ApiClinic, name: &str, kind: &str| {
-        let token = clinic.token(Role::ClinicAdmin).to_owned();
-        let (name, kind) = (name.to_owned(), kind.to_owned());
-        let app = &app;
-        async move {
-            let created = app
-                .graphql(
-                    Some(&token),
-                    "mutation($n: String!, $k: String) { createRoom(input: {name: $n, kind: $k}) { id } }",
-                    json!({ "n": name, "k": kind }),
-                )
-                .await;
-            created.ok()["createRoom"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let xray = room(&clinic, "X-ray", "Imaging").await;
-    let others_room = room(&other, "Exam 1", "Exam").await;
+    let xray = app.create_room(&clinic, "X-ray", Some("Imaging")).await;
+    let others_room = app.create_room(&other, "Exam 1", Some("Exam")).await;
     let physical = app
         .graphql(
             Some(clinic.token(Role::ClinicAdmin)),

@@ -1221,17 +1221,8 @@ async fn throwaway_reason(app: &TestApp, clinic: &ApiClinic, unique: &str) -> St
 
 /// A room of the clinic's, made for one cell.
 async fn throwaway_room(app: &TestApp, clinic: &ApiClinic, unique: &str) -> String {
-    let response = app
-        .graphql(
-            Some(clinic.token(ClinicAdmin)),
-            "mutation($n: String!) { createRoom(input: {name: $n, kind: \"Exam\"}) { id } }",
-            json!({"n": format!("Throwaway room {unique} {}", Uuid::new_v4())}),
-        )
-        .await;
-    response.ok()["createRoom"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let name = format!("Throwaway room {unique} {}", Uuid::new_v4());
+    app.create_room(clinic, &name, Some("Exam")).await
 }
 
 /// A completed visit's invoice with 10.00 paid on it, so that every posting has room to act.

@@ -19,20 +19,6 @@ const SLOTS: &str = "query($p: UUID!, $d: NaiveDate!, $t: UUID!) {
 /// Monday 6 January 2031 (the tests' clinics keep UTC).
 const MONDAY: &str = "2031-01-06";
 
-/// Adds a room as the ClinicAdmin; its id.
-async fn room(app: &TestApp, clinic: &ApiClinic, name: &str, kind: Option<&str>) -> String {
-    app.graphql(
-        Some(clinic.token(ClinicAdmin)),
-        "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
-        json!({"i": {"name": name, "kind": kind}}),
-    )
-    .await
-    .ok()["createRoom"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// A 60-minute "Physical" that needs a room of `kind`; its id.
 async fn type_needing(app: &TestApp, clinic: &ApiClinic, kind: &str) -> String {
     app.graphql(
@@ -45,25 +31,6 @@ async fn type_needing(app: &TestApp, clinic: &ApiClinic, kind: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Another provider of the clinic, working all day every day.
-async fn provider(app: &TestApp, clinic: &ApiClinic, username: &str) -> Uuid {
-    let created = app
-        .graphql(
-            Some(clinic.token(ClinicAdmin)),
-            "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
-            json!({"i": {"username": username, "password": "a long enough password", "role": "PROVIDER"}}),
-        )
-        .await;
-    let id = created.ok()["createUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    app.set_working_hours(clinic, id, ALL_DAY_EVERY_DAY.clone())
-        .await;
-    id
 }
 
 /// Books the clinic's patient as the front desk: `extra` adds to the input (a roomId, say).
@@ -103,11 +70,14 @@ async fn slots(app: &TestApp, clinic: &ApiClinic, provider: Uuid, type_id: &str)
 async fn concurrent_bookings_of_one_room_by_different_providers_leave_one_and_name_the_room() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
     let mut providers = vec![clinic.user(Provider)];
     for index in 0..5 {
-        providers.push(provider(&app, &clinic, &format!("dr{index}")).await);
+        providers.push(
+            app.create_provider(&clinic, &format!("dr{index}"), ALL_DAY_EVERY_DAY.clone())
+                .await,
+        );
     }
 
     let attempts = providers.iter().map(|provider| {
@@ -158,13 +128,15 @@ async fn a_type_needing_a_room_takes_the_first_free_room_of_its_kind_until_none_
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     // Created out of order: the pick goes by name, and a room of another kind is never taken.
-    let second = room(&app, &clinic, "Exam B", Some("exam")).await;
-    let first = room(&app, &clinic, "Exam A", Some("Exam")).await;
-    room(&app, &clinic, "X-ray", Some("Imaging")).await;
+    let second = app.create_room(&clinic, "Exam B", Some("exam")).await;
+    let first = app.create_room(&clinic, "Exam A", Some("Exam")).await;
+    app.create_room(&clinic, "X-ray", Some("Imaging")).await;
     let physical = type_needing(&app, &clinic, "EXAM").await;
     let others = [
-        provider(&app, &clinic, "drb").await,
-        provider(&app, &clinic, "drc").await,
+        app.create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
+            .await,
+        app.create_provider(&clinic, "drc", ALL_DAY_EVERY_DAY.clone())
+            .await,
     ];
 
     let at_nine = "2031-01-06T09:00:00Z";
@@ -229,7 +201,7 @@ async fn a_type_needing_a_room_takes_the_first_free_room_of_its_kind_until_none_
 async fn a_clinic_without_a_room_of_the_kind_refuses_the_booking_and_offers_no_slot() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    app.create_room(&clinic, "Exam 1", Some("Exam")).await;
     let scan = type_needing(&app, &clinic, "MRI").await;
 
     let refused = book(
@@ -260,8 +232,8 @@ async fn a_named_room_must_be_of_the_kind_the_type_needs_and_of_the_clinic() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let other = app.clinic("south").await;
-    let xray = room(&app, &clinic, "X-ray", Some("Imaging")).await;
-    let theirs = room(&app, &other, "Exam 1", Some("Exam")).await;
+    let xray = app.create_room(&clinic, "X-ray", Some("Imaging")).await;
+    let theirs = app.create_room(&other, "Exam 1", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
     let before = app.footprint(&clinic).await;
 
@@ -298,9 +270,11 @@ async fn a_named_room_must_be_of_the_kind_the_type_needs_and_of_the_clinic() {
 async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_are_free() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
-    let colleague = provider(&app, &clinic, "drb").await;
+    let colleague = app
+        .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
+        .await;
     app.set_working_hours(
         &clinic,
         clinic.user(Provider),
@@ -356,11 +330,15 @@ async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_
 async fn a_move_keeps_the_room_when_free_else_takes_another_of_the_kind_else_names_the_room() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let first = room(&app, &clinic, "Exam A", Some("Exam")).await;
-    let second = room(&app, &clinic, "Exam B", Some("Exam")).await;
+    let first = app.create_room(&clinic, "Exam A", Some("Exam")).await;
+    let second = app.create_room(&clinic, "Exam B", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
-    let colleague = provider(&app, &clinic, "drb").await;
-    let third = provider(&app, &clinic, "drc").await;
+    let colleague = app
+        .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
+        .await;
+    let third = app
+        .create_provider(&clinic, "drc", ALL_DAY_EVERY_DAY.clone())
+        .await;
     let ours = book(
         &app,
         &clinic,
@@ -437,9 +415,11 @@ async fn a_move_keeps_the_room_when_free_else_takes_another_of_the_kind_else_nam
 async fn a_series_takes_a_room_for_each_occurrence_and_lists_every_occurrence_without_one() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
-    let colleague = provider(&app, &clinic, "drb").await;
+    let colleague = app
+        .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
+        .await;
     // The colleague holds the room on the 2nd and 4th Mondays.
     for start in ["2031-01-13T09:00:00Z", "2031-01-27T09:00:00Z"] {
         book(
@@ -505,7 +485,7 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let admin = clinic.token(ClinicAdmin);
-    let exam = room(&app, &clinic, "Exam 1", Some("Exam")).await;
+    let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
     let physical = type_needing(&app, &clinic, "Exam").await;
 
     let duplicate = app
@@ -518,7 +498,7 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
     assert_eq!(duplicate.code(), "CONFLICT");
     assert_eq!(duplicate.field(), "input.name");
 
-    let other = room(&app, &clinic, "Exam 2", Some("Exam")).await;
+    let other = app.create_room(&clinic, "Exam 2", Some("Exam")).await;
     let clashing_rename = app
         .graphql(
             Some(admin),
@@ -614,12 +594,15 @@ async fn series_and_single_room_bookings_of_different_providers_at_once_all_succ
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     for name in ["Exam 1", "Exam 2", "Exam 3", "Exam 4"] {
-        room(&app, &clinic, name, Some("Exam")).await;
+        app.create_room(&clinic, name, Some("Exam")).await;
     }
     let physical = type_needing(&app, &clinic, "Exam").await;
     let mut others = Vec::new();
     for index in 0..3 {
-        others.push(provider(&app, &clinic, &format!("dr{index}")).await);
+        others.push(
+            app.create_provider(&clinic, &format!("dr{index}"), ALL_DAY_EVERY_DAY.clone())
+                .await,
+        );
     }
     const SERIES: &str = "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { seriesId } }";
     let series = |first_start: &'static str| {
@@ -662,7 +645,9 @@ async fn a_room_removed_while_it_is_booked_holds_no_upcoming_visit() {
     let clinic = app.clinic("north").await;
     let physical = type_needing(&app, &clinic, "Exam").await;
     for round in 0..5 {
-        let exam = room(&app, &clinic, &format!("Exam {round}"), Some("Exam")).await;
+        let exam = app
+            .create_room(&clinic, &format!("Exam {round}"), Some("Exam"))
+            .await;
         let start = format!("2031-01-06T{:02}:00:00Z", 8 + round);
         let (booked, removed) = futures::future::join(
             book(

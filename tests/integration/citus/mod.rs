@@ -114,18 +114,7 @@ async fn rooms(app: &TestApp, clinic: &ApiClinic) {
         .await;
     let physical = physical.ok()["createAppointmentType"]["id"].clone();
     let colleague = app
-        .graphql(
-            admin,
-            "mutation { createUser(input: {username: \"dr.two\", password: \"a long enough password\", role: PROVIDER}) { id } }",
-            json!({}),
-        )
-        .await;
-    let colleague: Uuid = colleague.ok()["createUser"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    app.set_working_hours(clinic, colleague, crate::helpers::ALL_DAY_EVERY_DAY.clone())
+        .create_provider(clinic, "dr.two", crate::helpers::ALL_DAY_EVERY_DAY.clone())
         .await;
     const BOOK: &str =
         "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id roomId } }";

@@ -480,6 +480,38 @@ impl TestApp {
         .await
     }
 
+    /// Creates another provider of the clinic as its ClinicAdmin, working `hours`; their id.
+    pub async fn create_provider(&self, clinic: &ApiClinic, username: &str, hours: Value) -> Uuid {
+        let created = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+                json!({"i": {"username": username, "password": "a long enough password", "role": "PROVIDER"}}),
+            )
+            .await;
+        let id = created.ok()["createUser"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("the provider is created");
+        self.set_working_hours(clinic, id, hours).await;
+        id
+    }
+
+    /// Adds a room of `kind` (none with `None`) as the clinic's ClinicAdmin; its id.
+    pub async fn create_room(&self, clinic: &ApiClinic, name: &str, kind: Option<&str>) -> String {
+        let created = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": name, "kind": kind}}),
+            )
+            .await;
+        created.ok()["createRoom"]["id"]
+            .as_str()
+            .expect("the room is created")
+            .to_owned()
+    }
+
     /// Creates a patient as the clinic's ClinicAdmin, with contact and medical details.
     pub async fn create_patient(&self, clinic: &ApiClinic, first: &str, last: &str) -> Uuid {
         self.create_patient_with(
