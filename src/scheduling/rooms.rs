@@ -148,6 +148,28 @@ impl RoomsOfKind {
         let rooms = store::list_rooms(db, Some(&kind)).await?;
         Ok(Some(RoomsOfKind { kind, rooms }))
     }
+
+    /// Each room's visits within `times` (other than `moving`), in the order of `rooms`.
+    async fn busy(
+        &self,
+        db: &TenantTransaction,
+        times: Interval,
+        moving: Option<Uuid>,
+    ) -> Result<Vec<Vec<Interval>>, ApiError> {
+        let ids: Vec<Uuid> = self.rooms.iter().map(|room| room.id).collect();
+        let visits = store::busy_rooms(db, &ids, times, moving).await?;
+        Ok(self
+            .rooms
+            .iter()
+            .map(|room| {
+                visits
+                    .iter()
+                    .filter(|visit| visit.room_id == Some(room.id))
+                    .map(|visit| (visit.start_time.into(), visit.end_time.into()))
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 /// The rooms to try for a visit's times, in order.
@@ -270,28 +292,22 @@ impl RoomNeed {
         moving: Option<Uuid>,
     ) -> Result<RoomsToTry, ApiError> {
         let mut rooms: Vec<room::Model> = self.first.iter().cloned().collect();
-        let Some(RoomsOfKind {
-            kind,
-            rooms: suitable,
-        }) = &self.of_kind
-        else {
+        let Some(of_kind) = &self.of_kind else {
             return Ok(if rooms.is_empty() {
                 RoomsToTry::NoRoomNeeded
             } else {
                 RoomsToTry::Try(rooms)
             });
         };
-        let ids: Vec<Uuid> = suitable.iter().map(|room| room.id).collect();
-        let busy = store::busy_rooms(db, &ids, times, moving).await?;
-        for room in suitable {
+        let busy = of_kind.busy(db, times, moving).await?;
+        for (room, visits) in of_kind.rooms.iter().zip(busy) {
             let listed = rooms.iter().any(|first| first.id == room.id);
-            let taken = busy.iter().any(|visit| visit.room_id == Some(room.id));
-            if !listed && !taken {
+            if !listed && visits.is_empty() {
                 rooms.push(room.clone());
             }
         }
         Ok(if rooms.is_empty() {
-            RoomsToTry::NoneFree(no_room_free(kind, suitable, times))
+            RoomsToTry::NoneFree(no_room_free(&of_kind.kind, &of_kind.rooms, times))
         } else {
             RoomsToTry::Try(rooms)
         })
@@ -359,6 +375,16 @@ where
     Ok(Err(refusal))
 }
 
+/// "`who` is already booked from … to … (appointment …)", naming the visit in the way.
+fn already_booked(who: &str, visit: &appointment::Model) -> String {
+    format!(
+        "{who} is already booked from {} to {} (appointment {})",
+        DateTime::<Utc>::from(visit.start_time),
+        DateTime::<Utc>::from(visit.end_time),
+        visit.id
+    )
+}
+
 /// What the provider already has at that time (other than `moving`), if anything.
 pub async fn provider_clash(
     db: &TenantTransaction,
@@ -367,14 +393,9 @@ pub async fn provider_clash(
     moving: Option<Uuid>,
 ) -> Result<Option<String>, ApiError> {
     let taken = store::busy(db, db.tenant_id(), Some(provider_id), times, moving).await?;
-    Ok(taken.first().map(|other| {
-        format!(
-            "the provider is already booked from {} to {} (appointment {})",
-            DateTime::<Utc>::from(other.start_time),
-            DateTime::<Utc>::from(other.end_time),
-            other.id
-        )
-    }))
+    Ok(taken
+        .first()
+        .map(|other| already_booked("the provider", other)))
 }
 
 async fn room_clash(
@@ -385,13 +406,7 @@ async fn room_clash(
 ) -> Result<String, ApiError> {
     let taken = store::busy_rooms(db, &[room.id], times, moving).await?;
     Ok(match taken.first() {
-        Some(other) => format!(
-            "{} is already booked from {} to {} (appointment {})",
-            describe(room),
-            DateTime::<Utc>::from(other.start_time),
-            DateTime::<Utc>::from(other.end_time),
-            other.id
-        ),
+        Some(other) => already_booked(&describe(room), other),
         None => format!(
             "{} was booked for that time by a concurrent request",
             describe(room)
@@ -406,21 +421,8 @@ pub async fn suitable_rooms_busy(
     kind: &appointment_type::Model,
     around: Interval,
 ) -> Result<Option<Vec<Vec<Interval>>>, ApiError> {
-    let Some(needed) = &kind.room_kind else {
-        return Ok(None);
-    };
-    let suitable = store::list_rooms(db, Some(needed)).await?;
-    let ids: Vec<Uuid> = suitable.iter().map(|room| room.id).collect();
-    let busy = store::busy_rooms(db, &ids, around, None).await?;
-    Ok(Some(
-        suitable
-            .iter()
-            .map(|room| {
-                busy.iter()
-                    .filter(|taken| taken.room_id == Some(room.id))
-                    .map(|taken| (taken.start_time.into(), taken.end_time.into()))
-                    .collect()
-            })
-            .collect(),
-    ))
+    match RoomsOfKind::read(db, kind.room_kind.clone()).await? {
+        Some(of_kind) => Ok(Some(of_kind.busy(db, around, None).await?)),
+        None => Ok(None),
+    }
 }

@@ -143,21 +143,14 @@ pub enum Booking<T> {
     RoomRemoved,
 }
 
-/// Takes the provider's schedule lock until the transaction ends. Two transactions inserting
-/// clashing rows at once each find the other's uncommitted index entry and wait for each other:
-/// PostgreSQL breaks that deadlock only after `deadlock_timeout` (1 s), failing one of them with
-/// no word of what it clashed with. Queueing a provider's bookings first makes the second see
-/// the first's committed row and clash at once.
-async fn lock_schedule(db: &TenantTransaction, provider_id: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(statement(
-        "select pg_advisory_xact_lock(hashtextextended($1::text, 0))",
-        [provider_id.into()],
-    ))
-    .await?;
-    Ok(())
+/// The key of the provider's schedule lock (`lock_for_booking`).
+const SCHEDULE_LOCK: &str = "pg_advisory_xact_lock(hashtextextended($1::text, 0))";
+/// The key of the clinic's rooms' lock (`lock_rooms`), from the clinic's id in `${n}`.
+fn rooms_lock(n: u8) -> String {
+    format!("pg_advisory_xact_lock(hashtextextended('rooms:' || ${n}::text, 0))")
 }
 
-/// Takes the clinic's room lock until the transaction ends, for the reason `lock_schedule` gives,
+/// Takes the clinic's room lock until the transaction ends, for the reason `lock_for_booking` gives,
 /// and so that a room is not taken out of use while a visit is being put in it. One lock for all
 /// the clinic's rooms, not one per room: a series books a room per occurrence, and two series
 /// taking per-room locks in different orders would deadlock.
@@ -168,24 +161,34 @@ async fn lock_schedule(db: &TenantTransaction, provider_id: Uuid) -> Result<(), 
 /// appointment takes its schedule locks before its first write (`lock_for_booking`).
 pub async fn lock_rooms(db: &TenantTransaction) -> Result<(), DbErr> {
     db.execute_raw(statement(
-        "select pg_advisory_xact_lock(hashtextextended('rooms:' || $1::text, 0))",
+        &format!("select {}", rooms_lock(1)),
         [db.tenant_id().into()],
     ))
     .await?;
     Ok(())
 }
 
-/// Takes the schedule locks a request that books or moves several of a provider's visits needs,
-/// before it writes anything (see `lock_rooms` for the order).
+/// Takes the provider's schedule lock, and the rooms' lock `with_rooms`, until the transaction
+/// ends, in one statement (its select list is evaluated in order, so the provider's first: see
+/// `lock_rooms` for the order). Two transactions inserting clashing rows at once each find the
+/// other's uncommitted index entry and wait for each other: PostgreSQL breaks that deadlock only
+/// after `deadlock_timeout` (1 s), failing one of them with no word of what it clashed with.
+/// Queueing a provider's bookings first makes the second see the first's committed row and clash
+/// at once. A request that books or moves several visits takes them before its first write.
 pub async fn lock_for_booking(
     db: &TenantTransaction,
     provider_id: Uuid,
     with_rooms: bool,
 ) -> Result<(), DbErr> {
-    lock_schedule(db, provider_id).await?;
-    if with_rooms {
-        lock_rooms(db).await?;
-    }
+    let locks = if with_rooms {
+        statement(
+            &format!("select {SCHEDULE_LOCK}, {}", rooms_lock(2)),
+            [provider_id.into(), db.tenant_id().into()],
+        )
+    } else {
+        statement(&format!("select {SCHEDULE_LOCK}"), [provider_id.into()])
+    };
+    db.execute_raw(locks).await?;
     Ok(())
 }
 

@@ -9,8 +9,6 @@ use uuid::Uuid;
 
 use crate::helpers::{ApiClinic, TestApp, exec};
 
-const SLOTS: &str = "query($p: UUID!, $d: NaiveDate!, $t: UUID!) { availableSlots(providerId: $p, date: $d, typeId: $t) }";
-
 /// The `n`th `weekday` of `month` next year: slots are offered only from now on, so every date
 /// here lies ahead whenever the test runs.
 fn next_year(month: u32, weekday: Weekday, n: u8) -> NaiveDate {
@@ -35,19 +33,8 @@ async fn set_time_zone(app: &TestApp, clinic: &ApiClinic, zone: &str) {
 }
 
 async fn slots(app: &TestApp, clinic: &ApiClinic, date: NaiveDate, type_id: Uuid) -> Vec<String> {
-    let response = app
-        .graphql(
-            Some(clinic.token(Role::FrontDesk)),
-            SLOTS,
-            json!({"p": clinic.user(Role::Provider), "d": date, "t": type_id}),
-        )
-        .await;
-    response.ok()["availableSlots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|slot| slot.as_str().unwrap().to_owned())
-        .collect()
+    app.available_slots(clinic, clinic.user(Role::Provider), date, type_id)
+        .await
 }
 
 #[tokio::test]

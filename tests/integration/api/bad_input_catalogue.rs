@@ -1810,17 +1810,7 @@ async fn every_bad_input_gets_its_code_and_writes_nothing() {
         .to_owned();
     let xray = app.create_room(&clinic, "X-ray", Some("Imaging")).await;
     let others_room = app.create_room(&other, "Exam 1", Some("Exam")).await;
-    let physical = app
-        .graphql(
-            Some(clinic.token(Role::ClinicAdmin)),
-            "mutation { createAppointmentType(input: {name: \"Physical\", durationMinutes: 60, price: \"150.00\", roomKind: \"Exam\"}) { id } }",
-            json!({}),
-        )
-        .await;
-    let physical = physical.ok()["createAppointmentType"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let before = (app.footprint(&clinic).await, app.footprint(&other).await);
 
     let mut cases: Vec<Case> = templates(&clinic, &scheduled, &invoice)

@@ -198,17 +198,7 @@ async fn available_slots_with_a_room_kind_over_thirty_days_and_a_52_week_series_
     for name in ["Exam A", "Exam B", "Exam C"] {
         rooms.push(app.create_room(&clinic, name, Some("Exam")).await);
     }
-    let physical = app
-        .graphql(
-            Some(clinic.token(Role::ClinicAdmin)),
-            "mutation { createAppointmentType(input: {name: \"Physical\", durationMinutes: 30, price: \"90.00\", roomKind: \"Exam\"}) { id } }",
-            json!({}),
-        )
-        .await;
-    let physical = physical.ok()["createAppointmentType"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let physical = app.create_type_needing_room(&clinic, 30, "Exam").await;
     let mut colleagues = Vec::new();
     for name in ["drb", "drc", "drd"] {
         colleagues.push(app.create_provider(&clinic, name, weekday_hours()).await);

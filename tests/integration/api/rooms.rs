@@ -13,25 +13,9 @@ use crate::helpers::{ALL_DAY_EVERY_DAY, ApiClinic, TestApp};
 
 const BOOK: &str = "mutation($i: BookAppointmentInput!) {
     bookAppointment(input: $i) { id version roomId room { name kind } } }";
-const SLOTS: &str = "query($p: UUID!, $d: NaiveDate!, $t: UUID!) {
-    availableSlots(providerId: $p, date: $d, typeId: $t) }";
 
 /// Monday 6 January 2031 (the tests' clinics keep UTC).
 const MONDAY: &str = "2031-01-06";
-
-/// A 60-minute "Physical" that needs a room of `kind`; its id.
-async fn type_needing(app: &TestApp, clinic: &ApiClinic, kind: &str) -> String {
-    app.graphql(
-        Some(clinic.token(ClinicAdmin)),
-        "mutation($k: String) { createAppointmentType(input: {name: \"Physical\", durationMinutes: 60, price: \"150.00\", roomKind: $k}) { id roomKind } }",
-        json!({"k": kind}),
-    )
-    .await
-    .ok()["createAppointmentType"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 /// Books the clinic's patient as the front desk: `extra` adds to the input (a roomId, say).
 async fn book(
@@ -50,28 +34,12 @@ async fn book(
         .await
 }
 
-async fn slots(app: &TestApp, clinic: &ApiClinic, provider: Uuid, type_id: &str) -> Vec<String> {
-    let response = app
-        .graphql(
-            Some(clinic.token(FrontDesk)),
-            SLOTS,
-            json!({"p": provider, "d": MONDAY, "t": type_id}),
-        )
-        .await;
-    response.ok()["availableSlots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|slot| slot.as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn concurrent_bookings_of_one_room_by_different_providers_leave_one_and_name_the_room() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let mut providers = vec![clinic.user(Provider)];
     for index in 0..5 {
         providers.push(
@@ -131,7 +99,7 @@ async fn a_type_needing_a_room_takes_the_first_free_room_of_its_kind_until_none_
     let second = app.create_room(&clinic, "Exam B", Some("exam")).await;
     let first = app.create_room(&clinic, "Exam A", Some("Exam")).await;
     app.create_room(&clinic, "X-ray", Some("Imaging")).await;
-    let physical = type_needing(&app, &clinic, "EXAM").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "EXAM").await;
     let others = [
         app.create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
             .await,
@@ -202,7 +170,7 @@ async fn a_clinic_without_a_room_of_the_kind_refuses_the_booking_and_offers_no_s
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     app.create_room(&clinic, "Exam 1", Some("Exam")).await;
-    let scan = type_needing(&app, &clinic, "MRI").await;
+    let scan = app.create_type_needing_room(&clinic, 60, "MRI").await;
 
     let refused = book(
         &app,
@@ -221,7 +189,7 @@ async fn a_clinic_without_a_room_of_the_kind_refuses_the_booking_and_offers_no_s
         "{refused:?}"
     );
     assert!(
-        slots(&app, &clinic, clinic.user(Provider), &scan)
+        app.available_slots(&clinic, clinic.user(Provider), MONDAY, &scan)
             .await
             .is_empty()
     );
@@ -234,7 +202,7 @@ async fn a_named_room_must_be_of_the_kind_the_type_needs_and_of_the_clinic() {
     let other = app.clinic("south").await;
     let xray = app.create_room(&clinic, "X-ray", Some("Imaging")).await;
     let theirs = app.create_room(&other, "Exam 1", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let before = app.footprint(&clinic).await;
 
     let wrong_kind = book(
@@ -271,7 +239,7 @@ async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let colleague = app
         .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
         .await;
@@ -281,7 +249,9 @@ async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_
         json!([{"day": "MONDAY", "start": "09:00:00", "end": "12:00:00"}]),
     )
     .await;
-    let free_before = slots(&app, &clinic, clinic.user(Provider), &physical).await;
+    let free_before = app
+        .available_slots(&clinic, clinic.user(Provider), MONDAY, &physical)
+        .await;
     assert_eq!(
         free_before.len(),
         9,
@@ -299,20 +269,18 @@ async fn available_slots_offer_only_times_when_the_provider_and_a_suitable_room_
     .await
     .ok();
 
-    let free = slots(&app, &clinic, clinic.user(Provider), &physical).await;
+    let free = app
+        .available_slots(&clinic, clinic.user(Provider), MONDAY, &physical)
+        .await;
     assert_eq!(
         free,
         ["2031-01-06T09:00:00+00:00", "2031-01-06T11:00:00+00:00"],
         "only hours in which the room is free too"
     );
     // A visit needing no room is offered all morning.
-    let plain = slots(
-        &app,
-        &clinic,
-        clinic.user(Provider),
-        &clinic.type_id.to_string(),
-    )
-    .await;
+    let plain = app
+        .available_slots(&clinic, clinic.user(Provider), MONDAY, clinic.type_id)
+        .await;
     assert_eq!(plain.len(), 11);
     // What is offered can be booked, and takes the room.
     let booked = book(
@@ -332,7 +300,7 @@ async fn a_move_keeps_the_room_when_free_else_takes_another_of_the_kind_else_nam
     let clinic = app.clinic("north").await;
     let first = app.create_room(&clinic, "Exam A", Some("Exam")).await;
     let second = app.create_room(&clinic, "Exam B", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let colleague = app
         .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
         .await;
@@ -416,7 +384,7 @@ async fn a_series_takes_a_room_for_each_occurrence_and_lists_every_occurrence_wi
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
     let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let colleague = app
         .create_provider(&clinic, "drb", ALL_DAY_EVERY_DAY.clone())
         .await;
@@ -486,7 +454,7 @@ async fn rooms_are_kept_by_the_clinic_admin_and_one_with_upcoming_visits_stays()
     let clinic = app.clinic("north").await;
     let admin = clinic.token(ClinicAdmin);
     let exam = app.create_room(&clinic, "Exam 1", Some("Exam")).await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
 
     let duplicate = app
         .graphql(
@@ -596,7 +564,7 @@ async fn series_and_single_room_bookings_of_different_providers_at_once_all_succ
     for name in ["Exam 1", "Exam 2", "Exam 3", "Exam 4"] {
         app.create_room(&clinic, name, Some("Exam")).await;
     }
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     let mut others = Vec::new();
     for index in 0..3 {
         others.push(
@@ -643,7 +611,7 @@ async fn series_and_single_room_bookings_of_different_providers_at_once_all_succ
 async fn a_room_removed_while_it_is_booked_holds_no_upcoming_visit() {
     let app = TestApp::spawn().await;
     let clinic = app.clinic("north").await;
-    let physical = type_needing(&app, &clinic, "Exam").await;
+    let physical = app.create_type_needing_room(&clinic, 60, "Exam").await;
     for round in 0..5 {
         let exam = app
             .create_room(&clinic, &format!("Exam {round}"), Some("Exam"))

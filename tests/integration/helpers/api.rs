@@ -497,6 +497,51 @@ impl TestApp {
         id
     }
 
+    /// Adds an appointment type "Physical" of `minutes` that needs a room of `room_kind`, as the
+    /// clinic's ClinicAdmin; its id.
+    pub async fn create_type_needing_room(
+        &self,
+        clinic: &ApiClinic,
+        minutes: i32,
+        room_kind: &str,
+    ) -> String {
+        let created = self
+            .graphql(
+                Some(clinic.token(Role::ClinicAdmin)),
+                "mutation($m: Int!, $k: String) { createAppointmentType(input: {name: \"Physical\", durationMinutes: $m, price: \"150.00\", roomKind: $k}) { id } }",
+                json!({"m": minutes, "k": room_kind}),
+            )
+            .await;
+        created.ok()["createAppointmentType"]["id"]
+            .as_str()
+            .expect("the type is created")
+            .to_owned()
+    }
+
+    /// `availableSlots` of `provider` on `date` for `type_id`, as the front desk: the starts as
+    /// the API writes them.
+    pub async fn available_slots(
+        &self,
+        clinic: &ApiClinic,
+        provider: Uuid,
+        date: impl std::fmt::Display,
+        type_id: impl std::fmt::Display,
+    ) -> Vec<String> {
+        let response = self
+            .graphql(
+                Some(clinic.token(Role::FrontDesk)),
+                "query($p: UUID!, $d: NaiveDate!, $t: UUID!) { availableSlots(providerId: $p, date: $d, typeId: $t) }",
+                json!({"p": provider, "d": date.to_string(), "t": type_id.to_string()}),
+            )
+            .await;
+        response.ok()["availableSlots"]
+            .as_array()
+            .expect("a list of starts")
+            .iter()
+            .map(|slot| slot.as_str().expect("an instant").to_owned())
+            .collect()
+    }
+
     /// Adds a room of `kind` (none with `None`) as the clinic's ClinicAdmin; its id.
     pub async fn create_room(&self, clinic: &ApiClinic, name: &str, kind: Option<&str>) -> String {
         let created = self
