@@ -189,9 +189,15 @@ declare
 begin
   perform pg_advisory_xact_lock(audit_chain_lock, hashtext(new.tenant_id::text));
   perform set_config('app.audit_chain_tenant', new.tenant_id::text, true);
-  execute format('select chain_seq, row_hash from public.%I where tenant_id = $1 '
-                 'order by chain_seq desc limit 1', tg_table_name)
-    into last_seq, last_hash using new.tenant_id;
+  if tg_table_name = 'audit_logs' then
+    select chain_seq, row_hash into last_seq, last_hash
+      from public.audit_logs where tenant_id = new.tenant_id
+     order by chain_seq desc limit 1;
+  else
+    execute format('select chain_seq, row_hash from public.%I where tenant_id = $1 '
+                   'order by chain_seq desc limit 1', tg_table_name)
+      into last_seq, last_hash using new.tenant_id;
+  end if;
   perform set_config('app.audit_chain_tenant', '', true);
   new.chain_seq := coalesce(last_seq, 0) + 1;
   new.previous_hash := last_hash;

@@ -36,6 +36,7 @@ mod m20261207_000055_cancellation_fees;
 mod m20261207_000060_mfa;
 mod m20261207_000070_waitlist;
 mod m20261207_000080_rooms;
+mod m20261208_000090_audit_chain_prepared;
 mod tenant_table;
 
 pub struct Migrator;
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000055_cancellation_fees::Migration),
             Box::new(m20261207_000070_waitlist::Migration),
             Box::new(m20261207_000080_rooms::Migration),
+            Box::new(m20261208_000090_audit_chain_prepared::Migration),
         ]
     }
 }

@@ -48,6 +48,13 @@ struct Args {
     /// the database restarts); without it any failure fails the run.
     #[arg(long)]
     keep_going: bool,
+    /// Instead of driving the server, write this many requests of the scenario (schedule or
+    /// search) to `--write-requests`, for wrk (bench/wrk/requests.lua).
+    #[arg(long, default_value_t = 5000)]
+    count: usize,
+    /// The file to write `--count` requests to, one a line: the token, a tab, the JSON body.
+    #[arg(long)]
+    write_requests: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +74,8 @@ enum Server {
     Hpms,
     /// PostGraphile v4 with the connection-filter plugin; scenario (a) only.
     Postgraphile,
+    /// PostGraphile v5 (amber preset) with the connection-filter plugin; scenario (a) only.
+    Postgraphile5,
 }
 
 /// A clinic as bench/run.sh lists it.
@@ -101,6 +110,13 @@ const POSTGRAPHILE_SCHEDULE: &str = "query($from: Datetime!, $to: Datetime!) {
     filter: {startTime: {greaterThanOrEqualTo: $from, lessThan: $to}, isDeleted: {equalTo: false}}) {
     nodes { id startTime endTime status patientByTenantIdAndPatientId { firstName lastName }
       userByTenantIdAndProviderId { username } appointmentTypeByTenantIdAndTypeId { name } } } }";
+/// Scenario (a) as PostGraphile v5 spells it: v4's query, but v5 names a table's own `id` column
+/// `rowId` (its `id` is the global node id).
+const POSTGRAPHILE5_SCHEDULE: &str = "query($from: Datetime!, $to: Datetime!) {
+  allAppointments(first: 50, orderBy: [START_TIME_ASC, ROW_ID_ASC],
+    filter: {startTime: {greaterThanOrEqualTo: $from, lessThan: $to}, isDeleted: {equalTo: false}}) {
+    nodes { rowId startTime endTime status patientByTenantIdAndPatientId { firstName lastName }
+      userByTenantIdAndProviderId { username } appointmentTypeByTenantIdAndTypeId { name } } } }";
 const BOOK: &str = "mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { id } }";
 const NAME_PREFIXES: [&str; 12] = [
     "Mo", "No", "Ok", "Pe", "Qu", "Ro", "Sa", "Ta", "Ue", "Va", "We", "Yo",
@@ -115,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     if rows.is_empty() {
         bail!("{:?} lists no clinics", args.clinics);
     }
-    if args.server == Server::Postgraphile && args.scenario != Scenario::Schedule {
+    if args.server != Server::Hpms && args.scenario != Scenario::Schedule {
         bail!("against PostGraphile only the schedule scenario is defined");
     }
     let client = reqwest::Client::builder()
@@ -133,11 +149,15 @@ async fn main() -> anyhow::Result<()> {
         schedule_query: match args.server {
             Server::Hpms => SCHEDULE,
             Server::Postgraphile => POSTGRAPHILE_SCHEDULE,
+            Server::Postgraphile5 => POSTGRAPHILE5_SCHEDULE,
         },
         days: args.days,
         first_booking: first_monday(args.booking_year),
         next_slot: AtomicU64::new(0),
     });
+    if let Some(path) = &args.write_requests {
+        return write_requests(&load, path, args.count);
+    }
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..args.connections)
@@ -189,6 +209,25 @@ async fn main() -> anyhow::Result<()> {
         bail!("{errors} requests failed");
     }
     Ok(())
+}
+
+/// Writes `count` requests of a reading scenario for wrk: a random clinic's token and a request
+/// body each. The draw is seeded, so every server's file asks for the same clinics and days in
+/// the same order (bench/run.sh compares their first answers). Bookings are not written: each
+/// needs a slot of its own, which only a live run can hand out.
+fn write_requests(load: &Load, path: &std::path::Path, count: usize) -> anyhow::Result<()> {
+    if matches!(load.scenario, Scenario::Book | Scenario::Mix) {
+        bail!("only the reading scenarios (schedule, search) can be written for wrk");
+    }
+    fastrand::seed(1);
+    let mut lines = String::new();
+    for _ in 0..count {
+        let clinic = &load.clinics[fastrand::usize(..load.clinics.len())];
+        let (query, variables) = load.request(clinic);
+        let body = json!({"query": query, "variables": variables});
+        lines.push_str(&format!("{}\t{body}\n", clinic.token));
+    }
+    std::fs::write(path, lines).with_context(|| format!("writing {path:?}"))
 }
 
 /// Signs a FrontDesk token for the clinic (in the session bench/dataset.sql opened for the user,
