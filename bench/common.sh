@@ -33,25 +33,26 @@ drop_database() {
 
 # CPU time in clock ticks of a process tree: the process, the children it has reaped (cutime,
 # cstime) and, recursively, its live children. A backend that ends during a run is counted by the
-# postmaster's reaped time; one alive throughout, by its own. A child that has exited but is not
-# reaped yet is still listed and its /proc entry is already gone: its time is in neither place,
-# so the reading waits (up to 5 s) until no such child is left. (Without the wait, pgbench's
-# backends, which all exit as it ends, went missing from its figures.)
+# postmaster's reaped time; one alive throughout, by its own. A child reaped while the tree is
+# being read would be counted in neither place (the parent's reaped time was read before, the
+# child is gone after: pgbench's backends, which all exit as it ends, went missing this way), so
+# a reading counts only when the tree's children were the same before and after it.
 tree_ticks() { # <pid>
-  local pid=$1 attempt
-  for attempt in $(seq 1 50); do
-    unreaped_children "$pid" || break
-    sleep 0.1
+  local before after ticks attempt
+  for attempt in $(seq 1 100); do
+    before=$(tree_children "$1")
+    ticks=$(tree_ticks_now "$1")
+    after=$(tree_children "$1")
+    [ "$before" = "$after" ] && break
   done
-  tree_ticks_now "$pid"
+  echo "$ticks"
 }
-unreaped_children() { # <pid>: whether a child of the tree is listed whose /proc entry is gone
+tree_children() { # <pid>: every descendant's pid
   local child
   for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [ -r "/proc/$child/stat" ] || return 0
-    unreaped_children "$child" && return 0
+    echo "$child"
+    tree_children "$child"
   done
-  return 1
 }
 tree_ticks_now() { # <pid>
   local pid=$1 total child

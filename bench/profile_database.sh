@@ -79,7 +79,8 @@ echo "| transaction | tps | latency ms | database CPU ms | over the ceiling |"
 echo "|---|---|---|---|---|"
 ceiling_cpu=
 for name in ceiling session_check providers read_row hpms empty read_row_only; do
-  read -r tps latency cpu <<<"$(measure "$name")"
+  figures=$(measure "$name")
+  read -r tps latency cpu <<<"$figures"
   : "${ceiling_cpu:=$cpu}"
   case $name in
     ceiling) label="the ceiling: settings, the page query, commit" ;;

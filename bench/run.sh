@@ -58,11 +58,11 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 work=$(mktemp -d)
 server=
 declare -A postgraphile_pids postgraphile_ports
-stop_server() { [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=; }; }
+stop_server() { [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; }; }
 stop_postgraphiles() {
   local pid
   for pid in "${postgraphile_pids[@]}"; do
-    kill "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   postgraphile_pids=()
@@ -102,10 +102,14 @@ ms_per_request() { # <ticks> <requests>
 # One run of a scenario for <seconds>, as the load generator's line of figures. (a) and (b) are
 # sent by wrk, from a file of requests the load generator writes once per server, scenario and
 # clinics (seeded, so every server is asked for the same clinics and days); a booking run by the
-# load generator, each in a year of its own (counted in a file: callers run this in a subshell),
-# years ahead: hence the server's booking horizon of a century (HPMS_BOOKING_HORIZON_DAYS) rather
-# than the default two years.
-echo 2027 >"$work/booking_year"
+# load generator, each in a year of its own, years ahead: hence the server's booking horizon of a
+# century (HPMS_BOOKING_HORIZON_DAYS) rather than the default two years. The years taken are kept
+# in the dataset's bench.booking_years, so a run of some parts only (BENCH_PARTS) on a dataset an
+# earlier run booked into still finds its slots free.
+next_booking_year() {
+  owner_sql "$database" "insert into bench.booking_years
+    select coalesce(max(year), 2027) + 1 from bench.booking_years returning year"
+}
 requests_file() { # <url> <clinics json> <scenario> [loadgen options]: writes it the first time
   local file
   file=$work/requests-$3-$(basename "$2" .json)$(tr -c 'a-z0-9\n' - <<<"${*:4}").txt
@@ -129,8 +133,7 @@ generate_load() { # <url> <clinics json> <scenario> <connections> <seconds> [loa
       echo "$out"
       ;;
     *)
-      year=$(($(cat "$work/booking_year") + 1))
-      echo "$year" >"$work/booking_year"
+      year=$(next_booking_year)
       "${loadgen_run[@]}" --connections "$n" --seconds "$duration" --booking-year "$year"
       ;;
   esac
@@ -204,6 +207,7 @@ if part scale; then
   done
 fi
 list_clinics "$database" "$clinics"
+owner_sql "$database" "create table if not exists bench.booking_years (year int not null)"
 
 # 2. HPMS, each scenario at each concurrency.
 declare -A hpms_figures
@@ -410,8 +414,8 @@ multiple() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; 
     }
     # Columns: 1 HPMS, 2 pgbench, 3 PostGraphile v5, 4 v4; fields: 1 req/s, 2 p50, 3 p99,
     # 4 server CPU, 5 database CPU.
-    over_rounds "(a) HPMS / PostGraphile v5 req/s ≥ 3×" 'field(3, 1) ? field(1, 1) / field(3, 1) : ""' 'v >= 3' '%.2f×'
-    over_rounds "(a) HPMS / PostGraphile v4 req/s ≥ 3×" 'field(4, 1) ? field(1, 1) / field(4, 1) : ""' 'v >= 3' '%.2f×'
+    over_rounds "(a) HPMS / PostGraphile v5 req/s ≥ 3×" 'field(3, 1) ? field(1, 1) / field(3, 1) : 0' 'v >= 3' '%.2f×'
+    over_rounds "(a) HPMS / PostGraphile v4 req/s ≥ 3×" 'field(4, 1) ? field(1, 1) / field(4, 1) : 0' 'v >= 3' '%.2f×'
     over_rounds "(a) HPMS / pgbench req/s ≥ 40%" '100 * field(1, 1) / field(2, 1)' 'v >= 40' '%.0f%%'
     over_rounds "(a) database CPU a request, HPMS / pgbench ≤ 1.5×" 'field(1, 5) / field(2, 5)' 'v <= 1.5' '%.2f×'
     over_rounds "(a) HPMS server CPU / pgbench database CPU ≤ 1×" 'field(1, 4) / field(2, 5)' 'v <= 1' '%.2f×'
