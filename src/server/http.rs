@@ -37,7 +37,7 @@ use crate::scheduling::{BookingWindow, EventHub, FeedLimits};
 use crate::server::documents::Persisted;
 use crate::server::execution::Api;
 use crate::server::graphql_http::{self, AnswerMedia};
-use crate::server::{graphiql, websocket};
+use crate::server::{fhir, graphiql, websocket};
 
 /// Largest request body accepted; bigger bodies get 413 before any parsing. (A layer rather than
 /// axum's DefaultBodyLimit, which the GraphQL extractor's streaming read does not consult.)
@@ -200,12 +200,18 @@ impl App {
             websocket_send_timeout: Duration::from_secs(settings.websocket_send_timeout_seconds),
             client_address_header: auth.client_address_header.clone(),
         };
+        let fhir = fhir::Fhir {
+            api: state.api.clone(),
+            client_address_header: state.client_address_header.clone(),
+            export: fhir::ExportJobs::default(),
+        };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics_text))
             .merge(graphiql::asset_routes())
+            .nest(fhir::BASE_PATH, fhir::router(fhir))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             // A bug that panics answers 500 instead of dropping the connection; the server lives on.
             .layer(CatchPanicLayer::new())
@@ -473,7 +479,7 @@ impl IntoResponse for NotGraphQL {
 /// a port. A request through the proxy without the header counts as the proxy's. Forwarding
 /// headers arriving with none configured are warned about once: behind a proxy every client
 /// then shares its address, and with it one allowance of failed sign-ins.
-fn client_address(
+pub(crate) fn client_address(
     headers: &HeaderMap,
     peer: SocketAddr,
     trusted_header: Option<&str>,
@@ -508,7 +514,7 @@ fn client_address(
 /// A user's bearer token, else a partner's API key. An Authorization header that is not a bearer
 /// token is treated as a bad token rather than ignored, so a misconfigured client hears
 /// UNAUTHENTICATED instead of "sign in first".
-fn credential(headers: &HeaderMap) -> Option<Credential> {
+pub(crate) fn credential(headers: &HeaderMap) -> Option<Credential> {
     let text = |value: &header::HeaderValue| value.to_str().unwrap_or_default().to_owned();
     if let Some(authorization) = headers.get(header::AUTHORIZATION) {
         return Some(Credential::Token(bearer_token(&text(authorization))));

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod documents;
 pub mod domain_events;
 pub mod execution;
+pub mod fhir;
 pub mod graphiql;
 pub mod graphql_http;
 pub mod http;
