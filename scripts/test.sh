@@ -11,6 +11,9 @@ scripts/prepare_test_template.sh target/debug/hpms
 # The GraphQL-over-HTTP specification's audit suite (api/graphql_over_http.rs runs it), pinned by
 # its package-lock.json; from npm's cache after the first time. The build already needs npm.
 npm ci --prefix tests/graphql-http --no-audit --no-fund --loglevel=error
+# The FHIR R4 models (fhir.resources) and client (fhirpy) from PyPI that api/fhir_api.rs checks
+# the FHIR API with, pinned in tests/fhir/requirements.txt; installed once into tests/fhir/.venv.
+scripts/ensure_fhir_python.sh
 
 started=$(date +%s)
 threads=${HPMS_TEST_THREADS:-8}

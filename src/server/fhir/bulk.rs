@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::foundation::telemetry::RequestId;
+use crate::server::fhir::interactions::APPOINTMENTS_PER_PAGE;
 use crate::server::fhir::outcome::Outcome;
 use crate::server::fhir::reader::Reader;
 use crate::server::fhir::resources::{
@@ -40,10 +41,11 @@ use crate::server::fhir::{Call, Fhir};
 const JOB_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Jobs one instance holds at once (each is a few hundred bytes; this bounds them anyway).
 const MAX_JOBS: usize = 1_000;
-/// Records one page reads: the GraphQL maximum.
+/// Records one page reads: the GraphQL maximum (appointments: as many as the complexity limit
+/// allows with their fields).
 const PAGE_SIZE: u64 = 100;
-/// Appointment events one page reads (their own maximum).
-const EVENTS_PAGE_SIZE: u64 = 500;
+/// Appointment events one page reads: as many as the complexity limit allows with every field.
+const EVENTS_PAGE_SIZE: u64 = 100;
 const NDJSON: &str = "application/fhir+ndjson";
 
 /// One file of an export: its name in the manifest, and what it holds.
@@ -439,11 +441,16 @@ async fn connection_page(
     fields: &str,
     after: Option<&str>,
 ) -> Result<(Vec<Value>, Option<String>), Outcome> {
+    let first = if field == "appointments" {
+        APPOINTMENTS_PER_PAGE
+    } else {
+        PAGE_SIZE
+    };
     let query = format!(
         "query($first: Int, $after: String) {{ {field}(first: $first, after: $after) {{ nodes {{ {fields} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     );
     let data = reader
-        .read(&query, json!({ "first": PAGE_SIZE, "after": after }))
+        .read(&query, json!({ "first": first, "after": after }))
         .await?;
     let connection = &data[field];
     let nodes = connection["nodes"].as_array().cloned().unwrap_or_default();

@@ -26,6 +26,10 @@ pub const RESOURCE_TYPES: [&str; 6] = [
     "Appointment",
     "Invoice",
 ];
+/// The most appointments one page holds: a page of their fields (with the included patients')
+/// must stay within the GraphQL complexity limit, and FHIR lets a server answer fewer than
+/// `_count` asks for.
+pub const APPOINTMENTS_PER_PAGE: u64 = 50;
 /// The longest range of days one Slot search covers (one `availableSlots` a day).
 pub const MAX_SLOT_SEARCH_DAYS: i64 = 31;
 
@@ -75,7 +79,7 @@ pub async fn read(reader: &Reader<'_>, resource_type: &str, id: &str) -> Result<
             let query = format!(
                 "query($id: UUID!) {{ appointments(patientId: $id, first: 1) {{ nodes {{ patient {{ {PARTNER_PATIENT_FIELDS} }} }} }} }}"
             );
-            let data = reader.read(&query, variables).await?;
+            let data = reader.read_unmasked(&query, variables).await?;
             first_node(&data["appointments"], "patient")
                 .map(resources::patient)
                 .ok_or_else(|| not_in_clinic(resource_type))
@@ -397,7 +401,7 @@ async fn search_appointments(reader: &Reader<'_>, params: &SearchParams) -> Resu
         "provider": practitioner,
         "patient": params.reference("patient", "Patient")?,
         "status": status,
-        "first": params.count()?,
+        "first": params.count()?.min(APPOINTMENTS_PER_PAGE),
         "after": params.cursor()?,
     });
     let data = reader.read(&query, variables).await?;

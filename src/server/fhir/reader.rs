@@ -32,6 +32,21 @@ impl Reader<'_> {
     /// the resource as GraphQL leaves it null; any other error deeper down refuses too (a
     /// resource is never answered with a part silently missing for another reason).
     pub async fn read(&self, query: &str, variables: Value) -> Result<Value, Outcome> {
+        self.read_masking(query, variables, true).await
+    }
+
+    /// As `read`, but a FORBIDDEN anywhere refuses: for a read whose resource is the field the
+    /// caller may not see (a partner's Patient, reached through an appointment).
+    pub async fn read_unmasked(&self, query: &str, variables: Value) -> Result<Value, Outcome> {
+        self.read_masking(query, variables, false).await
+    }
+
+    async fn read_masking(
+        &self,
+        query: &str,
+        variables: Value,
+        masking: bool,
+    ) -> Result<Value, Outcome> {
         let mut request = Request::new(query).variables(Variables::from_json(variables));
         if let Err(error) = self.api.prepare(&mut request).await {
             return Err(refusal(
@@ -52,7 +67,7 @@ impl Reader<'_> {
         let errors = answer["errors"].as_array().cloned().unwrap_or_default();
         let refusing = errors.iter().find(|error| {
             let depth = error["path"].as_array().map_or(0, Vec::len);
-            depth <= 1 || error["extensions"]["code"] != "FORBIDDEN"
+            depth <= 1 || !masking || error["extensions"]["code"] != "FORBIDDEN"
         });
         if let Some(error) = refusing {
             return Err(refusal(error));

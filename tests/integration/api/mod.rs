@@ -29,6 +29,7 @@ mod demo_data;
 mod error_boundary;
 mod example_operations;
 mod failed_requests;
+mod fhir_api;
 mod global_object_identification;
 mod graphiql_in_a_browser;
 mod graphql_over_http;

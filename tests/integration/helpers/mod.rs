@@ -4,6 +4,7 @@
 
 mod api;
 pub mod browser;
+pub mod fhir;
 pub mod npm;
 pub mod server_process;
 pub mod subscriptions;
