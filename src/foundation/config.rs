@@ -133,6 +133,12 @@ pub struct ServeSettings {
           value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub booking_horizon_days: u32,
 
+    /// Records (patients, appointments, invoices, …) in one file of a clinic's FHIR `$export`:
+    /// a download that breaks is fetched again from the start of its file, not of the export.
+    #[arg(long, env = "HPMS_EXPORT_FILE_RECORDS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub export_file_records: u32,
+
     #[command(flatten)]
     pub auth: AuthSettings,
 

@@ -203,7 +203,7 @@ impl App {
         let fhir = fhir::Fhir {
             api: state.api.clone(),
             client_address_header: state.client_address_header.clone(),
-            export: fhir::ExportJobs::default(),
+            export: fhir::ExportJobs::new(settings.export_file_records),
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))

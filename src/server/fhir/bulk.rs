@@ -2,14 +2,16 @@
 //! everything, in a published format, without the vendor's help.
 //!
 //! - Kick-off (`GET|POST [base]/$export`, `Prefer: respond-async`) answers 202 with the job's
-//!   status URL; polling it answers the manifest: one NDJSON file per resource type, then the
-//!   files of what FHIR does not model here (HPMS's own NDJSON, documented in the README); a
-//!   `DELETE` of the status URL ends the job, after which its files are gone.
-//! - Files are never written anywhere: each download reads the clinic page by page (100 records
-//!   at a time, through the same GraphQL operations and so the same RLS, roles, decryption and
-//!   read audit as every other read) and streams NDJSON as it goes. Memory is one page whatever
-//!   the clinic's size, nothing readable is left on the server's disk, and a download that fails
-//!   is simply fetched again, file by file, while the job lasts.
+//!   status URL. Polling it walks the clinic's records, a few seconds a poll (202 with
+//!   `X-Progress` meanwhile), to cut each type into files of `export_file_records` records; then
+//!   it answers the manifest: the FHIR files, then those of what FHIR does not model here (HPMS's
+//!   own NDJSON, documented in the README). A `DELETE` of the status URL ends the job.
+//! - Files are never written anywhere: a download reads its records page by page (through the
+//!   same GraphQL operations, so the same RLS, roles, decryption and read audit as every other
+//!   read) and streams NDJSON as it goes. Memory is one page whatever the clinic's size, nothing
+//!   readable is left on the server's disk, and a download that breaks is fetched again from the
+//!   start of its file, not of the export. A file holds the records between two keys of its list
+//!   (the last file: to the end), so records added or removed meanwhile shift no other file.
 //! - A job is this instance's, for the admin who started it (every call is authenticated again
 //!   and must be that admin's), for `JOB_LIFETIME`; the manifest says when it began
 //!   (`transactionTime`). A file read later reflects the clinic when it is read.
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures_util::stream;
@@ -110,22 +112,77 @@ impl ExportFile {
     }
 }
 
+/// The list a file's records come from, one record a row of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A GraphQL connection (`patients`, `appointments`, …), by its field name.
+    Connection(&'static str),
+    /// `appointmentEvents`, paged by event id.
+    Events,
+}
+
+impl ExportFile {
+    fn source(self) -> Source {
+        match self {
+            ExportFile::Patient | ExportFile::PatientMedical => Source::Connection("patients"),
+            ExportFile::Practitioner | ExportFile::Schedule => Source::Connection("providers"),
+            ExportFile::Appointment => Source::Connection("appointments"),
+            ExportFile::Invoice | ExportFile::LedgerLine => Source::Connection("invoices"),
+            ExportFile::AuditLog => Source::Connection("auditLogs"),
+            ExportFile::AppointmentEvent => Source::Events,
+        }
+    }
+}
+
+/// One file of the manifest: the records of `file`'s list after key `after` (from the first
+/// when none) through key `through` (to the end when none). Keys are the list's own cursors.
+#[derive(Clone, Debug)]
+struct Part {
+    file: ExportFile,
+    after: Option<String>,
+    through: Option<String>,
+}
+
+/// How far the cutting of the clinic's records into files has come.
+#[derive(Default)]
+struct Scan {
+    /// The index in the job's files of the one being walked.
+    file: usize,
+    /// The last key read of it.
+    cursor: Option<String>,
+    /// Where its current part starts, and how many records that part has so far.
+    part_after: Option<String>,
+    part_records: u64,
+    parts: Vec<Part>,
+    done: bool,
+}
+
 struct Job {
     owner: Uuid,
     transaction_time: DateTime<Utc>,
     started: Instant,
     files: Vec<ExportFile>,
     request: String,
+    /// One poll at a time walks it; others answer "in progress" meanwhile.
+    scan: tokio::sync::Mutex<Scan>,
 }
 
-/// The export jobs this instance holds.
-#[derive(Clone, Default)]
+/// The export jobs this instance holds, and the records a file holds.
+#[derive(Clone)]
 pub struct ExportJobs {
-    jobs: Arc<Mutex<HashMap<Uuid, Job>>>,
+    jobs: Arc<Mutex<HashMap<Uuid, Arc<Job>>>>,
+    file_records: u64,
 }
 
 impl ExportJobs {
-    fn with_jobs<T>(&self, act: impl FnOnce(&mut HashMap<Uuid, Job>) -> T) -> T {
+    pub fn new(file_records: u32) -> ExportJobs {
+        ExportJobs {
+            jobs: Arc::default(),
+            file_records: file_records.max(1).into(),
+        }
+    }
+
+    fn with_jobs<T>(&self, act: impl FnOnce(&mut HashMap<Uuid, Arc<Job>>) -> T) -> T {
         let mut jobs = self
             .jobs
             .lock()
@@ -177,15 +234,22 @@ pub async fn kick_off(
         }
         let files = requested_files(query.as_deref())?;
         let owner = clinic_admin(&fhir.reader(&call, &request_id)).await?;
-        let job = Uuid::new_v4();
-        let request = format!(
-            "{}/$export{}",
-            call.base,
-            query
-                .as_deref()
-                .map(|query| format!("?{query}"))
-                .unwrap_or_default()
-        );
+        let id = Uuid::new_v4();
+        let job = Job {
+            owner,
+            transaction_time: Utc::now(),
+            started: Instant::now(),
+            files,
+            request: format!(
+                "{}/$export{}",
+                call.base,
+                query
+                    .as_deref()
+                    .map(|query| format!("?{query}"))
+                    .unwrap_or_default()
+            ),
+            scan: Default::default(),
+        };
         fhir.export.with_jobs(|jobs| {
             if jobs.len() >= MAX_JOBS {
                 return Err(Outcome::of_code(
@@ -193,24 +257,14 @@ pub async fn kick_off(
                     "too many exports are in progress on this server; try again later",
                 ));
             }
-            jobs.insert(
-                job,
-                Job {
-                    owner,
-                    transaction_time: Utc::now(),
-                    started: Instant::now(),
-                    files,
-                    request,
-                },
-            );
+            jobs.insert(id, Arc::new(job));
             Ok(())
         })?;
-        tracing::info!(%owner, %job, "clinic export started");
-        Ok((call, job))
+        tracing::info!(%owner, job = %id, "clinic export started");
+        Ok(format!("{}/$export-status/{id}", call.base))
     };
     match answer.await {
-        Ok((call, job)) => {
-            let location = format!("{}/$export-status/{job}", call.base);
+        Ok(location) => {
             let mut response = StatusCode::ACCEPTED.into_response();
             if let Ok(location) = HeaderValue::from_str(&location) {
                 response
@@ -261,23 +315,32 @@ fn requested_files(query: Option<&str>) -> Result<Vec<ExportFile>, Outcome> {
 
 /// The job, if it exists and is the caller's: another user's job is not found, like an
 /// unknown one.
-async fn owned_job<T>(
+async fn owned_job(
     fhir: &Fhir,
     call: &Call,
     request_id: &RequestId,
     job: &str,
-    act: impl FnOnce(&mut HashMap<Uuid, Job>, Uuid) -> T,
-) -> Result<T, Outcome> {
+) -> Result<(Uuid, Arc<Job>), Outcome> {
     let owner = clinic_admin(&fhir.reader(call, request_id)).await?;
     let gone = || Outcome::not_found("no such export: it was deleted, expired or never started");
-    let job = Uuid::parse_str(job).map_err(|_| gone())?;
-    fhir.export.with_jobs(|jobs| match jobs.get(&job) {
-        Some(found) if found.owner == owner => Ok(act(jobs, job)),
+    let id = Uuid::parse_str(job).map_err(|_| gone())?;
+    fhir.export.with_jobs(|jobs| match jobs.get(&id) {
+        Some(found) if found.owner == owner => Ok((id, Arc::clone(found))),
         _ => Err(gone()),
     })
 }
 
-/// Status: complete at once (files are produced as they are downloaded), so the manifest.
+/// How long one poll walks the clinic's records before answering "in progress".
+const SCAN_BUDGET: Duration = Duration::from_secs(2);
+
+/// What a status poll finds.
+enum Progress {
+    Manifest(Value),
+    /// Still cutting files: how far it has come.
+    Walking(String),
+}
+
+/// Status: walks on while the files are being cut (202, `X-Progress`), then the manifest.
 pub async fn status(
     State(fhir): State<Fhir>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -287,13 +350,28 @@ pub async fn status(
 ) -> Response {
     let answer = async {
         let call = fhir.call(&headers, peer, None)?;
-        owned_job(&fhir, &call, &request_id, &job, |jobs, id| {
-            manifest(&call.base, id, &jobs[&id])
+        let (id, job) = owned_job(&fhir, &call, &request_id, &job).await?;
+        let Ok(mut scan) = job.scan.try_lock() else {
+            return Ok(Progress::Walking(
+                "another poll is walking the records".to_owned(),
+            ));
+        };
+        if !scan.done {
+            let reader = fhir.reader(&call, &request_id);
+            advance(&mut scan, &job.files, &reader, fhir.export.file_records).await?;
+        }
+        Ok::<_, Outcome>(if scan.done {
+            Progress::Manifest(manifest(&call.base, id, &job, &scan.parts))
+        } else {
+            Progress::Walking(format!(
+                "{} of {} types cut into files",
+                scan.file,
+                job.files.len()
+            ))
         })
-        .await
     };
     match answer.await {
-        Ok(manifest) => (
+        Ok(Progress::Manifest(manifest)) => (
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, "application/json"),
@@ -302,24 +380,102 @@ pub async fn status(
             manifest.to_string(),
         )
             .into_response(),
+        Ok(Progress::Walking(progress)) => (
+            StatusCode::ACCEPTED,
+            [
+                (HeaderName::from_static("x-progress"), progress),
+                (header::RETRY_AFTER, "1".to_owned()),
+            ],
+        )
+            .into_response(),
         Err(refused) => refused.into_response(),
     }
 }
 
-fn manifest(base: &str, id: Uuid, job: &Job) -> Value {
-    let entry = |file: &ExportFile| json!({ "type": file.name(), "url": format!("{base}/$export-file/{id}/{}.ndjson", file.name()) });
-    let fhir: Vec<Value> = job
-        .files
-        .iter()
-        .filter(|file| file.is_fhir())
-        .map(entry)
-        .collect();
-    let hpms: Vec<Value> = job
-        .files
-        .iter()
-        .filter(|file| !file.is_fhir())
-        .map(entry)
-        .collect();
+/// Walks the records for up to `SCAN_BUDGET`, cutting a file every `file_records` of a type.
+/// Each type's last file runs to the end of its list, so nothing added meanwhile is missed.
+async fn advance(
+    scan: &mut Scan,
+    files: &[ExportFile],
+    reader: &Reader<'_>,
+    file_records: u64,
+) -> Result<(), Outcome> {
+    let started = Instant::now();
+    while started.elapsed() < SCAN_BUDGET {
+        let Some(&file) = files.get(scan.file) else {
+            scan.done = true;
+            return Ok(());
+        };
+        let (keys, next) = keys_page(reader, file.source(), scan.cursor.as_deref()).await?;
+        for key in keys {
+            scan.part_records += 1;
+            if scan.part_records == file_records {
+                scan.parts.push(Part {
+                    file,
+                    after: scan.part_after.take(),
+                    through: Some(key.clone()),
+                });
+                scan.part_after = Some(key);
+                scan.part_records = 0;
+            }
+        }
+        match next {
+            Some(cursor) => scan.cursor = Some(cursor),
+            None => {
+                let last_cut = scan.parts.last_mut().filter(|part| part.file == file);
+                match last_cut {
+                    Some(last) if scan.part_records == 0 => last.through = None,
+                    _ => scan.parts.push(Part {
+                        file,
+                        after: scan.part_after.take(),
+                        through: None,
+                    }),
+                }
+                *scan = Scan {
+                    file: scan.file + 1,
+                    parts: std::mem::take(&mut scan.parts),
+                    ..Scan::default()
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys of one page of a list, and the cursor of the page after, if any.
+async fn keys_page(
+    reader: &Reader<'_>,
+    source: Source,
+    after: Option<&str>,
+) -> Result<(Vec<String>, Option<String>), Outcome> {
+    let records = match source {
+        Source::Connection(field) => connection_page(reader, field, "", after).await?,
+        Source::Events => events_page(reader, "id", after).await?,
+    };
+    Ok((
+        records.0.into_iter().map(|(key, _)| key).collect(),
+        records.1,
+    ))
+}
+
+fn manifest(base: &str, id: Uuid, job: &Job, parts: &[Part]) -> Value {
+    let mut numbered: HashMap<&str, usize> = HashMap::new();
+    let mut fhir = Vec::new();
+    let mut hpms = Vec::new();
+    for part in parts {
+        let name = part.file.name();
+        let number = numbered.entry(name).or_default();
+        let entry = json!({
+            "type": name,
+            "url": format!("{base}/$export-file/{id}/{name}.{number}.ndjson"),
+        });
+        *number += 1;
+        if part.file.is_fhir() {
+            fhir.push(entry);
+        } else {
+            hpms.push(entry);
+        }
+    }
     json!({
         "transactionTime": job.transaction_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "request": job.request,
@@ -340,15 +496,31 @@ pub async fn delete(
 ) -> Response {
     let answer = async {
         let call = fhir.call(&headers, peer, None)?;
-        owned_job(&fhir, &call, &request_id, &job, |jobs, id| {
-            jobs.remove(&id);
-        })
-        .await
+        let (id, _) = owned_job(&fhir, &call, &request_id, &job).await?;
+        fhir.export.with_jobs(|jobs| jobs.remove(&id));
+        tracing::info!(job = %id, "clinic export deleted");
+        Ok::<_, Outcome>(())
     };
     match answer.await {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(refused) => refused.into_response(),
     }
+}
+
+/// The part a file name (`Patient.0.ndjson`) of a finished job stands for.
+fn part_named(job: &Job, scan: &Scan, name: &str) -> Option<Part> {
+    let (file, number) = name.strip_suffix(".ndjson")?.rsplit_once('.')?;
+    let file = ExportFile::of_name(file)?;
+    let number: usize = number.parse().ok()?;
+    (scan.done && job.files.contains(&file))
+        .then(|| {
+            scan.parts
+                .iter()
+                .filter(|part| part.file == file)
+                .nth(number)
+                .cloned()
+        })
+        .flatten()
 }
 
 /// One file, streamed page by page as NDJSON.
@@ -361,16 +533,15 @@ pub async fn file(
 ) -> Response {
     let answer = async {
         let call = fhir.call(&headers, peer, None)?;
-        let wanted = name.strip_suffix(".ndjson").and_then(ExportFile::of_name);
-        let listed = owned_job(&fhir, &call, &request_id, &job, |jobs, id| {
-            wanted.filter(|file| jobs[&id].files.contains(file))
-        })
-        .await?;
-        listed
-            .map(|file| (call, file))
+        let (_, job) = owned_job(&fhir, &call, &request_id, &job).await?;
+        let part = match job.scan.try_lock() {
+            Ok(scan) => part_named(&job, &scan, &name),
+            Err(_) => None,
+        };
+        part.map(|part| (call, part))
             .ok_or_else(|| Outcome::not_found("this export has no such file: see its manifest"))
     };
-    let (call, file) = match answer.await {
+    let (call, part) = match answer.await {
         Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
@@ -378,8 +549,8 @@ pub async fn file(
         fhir,
         call,
         request_id,
-        file,
-        cursor: None,
+        cursor: part.after.clone(),
+        part,
         done: false,
     };
     let body = stream::unfold(pages, |mut pages| async move {
@@ -391,7 +562,7 @@ pub async fn file(
             Err(refused) => {
                 // The status line is sent: breaking the stream tells the client the file is
                 // incomplete (to fetch again), which an error line in the NDJSON would not.
-                tracing::warn!(code = %refused.code, file = pages.file.name(), "export file interrupted");
+                tracing::warn!(code = %refused.code, file = pages.part.file.name(), "export file interrupted");
                 pages.done = true;
                 Some((Err(std::io::Error::other(refused.message)), pages))
             }
@@ -408,52 +579,69 @@ pub async fn file(
         .into_response()
 }
 
-/// Where one file's download is: the next page's cursor.
+/// Where one file's download is: the key of the last record sent.
 struct Pages {
     fhir: Fhir,
     call: Call,
     request_id: RequestId,
-    file: ExportFile,
+    part: Part,
     cursor: Option<String>,
     done: bool,
 }
 
 impl Pages {
-    /// The next page's NDJSON lines; marks the file done after its last page.
+    /// The next page's NDJSON lines, up to the file's last record; marks the file done then.
     async fn next(&mut self) -> Result<Bytes, Outcome> {
         let reader = self.fhir.reader(&self.call, &self.request_id);
-        let (lines, cursor) = read_page(&reader, self.file, self.cursor.as_deref()).await?;
-        self.done = cursor.is_none();
-        self.cursor = cursor;
+        let (records, next) = read_page(&reader, self.part.file, self.cursor.as_deref()).await?;
         let mut text = String::new();
-        for line in lines {
-            text.push_str(&line.to_string());
-            text.push('\n');
+        for (key, lines) in records {
+            for line in lines {
+                text.push_str(&line.to_string());
+                text.push('\n');
+            }
+            if self.part.through.as_ref() == Some(&key) {
+                self.done = true;
+                return Ok(Bytes::from(text));
+            }
         }
+        self.done = next.is_none();
+        self.cursor = next;
         Ok(Bytes::from(text))
     }
 }
 
-/// The GraphQL connection `field` pages through, with `fields` for its nodes.
+/// One page of a GraphQL connection: each node with its cursor, and the cursor of the page
+/// after, if any.
 async fn connection_page(
     reader: &Reader<'_>,
     field: &str,
     fields: &str,
     after: Option<&str>,
-) -> Result<(Vec<Value>, Option<String>), Outcome> {
-    let first = if field == "appointments" {
+) -> Result<(Vec<(String, Value)>, Option<String>), Outcome> {
+    let first = if field == "appointments" && !fields.is_empty() {
         APPOINTMENTS_PER_PAGE
     } else {
         PAGE_SIZE
     };
+    let node = if fields.is_empty() {
+        String::new()
+    } else {
+        format!("node {{ {fields} }}")
+    };
     let query = format!(
-        "query($first: Int, $after: String) {{ {field}(first: $first, after: $after) {{ nodes {{ {fields} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        "query($first: Int, $after: String) {{ {field}(first: $first, after: $after) {{ edges {{ cursor {node} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     );
     let data = reader
         .read(&query, json!({ "first": first, "after": after }))
         .await?;
     let connection = &data[field];
-    let nodes = connection["nodes"].as_array().cloned().unwrap_or_default();
+    let records = connection["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|edge| Some((edge["cursor"].as_str()?.to_owned(), edge["node"].clone())))
+        .collect();
     let next = (connection["pageInfo"]["hasNextPage"] == true)
         .then(|| {
             connection["pageInfo"]["endCursor"]
@@ -461,140 +649,110 @@ async fn connection_page(
                 .map(str::to_owned)
         })
         .flatten();
-    Ok((nodes, next))
+    Ok((records, next))
 }
 
-/// One page of a file: its lines and the cursor of the page after, if any.
+/// One page of the appointment events after event `after`: each with its id as key.
+async fn events_page(
+    reader: &Reader<'_>,
+    fields: &str,
+    after: Option<&str>,
+) -> Result<(Vec<(String, Value)>, Option<String>), Outcome> {
+    let query = format!(
+        "query($after: ID, $first: Int!) {{ appointmentEvents(after: $after, first: $first) {{ id {fields} }} }}"
+    );
+    let data = reader
+        .read(&query, json!({ "after": after, "first": EVENTS_PAGE_SIZE }))
+        .await?;
+    let events: Vec<(String, Value)> = data["appointmentEvents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|event| Some((event["id"].as_str()?.to_owned(), event.clone())))
+        .collect();
+    let next = (events.len() as u64 == EVENTS_PAGE_SIZE)
+        .then(|| events.last().map(|(id, _)| id.clone()))
+        .flatten();
+    Ok((events, next))
+}
+
+/// One page of a file's records: each record's key with its lines (an invoice has a line per
+/// posting in LedgerLine), and the cursor of the page after, if any.
 async fn read_page(
     reader: &Reader<'_>,
     file: ExportFile,
     after: Option<&str>,
-) -> Result<(Vec<Value>, Option<String>), Outcome> {
+) -> Result<(Vec<(String, Vec<Value>)>, Option<String>), Outcome> {
     let hpms_line = |kind: &str, mut record: Value| {
         record["hpmsExport"] = json!({ "type": kind, "version": 1 });
         record
     };
-    Ok(match file {
-        ExportFile::Patient => {
-            let (nodes, next) = connection_page(reader, "patients", PATIENT_FIELDS, after).await?;
-            (nodes.iter().map(resources::patient).collect(), next)
-        }
-        ExportFile::PatientMedical => {
-            let (nodes, next) = connection_page(
-                reader,
-                "patients",
-                "id medical { allergies medications notes }",
-                after,
-            )
-            .await?;
-            let lines = nodes
-                .into_iter()
-                .map(|node| {
-                    hpms_line(
-                        "PatientMedical",
-                        json!({ "patientId": node["id"], "medical": node["medical"] }),
-                    )
-                })
-                .collect();
-            (lines, next)
-        }
-        ExportFile::Practitioner | ExportFile::Schedule => {
-            let (nodes, next) =
-                connection_page(reader, "providers", PRACTITIONER_FIELDS, after).await?;
-            let lines = if file == ExportFile::Practitioner {
-                nodes.iter().map(resources::practitioner).collect()
-            } else {
-                let types = reader
-                    .read(
-                        "{ appointmentTypes { id name durationMinutes } }",
-                        json!({}),
-                    )
-                    .await?;
-                let types = types["appointmentTypes"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                nodes
-                    .iter()
-                    .map(|provider| resources::schedule(provider, &types))
-                    .collect()
-            };
-            (lines, next)
-        }
-        ExportFile::Appointment => {
-            let fields = format!("{APPOINTMENT_FIELDS} patient {{ id }}");
-            let (nodes, next) = connection_page(reader, "appointments", &fields, after).await?;
-            (nodes.iter().map(resources::appointment).collect(), next)
-        }
-        ExportFile::Invoice => {
-            let (nodes, next) = connection_page(reader, "invoices", INVOICE_FIELDS, after).await?;
-            (nodes.iter().map(resources::invoice).collect(), next)
-        }
+    let fields = match file {
+        ExportFile::Patient => PATIENT_FIELDS.to_owned(),
+        ExportFile::PatientMedical => "id medical { allergies medications notes }".to_owned(),
+        ExportFile::Practitioner | ExportFile::Schedule => PRACTITIONER_FIELDS.to_owned(),
+        ExportFile::Appointment => format!("{APPOINTMENT_FIELDS} patient {{ id }}"),
+        ExportFile::Invoice => INVOICE_FIELDS.to_owned(),
         ExportFile::LedgerLine => {
-            let (nodes, next) = connection_page(
-                reader,
-                "invoices",
-                "id lines { entryId kind account side amount postedAt }",
-                after,
-            )
-            .await?;
-            let lines = nodes
-                .into_iter()
-                .flat_map(|invoice| {
-                    let invoice_id = invoice["id"].clone();
-                    invoice["lines"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(move |mut line| {
-                            line["invoiceId"] = invoice_id.clone();
-                            line
-                        })
-                })
-                .map(|line| hpms_line("LedgerLine", line))
-                .collect();
-            (lines, next)
+            "id lines { entryId kind account side amount postedAt }".to_owned()
         }
         ExportFile::AuditLog => {
-            let (nodes, next) = connection_page(
-                reader,
-                "auditLogs",
-                "id entityName entityId userId apiKeyId action oldValues newValues occurredAt",
-                after,
+            "id entityName entityId userId apiKeyId action oldValues newValues occurredAt"
+                .to_owned()
+        }
+        ExportFile::AppointmentEvent => "kind appointmentId providerId patientId typeId startsAt \
+             endsAt previousStartsAt previousEndsAt oldStatus newStatus cancelReasonCategory \
+             cancelReason actorKind occurredAt"
+            .to_owned(),
+    };
+    let (records, next) = match file.source() {
+        Source::Connection(field) => connection_page(reader, field, &fields, after).await?,
+        Source::Events => events_page(reader, &fields, after).await?,
+    };
+    let types = if file == ExportFile::Schedule {
+        let types = reader
+            .read(
+                "{ appointmentTypes { id name durationMinutes } }",
+                json!({}),
             )
             .await?;
-            let lines = nodes
-                .into_iter()
-                .map(|row| hpms_line("AuditLog", row))
-                .collect();
-            (lines, next)
-        }
-        ExportFile::AppointmentEvent => {
-            let query = "query($after: ID, $first: Int!) { appointmentEvents(after: $after, first: $first) { \
-                 id kind appointmentId providerId patientId typeId startsAt endsAt previousStartsAt \
-                 previousEndsAt oldStatus newStatus cancelReasonCategory cancelReason actorKind occurredAt } }";
-            let data = reader
-                .read(query, json!({ "after": after, "first": EVENTS_PAGE_SIZE }))
-                .await?;
-            let events = data["appointmentEvents"]
+        types["appointmentTypes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let lines = |record: Value| -> Vec<Value> {
+        match file {
+            ExportFile::Patient => vec![resources::patient(&record)],
+            ExportFile::Practitioner => vec![resources::practitioner(&record)],
+            ExportFile::Schedule => vec![resources::schedule(&record, &types)],
+            ExportFile::Appointment => vec![resources::appointment(&record)],
+            ExportFile::Invoice => vec![resources::invoice(&record)],
+            ExportFile::PatientMedical => vec![hpms_line(
+                "PatientMedical",
+                json!({ "patientId": record["id"], "medical": record["medical"] }),
+            )],
+            ExportFile::LedgerLine => record["lines"]
                 .as_array()
                 .cloned()
-                .unwrap_or_default();
-            let next = (events.len() as u64 == EVENTS_PAGE_SIZE)
-                .then(|| {
-                    events
-                        .last()
-                        .and_then(|event| event["id"].as_str().map(str::to_owned))
-                })
-                .flatten();
-            let lines = events
+                .unwrap_or_default()
                 .into_iter()
-                .map(|event| hpms_line("AppointmentEvent", event))
-                .collect();
-            (lines, next)
+                .map(|mut line| {
+                    line["invoiceId"] = record["id"].clone();
+                    hpms_line("LedgerLine", line)
+                })
+                .collect(),
+            ExportFile::AuditLog => vec![hpms_line("AuditLog", record)],
+            ExportFile::AppointmentEvent => vec![hpms_line("AppointmentEvent", record)],
         }
-    })
+    };
+    let records = records
+        .into_iter()
+        .map(|(key, record)| (key, lines(record)))
+        .collect();
+    Ok((records, next))
 }
 
 #[cfg(test)]

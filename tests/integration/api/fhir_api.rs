@@ -594,3 +594,58 @@ async fn the_export_holds_every_record_of_the_clinic_and_ends_when_deleted() {
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn export_files_hold_a_bounded_run_of_records_and_none_added_meanwhile_is_lost_or_repeated() {
+    let app = TestApp::spawn_adjusted(|settings| settings.export_file_records = 2).await;
+    let seeded = fhir_clinic(&app, "north").await;
+    let clinic = &seeded.clinic;
+    let token = clinic.token(Role::ClinicAdmin);
+    let mut patients = BTreeSet::from([clinic.patient_id.to_string()]);
+    for index in 0..4 {
+        patients.insert(
+            app.create_patient(clinic, "Filed", &format!("Patient{index}"))
+                .await
+                .to_string(),
+        );
+    }
+    let kicked_off = app
+        .fhir_request(
+            Method::POST,
+            "/$export?_type=Patient",
+            As::User(token),
+            &[("prefer", "respond-async")],
+        )
+        .await;
+    let status_url = kicked_off.content_location.unwrap();
+    let manifest = crate::helpers::fhir::finished(&app, token, &status_url).await;
+    let files = manifest["output"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "five patients in files of two: {manifest}");
+    assert!(files.iter().all(|file| file["type"] == "Patient"));
+
+    let latecomer = app
+        .create_patient(clinic, "Late", "Arrival")
+        .await
+        .to_string();
+    let downloaded = crate::helpers::fhir::download(&app, token, &manifest).await;
+    let ids: Vec<String> = downloaded["Patient"]
+        .iter()
+        .map(|patient| patient["id"].as_str().unwrap().to_owned())
+        .collect();
+    patients.insert(latecomer);
+    assert_eq!(ids.len(), patients.len(), "each patient once: {ids:?}");
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), patients);
+    let fetched_twice = [
+        app.fhir(files[0]["url"].as_str().unwrap(), As::User(token))
+            .await
+            .text,
+        app.fhir(files[0]["url"].as_str().unwrap(), As::User(token))
+            .await
+            .text,
+    ];
+    assert_eq!(
+        fetched_twice[0], fetched_twice[1],
+        "a file fetched again holds the same run"
+    );
+    assert!(fetched_twice[0].lines().count() >= 2);
+}

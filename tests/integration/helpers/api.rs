@@ -54,6 +54,7 @@ fn settings(db: &TestDb, phi_keys: &str) -> ServeSettings {
         // The suite books on fixed dates years ahead (2030, 2031) so that they stay ahead
         // whenever it runs; booking_window.rs tests the default horizon.
         booking_horizon_days: 20 * 365,
+        export_file_records: 10_000,
         auth: AuthSettings {
             token_secret: Secret::from(TEST_TOKEN_SECRET.to_owned()),
             token_ttl_seconds: 900,

@@ -212,9 +212,30 @@ pub async fn export(
     let status_url = kicked_off
         .content_location
         .expect("the kick-off names its status URL");
-    let status = app.fhir(&status_url, As::User(token)).await;
-    assert_eq!(status.status, StatusCode::OK, "{}", status.text);
-    let manifest = status.json();
+    let manifest = finished(app, token, &status_url).await;
+    let files = download(app, token, &manifest).await;
+    (json_with_status_url(manifest, &status_url), files)
+}
+
+/// The manifest of a job, polled until the job answers it (each poll walks on: the protocol's
+/// own wait, not a sleep).
+pub async fn finished(app: &TestApp, token: &str, status_url: &str) -> Value {
+    loop {
+        let status = app.fhir(status_url, As::User(token)).await;
+        match status.status {
+            StatusCode::ACCEPTED => continue,
+            StatusCode::OK => return status.json(),
+            other => panic!("the export's status is {other}: {}", status.text),
+        }
+    }
+}
+
+/// Every file a manifest lists as its lines, by type (a type's files in the manifest's order).
+pub async fn download(
+    app: &TestApp,
+    token: &str,
+    manifest: &Value,
+) -> std::collections::BTreeMap<String, Vec<Value>> {
     let mut files = std::collections::BTreeMap::new();
     let listed = manifest["output"]
         .as_array()
@@ -229,11 +250,13 @@ pub async fn export(
         let lines = answer
             .text
             .lines()
-            .map(|line| serde_json::from_str(line).expect("each line is JSON"))
-            .collect();
-        files.insert(file["type"].as_str().unwrap_or_default().to_owned(), lines);
+            .map(|line| serde_json::from_str::<Value>(line).expect("each line is JSON"));
+        files
+            .entry(file["type"].as_str().unwrap_or_default().to_owned())
+            .or_insert_with(Vec::new)
+            .extend(lines);
     }
-    (json_with_status_url(manifest, &status_url), files)
+    files
 }
 
 fn json_with_status_url(mut manifest: Value, status_url: &str) -> Value {
