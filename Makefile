@@ -14,7 +14,7 @@ DB_ENV = if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; th
 	  echo "Set both DATABASE_URL and DATABASE_ADMIN_URL, or neither (to use the private cluster)." >&2; exit 2; \
 	else cluster_env=$$(scripts/devdb.sh env) || exit 1; eval "$$cluster_env"; fi
 
-.PHONY: run test test-citus bench bench-profile bench-citus bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
+.PHONY: run test test-citus bench bench-profile bench-export bench-citus bench-smoke bench-subscriptions soak migrate schema db-env db-stop build check
 
 build:
 	$(CARGO) build --workspace
@@ -49,6 +49,11 @@ bench:
 ## bench-profile: where scenario (a)'s database CPU goes, statement by statement (pgbench; after make bench)
 bench-profile:
 	@$(DB_ENV); bench/profile_database.sh
+
+## bench-export: release build; the FHIR $export of the dataset's clinic and of a 100k-patient clinic, checked against the database
+bench-export:
+	$(CARGO) build --release --workspace
+	@$(DB_ENV); bench/export.sh target/release/hpms
 
 ## bench-citus: release build; scenario (a) on a three-node Citus cluster against one PostgreSQL, same dataset
 bench-citus:

@@ -67,6 +67,43 @@ pub fn connection<K: Serialize, N: OutputType>(
     connection
 }
 
+/// How two cursors of one list compare in its key order, ascending (a list sorted newest first
+/// reverses it): text byte by byte (the text keys lists sort by are `COLLATE "C"`), instants as
+/// instants, numbers as numbers, tuples element by element. None for a cursor not made here.
+pub fn compare_cursors(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let key = |cursor: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
+    };
+    Some(compare_keys(&key(a)?, &key(b)?))
+}
+
+fn compare_keys(a: &serde_json::Value, b: &serde_json::Value) -> std::cmp::Ordering {
+    use serde_json::Value;
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| compare_keys(a, b))
+            .find(|order| order.is_ne())
+            .unwrap_or_else(|| a.len().cmp(&b.len())),
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => (a.as_f64().partial_cmp(&b.as_f64())).unwrap_or(Ordering::Equal),
+        },
+        (Value::String(a), Value::String(b)) => {
+            match (
+                chrono::DateTime::parse_from_rfc3339(a),
+                chrono::DateTime::parse_from_rfc3339(b),
+            ) {
+                (Ok(a), Ok(b)) => a.cmp(&b),
+                _ => a.as_bytes().cmp(b.as_bytes()),
+            }
+        }
+        _ => Ordering::Equal,
+    }
+}
+
 fn encode_cursor<K: Serialize>(key: &K) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
 }
@@ -87,6 +124,25 @@ fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_compare_as_their_keys_sort() {
+        use chrono::{TimeZone, Utc};
+        use std::cmp::Ordering;
+        let id = uuid::Uuid::nil();
+        let at = |seconds: i64, nanos: u32| Utc.timestamp_opt(seconds, nanos).unwrap();
+        let earlier = encode_cursor(&(at(1_000, 0), id));
+        let later = encode_cursor(&(at(1_000, 500_000_000), id));
+        assert_eq!(compare_cursors(&earlier, &later), Some(Ordering::Less));
+        let ada = encode_cursor(&("lovelace ada".to_owned(), id));
+        let zed = encode_cursor(&("zed".to_owned(), id));
+        assert_eq!(compare_cursors(&zed, &ada), Some(Ordering::Greater));
+        assert_eq!(
+            compare_cursors(&encode_cursor(&9_i64), &encode_cursor(&10_i64)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(compare_cursors("not a cursor", &ada), None);
+    }
 
     #[test]
     fn page_sizes_outside_the_limit_are_refused() {

@@ -204,6 +204,7 @@ impl App {
             api: state.api.clone(),
             client_address_header: state.client_address_header.clone(),
             export: fhir::ExportJobs::new(settings.export_file_records),
+            cursors: fhir::CursorSeal::from_config(&settings.api_key_encryption_keys)?,
         };
         let router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_post))
@@ -413,14 +414,20 @@ fn cors(origins: &[Origin]) -> CorsLayer {
         .filter_map(|origin| origin.as_str().parse().ok());
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
+        // DELETE, Prefer and the Content-Location / X-Progress answers: FHIR's `$export`.
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             HeaderName::from_static(API_KEY_HEADER),
             HeaderName::from_static(REQUEST_ID_HEADER),
+            HeaderName::from_static("prefer"),
         ])
-        .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID_HEADER),
+            header::CONTENT_LOCATION,
+            HeaderName::from_static("x-progress"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -30,8 +30,9 @@ use futures_util::stream;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::foundation::paging::compare_cursors;
 use crate::foundation::telemetry::RequestId;
-use crate::server::fhir::interactions::APPOINTMENTS_PER_PAGE;
+use crate::server::fhir::interactions::{APPOINTMENTS_PER_PAGE, next_cursor};
 use crate::server::fhir::outcome::Outcome;
 use crate::server::fhir::reader::Reader;
 use crate::server::fhir::resources::{
@@ -43,6 +44,10 @@ use crate::server::fhir::{Call, Fhir};
 const JOB_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Jobs one instance holds at once (each is a few hundred bytes; this bounds them anyway).
 const MAX_JOBS: usize = 1_000;
+/// Jobs one admin may have at once, so that no clinic takes the instance's.
+const MAX_JOBS_PER_ADMIN: usize = 2;
+/// The longest kick-off query kept in the manifest's `request`.
+const MAX_REQUEST_QUERY_BYTES: usize = 1_024;
 /// Records one page reads: the GraphQL maximum (appointments: as many as the complexity limit
 /// allows with their fields).
 const PAGE_SIZE: u64 = 100;
@@ -115,21 +120,65 @@ impl ExportFile {
 /// The list a file's records come from, one record a row of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// A GraphQL connection (`patients`, `appointments`, …), by its field name.
-    Connection(&'static str),
+    /// A GraphQL connection: its field, the arguments besides paging, and whether it lists
+    /// newest first.
+    Connection {
+        field: &'static str,
+        arguments: &'static str,
+        newest_first: bool,
+    },
     /// `appointmentEvents`, paged by event id.
     Events,
 }
 
 impl ExportFile {
     fn source(self) -> Source {
+        let connection = |field, arguments, newest_first| Source::Connection {
+            field,
+            arguments,
+            newest_first,
+        };
         match self {
-            ExportFile::Patient | ExportFile::PatientMedical => Source::Connection("patients"),
-            ExportFile::Practitioner | ExportFile::Schedule => Source::Connection("providers"),
-            ExportFile::Appointment => Source::Connection("appointments"),
-            ExportFile::Invoice | ExportFile::LedgerLine => Source::Connection("invoices"),
-            ExportFile::AuditLog => Source::Connection("auditLogs"),
+            ExportFile::Patient | ExportFile::PatientMedical => connection("patients", "", false),
+            // Every provider the clinic has had, active or not: old visits name them.
+            ExportFile::Practitioner | ExportFile::Schedule => {
+                connection("users", "role: PROVIDER, ", false)
+            }
+            ExportFile::Appointment => connection("appointments", "", false),
+            ExportFile::Invoice | ExportFile::LedgerLine => connection("invoices", "", true),
+            ExportFile::AuditLog => connection("auditLogs", "", true),
             ExportFile::AppointmentEvent => Source::Events,
+        }
+    }
+
+    /// Whether its list is cut into files: not a clinic's staff, sorted by username (whose order
+    /// in the database's collation this server does not reproduce), and a few dozen at most.
+    fn is_cut(self) -> bool {
+        !matches!(self, ExportFile::Practitioner | ExportFile::Schedule)
+    }
+}
+
+impl Source {
+    /// Whether `key` lies beyond `through` in the list's order (so past a file ending there).
+    fn passes(self, key: &str, through: &str) -> bool {
+        let order = match self {
+            Source::Events => (key.parse::<i64>().ok())
+                .zip(through.parse::<i64>().ok())
+                .map(|(key, through)| key.cmp(&through)),
+            Source::Connection { .. } => compare_cursors(key, through),
+        };
+        let newest_first = matches!(
+            self,
+            Source::Connection {
+                newest_first: true,
+                ..
+            }
+        );
+        match order {
+            Some(order) if newest_first => order.is_lt(),
+            Some(order) => order.is_gt(),
+            // A key that does not decode is not this list's: stop rather than run on.
+            None => true,
         }
     }
 }
@@ -165,6 +214,8 @@ struct Job {
     request: String,
     /// One poll at a time walks it; others answer "in progress" meanwhile.
     scan: tokio::sync::Mutex<Scan>,
+    /// The files, once the walk is done: read by downloads without waiting for anyone.
+    parts: OnceLock<Vec<Part>>,
 }
 
 /// The export jobs this instance holds, and the records a file holds.
@@ -219,9 +270,23 @@ pub async fn kick_off(
     Extension(request_id): Extension<RequestId>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     let answer = async {
         let call = fhir.call(&headers, peer, None)?;
+        if !body.is_empty() {
+            return Err(Outcome::bad_input(
+                "send the kick-off's parameters (_type, _outputFormat) in the query string, not a body",
+            ));
+        }
+        if query
+            .as_deref()
+            .is_some_and(|query| query.len() > MAX_REQUEST_QUERY_BYTES)
+        {
+            return Err(Outcome::bad_input(
+                "the kick-off's query string is too long",
+            ));
+        }
         let prefers_async = headers
             .get_all("prefer")
             .iter()
@@ -249,13 +314,19 @@ pub async fn kick_off(
                     .unwrap_or_default()
             ),
             scan: Default::default(),
+            parts: OnceLock::new(),
         };
         fhir.export.with_jobs(|jobs| {
-            if jobs.len() >= MAX_JOBS {
-                return Err(Outcome::of_code(
-                    "UNAVAILABLE",
-                    "too many exports are in progress on this server; try again later",
-                ));
+            let own = jobs.values().filter(|job| job.owner == owner).count();
+            if own >= MAX_JOBS_PER_ADMIN || jobs.len() >= MAX_JOBS {
+                return Err(Outcome {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: "UNAVAILABLE".to_owned(),
+                    message: format!(
+                        "too many exports in progress (at most {MAX_JOBS_PER_ADMIN} a ClinicAdmin): \
+                         delete a finished one, or try again later"
+                    ),
+                });
             }
             jobs.insert(id, Arc::new(job));
             Ok(())
@@ -293,6 +364,12 @@ fn requested_files(query: Option<&str>) -> Result<Vec<ExportFile>, Outcome> {
                         })
                     })
                     .collect::<Result<_, _>>()?;
+                let mut seen = Vec::new();
+                files.retain(|file| {
+                    let first = !seen.contains(file);
+                    seen.push(*file);
+                    first
+                });
             }
             "_outputFormat"
                 if !matches!(
@@ -361,7 +438,8 @@ pub async fn status(
             advance(&mut scan, &job.files, &reader, fhir.export.file_records).await?;
         }
         Ok::<_, Outcome>(if scan.done {
-            Progress::Manifest(manifest(&call.base, id, &job, &scan.parts))
+            let parts = job.parts.get_or_init(|| scan.parts.clone());
+            Progress::Manifest(manifest(&call.base, id, &job, parts))
         } else {
             Progress::Walking(format!(
                 "{} of {} types cut into files",
@@ -409,7 +487,7 @@ async fn advance(
         let (keys, next) = keys_page(reader, file.source(), scan.cursor.as_deref()).await?;
         for key in keys {
             scan.part_records += 1;
-            if scan.part_records == file_records {
+            if scan.part_records == file_records && file.is_cut() {
                 scan.parts.push(Part {
                     file,
                     after: scan.part_after.take(),
@@ -449,8 +527,10 @@ async fn keys_page(
     after: Option<&str>,
 ) -> Result<(Vec<String>, Option<String>), Outcome> {
     let records = match source {
-        Source::Connection(field) => connection_page(reader, field, "", after).await?,
-        Source::Events => events_page(reader, "id", after).await?,
+        Source::Connection {
+            field, arguments, ..
+        } => connection_page(reader, (field, arguments), "", after).await?,
+        Source::Events => events_page(reader, "", after).await?,
     };
     Ok((
         records.0.into_iter().map(|(key, _)| key).collect(),
@@ -508,19 +588,16 @@ pub async fn delete(
 }
 
 /// The part a file name (`Patient.0.ndjson`) of a finished job stands for.
-fn part_named(job: &Job, scan: &Scan, name: &str) -> Option<Part> {
+fn part_named(job: &Job, name: &str) -> Option<Part> {
     let (file, number) = name.strip_suffix(".ndjson")?.rsplit_once('.')?;
     let file = ExportFile::of_name(file)?;
     let number: usize = number.parse().ok()?;
-    (scan.done && job.files.contains(&file))
-        .then(|| {
-            scan.parts
-                .iter()
-                .filter(|part| part.file == file)
-                .nth(number)
-                .cloned()
-        })
-        .flatten()
+    job.parts
+        .get()?
+        .iter()
+        .filter(|part| part.file == file)
+        .nth(number)
+        .cloned()
 }
 
 /// One file, streamed page by page as NDJSON.
@@ -534,11 +611,8 @@ pub async fn file(
     let answer = async {
         let call = fhir.call(&headers, peer, None)?;
         let (_, job) = owned_job(&fhir, &call, &request_id, &job).await?;
-        let part = match job.scan.try_lock() {
-            Ok(scan) => part_named(&job, &scan, &name),
-            Err(_) => None,
-        };
-        part.map(|part| (call, part))
+        part_named(&job, &name)
+            .map(|part| (call, part))
             .ok_or_else(|| Outcome::not_found("this export has no such file: see its manifest"))
     };
     let (call, part) = match answer.await {
@@ -595,7 +669,16 @@ impl Pages {
         let reader = self.fhir.reader(&self.call, &self.request_id);
         let (records, next) = read_page(&reader, self.part.file, self.cursor.as_deref()).await?;
         let mut text = String::new();
+        let source = self.part.file.source();
         for (key, lines) in records {
+            // Past the file's last key (the record there may have moved or gone since the cut):
+            // the rest is the next file's.
+            if let Some(through) = &self.part.through
+                && source.passes(&key, through)
+            {
+                self.done = true;
+                return Ok(Bytes::from(text));
+            }
             for line in lines {
                 text.push_str(&line.to_string());
                 text.push('\n');
@@ -615,7 +698,7 @@ impl Pages {
 /// after, if any.
 async fn connection_page(
     reader: &Reader<'_>,
-    field: &str,
+    (field, arguments): (&str, &str),
     fields: &str,
     after: Option<&str>,
 ) -> Result<(Vec<(String, Value)>, Option<String>), Outcome> {
@@ -630,10 +713,10 @@ async fn connection_page(
         format!("node {{ {fields} }}")
     };
     let query = format!(
-        "query($first: Int, $after: String) {{ {field}(first: $first, after: $after) {{ edges {{ cursor {node} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        "query($first: Int, $after: String) {{ {field}({arguments}first: $first, after: $after) {{ edges {{ cursor {node} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     );
     let data = reader
-        .read(&query, json!({ "first": first, "after": after }))
+        .read_unmasked(&query, json!({ "first": first, "after": after }))
         .await?;
     let connection = &data[field];
     let records = connection["edges"]
@@ -642,14 +725,7 @@ async fn connection_page(
         .flatten()
         .filter_map(|edge| Some((edge["cursor"].as_str()?.to_owned(), edge["node"].clone())))
         .collect();
-    let next = (connection["pageInfo"]["hasNextPage"] == true)
-        .then(|| {
-            connection["pageInfo"]["endCursor"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .flatten();
-    Ok((records, next))
+    Ok((records, next_cursor(connection)))
 }
 
 /// One page of the appointment events after event `after`: each with its id as key.
@@ -662,7 +738,7 @@ async fn events_page(
         "query($after: ID, $first: Int!) {{ appointmentEvents(after: $after, first: $first) {{ id {fields} }} }}"
     );
     let data = reader
-        .read(&query, json!({ "after": after, "first": EVENTS_PAGE_SIZE }))
+        .read_unmasked(&query, json!({ "after": after, "first": EVENTS_PAGE_SIZE }))
         .await?;
     let events: Vec<(String, Value)> = data["appointmentEvents"]
         .as_array()
@@ -706,12 +782,14 @@ async fn read_page(
             .to_owned(),
     };
     let (records, next) = match file.source() {
-        Source::Connection(field) => connection_page(reader, field, &fields, after).await?,
+        Source::Connection {
+            field, arguments, ..
+        } => connection_page(reader, (field, arguments), &fields, after).await?,
         Source::Events => events_page(reader, &fields, after).await?,
     };
     let types = if file == ExportFile::Schedule {
         let types = reader
-            .read(
+            .read_unmasked(
                 "{ appointmentTypes { id name durationMinutes } }",
                 json!({}),
             )

@@ -148,11 +148,8 @@ pub fn statement(base: &str, version: &str) -> Value {
                 SMART system scopes: system/Appointment.read = APPOINTMENTS, system/Patient.read \
                 = PATIENT_CONTACT. Every read of a patient's details is audited as in GraphQL.",
             "security": {
-                "service": [{ "coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                    "code": "SMART-on-FHIR",
-                }]}],
-                "description": "Bearer tokens from the GraphQL login mutation; API keys in X-Api-Key.",
+                "description": "Bearer tokens from the GraphQL login mutation (not SMART's \
+                    authorization flow); API keys in X-Api-Key.",
             },
             "resource": resources,
             "operation": [{

@@ -38,7 +38,8 @@ pub struct Page {
     pub matches: Vec<Value>,
     pub included: Vec<Value>,
     pub next_cursor: Option<String>,
-    /// The parameters the search used, for its `self` and `next` links.
+    /// The parameters the search used, for its `self` and `next` links (`next_cursor` sealed,
+    /// as `_cursor` carries it).
     pub used: Vec<(String, String)>,
 }
 
@@ -166,14 +167,18 @@ async fn providers(
 
 fn nodes_and_cursor(connection: &Value) -> (Vec<Value>, Option<String>) {
     let nodes = connection["nodes"].as_array().cloned().unwrap_or_default();
-    let next = (connection["pageInfo"]["hasNextPage"] == true)
+    (nodes, next_cursor(connection))
+}
+
+/// The cursor of the page after a GraphQL connection's page, if one follows.
+pub fn next_cursor(connection: &Value) -> Option<String> {
+    (connection["pageInfo"]["hasNextPage"] == true)
         .then(|| {
             connection["pageInfo"]["endCursor"]
                 .as_str()
                 .map(str::to_owned)
         })
-        .flatten();
-    (nodes, next)
+        .flatten()
 }
 
 async fn appointment_types(reader: &Reader<'_>) -> Result<Vec<Value>, Outcome> {
@@ -204,8 +209,12 @@ pub async fn search(
         "Invoice" => search_invoices(reader, params).await?,
         _ => return Err(unknown_type(resource_type)),
     };
-    let used = params.finish(&[])?;
-    Ok(Page { used, ..page })
+    let used = params.finish()?;
+    Ok(Page {
+        used,
+        next_cursor: page.next_cursor.map(|cursor| params.sealed(&cursor)),
+        ..page
+    })
 }
 
 fn matches_only(matches: Vec<Value>, next_cursor: Option<String>) -> Page {
@@ -371,7 +380,10 @@ async fn search_appointments(reader: &Reader<'_>, params: &SearchParams) -> Resu
             })
         })
         .transpose()?;
-    let includes = params.all("_include");
+    let includes = params.supported(
+        "_include",
+        &["Appointment:patient", "Appointment:practitioner"],
+    );
     let include_patients = includes
         .iter()
         .any(|include| include == "Appointment:patient");

@@ -8,6 +8,7 @@
 
 mod bulk;
 mod capability;
+mod cursor;
 mod interactions;
 mod outcome;
 mod reader;
@@ -33,17 +34,20 @@ use crate::server::fhir::search::SearchParams;
 use crate::server::http;
 
 pub use bulk::ExportJobs;
+pub use cursor::CursorSeal;
 
 /// Where FHIR is served, below the server's root.
 pub const BASE_PATH: &str = "/fhir/R4";
 
 /// What the FHIR routes need of the server: the API they read through, the header a trusted
-/// proxy names clients in (as for GraphQL), and the export jobs this instance holds.
+/// proxy names clients in (as for GraphQL; set, it also says a proxy is in front), the export
+/// jobs this instance holds, and the seal of search cursors.
 #[derive(Clone)]
 pub struct Fhir {
     pub api: Api,
     pub client_address_header: Option<String>,
     pub export: ExportJobs,
+    pub cursors: CursorSeal,
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>(fhir: Fhir) -> Router<S> {
@@ -58,6 +62,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(fhir: Fhir) -> Router<S> {
         .route("/{resource_type}", get(search_type))
         .route("/{resource_type}/{id}", get(read_instance))
         .fallback(|| async { Outcome::not_found("no such FHIR endpoint: see /fhir/R4/metadata") })
+        .method_not_allowed_fallback(|| async {
+            Outcome {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                code: "BAD_USER_INPUT".to_owned(),
+                message: "this FHIR server only reads (and exports): see /fhir/R4/metadata"
+                    .to_owned(),
+            }
+        })
         .with_state(fhir)
 }
 
@@ -78,7 +90,7 @@ impl Fhir {
     ) -> Result<Call, Outcome> {
         accepts_fhir_json(headers, query)?;
         Ok(Call {
-            base: base_url(headers),
+            base: base_url(headers, self.client_address_header.is_some()),
             reader_credential: http::credential(headers),
             client: http::client_address(headers, peer, self.client_address_header.as_deref()),
         })
@@ -94,11 +106,16 @@ impl Fhir {
     }
 }
 
-async fn metadata(headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn metadata(
+    State(fhir): State<Fhir>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     if let Err(refused) = accepts_fhir_json(&headers, query.as_deref()) {
         return refused.into_response();
     }
-    let statement = capability::statement(&base_url(&headers), env!("CARGO_PKG_VERSION"));
+    let base = base_url(&headers, fhir.client_address_header.is_some());
+    let statement = capability::statement(&base, env!("CARGO_PKG_VERSION"));
     fhir_json(StatusCode::OK, &statement)
 }
 
@@ -130,7 +147,11 @@ async fn search_type(
 ) -> Response {
     let answer = async {
         let call = fhir.call(&headers, peer, query.as_deref())?;
-        let params = SearchParams::parse(query.as_deref(), prefers_strict(&headers));
+        let params = SearchParams::parse(
+            query.as_deref(),
+            prefers_strict(&headers),
+            fhir.cursors.clone(),
+        );
         let page =
             interactions::search(&fhir.reader(&call, &request_id), &resource_type, &params).await?;
         Ok::<_, Outcome>(bundle(&call.base, &resource_type, page))
@@ -194,21 +215,21 @@ fn bundle(base: &str, resource_type: &str, page: Page) -> Value {
     }))
 }
 
-/// The URL FHIR answers link to: the host the client called, over https when a trusted proxy
-/// says so (`X-Forwarded-Proto`), else http.
-fn base_url(headers: &HeaderMap) -> String {
+/// The URL FHIR answers link to: the host the client called, over https when the proxy in front
+/// says so (`X-Forwarded-Proto`, read only when a proxy is configured: HPMS_CLIENT_ADDRESS_HEADER),
+/// else http. A Host header only shapes the links of its own request's answer.
+fn base_url(headers: &HeaderMap, behind_proxy: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
-        .filter(|host| !host.is_empty() && !host.contains(['/', ' ', '?', '#']))
+        .filter(|host| !host.is_empty() && !host.contains(['/', ' ', '?', '#', '@']))
         .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|proto| proto.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
+    let forwarded_https = behind_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|proto| proto.to_str().ok())
+            == Some("https");
+    let scheme = if forwarded_https { "https" } else { "http" };
     format!("{scheme}://{host}{BASE_PATH}")
 }
 

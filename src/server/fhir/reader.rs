@@ -27,10 +27,10 @@ impl Reader<'_> {
         matches!(self.credential, Some(Credential::ApiKey(_)))
     }
 
-    /// Runs `query` and returns its data. An error at a root field (or with no path) refuses the
-    /// whole interaction; a FORBIDDEN deeper down is a field the caller may not see, left out of
-    /// the resource as GraphQL leaves it null; any other error deeper down refuses too (a
-    /// resource is never answered with a part silently missing for another reason).
+    /// Runs `query` and returns its data. A FORBIDDEN that nulled one field below the root is a
+    /// field the caller may not see, left out of the resource as GraphQL leaves it null; any
+    /// other error refuses the whole interaction (a resource is never answered with a part
+    /// silently missing for another reason, nor without its record).
     pub async fn read(&self, query: &str, variables: Value) -> Result<Value, Outcome> {
         self.read_masking(query, variables, true).await
     }
@@ -66,14 +66,33 @@ impl Reader<'_> {
         let answer = serde_json::to_value(&response).unwrap_or_default();
         let errors = answer["errors"].as_array().cloned().unwrap_or_default();
         let refusing = errors.iter().find(|error| {
-            let depth = error["path"].as_array().map_or(0, Vec::len);
-            depth <= 1 || !masking || error["extensions"]["code"] != "FORBIDDEN"
+            !(masking
+                && error["extensions"]["code"] == "FORBIDDEN"
+                && masks_one_field(&answer["data"], &error["path"]))
         });
         if let Some(error) = refusing {
             return Err(refusal(error));
         }
         Ok(answer["data"].clone())
     }
+}
+
+/// Whether an error at `path` nulled that one field, below the root: its parent object came
+/// back. A non-null field's error nulls its parent instead (GraphQL's null propagation), which
+/// would leave a resource without its record: that refuses.
+fn masks_one_field(data: &Value, path: &Value) -> bool {
+    let Some((_, parent_path)) = path.as_array().and_then(|path| path.split_last()) else {
+        return false;
+    };
+    if parent_path.is_empty() {
+        return false;
+    }
+    let parent = parent_path.iter().try_fold(data, |value, step| match step {
+        Value::String(field) => value.get(field),
+        Value::Number(index) => value.get(index.as_u64()? as usize),
+        _ => None,
+    });
+    parent.is_some_and(Value::is_object)
 }
 
 fn refusal(error: &Value) -> Outcome {

@@ -3,16 +3,18 @@
 //! the bundle's `self` link, as the FHIR search page prescribes, unless the client sent
 //! `Prefer: handling=strict`, which refuses them.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::foundation::paging::MAX_PAGE_SIZE;
+use crate::server::fhir::cursor::CursorSeal;
 use crate::server::fhir::outcome::Outcome;
 
 /// A search's parameters, in the order sent.
 pub struct SearchParams {
     pairs: Vec<(String, String)>,
     strict: bool,
+    cursors: CursorSeal,
     /// The parameters used, for the `self` link.
     used: std::sync::Mutex<Vec<(String, String)>>,
 }
@@ -21,23 +23,38 @@ pub struct SearchParams {
 const DEFAULT_COUNT: u64 = 50;
 
 impl SearchParams {
-    pub fn parse(query: Option<&str>, strict: bool) -> SearchParams {
+    pub fn parse(query: Option<&str>, strict: bool, cursors: CursorSeal) -> SearchParams {
         let pairs = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
         SearchParams {
             pairs,
             strict,
+            cursors,
             used: Default::default(),
         }
     }
 
     /// Every value of parameter `name` (a repeated parameter is an AND in FHIR).
-    pub fn all(&self, name: &str) -> Vec<String> {
+    fn all(&self, name: &str) -> Vec<String> {
         let values: Vec<String> = self
             .pairs
             .iter()
             .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect();
+        self.used_params()
+            .extend(values.iter().map(|value| (name.to_owned(), value.clone())));
+        values
+    }
+
+    /// The values of `name` that are among `supported` (others are ignored, and refused under
+    /// strict handling as unknown parameters are).
+    pub fn supported(&self, name: &str, supported: &[&str]) -> Vec<String> {
+        let values: Vec<String> = self
+            .pairs
+            .iter()
+            .filter(|(key, value)| key == name && supported.contains(&value.as_str()))
             .map(|(_, value)| value.clone())
             .collect();
         self.used_params()
@@ -71,9 +88,17 @@ impl SearchParams {
         }
     }
 
-    /// `_cursor`: where the next page starts (from the bundle's `next` link; opaque).
+    /// `_cursor`: where the next page starts (from the bundle's `next` link, sealed), as the
+    /// GraphQL cursor it seals.
     pub fn cursor(&self) -> Result<Option<String>, Outcome> {
-        self.one("_cursor")
+        self.one("_cursor")?
+            .map(|sealed| self.cursors.open(&sealed))
+            .transpose()
+    }
+
+    /// A GraphQL cursor as the `_cursor` of a `next` link.
+    pub fn sealed(&self, cursor: &str) -> String {
+        self.cursors.seal(cursor)
     }
 
     /// A reference parameter (`Practitioner/<id>` or a bare id) of `resource_type`, as its id.
@@ -127,9 +152,9 @@ impl SearchParams {
             return Ok(None);
         };
         let text = value.strip_prefix("eq").unwrap_or(&value);
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        calendar_date(text)
             .map(Some)
-            .map_err(|_| Outcome::bad_input(format!("{name}: must be one date, e.g. 1980-04-02")))
+            .ok_or_else(|| Outcome::bad_input(format!("{name}: must be one date, e.g. 1980-04-02")))
     }
 
     fn used_params(&self) -> std::sync::MutexGuard<'_, Vec<(String, String)>> {
@@ -140,12 +165,12 @@ impl SearchParams {
 
     /// Refuses, under `Prefer: handling=strict`, any parameter not read; then the parameters
     /// used, for the `self` link.
-    pub fn finish(&self, read_later: &[&str]) -> Result<Vec<(String, String)>, Outcome> {
+    pub fn finish(&self) -> Result<Vec<(String, String)>, Outcome> {
         let used = self.used_params().clone();
         if self.strict
-            && let Some((unknown, _)) = self.pairs.iter().find(|(key, _)| {
-                !read_later.contains(&key.as_str())
-                    && !used.iter().any(|(used_key, _)| used_key == key)
+            && let Some((unknown, _)) = self.pairs.iter().find(|pair| {
+                // `_format` is read before the search (it picks the answer's format).
+                pair.0 != "_format" && !used.contains(pair)
             })
         {
             return Err(Outcome::bad_input(format!(
@@ -173,24 +198,45 @@ impl DateRange {
     }
 }
 
+/// The years a date may name: FHIR's (four digits), which GraphQL's dates also keep to, and far
+/// enough from chrono's limits that a day's arithmetic cannot overflow.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn calendar_date(text: &str) -> Option<NaiveDate> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    (text.len() == 10 && YEARS.contains(&date.year())).then_some(date)
+}
+
 /// What a date or instant value covers: a date its whole UTC day, an instant its second.
 fn instant_span(text: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?);
-        return Some((start, start + Duration::days(1)));
-    }
-    let instant = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
-    Some((instant, instant + Duration::seconds(1)))
+    let (start, length) = match calendar_date(text) {
+        Some(date) => (
+            Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?),
+            Duration::days(1),
+        ),
+        None => {
+            let instant = DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc);
+            (instant, Duration::seconds(1))
+        }
+    };
+    YEARS
+        .contains(&start.year())
+        .then(|| Some((start, start.checked_add_signed(length)?)))
+        .flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn params(query: &str, strict: bool) -> SearchParams {
+        let keys = crate::foundation::keyring::Keyring::generate_config_entry("test");
+        let seal = CursorSeal::from_config(&crate::foundation::config::Secret::from(keys)).unwrap();
+        SearchParams::parse(Some(query), strict, seal)
+    }
+
     fn range(query: &str) -> DateRange {
-        SearchParams::parse(Some(query), false)
-            .date_range("date")
-            .unwrap()
+        params(query, false).date_range("date").unwrap()
     }
 
     #[test]
@@ -210,32 +256,66 @@ mod tests {
     }
 
     #[test]
-    fn an_instant_keeps_its_offset_and_a_bad_value_is_refused() {
+    fn an_instant_keeps_its_offset_and_a_bad_or_extreme_value_is_refused() {
         let morning = range("date=ge2026-12-10T09:00:00%2B01:00");
         assert_eq!(
             morning.from.unwrap().to_rfc3339(),
             "2026-12-10T08:00:00+00:00"
         );
-        let refused = SearchParams::parse(Some("date=tomorrow"), false).date_range("date");
-        assert_eq!(refused.unwrap_err().code, "BAD_USER_INPUT");
+        for refused in [
+            "date=tomorrow",
+            "date=%2B262143-12-31",
+            "date=lt-262144-01-02",
+            "date=0000-01-01",
+            "date=10000-01-01",
+        ] {
+            let refused = params(refused, false).date_range("date");
+            assert_eq!(refused.unwrap_err().code, "BAD_USER_INPUT");
+        }
+        assert!(
+            params("birthdate=%2B262143-12-31", false)
+                .date("birthdate")
+                .is_err()
+        );
     }
 
     #[test]
     fn unknown_parameters_are_ignored_unless_the_client_asks_for_strict_handling() {
-        let lenient = SearchParams::parse(Some("name=ann&colour=red"), false);
+        let lenient = params("name=ann&colour=red", false);
         lenient.one("name").unwrap();
-        assert_eq!(
-            lenient.finish(&[]).unwrap(),
-            [("name".into(), "ann".into())]
-        );
-        let strict = SearchParams::parse(Some("name=ann&colour=red"), true);
+        assert_eq!(lenient.finish().unwrap(), [("name".into(), "ann".into())]);
+        let strict = params("name=ann&colour=red&_format=json", true);
         strict.one("name").unwrap();
-        assert!(
-            strict
-                .finish(&[])
-                .unwrap_err()
-                .message
-                .starts_with("colour")
+        assert!(strict.finish().unwrap_err().message.starts_with("colour"));
+        let includes = params(
+            "_include=Appointment:patient&_include=Appointment:location",
+            true,
         );
+        assert_eq!(
+            includes.supported("_include", &["Appointment:patient"]),
+            ["Appointment:patient"]
+        );
+        assert!(
+            includes.finish().is_err(),
+            "an unsupported include is refused when strict"
+        );
+    }
+
+    #[test]
+    fn a_cursor_travels_sealed_and_a_forged_one_is_refused() {
+        let search = params("", false);
+        let sealed = search.sealed("WyJsb3ZlbGFjZSBhZGEiXQ");
+        assert!(!sealed.contains("WyJsb3ZlbGFjZSBhZGEiXQ"));
+        let next = SearchParams::parse(
+            Some(&format!("_cursor={sealed}")),
+            false,
+            search.cursors.clone(),
+        );
+        assert_eq!(
+            next.cursor().unwrap().as_deref(),
+            Some("WyJsb3ZlbGFjZSBhZGEiXQ")
+        );
+        let forged = params("_cursor=WyJsb3ZlbGFjZSBhZGEiXQ", false).cursor();
+        assert_eq!(forged.unwrap_err().code, "BAD_USER_INPUT");
     }
 }

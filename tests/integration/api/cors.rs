@@ -43,12 +43,18 @@ async fn only_allowed_origins_pass_the_preflight() {
     let allowed = preflight(configured, SPA).await;
     assert_eq!(header(&allowed, "access-control-allow-origin"), Some(SPA));
     let methods = header(&allowed, "access-control-allow-methods").unwrap();
-    assert!(
-        methods.contains("POST") && methods.contains("GET"),
-        "{methods}"
-    );
+    for needed in ["GET", "POST", "DELETE"] {
+        assert!(methods.contains(needed), "{needed} missing from {methods}");
+    }
     let headers = header(&allowed, "access-control-allow-headers").unwrap();
-    for needed in ["content-type", "authorization", "x-api-key", "x-request-id"] {
+    // prefer: FHIR's `$export` kick-off (and DELETE its end).
+    for needed in [
+        "content-type",
+        "authorization",
+        "x-api-key",
+        "x-request-id",
+        "prefer",
+    ] {
         assert!(headers.contains(needed), "{needed} missing from {headers}");
     }
 
@@ -57,7 +63,8 @@ async fn only_allowed_origins_pass_the_preflight() {
     let unconfigured = preflight(app.address, SPA).await;
     assert_eq!(header(&unconfigured, "access-control-allow-origin"), None);
 
-    // The request itself: the answer is readable by the page, request id included.
+    // The request itself: the answer is readable by the page, request id included (and the
+    // headers FHIR's `$export` answers with: its status URL, its progress).
     let answered = reqwest::Client::new()
         .post(format!("http://{configured}/graphql"))
         .header("origin", SPA)
@@ -68,7 +75,7 @@ async fn only_allowed_origins_pass_the_preflight() {
     assert_eq!(header(&answered, "access-control-allow-origin"), Some(SPA));
     assert_eq!(
         header(&answered, "access-control-expose-headers"),
-        Some("x-request-id")
+        Some("x-request-id,content-location,x-progress")
     );
     assert!(header(&answered, "x-request-id").is_some());
 }

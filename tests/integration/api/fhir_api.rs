@@ -429,6 +429,18 @@ async fn every_refusal_is_an_operation_outcome_with_the_graphql_code() {
             "NOT_FOUND",
         ),
         (
+            "/Appointment?date=%2B262143-12-31",
+            As::Nobody,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "/Invoice?date=lt-262144-01-02",
+            front_desk,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+        ),
+        (
             "/Patient?_format=xml",
             front_desk,
             StatusCode::NOT_ACCEPTABLE,
@@ -445,6 +457,11 @@ async fn every_refusal_is_an_operation_outcome_with_the_graphql_code() {
             assert!(!lowered.contains(leak), "{path}: {}", answer.text);
         }
     }
+    let written = app
+        .fhir_request(Method::POST, "/Patient", front_desk, &[])
+        .await;
+    assert_eq!(written.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(written.outcome_code(), "BAD_USER_INPUT");
     let strict = app
         .fhir_request(
             Method::GET,
@@ -491,7 +508,22 @@ async fn search_pages_follow_the_bundles_next_link_to_the_last_match() {
             .find(|link| link["relation"] == "next")
             .map(|link| link["url"].as_str().unwrap().to_owned());
         match next {
-            Some(next) => url = next,
+            Some(next) => {
+                let cursor = next
+                    .split("_cursor=")
+                    .nth(1)
+                    .expect("the next link has a cursor");
+                let decoded = base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    cursor,
+                )
+                .unwrap_or_default();
+                assert!(
+                    !String::from_utf8_lossy(&decoded).contains("paged"),
+                    "a patient's name never travels in a URL"
+                );
+                url = next;
+            }
             None => break,
         }
     }
@@ -593,6 +625,24 @@ async fn the_export_holds_every_record_of_the_clinic_and_ends_when_deleted() {
         .fhir(file, As::User(clinic.token(Role::ClinicAdmin)))
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    let kick_off = || {
+        app.fhir_request(
+            Method::POST,
+            "/$export",
+            As::User(clinic.token(Role::ClinicAdmin)),
+            &[("prefer", "respond-async")],
+        )
+    };
+    assert_eq!(kick_off().await.status, StatusCode::ACCEPTED);
+    assert_eq!(kick_off().await.status, StatusCode::ACCEPTED);
+    let third = kick_off().await;
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "two at a time: {}",
+        third.text
+    );
 }
 
 #[tokio::test]
@@ -648,4 +698,52 @@ async fn export_files_hold_a_bounded_run_of_records_and_none_added_meanwhile_is_
         "a file fetched again holds the same run"
     );
     assert!(fetched_twice[0].lines().count() >= 2);
+}
+
+#[tokio::test]
+async fn a_record_moved_past_its_files_end_since_the_cut_is_exported_once() {
+    let app = TestApp::spawn_adjusted(|settings| settings.export_file_records = 2).await;
+    let seeded = fhir_clinic(&app, "north").await;
+    let clinic = &seeded.clinic;
+    let token = clinic.token(Role::ClinicAdmin);
+    // By name: lovelace ada, patient0 … patient3 filed: the first file ends at patient0.
+    let mut patients = vec![clinic.patient_id.to_string()];
+    for index in 0..4 {
+        patients.push(
+            app.create_patient(clinic, "Filed", &format!("Patient{index}"))
+                .await
+                .to_string(),
+        );
+    }
+    let kicked_off = app
+        .fhir_request(
+            Method::POST,
+            "/$export?_type=Patient",
+            As::User(token),
+            &[("prefer", "respond-async")],
+        )
+        .await;
+    let manifest =
+        crate::helpers::fhir::finished(&app, token, &kicked_off.content_location.unwrap()).await;
+    assert_eq!(manifest["output"].as_array().unwrap().len(), 3);
+
+    app.graphql(
+        Some(token),
+        "mutation($id: UUID!) { updatePatient(input: {id: $id, lastName: \"Zuniga\"}) { id } }",
+        json!({ "id": patients[1] }),
+    )
+    .await
+    .ok();
+    let downloaded = crate::helpers::fhir::download(&app, token, &manifest).await;
+
+    let ids: Vec<&str> = downloaded["Patient"]
+        .iter()
+        .map(|patient| patient["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        5,
+        "the first file stops where it was cut, not at the list's end: {ids:?}"
+    );
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 5);
 }

@@ -142,16 +142,7 @@ pub async fn python_script(
         .expect("the input is written");
     drop(stdin);
     let output = child.wait_with_output().await.expect("the script ends");
-    assert!(
-        output.status.success(),
-        "{script} ran: {}{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
-        .collect()
+    crate::helpers::npm::json_lines(script, &output)
 }
 
 /// A clinic with what FHIR shows: its patient (with contact and medical details) with a

@@ -27,6 +27,11 @@ pub async fn node(script: &str, environment: &[(&str, String)]) -> Vec<Value> {
         .output()
         .await
         .expect("node runs (Node.js 18 or later: apt-get install nodejs)");
+    json_lines(script, &output)
+}
+
+/// The JSON lines a test script printed, once it is checked to have succeeded.
+pub fn json_lines(script: &str, output: &std::process::Output) -> Vec<Value> {
     assert!(
         output.status.success(),
         "{script} ran: {}{}",
