@@ -47,14 +47,19 @@ for n in 1 2; do
   read -r tenant admin < <(owner_sql "select t.id, u.id from tenants t join users u on u.tenant_id = t.id and u.username = 'admin' where t.slug = 'bench-$n'" | tr '|' ' ')
   report=$("$python" bench/export.py "http://127.0.0.1:$port/fhir/R4" "$secret" "$tenant" "$admin")
   echo "$report" >"$work/report-$n.json"
-  # What the database holds, as export.py counts it: lines and the md5 of the sorted ids.
-  expected() { owner_sql "select count(*) || ' ' || md5(coalesce(string_agg(id, ',' order by id collate \"C\"), '')) from ($1) ids"; }
+  # What the database holds, as export.py counts it: lines and the md5 of the sorted ids (read
+  # in the clinic's own setting: the owner is subject to row-level security too).
+  expected() {
+    "$psql_bin" -X -q -At -v ON_ERROR_STOP=1 -d "$owner_url" -c "set app.tenant_id = '$tenant'" \
+      -c "select count(*) || ' ' || md5(coalesce(string_agg(id, ',' order by id collate \"C\"), '')) from ($1) ids"
+  }
   checks=(
     "Patient:select id::text as id from patients where tenant_id = '$tenant' and not is_deleted"
     "PatientMedical:select id::text as id from patients where tenant_id = '$tenant' and not is_deleted"
     "Appointment:select id::text as id from appointments where tenant_id = '$tenant'"
     "Invoice:select id::text as id from invoices where tenant_id = '$tenant'"
     "AppointmentEvent:select id::text as id from appointment_events where tenant_id = '$tenant'"
+    "Practitioner:select id::text as id from users where tenant_id = '$tenant' and role_id = 3"
   )
   verdict=ok
   for check in "${checks[@]}"; do
