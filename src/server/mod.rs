@@ -2,6 +2,7 @@
 //! merged schema, the execution of one request inside its tenant transaction, the domain-event
 //! registry, and the demo data `make run` loads. Only `main` names it.
 
+pub mod caller;
 pub mod demo;
 pub mod documents;
 pub mod domain_events;

@@ -26,12 +26,12 @@ use serde_json::{Value, json};
 
 use crate::foundation::telemetry::RequestId;
 use crate::identity::{ClientAddress, Credential};
+use crate::server::caller;
 use crate::server::execution::Api;
 use crate::server::fhir::interactions::Page;
 use crate::server::fhir::outcome::{Outcome, fhir_json};
 use crate::server::fhir::reader::Reader;
 use crate::server::fhir::search::SearchParams;
-use crate::server::http;
 
 pub use bulk::ExportJobs;
 pub use cursor::CursorSeal;
@@ -91,8 +91,8 @@ impl Fhir {
         accepts_fhir_json(headers, query)?;
         Ok(Call {
             base: base_url(headers, self.client_address_header.is_some()),
-            reader_credential: http::credential(headers),
-            client: http::client_address(headers, peer, self.client_address_header.as_deref()),
+            reader_credential: caller::credential(headers),
+            client: caller::client_address(headers, peer, self.client_address_header.as_deref()),
         })
     }
 
