@@ -102,6 +102,10 @@ pub async fn serve(
     };
     let messages = GraphQLWebSocket::new(executor, input, protocol).on_connection_init(
         move |payload| async move {
+            // The client was in time: admitting it (a database round trip, slow under load)
+            // is the server's part, which the deadline does not time.
+            init.init_arrived
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             let admitted = admit(&init_api, payload).await;
             init.record_init(&admitted);
             admitted
@@ -117,7 +121,7 @@ pub async fn serve(
     loop {
         let message = tokio::select! {
             message = messages.next() => message,
-            () = tokio::time::sleep_until(init_deadline), if !connection.is_initialised() => {
+            () = tokio::time::sleep_until(init_deadline), if !connection.init_arrived() => {
                 Some(WsMessage::Close(INIT_TIMED_OUT, "Connection initialisation timeout".into()))
             }
         };
@@ -146,6 +150,8 @@ pub async fn serve(
 #[derive(Default)]
 struct Connection {
     init: Mutex<Option<InitOutcome>>,
+    /// Whether `connection_init` has arrived (its admission may still be under way).
+    init_arrived: std::sync::atomic::AtomicBool,
     /// Ids of the subscriptions running on this connection.
     active: Mutex<HashSet<String>>,
     /// Why the client's input was cut off: the close to send.
@@ -252,8 +258,8 @@ impl Connection {
         *lock(&self.init) = Some(outcome);
     }
 
-    fn is_initialised(&self) -> bool {
-        lock(&self.init).is_some()
+    fn init_arrived(&self) -> bool {
+        self.init_arrived.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether to pass the client's message on; false ends the input, with the close to send.
