@@ -38,7 +38,7 @@ use crate::server::fhir::reader::Reader;
 use crate::server::fhir::resources::{
     self, APPOINTMENT_FIELDS, INVOICE_FIELDS, PATIENT_FIELDS, PRACTITIONER_FIELDS,
 };
-use crate::server::fhir::{Call, Fhir};
+use crate::server::fhir::{Call, Fhir, prefers};
 
 /// How long a job's files can be downloaded after its kick-off.
 const JOB_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
@@ -287,12 +287,7 @@ pub async fn kick_off(
                 "the kick-off's query string is too long",
             ));
         }
-        let prefers_async = headers
-            .get_all("prefer")
-            .iter()
-            .filter_map(|prefer| prefer.to_str().ok())
-            .any(|prefer| prefer.contains("respond-async"));
-        if !prefers_async {
+        if !prefers(&headers, "respond-async") {
             return Err(Outcome::bad_input(
                 "$export needs the header Prefer: respond-async",
             ));

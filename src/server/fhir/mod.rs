@@ -149,7 +149,7 @@ async fn search_type(
         let call = fhir.call(&headers, peer, query.as_deref())?;
         let params = SearchParams::parse(
             query.as_deref(),
-            prefers_strict(&headers),
+            prefers(&headers, "handling=strict"),
             fhir.cursors.clone(),
         );
         let page =
@@ -263,10 +263,12 @@ fn accepts_fhir_json(headers: &HeaderMap, query: Option<&str>) -> Result<(), Out
     Ok(())
 }
 
-fn prefers_strict(headers: &HeaderMap) -> bool {
+/// Whether a `Prefer` header of the request states `preference` (`handling=strict`,
+/// `respond-async`), spaces aside.
+fn prefers(headers: &HeaderMap, preference: &str) -> bool {
     headers
         .get_all("prefer")
         .iter()
         .filter_map(|prefer| prefer.to_str().ok())
-        .any(|prefer| prefer.replace(' ', "").contains("handling=strict"))
+        .any(|prefer| prefer.replace(' ', "").contains(preference))
 }

@@ -651,24 +651,8 @@ async fn export_files_hold_a_bounded_run_of_records_and_none_added_meanwhile_is_
     let seeded = fhir_clinic(&app, "north").await;
     let clinic = &seeded.clinic;
     let token = clinic.token(Role::ClinicAdmin);
-    let mut patients = BTreeSet::from([clinic.patient_id.to_string()]);
-    for index in 0..4 {
-        patients.insert(
-            app.create_patient(clinic, "Filed", &format!("Patient{index}"))
-                .await
-                .to_string(),
-        );
-    }
-    let kicked_off = app
-        .fhir_request(
-            Method::POST,
-            "/$export?_type=Patient",
-            As::User(token),
-            &[("prefer", "respond-async")],
-        )
-        .await;
-    let status_url = kicked_off.content_location.unwrap();
-    let manifest = crate::helpers::fhir::finished(&app, token, &status_url).await;
+    let (created, manifest) = crate::helpers::fhir::five_patients_exported(&app, &seeded).await;
+    let mut patients: BTreeSet<String> = created.into_iter().collect();
     let files = manifest["output"].as_array().unwrap();
     assert_eq!(files.len(), 3, "five patients in files of two: {manifest}");
     assert!(files.iter().all(|file| file["type"] == "Patient"));
@@ -707,24 +691,7 @@ async fn a_record_moved_past_its_files_end_since_the_cut_is_exported_once() {
     let clinic = &seeded.clinic;
     let token = clinic.token(Role::ClinicAdmin);
     // By name: lovelace ada, patient0 … patient3 filed: the first file ends at patient0.
-    let mut patients = vec![clinic.patient_id.to_string()];
-    for index in 0..4 {
-        patients.push(
-            app.create_patient(clinic, "Filed", &format!("Patient{index}"))
-                .await
-                .to_string(),
-        );
-    }
-    let kicked_off = app
-        .fhir_request(
-            Method::POST,
-            "/$export?_type=Patient",
-            As::User(token),
-            &[("prefer", "respond-async")],
-        )
-        .await;
-    let manifest =
-        crate::helpers::fhir::finished(&app, token, &kicked_off.content_location.unwrap()).await;
+    let (patients, manifest) = crate::helpers::fhir::five_patients_exported(&app, &seeded).await;
     assert_eq!(manifest["output"].as_array().unwrap().len(), 3);
 
     app.graphql(

@@ -254,3 +254,31 @@ fn json_with_status_url(mut manifest: Value, status_url: &str) -> Value {
     manifest["statusUrl"] = Value::String(status_url.to_owned());
     manifest
 }
+
+/// The clinic's patient and four more ("Filed", "Patient0" to "Patient3"), in that order, and
+/// the finished manifest of a Patient-only export as the ClinicAdmin.
+pub async fn five_patients_exported(app: &TestApp, seeded: &FhirClinic) -> (Vec<String>, Value) {
+    use hpms::foundation::role::Role;
+    let clinic = &seeded.clinic;
+    let token = clinic.token(Role::ClinicAdmin);
+    let mut patients = vec![clinic.patient_id.to_string()];
+    for index in 0..4 {
+        patients.push(
+            app.create_patient(clinic, "Filed", &format!("Patient{index}"))
+                .await
+                .to_string(),
+        );
+    }
+    let kicked_off = app
+        .fhir_request(
+            reqwest::Method::POST,
+            "/$export?_type=Patient",
+            As::User(token),
+            &[("prefer", "respond-async")],
+        )
+        .await;
+    let status_url = kicked_off
+        .content_location
+        .expect("the kick-off names its status URL");
+    (patients, finished(app, token, &status_url).await)
+}
